@@ -1,0 +1,69 @@
+# meterline — make verbs. Everything bootstraps itself: uv, the locked environment, dbt's manifest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN := $(UV) run --frozen
+DATA_DIR ?= data
+DEMO_PERIOD ?= 2026-10
+export METERLINE_DATA_DIR ?= $(abspath $(DATA_DIR))
+
+.PHONY: help uv install install-dev manifest demo test lint dev dashboard bench docs clean
+
+help:
+	@echo "make demo       install, generate sample data, run the pipeline, close $(DEMO_PERIOD), export invoices"
+	@echo "make test       install and run the whole test suite"
+	@echo "make lint       ruff + dbt parse"
+	@echo "make dev        Dagster UI (localhost:3000)"
+	@echo "make dashboard  Streamlit finance dashboard (localhost:8501)"
+	@echo "make bench      benchmark at 10M events (EVENTS=...)"
+	@echo "make docs       dbt docs (catalog of the marts)"
+	@echo "make clean      remove generated data and build output"
+
+uv:
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+
+install: uv
+	$(UV) sync --frozen --no-dev
+	@$(MAKE) --no-print-directory manifest
+
+install-dev: uv
+	$(UV) sync --frozen
+	@$(MAKE) --no-print-directory manifest
+
+# @dbt_assets needs target/manifest.json at import time.
+manifest:
+	cd dbt_project && $(RUN) dbt parse --quiet --profiles-dir .
+
+demo: install
+	$(RUN) meterline generate --out $(DATA_DIR)
+	$(RUN) meterline run --data-dir $(DATA_DIR)
+	$(RUN) meterline close --period $(DEMO_PERIOD) --data-dir $(DATA_DIR)
+	$(RUN) meterline summary --data-dir $(DATA_DIR) --period $(DEMO_PERIOD)
+
+test: install-dev
+	bash scripts/ensure-chromium.sh || true
+	$(RUN) pytest -q
+
+lint: install-dev
+	$(RUN) ruff check orchestration dashboards tests
+	$(RUN) ruff format --check orchestration dashboards tests
+
+dev: install
+	$(RUN) meterline ui
+
+dashboard: install
+	$(RUN) meterline dashboard
+
+EVENTS ?= 10000000
+bench: install
+	$(RUN) meterline bench --events $(EVENTS)
+
+docs: install
+	cd dbt_project && METERLINE_WAREHOUSE=$(METERLINE_DATA_DIR)/warehouse.duckdb $(RUN) dbt docs generate --profiles-dir .
+
+clean:
+	rm -rf $(DATA_DIR)/raw $(DATA_DIR)/reference $(DATA_DIR)/exports $(DATA_DIR)/published \
+	  $(DATA_DIR)/warehouse.duckdb* $(DATA_DIR)/generator_truth.json \
+	  dbt_project/target dbt_project/logs bench/results .pytest_cache

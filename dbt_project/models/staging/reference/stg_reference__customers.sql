@@ -1,0 +1,25 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'customers') }}
+
+),
+
+final as (
+
+    select
+        trim(customer_id) as customer_id,
+        name as customer_name,
+        upper(coalesce(nullif(trim(currency), ''), 'USD')) as currency,
+        coalesce(nullif(trim(timezone), ''), 'UTC') as timezone,
+        cast(coalesce(nullif(trim(tax_rate), ''), '0') as decimal(9, 6)) as tax_rate,
+        nullif(trim(segment), '') as segment,
+        nullif(trim(parent_customer_id), '') as parent_customer_id,
+        nullif(trim(billing_email), '') as billing_email
+
+    from source
+
+)
+
+select * from final

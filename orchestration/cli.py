@@ -1,0 +1,146 @@
+"""The `meterline` command line. Each command is a thin wrapper over a module that does the work,
+so scripts, Dagster assets and tests call the same code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from orchestration.config import REPO_ROOT, settings
+
+DATA_DIR_OPTION = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (default: $METERLINE_DATA_DIR, else ./data).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """meterline: usage-based billing and margin warehouse for AI products.
+
+    Raw usage logs and provider cost exports in, invoices, COGS, margin and bill-shock
+    controls out. See README.md for the data directory contract and the marts.
+    """
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Data directory to write (raw/, reference/).")
+@click.option("--customers", type=int, default=40, show_default=True, help="Number of customers.")
+@click.option("--events", type=int, default=300_000, show_default=True,
+              help="Approximate number of usage events.")
+@click.option("--start", "start", type=click.DateTime(["%Y-%m-%d"]), default="2026-09-01",
+              show_default=True, help="First day of usage (UTC).")
+@click.option("--days", type=int, default=61, show_default=True, help="Days of usage.")
+@click.option("--seed", type=int, default=42, show_default=True,
+              help="Random seed: the same seed gives byte-identical files.")
+@click.option("--usage-format", type=click.Choice(["mixed", "jsonl", "parquet"]), default="mixed",
+              show_default=True, help="Usage batch file format (mixed = JSONL and Parquet).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def generate(out: Path, customers: int, events: int, start: dt.datetime, days: int, seed: int,
+             usage_format: str, quiet: bool) -> None:
+    """Generate a realistic demo data directory (usage, provider exports, reference files)."""
+    from orchestration.generator import generate as run_generate
+
+    report = run_generate(out, customers=customers, events=events, start=start.date(), days=days,
+                          seed=seed, usage_format=usage_format, progress=not quiet)
+    click.echo(report)
+
+
+@main.command()
+@DATA_DIR_OPTION
+def ingest(data_dir: Path | None) -> None:
+    """Load new raw files into the warehouse only (no dbt build)."""
+    from orchestration.ingest import ingest_all
+
+    s = settings(data_dir)
+    result = ingest_all(s)
+    click.echo(result)
+
+
+@main.command()
+@DATA_DIR_OPTION
+def run(data_dir: Path | None) -> None:
+    """Ingest, build, check and publish (everything but closing a period)."""
+    from orchestration.pipeline import run_pipeline
+
+    s = settings(data_dir)
+    ok = run_pipeline(s)
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.option("--period", required=True, help="Billing period to close, YYYY-MM.")
+@click.option("--exclude", "exclude", multiple=True,
+              help="Customer id to leave out of this close (e.g. with unpriced usage). Repeatable.")
+@DATA_DIR_OPTION
+def close(period: str, exclude: tuple[str, ...], data_dir: Path | None) -> None:
+    """Finalize a period: number and freeze its invoices, export the invoice CSVs."""
+    from orchestration.close import close_period
+
+    s = settings(data_dir)
+    ok = close_period(s, period, exclude=list(exclude))
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.option("--period", default=None, help="Billing period to summarise, YYYY-MM.")
+@DATA_DIR_OPTION
+def summary(period: str | None, data_dir: Path | None) -> None:
+    """Print a short summary of the warehouse: raw rows, quarantine, invoices."""
+    from orchestration.summary import print_summary
+
+    print_summary(settings(data_dir), period=period)
+
+
+@main.command()
+@click.option("--events", type=int, default=10_000_000, show_default=True)
+@click.option("--days", type=int, default=30, show_default=True)
+@click.option("--customers", type=int, default=500, show_default=True)
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to generate the benchmark data (default: bench/work).")
+def bench(events: int, days: int, customers: int, work_dir: Path | None) -> None:
+    """Benchmark the pipeline against the DuckDB floor; prints ratio_to_floor=<x>."""
+    from orchestration.bench import run_bench
+
+    run_bench(events=events, days=days, customers=customers, work_dir=work_dir)
+
+
+@main.command()
+@click.option("--port", type=int, default=8501, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@DATA_DIR_OPTION
+def dashboard(port: int, host: str, data_dir: Path | None) -> None:
+    """Start the Streamlit finance dashboard (reads the published snapshot)."""
+    s = settings(data_dir)
+    env = s.dbt_env()
+    app = REPO_ROOT / "dashboards" / "streamlit_app.py"
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host,
+           "--server.port", str(port), "--server.headless", "true",
+           "--browser.gatherUsageStats", "false"]
+    sys.exit(subprocess.call(cmd, env=env))
+
+
+@main.command()
+@click.option("--port", type=int, default=3000, show_default=True)
+@DATA_DIR_OPTION
+def ui(port: int, data_dir: Path | None) -> None:
+    """Start the Dagster UI on localhost."""
+    s = settings(data_dir)
+    env = s.dbt_env()
+    env.setdefault("DAGSTER_HOME", str(s.data_dir / ".dagster"))
+    Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions",
+           "-h", "127.0.0.1", "-p", str(port)]
+    sys.exit(subprocess.call(cmd, env=env, cwd=os.fspath(REPO_ROOT)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,399 @@
+"""The DuckDB warehouse: connections and the DDL of every table that is not built by dbt.
+
+Schemas:
+- ``raw``:    append-only tables the ingest assets write (dbt sources). Each row carries its
+              ``batch_id`` (-> ``raw.load_manifest``), ``file_path`` and 1-based ``row_number``.
+- ``ledger``: the period-close ledger (issued invoices). Written only by ``meterline close``;
+              no dbt run ever rewrites it. dbt reads it as a source.
+
+Conventions: timestamps are ``TIMESTAMP`` holding UTC (never TIMESTAMPTZ, whose rendering depends
+on the session time zone); money and unit prices are ``DECIMAL(38,12)``; provider amounts keep
+the precision they arrive with; reference files are stored as the text of the file (``VARCHAR``)
+and cast in staging, after validation has proved every value castable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+# Known `data` fields of a usage event, with their types. Other keys go to `extra_data` (JSON).
+USAGE_QUANTITY_FIELDS: dict[str, str] = {
+    "input_tokens": "BIGINT",
+    "cached_input_tokens": "BIGINT",
+    "cache_write_tokens": "BIGINT",
+    "output_tokens": "BIGINT",
+    "images": "BIGINT",
+    "audio_seconds": "DECIMAL(38,6)",
+    "characters": "BIGINT",
+    "gpu_seconds": "DECIMAL(38,6)",
+    "gb_stored": "DECIMAL(38,9)",
+    "requests": "BIGINT",
+}
+USAGE_DIMENSION_FIELDS: dict[str, str] = {
+    "provider": "VARCHAR",
+    "model": "VARCHAR",
+    "status": "VARCHAR",
+    "outcome": "VARCHAR",
+    "gpu_type": "VARCHAR",
+    "feature": "VARCHAR",
+    "endpoint": "VARCHAR",
+    "workspace_id": "VARCHAR",
+    "service_tier": "VARCHAR",
+    "latency_ms": "BIGINT",
+}
+
+
+def _usage_columns() -> str:
+    cols = {**USAGE_DIMENSION_FIELDS, **USAGE_QUANTITY_FIELDS}
+    return ",\n    ".join(f"{name} {typ}" for name, typ in cols.items())
+
+
+# FOCUS 1.0–1.2 columns, union of the versions (absent columns are NULL for older files).
+FOCUS_COLUMNS: dict[str, str] = {
+    "AvailabilityZone": "VARCHAR",
+    "BilledCost": "DECIMAL(38,15)",
+    "BillingAccountId": "VARCHAR",
+    "BillingAccountName": "VARCHAR",
+    "BillingAccountType": "VARCHAR",
+    "BillingCurrency": "VARCHAR",
+    "BillingPeriodEnd": "TIMESTAMP",
+    "BillingPeriodStart": "TIMESTAMP",
+    "CapacityReservationId": "VARCHAR",
+    "CapacityReservationStatus": "VARCHAR",
+    "ChargeCategory": "VARCHAR",
+    "ChargeClass": "VARCHAR",
+    "ChargeDescription": "VARCHAR",
+    "ChargeFrequency": "VARCHAR",
+    "ChargePeriodEnd": "TIMESTAMP",
+    "ChargePeriodStart": "TIMESTAMP",
+    "CommitmentDiscountCategory": "VARCHAR",
+    "CommitmentDiscountId": "VARCHAR",
+    "CommitmentDiscountName": "VARCHAR",
+    "CommitmentDiscountQuantity": "DECIMAL(38,15)",
+    "CommitmentDiscountStatus": "VARCHAR",
+    "CommitmentDiscountType": "VARCHAR",
+    "CommitmentDiscountUnit": "VARCHAR",
+    "ConsumedQuantity": "DECIMAL(38,15)",
+    "ConsumedUnit": "VARCHAR",
+    "ContractedCost": "DECIMAL(38,15)",
+    "ContractedUnitPrice": "DECIMAL(38,15)",
+    "EffectiveCost": "DECIMAL(38,15)",
+    "InvoiceId": "VARCHAR",
+    "InvoiceIssuerName": "VARCHAR",
+    "ListCost": "DECIMAL(38,15)",
+    "ListUnitPrice": "DECIMAL(38,15)",
+    "PricingCategory": "VARCHAR",
+    "PricingCurrency": "VARCHAR",
+    "PricingCurrencyContractedUnitPrice": "DECIMAL(38,15)",
+    "PricingCurrencyEffectiveCost": "DECIMAL(38,15)",
+    "PricingCurrencyListUnitPrice": "DECIMAL(38,15)",
+    "PricingQuantity": "DECIMAL(38,15)",
+    "PricingUnit": "VARCHAR",
+    "ProviderName": "VARCHAR",  # 1.3 renames it ServiceProviderName; both load here
+    "PublisherName": "VARCHAR",
+    "RegionId": "VARCHAR",
+    "RegionName": "VARCHAR",
+    "ResourceId": "VARCHAR",
+    "ResourceName": "VARCHAR",
+    "ResourceType": "VARCHAR",
+    "ServiceCategory": "VARCHAR",
+    "ServiceName": "VARCHAR",
+    "ServiceSubcategory": "VARCHAR",
+    "SkuId": "VARCHAR",
+    "SkuMeter": "VARCHAR",
+    "SkuPriceDetails": "VARCHAR",  # JSON text
+    "SkuPriceId": "VARCHAR",
+    "SubAccountId": "VARCHAR",
+    "SubAccountName": "VARCHAR",
+    "SubAccountType": "VARCHAR",
+    "Tags": "VARCHAR",  # JSON text
+}
+
+
+def _focus_columns() -> str:
+    return ",\n    ".join(f"{name} {typ}" for name, typ in FOCUS_COLUMNS.items())
+
+
+_LINEAGE = """batch_id BIGINT NOT NULL,
+    file_path VARCHAR NOT NULL,
+    row_number BIGINT NOT NULL"""
+
+DDL: list[str] = [
+    "CREATE SCHEMA IF NOT EXISTS raw",
+    "CREATE SCHEMA IF NOT EXISTS ledger",
+    # One row per file load. (file_path, content_hash) seen before -> the file is skipped.
+    """CREATE TABLE IF NOT EXISTS raw.load_manifest (
+    batch_id BIGINT PRIMARY KEY,
+    source VARCHAR NOT NULL,          -- usage | openai | anthropic | focus | reference
+    table_name VARCHAR NOT NULL,      -- the raw table the rows went to
+    file_path VARCHAR NOT NULL,       -- relative to the data dir, '/' separators
+    content_hash VARCHAR NOT NULL,    -- sha256 of the file bytes
+    file_format VARCHAR NOT NULL,     -- jsonl | csv | parquet | json | yaml
+    arrival_at TIMESTAMP NOT NULL,    -- UTC; the YYYY-MM-DD in the file name (end of that day), else load time
+    loaded_at TIMESTAMP NOT NULL,     -- wall clock of the load (audit only, never in a mart)
+    raw_rows BIGINT NOT NULL,
+    loaded_rows BIGINT NOT NULL,
+    duplicate_rows BIGINT NOT NULL,
+    quarantined_rows BIGINT NOT NULL,
+    conflict_rows BIGINT NOT NULL     -- subset of duplicate_rows: same key, different payload
+)""",
+    f"""CREATE TABLE IF NOT EXISTS raw.usage_events (
+    {_LINEAGE},
+    event_source VARCHAR NOT NULL,    -- CloudEvents `source`
+    event_id VARCHAR NOT NULL,        -- CloudEvents `id`; (event_source, event_id) is the idempotency key
+    event_type VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL,     -- CloudEvents `subject`
+    event_time TIMESTAMP NOT NULL,    -- UTC
+    {_usage_columns()},
+    extra_data JSON,                  -- `data` keys not in the typed columns (NULL when none)
+    payload_hash UBIGINT NOT NULL,    -- hash of (type, subject, time, data): conflict detection
+    is_duplicate BOOLEAN NOT NULL     -- key already loaded (earlier batch, or earlier row of this file)
+)""",
+    """CREATE TABLE IF NOT EXISTS raw.usage_conflicts (
+    event_source VARCHAR NOT NULL,
+    event_id VARCHAR NOT NULL,
+    kept_batch_id BIGINT NOT NULL,
+    kept_row_number BIGINT NOT NULL,
+    conflicting_batch_id BIGINT NOT NULL,
+    conflicting_row_number BIGINT NOT NULL,
+    conflicting_file_path VARCHAR NOT NULL
+)""",
+    # Rows that could not be loaded, from any source file.
+    """CREATE TABLE IF NOT EXISTS raw.quarantine (
+    batch_id BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    file_path VARCHAR NOT NULL,
+    row_number BIGINT NOT NULL,
+    reason_code VARCHAR NOT NULL,     -- see orchestration/ingest: unparseable, missing_id, ...
+    reason_detail VARCHAR NOT NULL,   -- human-readable: names the field and the bad value
+    raw_record VARCHAR                -- the original line / row, as text
+)""",
+    # OpenAI /organization/costs pages and dashboard cost CSV exports.
+    f"""CREATE TABLE IF NOT EXISTS raw.openai_costs (
+    {_LINEAGE},
+    source_format VARCHAR NOT NULL,   -- api_page | dashboard_csv
+    bucket_start TIMESTAMP NOT NULL,
+    bucket_end TIMESTAMP NOT NULL,
+    amount_value DECIMAL(38,16),      -- dollars (NULL for an empty bucket row)
+    amount_currency VARCHAR,          -- upper-cased ISO 4217
+    line_item VARCHAR,
+    project_id VARCHAR,
+    api_key_id VARCHAR,
+    organization_id VARCHAR,
+    quantity DECIMAL(38,12),
+    quantity_unit VARCHAR,
+    raw_record JSON
+)""",
+    # OpenAI /organization/usage/* pages and dashboard activity CSV exports; one row per
+    # (bucket, result). Empty buckets produce no row. `group_by` records the grouping set.
+    f"""CREATE TABLE IF NOT EXISTS raw.openai_usage (
+    {_LINEAGE},
+    source_format VARCHAR NOT NULL,   -- api_page | dashboard_csv
+    bucket_start TIMESTAMP NOT NULL,
+    bucket_end TIMESTAMP NOT NULL,
+    result_object VARCHAR,            -- e.g. organization.usage.completions.result
+    group_by VARCHAR NOT NULL,        -- sorted, comma-joined dimensions that are non-null in this file
+    project_id VARCHAR,
+    user_id VARCHAR,
+    api_key_id VARCHAR,
+    model VARCHAR,
+    batch BOOLEAN,
+    service_tier VARCHAR,
+    input_tokens BIGINT,
+    input_cached_tokens BIGINT,
+    input_cache_write_tokens BIGINT,
+    input_uncached_tokens BIGINT,
+    output_tokens BIGINT,
+    num_model_requests BIGINT,
+    raw_record JSON
+)""",
+    # Anthropic cost_report pages. `amount_cents` is the decimal string in cents as received.
+    f"""CREATE TABLE IF NOT EXISTS raw.anthropic_costs (
+    {_LINEAGE},
+    bucket_start TIMESTAMP NOT NULL,
+    bucket_end TIMESTAMP NOT NULL,
+    amount_cents DECIMAL(38,9) NOT NULL,
+    currency VARCHAR,
+    workspace_id VARCHAR,
+    description VARCHAR,
+    cost_type VARCHAR,
+    model VARCHAR,
+    token_type VARCHAR,
+    service_tier VARCHAR,
+    context_window VARCHAR,
+    inference_geo VARCHAR,
+    raw_record JSON
+)""",
+    # Anthropic usage_report/messages pages.
+    f"""CREATE TABLE IF NOT EXISTS raw.anthropic_usage (
+    {_LINEAGE},
+    bucket_start TIMESTAMP NOT NULL,
+    bucket_end TIMESTAMP NOT NULL,
+    group_by VARCHAR NOT NULL,
+    api_key_id VARCHAR,
+    workspace_id VARCHAR,
+    model VARCHAR,
+    service_tier VARCHAR,
+    context_window VARCHAR,
+    uncached_input_tokens BIGINT,
+    cache_creation_5m_input_tokens BIGINT,
+    cache_creation_1h_input_tokens BIGINT,
+    cache_read_input_tokens BIGINT,
+    output_tokens BIGINT,
+    web_search_requests BIGINT,
+    raw_record JSON
+)""",
+    # FOCUS 1.0–1.2 exports, any vendor. Columns outside the spec (x_*, the sample's `Id`)
+    # are kept in `extra_columns` as a JSON object of their text values.
+    f"""CREATE TABLE IF NOT EXISTS raw.focus_costs (
+    {_LINEAGE},
+    focus_version VARCHAR,            -- detected from the columns: 1.0 | 1.1 | 1.2
+    {_focus_columns()},
+    extra_columns JSON
+)""",
+    # Reference files, as text. Replaced as a whole on each load of a new version of the file;
+    # `batch_id` tells which version. Validation (Great Expectations) runs before the write.
+    f"""CREATE TABLE IF NOT EXISTS raw.customers (
+    {_LINEAGE},
+    customer_id VARCHAR, name VARCHAR, currency VARCHAR, timezone VARCHAR, tax_rate VARCHAR,
+    segment VARCHAR, parent_customer_id VARCHAR, billing_email VARCHAR
+)""",
+    f"""CREATE TABLE IF NOT EXISTS raw.subscriptions (
+    {_LINEAGE},
+    subscription_id VARCHAR, customer_id VARCHAR, plan_code VARCHAR, start_date VARCHAR,
+    end_date VARCHAR
+)""",
+    f"""CREATE TABLE IF NOT EXISTS raw.contracts (
+    {_LINEAGE},
+    contract_id VARCHAR, customer_id VARCHAR, start_date VARCHAR, end_date VARCHAR,
+    commit_amount VARCHAR, commit_period VARCHAR, usage_discount_pct VARCHAR,
+    renewal_notice_days VARCHAR
+)""",
+    f"""CREATE TABLE IF NOT EXISTS raw.credit_grants (
+    {_LINEAGE},
+    grant_id VARCHAR, customer_id VARCHAR, amount VARCHAR, granted_at VARCHAR,
+    expires_at VARCHAR, priority VARCHAR, kind VARCHAR
+)""",
+    f"""CREATE TABLE IF NOT EXISTS raw.budgets (
+    {_LINEAGE},
+    customer_id VARCHAR, monthly_budget VARCHAR, alert_thresholds_pct VARCHAR, hard_limit VARCHAR
+)""",
+    f"""CREATE TABLE IF NOT EXISTS raw.provider_prices (
+    {_LINEAGE},
+    provider VARCHAR, model VARCHAR, price_component VARCHAR, unit_price VARCHAR,
+    price_per VARCHAR, effective_from VARCHAR, effective_to VARCHAR
+)""",
+    # meters.yml, one row per meter. `dimensions` and `filter` as JSON text.
+    f"""CREATE TABLE IF NOT EXISTS raw.meters (
+    {_LINEAGE},
+    meter_code VARCHAR, meter_name VARCHAR, event_type VARCHAR, aggregation VARCHAR,
+    field VARCHAR, unit VARCHAR, dimensions JSON, filter JSON, include_failed BOOLEAN
+)""",
+    # plans/*.yml, normalised: plan version -> charges -> price rows -> tiers.
+    f"""CREATE TABLE IF NOT EXISTS raw.plans (
+    {_LINEAGE},
+    plan_code VARCHAR, plan_version INTEGER, plan_name VARCHAR, currency VARCHAR,
+    effective_from VARCHAR, fee VARCHAR
+)""",
+    f"""CREATE TABLE IF NOT EXISTS raw.plan_charges (
+    {_LINEAGE},
+    plan_code VARCHAR, plan_version INTEGER, charge_index INTEGER, meter_code VARCHAR,
+    charge_model VARCHAR, price_per VARCHAR
+)""",
+    f"""CREATE TABLE IF NOT EXISTS raw.plan_prices (
+    {_LINEAGE},
+    plan_code VARCHAR, plan_version INTEGER, charge_index INTEGER, price_index INTEGER,
+    when_json JSON,                   -- {{dimension: glob pattern}}; NULL = default row
+    unit_price VARCHAR, free_units VARCHAR, package_size VARCHAR, package_price VARCHAR
+)""",
+    f"""CREATE TABLE IF NOT EXISTS raw.plan_price_tiers (
+    {_LINEAGE},
+    plan_code VARCHAR, plan_version INTEGER, charge_index INTEGER, price_index INTEGER,
+    tier_index INTEGER, up_to VARCHAR, unit_price VARCHAR, flat_fee VARCHAR
+)""",
+    # cost_allocation.yml (shared-cost allocation rules), one row per rule.
+    f"""CREATE TABLE IF NOT EXISTS raw.cost_allocation_rules (
+    {_LINEAGE},
+    rule_index INTEGER, tag_key VARCHAR, match_json JSON, driver VARCHAR
+)""",
+    # Provider list prices resolved from the catalog library (orchestration/catalog.py), one
+    # row per (provider, model, component, effective_from). Rewritten by the catalog step.
+    """CREATE TABLE IF NOT EXISTS raw.catalog_prices (
+    provider VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    catalog_model_id VARCHAR,
+    price_component VARCHAR NOT NULL,
+    unit_price DECIMAL(38,18) NOT NULL,  -- USD per single unit
+    effective_from DATE NOT NULL,
+    resolved_for DATE NOT NULL,
+    notes VARCHAR
+)""",
+    """CREATE TABLE IF NOT EXISTS raw.catalog_unknown_models (
+    provider VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    first_seen DATE,
+    last_seen DATE
+)""",
+    # --- the period-close ledger: append-only, written by `meterline close` only ---
+    """CREATE TABLE IF NOT EXISTS ledger.period_closes (
+    period VARCHAR NOT NULL,          -- YYYY-MM
+    closed_at TIMESTAMP NOT NULL,
+    invoice_count INTEGER NOT NULL,
+    excluded_customers VARCHAR        -- comma-separated, customers excluded from this close
+)""",
+    """CREATE TABLE IF NOT EXISTS ledger.issued_invoices (
+    invoice_number VARCHAR NOT NULL,  -- INV-<YYYYMM>-<NNNNN>
+    customer_id VARCHAR NOT NULL,
+    period VARCHAR NOT NULL,
+    period_start DATE NOT NULL,
+    period_end DATE NOT NULL,         -- exclusive
+    currency VARCHAR NOT NULL,
+    subtotal DECIMAL(38,2) NOT NULL,
+    discount_total DECIMAL(38,2) NOT NULL,
+    credit_total DECIMAL(38,2) NOT NULL,
+    tax_total DECIMAL(38,2) NOT NULL,
+    total DECIMAL(38,2) NOT NULL,
+    issued_at TIMESTAMP NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS ledger.issued_invoice_lines (
+    invoice_number VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL,
+    period VARCHAR NOT NULL,
+    line_no INTEGER NOT NULL,
+    line_type VARCHAR NOT NULL,
+    description VARCHAR NOT NULL,
+    meter_code VARCHAR,
+    dimensions VARCHAR,
+    quantity DECIMAL(38,9),
+    unit VARCHAR,
+    unit_price DECIMAL(38,12),
+    amount DECIMAL(38,2) NOT NULL,
+    currency VARCHAR NOT NULL,
+    line_key VARCHAR                  -- stable key of the rated line (for late-usage adjustments)
+)""",
+]
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every non-dbt schema and table if missing. Idempotent."""
+    for stmt in DDL:
+        con.execute(stmt)
+
+
+@contextmanager
+def connect(path: Path | str, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, yield the connection, always close it (one writer at a time:
+    never hold a connection across a dbt run)."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
