@@ -1,0 +1,36 @@
+"""Shared fixtures. Real components: a DuckDB file in a temp dir, real dbt, real Dagster.
+
+Area-specific helpers live in tests/support/<area>.py, owned by the area's tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestration.config import DBT_PROJECT_DIR, Settings, settings
+from orchestration.dbt_runner import run_dbt
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`@dbt_assets` needs target/manifest.json at import: parse once per session."""
+    s = settings(tmp_path_factory.mktemp("parse"))
+    run_dbt(s, "parse", "--quiet")
+    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    assert manifest.exists()
+    return manifest
+
+
+@pytest.fixture
+def tmp_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings for an empty data directory in a temp dir (env vars point at it too)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("METERLINE_DATA_DIR", str(data))
+    monkeypatch.delenv("METERLINE_WAREHOUSE", raising=False)
+    return settings(data)
