@@ -1,0 +1,350 @@
+"""Fixture warehouses for the dashboard tests.
+
+``write_contract_fixture`` writes a small DuckDB file whose ``marts.*`` tables follow the dbt
+model contract (docs/design.md) with hand-checked numbers: the worked invoice of PRICING.md
+(``cus_northwind``, October 2026, total 1,080.00), a customer with a negative margin
+(``cus_acme``) and one whose invoice is blocked by unpriced usage (``cus_blocked``). It is used
+for the marts that are not built by dbt yet, and for the "mart missing" paths (``omit=``).
+
+``publish`` copies a warehouse to the published path the dashboard reads, and ``write_exports``
+writes invoice CSV exports where ``meterline close`` puts them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+
+from orchestration.config import Settings
+from orchestration.warehouse import ensure_schema
+
+ALL_MARTS = (
+    "fct_invoices",
+    "fct_invoice_lines",
+    "fct_usage_daily",
+    "fct_credit_ledger",
+    "fct_unpriced_usage",
+    "fct_provider_costs",
+    "fct_cost_reconciliation",
+    "fct_cogs_daily",
+    "fct_customer_margin",
+    "fct_contract_progress",
+    "fct_credit_balances",
+    "fct_spend_alerts",
+)
+CONTROLS_MARTS = ("fct_contract_progress", "fct_credit_balances", "fct_spend_alerts")
+COST_MARTS = (
+    "fct_provider_costs",
+    "fct_cost_reconciliation",
+    "fct_cogs_daily",
+    "fct_customer_margin",
+)
+
+_MARTS_SQL: dict[str, str] = {
+    "fct_invoices": """
+create table marts.fct_invoices as
+select
+    customer_id || ':' || period as invoice_id, customer_id, period,
+    cast(period_start as date) as period_start, cast(period_end as date) as period_end,
+    'USD' as currency,
+    cast(fees_total as decimal(38, 2)) as fees_total,
+    cast(usage_total as decimal(38, 2)) as usage_total,
+    cast(discount_total as decimal(38, 2)) as discount_total,
+    cast(minimum_commitment_total as decimal(38, 2)) as minimum_commitment_total,
+    cast(0 as decimal(38, 2)) as adjustment_total,
+    cast(subtotal as decimal(38, 2)) as subtotal,
+    cast(credit_total as decimal(38, 2)) as credit_total,
+    cast(credit_total as decimal(38, 2)) as promotional_credit_total,
+    cast(subtotal - credit_total as decimal(38, 2)) as taxable_amount,
+    cast(tax_rate as decimal(9, 6)) as tax_rate,
+    cast(tax_total as decimal(38, 2)) as tax_total,
+    cast(total as decimal(38, 2)) as total,
+    status, invoice_number, is_blocked, blocked_reason, line_count
+from (values
+    ('cus_acme', '2026-09', '2026-09-01', '2026-10-01', 99.00, 40.00, 0.00, 0.00, 139.00,
+     0.00, 0.0, 0.00, 139.00, 'issued', 'INV-202609-00001', false, null, 2),
+    ('cus_northwind', '2026-09', '2026-09-01', '2026-10-01', 99.00, 100.00, -10.00, 811.00,
+     1000.00, 100.00, 0.2, 180.00, 1080.00, 'issued', 'INV-202609-00002', false, null, 6),
+    ('cus_acme', '2026-10', '2026-10-01', '2026-11-01', 99.00, 21.00, 0.00, 0.00, 120.00,
+     0.00, 0.0, 0.00, 120.00, 'draft', null, false, null, 2),
+    ('cus_blocked', '2026-10', '2026-10-01', '2026-11-01', 99.00, 0.00, 0.00, 0.00, 99.00,
+     0.00, 0.0, 0.00, 99.00, 'draft', null, true, 'unpriced usage: 1 meter (images)', 1),
+    ('cus_northwind', '2026-10', '2026-10-01', '2026-11-01', 99.00, 259.60, -25.96, 667.36,
+     1000.00, 100.00, 0.2, 180.00, 1080.00, 'draft', null, false, null, 11)
+) as t(customer_id, period, period_start, period_end, fees_total, usage_total, discount_total,
+       minimum_commitment_total, subtotal, credit_total, tax_rate, tax_total, total, status,
+       invoice_number, is_blocked, blocked_reason, line_count)
+""",
+    "fct_invoice_lines": """
+create table marts.fct_invoice_lines as
+select
+    customer_id || ':' || period as invoice_id, customer_id, period, line_no,
+    line_type || ':' || line_no as line_key, line_type, description, meter_code, dimensions,
+    cast(quantity as decimal(38, 9)) as quantity, unit,
+    cast(unit_price as decimal(38, 12)) as unit_price,
+    cast(amount as decimal(38, 2)) as amount, 'USD' as currency,
+    'sub_' || customer_id as subscription_id, 'pro' as plan_code, 1 as plan_version,
+    charge_model
+from (values
+    ('cus_northwind', '2026-10', 1, 'subscription', 'Pro (31/31 days)', null, null, 1, 'month',
+     99.00, 99.00, null),
+    ('cus_northwind', '2026-10', 2, 'usage', 'LLM input tokens · gpt-4o*', 'llm_input_tokens',
+     'model=gpt-4o*', 3400000, 'token', 0.0000025, 6.00, 'per_unit'),
+    ('cus_northwind', '2026-10', 3, 'usage', 'LLM input tokens · claude-sonnet-4-5*',
+     'llm_input_tokens', 'model=claude-sonnet-4-5*', 1000000, 'token', 0.000003, 3.00,
+     'per_unit'),
+    ('cus_northwind', '2026-10', 4, 'usage', 'LLM output tokens · gpt-4o*', 'llm_output_tokens',
+     'model=gpt-4o*', 410000, 'token', 0.00001, 4.10, 'per_unit'),
+    ('cus_northwind', '2026-10', 5, 'usage', 'LLM output tokens · claude-sonnet-4-5*',
+     'llm_output_tokens', 'model=claude-sonnet-4-5*', 200000, 'token', 0.000015, 3.00,
+     'per_unit'),
+    ('cus_northwind', '2026-10', 6, 'usage', 'Images (graduated)', 'images', null, 6000, 'image',
+     null, 242.00, 'graduated'),
+    ('cus_northwind', '2026-10', 7, 'usage', 'API requests (3 packages)', 'api_requests', null,
+     2001, 'request', null, 1.50, 'package'),
+    ('cus_northwind', '2026-10', 8, 'discount', 'Discount 10% of usage 259.60', null, null, null,
+     null, null, -25.96, null),
+    ('cus_northwind', '2026-10', 9, 'minimum_commitment', 'Minimum commitment 1000.00',
+     null, null, null, null, null, 667.36, null),
+    ('cus_northwind', '2026-10', 10, 'credit', 'Credit (promotional grant)', null, null, null,
+     null, null, -100.00, null),
+    ('cus_northwind', '2026-10', 11, 'tax', 'Tax 20% of 900.00', null, null, null, null, null,
+     180.00, null),
+    ('cus_acme', '2026-10', 1, 'subscription', 'Pro (31/31 days)', null, null, 1, 'month',
+     99.00, 99.00, null),
+    ('cus_acme', '2026-10', 2, 'usage', 'LLM input tokens · gpt-4o-mini*', 'llm_input_tokens',
+     'model=gpt-4o-mini*', 140000000, 'token', 0.00000015, 21.00, 'per_unit'),
+    ('cus_blocked', '2026-10', 1, 'subscription', 'Pro (31/31 days)', null, null, 1, 'month',
+     99.00, 99.00, null)
+) as t(customer_id, period, line_no, line_type, description, meter_code, dimensions, quantity,
+       unit, unit_price, amount, charge_model)
+""",
+    "fct_usage_daily": """
+create table marts.fct_usage_daily as
+select
+    customer_id, period, cast(usage_date as date) as usage_date, meter_code, dimensions,
+    unit, cast(quantity as decimal(38, 9)) as quantity, event_count
+from (values
+    ('cus_northwind', '2026-10', '2026-10-03', 'llm_input_tokens', 'model=gpt-4o-2024-08-06',
+     'token', 1400000, 14),
+    ('cus_northwind', '2026-10', '2026-10-17', 'llm_input_tokens', 'model=gpt-4o-2024-08-06',
+     'token', 2000000, 20),
+    ('cus_northwind', '2026-10', '2026-10-05', 'llm_input_tokens',
+     'model=claude-sonnet-4-5-20250929', 'token', 1000000, 10),
+    ('cus_northwind', '2026-10', '2026-10-03', 'llm_output_tokens', 'model=gpt-4o-2024-08-06',
+     'token', 410000, 14),
+    ('cus_northwind', '2026-10', '2026-10-05', 'llm_output_tokens',
+     'model=claude-sonnet-4-5-20250929', 'token', 200000, 10),
+    ('cus_northwind', '2026-10', '2026-10-08', 'images', null, 'image', 6000, 6000),
+    ('cus_northwind', '2026-10', '2026-10-09', 'api_requests', null, 'request', 2001, 2001),
+    ('cus_acme', '2026-10', '2026-10-02', 'llm_input_tokens', 'model=gpt-4o-mini-2024-07-18',
+     'token', 140000000, 700)
+) as t(customer_id, period, usage_date, meter_code, dimensions, unit, quantity, event_count)
+""",
+    "fct_credit_ledger": """
+create table marts.fct_credit_ledger as
+select
+    grant_id || ':' || entry_no as entry_id, customer_id, grant_id, entry_no, entry_type,
+    cast(entry_date as date) as entry_date, period, cast(amount as decimal(38, 2)) as amount,
+    cast(balance as decimal(38, 2)) as balance, 'USD' as currency
+from (values
+    ('gr_nw_1', 'cus_northwind', 1, 'grant', '2026-09-01', '2026-09', 300.00, 300.00),
+    ('gr_nw_1', 'cus_northwind', 2, 'burn', '2026-09-30', '2026-09', -100.00, 200.00),
+    ('gr_nw_1', 'cus_northwind', 3, 'burn', '2026-10-31', '2026-10', -100.00, 100.00)
+) as t(grant_id, customer_id, entry_no, entry_type, entry_date, period, amount, balance)
+""",
+    "fct_unpriced_usage": """
+create table marts.fct_unpriced_usage as
+select 'cus_blocked' as customer_id, '2026-10' as period, 'images' as meter_code,
+    cast(null as varchar) as dimensions, cast(25 as decimal(38, 9)) as quantity,
+    'no charge for meter' as reason
+""",
+    "fct_provider_costs": """
+create table marts.fct_provider_costs as
+select
+    ProviderName, ServiceCategory, cast(ChargePeriodStart as timestamp) as ChargePeriodStart,
+    cast(BilledCost as decimal(38, 15)) as BilledCost, 'USD' as BillingCurrency
+from (values
+    ('OpenAI', 'AI and Machine Learning', '2026-10-03', 12.50),
+    ('Anthropic', 'AI and Machine Learning', '2026-10-05', 6.00),
+    ('CoreWeave', 'Compute', '2026-10-03', 30.00)
+) as t(ProviderName, ServiceCategory, ChargePeriodStart, BilledCost)
+""",
+    "fct_cost_reconciliation": """
+create table marts.fct_cost_reconciliation as
+select
+    provider, model, cast(usage_date as date) as usage_date, metered_tokens, reported_tokens,
+    cast(expected_cost as decimal(38, 12)) as expected_cost,
+    cast(billed_cost as decimal(38, 12)) as billed_cost,
+    cast(billed_cost - expected_cost as decimal(38, 12)) as cost_difference, status
+from (values
+    ('openai', 'gpt-4o-2024-08-06', '2026-10-03', 1810000, 1810000, 7.60, 7.60, 'matched'),
+    ('openai', 'gpt-4o-2024-08-06', '2026-10-17', 2000000, 2600000, 5.00, 6.50,
+     'under_metered'),
+    ('anthropic', 'claude-sonnet-4-5-20250929', '2026-10-05', 1200000, 1200000, 6.00, 6.00,
+     'matched')
+) as t(provider, model, usage_date, metered_tokens, reported_tokens, expected_cost,
+       billed_cost, status)
+""",
+    "fct_cogs_daily": """
+create table marts.fct_cogs_daily as
+select
+    customer_id, provider, model, feature, cast(usage_date as date) as usage_date, period,
+    cast(direct_cogs as decimal(38, 12)) as direct_cogs,
+    cast(allocated_cogs as decimal(38, 12)) as allocated_cogs,
+    cast(direct_cogs + allocated_cogs as decimal(38, 12)) as cogs
+from (values
+    ('cus_northwind', 'openai', 'gpt-4o-2024-08-06', 'support-bot', '2026-10-03', '2026-10',
+     7.60, 0.00),
+    ('cus_northwind', 'openai', 'gpt-4o-2024-08-06', 'support-bot', '2026-10-17', '2026-10',
+     6.50, 0.00),
+    ('cus_northwind', 'anthropic', 'claude-sonnet-4-5-20250929', 'search', '2026-10-05',
+     '2026-10', 6.00, 0.00),
+    ('cus_acme', 'coreweave', 'h100', 'training', '2026-10-03', '2026-10', 0.00, 130.00)
+) as t(customer_id, provider, model, feature, usage_date, period, direct_cogs, allocated_cogs)
+""",
+    "fct_customer_margin": """
+create table marts.fct_customer_margin as
+select
+    customer_id || ':' || period as margin_id, customer_id, period, 'USD' as currency,
+    cast(revenue as decimal(38, 2)) as revenue, cast(cogs as decimal(38, 2)) as cogs,
+    cast(revenue - cogs as decimal(38, 2)) as gross_margin
+from (values
+    ('cus_northwind', '2026-09', 900.00, 15.00),
+    ('cus_acme', '2026-09', 139.00, 100.00),
+    ('cus_northwind', '2026-10', 900.00, 20.10),
+    ('cus_acme', '2026-10', 120.00, 130.00),
+    ('cus_blocked', '2026-10', 99.00, 0.00)
+) as t(customer_id, period, revenue, cogs)
+""",
+    "fct_contract_progress": """
+create table marts.fct_contract_progress as
+select
+    contract_id, customer_id, period, 'USD' as currency,
+    cast(commit_amount as decimal(38, 2)) as commit_amount, commit_period,
+    cast(consumed as decimal(38, 2)) as consumed_to_date,
+    cast(expected as decimal(38, 2)) as expected_to_date,
+    cast(projected as decimal(38, 2)) as projected_consumption,
+    cast(round(100 * consumed / expected, 2) as decimal(18, 2)) as pace_pct,
+    cast(true_up as decimal(38, 2)) as true_up_amount,
+    cast(contract_end as date) as contract_end,
+    cast(renewal_notice_date as date) as renewal_notice_date, is_at_risk, is_renewing
+from (values
+    ('ct_nw', 'cus_northwind', '2026-09', 12000.00, 'term', 1000.00, 1000.00, 12000.00, 0.00,
+     '2027-09-01', '2027-08-02', false, false),
+    ('ct_nw', 'cus_northwind', '2026-10', 12000.00, 'term', 2000.00, 2000.00, 12000.00, 0.00,
+     '2027-09-01', '2027-08-02', false, false),
+    ('ct_acme', 'cus_acme', '2026-09', 5000.00, 'term', 139.00, 2500.00, 1668.00, 3332.00,
+     '2026-11-01', '2026-10-02', true, false),
+    ('ct_acme', 'cus_acme', '2026-10', 5000.00, 'term', 259.00, 5000.00, 259.00, 4741.00,
+     '2026-11-01', '2026-10-02', true, true)
+) as t(contract_id, customer_id, period, commit_amount, commit_period, consumed, expected,
+       projected, true_up, contract_end, renewal_notice_date, is_at_risk, is_renewing)
+""",
+    "fct_credit_balances": """
+create table marts.fct_credit_balances as
+select 'cus_northwind' as customer_id, 'USD' as currency,
+    cast(100.00 as decimal(38, 2)) as balance, date '2026-11-30' as projected_exhaustion_date
+""",
+    "fct_spend_alerts": """
+create table marts.fct_spend_alerts as
+select
+    customer_id || ':' || period || ':' || alert_type || ':' || coalesce(threshold_pct, 0)
+        as alert_id,
+    customer_id, period, cast(alert_date as date) as alert_date, alert_type, threshold_pct,
+    'USD' as currency, cast(spend as decimal(38, 2)) as spend_to_date,
+    cast(budget as decimal(38, 2)) as monthly_budget,
+    cast(projected as decimal(38, 2)) as projected_month_end, hard_limit
+from (values
+    ('cus_northwind', '2026-10', '2026-10-08', 'threshold', 50, 350.00, 500.00, 1100.00,
+     false),
+    ('cus_northwind', '2026-10', '2026-10-20', 'threshold', 80, 420.00, 500.00, 1100.00,
+     false),
+    ('cus_acme', '2026-10', '2026-10-02', 'hard_limit', 100, 120.00, 100.00, 150.00, true),
+    ('cus_acme', '2026-10', '2026-10-02', 'anomaly', null, 21.00, 100.00, 150.00, true)
+) as t(customer_id, period, alert_date, alert_type, threshold_pct, spend, budget, projected,
+       hard_limit)
+""",
+}
+
+_REFERENCE_SQL = """
+create schema if not exists staging;
+create table staging.stg_reference__customers as
+select * from (values
+    ('cus_acme', 'Acme Corp', 'USD', 'UTC', 0.0),
+    ('cus_blocked', 'Blocked Ltd', 'USD', 'UTC', 0.0),
+    ('cus_northwind', 'Northwind Traders', 'USD', 'UTC', 0.2)
+) as t(customer_id, customer_name, currency, timezone, tax_rate);
+insert into raw.load_manifest values
+    (1, 'usage', 'usage_events', 'raw/usage/batch_2026-10-31.jsonl', 'h1', 'jsonl',
+     timestamp '2026-10-31 23:59:59', timestamp '2026-11-01 06:00:00', 12, 9, 1, 2, 0),
+    (2, 'openai', 'openai_costs', 'raw/costs/openai/costs_2026-10-31.json', 'h2', 'json',
+     timestamp '2026-10-31 23:59:59', timestamp '2026-11-01 06:00:00', 3, 3, 0, 0, 0);
+insert into raw.quarantine values
+    (1, 'usage', 'raw/usage/batch_2026-10-31.jsonl', 4, 'unknown_customer',
+     'subject cus_ghost is not in customers.csv', '{"id": "e4", "subject": "cus_ghost"}'),
+    (1, 'usage', 'raw/usage/batch_2026-10-31.jsonl', 7, 'negative_quantity',
+     'input_tokens = -5', '{"id": "e7", "data": {"input_tokens": -5}}');
+"""
+
+
+def write_contract_fixture(path: Path, *, omit: Iterable[str] = ()) -> Path:
+    """Write the contract fixture warehouse at ``path`` (raw/ledger DDL, reference customers,
+    every mart of the contract except those in ``omit``)."""
+    skip = set(omit)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        ensure_schema(con)
+        con.execute("create schema if not exists marts")
+        con.execute(_REFERENCE_SQL)
+        for name, sql in _MARTS_SQL.items():
+            if name not in skip:
+                con.execute(sql)
+    finally:
+        con.close()
+    return path
+
+
+def add_marts(path: Path, names: Iterable[str]) -> list[str]:
+    """Add the contract fixture's version of each mart in ``names`` that ``path`` lacks (used
+    on a real dbt build for marts not built yet). Returns the names added."""
+    added: list[str] = []
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema if not exists marts")
+        present = {
+            r[0]
+            for r in con.sql(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+        for name in names:
+            if name not in present:
+                con.execute(_MARTS_SQL[name])
+                added.append(name)
+    finally:
+        con.close()
+    return added
+
+
+def publish(warehouse: Path, s: Settings) -> Path:
+    """Copy ``warehouse`` to the published path of ``s`` (atomically: copy, then rename)."""
+    target = s.published_warehouse
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".duckdb.tmp")
+    shutil.copyfile(warehouse, tmp)
+    tmp.replace(target)
+    return target
+
+
+def write_exports(s: Settings, period: str, files: dict[str, bytes]) -> Path:
+    """Write invoice CSV exports (``<invoice_number>.csv``, ``summary.csv``) for ``period``."""
+    folder = s.exports_dir / "invoices" / period
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
