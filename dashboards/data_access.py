@@ -40,8 +40,8 @@ class DashboardDataError(Exception):
 class WarehouseMissing(DashboardDataError):
     def __init__(self, path: Path | str) -> None:
         super().__init__(
-            f"No published warehouse at `{path}`. Run `meterline run` first "
-            "(it builds the warehouse and publishes the snapshot this dashboard reads)."
+            "No published warehouse yet: run `meterline run` first (it builds the warehouse "
+            f"and publishes the snapshot this dashboard reads, `{path}`)."
         )
 
 

@@ -12,38 +12,54 @@ from dashboards import components as ui
 from dashboards import data_access as da
 
 
+def _rows(items: object) -> list[dict[str, Any]]:
+    if not isinstance(items, list):
+        return []
+    return [i if isinstance(i, dict) else {"value": i} for i in items]
+
+
 def _last_run() -> None:
     run = da.last_run()
     if run is None:
-        st.caption("No run log yet (`<data_dir>/.meterline/last_run.json`).")
+        st.caption("No run log yet (`<data_dir>/.meterline/last_run.json`): run `meterline run`.")
         return
-    scalars = {k: v for k, v in run.items() if not isinstance(v, (dict, list))}
-    cols = st.columns(max(1, min(4, len(scalars))))
-    for i, (key, value) in enumerate(scalars.items()):
-        cols[i % len(cols)].metric(key.replace("_", " ").capitalize(), str(value))
-    checks = run.get("checks")
-    if isinstance(checks, list) and checks:
-        st.subheader("Check results")
-        rows: list[dict[str, Any]] = [
-            c if isinstance(c, dict) else {"check": str(c)} for c in checks
-        ]
-        frame = pl.DataFrame([{k: str(v) for k, v in r.items()} for r in rows])
-        ui.show_table(frame, currency_column=None, key="checks")
-        failed = [
-            r
-            for r in rows
-            if str(r.get("status", r.get("passed", ""))).lower()
-            in {"fail", "failed", "error", "false"}
-        ]
-        if failed:
-            st.error(f"{len(failed)} check(s) failed.")
-    elif isinstance(checks, dict) and checks:
-        st.subheader("Check results")
-        ui.show_table(
-            pl.DataFrame({"check": list(checks), "result": [str(v) for v in checks.values()]}),
-            currency_column=None,
-            key="checks",
+    status = str(run.get("status", "unknown"))
+    cols = st.columns(3)
+    cols[0].metric("Last run", status)
+    cols[1].metric("Started (UTC)", str(run.get("started_at") or "—"))
+    cols[2].metric("Finished (UTC)", str(run.get("finished_at") or "—"))
+    if status == "failed":
+        st.error(f"The last run failed: {run.get('error') or 'see the run log'}")
+    elif status == "running":
+        st.warning(
+            "A run is in progress (or was interrupted); the snapshot shown is the last "
+            "published one."
         )
+    stages = _rows(run.get("stages"))
+    if stages:
+        st.caption("Stages")
+        ui.show_table(
+            pl.DataFrame([{k: str(v) for k, v in r.items()} for r in stages]),
+            currency_column=None,
+            key="stages",
+        )
+    checks = _rows(run.get("checks"))
+    st.subheader("Check results")
+    if not checks:
+        st.caption("No check results in the run log.")
+        return
+    failed = [c for c in checks if c.get("passed") is False]
+    blocking = [c for c in failed if c.get("blocking")]
+    cols = st.columns(3)
+    cols[0].metric("Checks", f"{len(checks):,}")
+    cols[1].metric("Failed", f"{len(failed):,}")
+    cols[2].metric("Failed, blocking", f"{len(blocking):,}")
+    if failed:
+        st.error(f"{len(failed)} check(s) failed ({len(blocking)} blocking).")
+    frame = pl.DataFrame(
+        [{k: str(v) for k, v in r.items()} for r in failed + [c for c in checks if c not in failed]]
+    )
+    ui.show_table(frame, currency_column=None, key="checks")
 
 
 def render() -> None:
