@@ -1,0 +1,319 @@
+"""`meterline generate`: a complete, deterministic demo data directory.
+
+What it writes (``out`` is the data directory):
+
+- ``raw/usage/events_<YYYY-MM-DD>.jsonl|.parquet``: one batch file per UTC usage day.
+  JSONL is nested CloudEvents 1.0 (``time`` like ``2026-10-03T14:22:05.123Z``); Parquet has the
+  same fields flat (``specversion, id, source, type, subject, time`` + every ``data`` key; ``time``
+  is the same ISO text; absent keys are NULL). ``usage_format="mixed"``: odd days of the month
+  JSONL, even days Parquet.
+- ``raw/usage/events_<YYYY-MM-DD>_late.jsonl``: late arrivals, dated the first day after a month
+  that ended inside the range, holding ~3% of the events of that month's last 3 days (those
+  events are absent from their day files).
+- ``raw/costs/openai/``: Costs API pages (``costs_<first>_<last>.json``, group_by line_item,
+  dollars as JSON numbers with ≤12 decimals written from Decimal), Usage API completions and
+  embeddings pages (group_by model, daily buckets, 7 a page, ``has_more``/``next_page`` chained,
+  a trailing empty bucket the day after the last usage day).
+- ``raw/costs/anthropic/``: ``cost_report_*`` (group_by description, amount = cents as a decimal
+  string, ≤5 decimals) and ``usage_report_messages_*`` (group_by model) pages.
+- ``raw/costs/focus/cloudgpu_<YYYY-MM>.csv`` (FOCUS 1.0: GPU instances ``Compute``, object
+  storage ``Storage``) and ``pinecone_<YYYY-MM>.csv`` (FOCUS 1.2: vector database ``Databases``);
+  some rows carry ``Tags`` ``{"customer_id": ...}``.
+- ``reference/``: meters.yml, plans/<code>_v<version>.yml, customers.csv, subscriptions.csv,
+  contracts.csv, credit_grants.csv, budgets.csv, provider_prices.csv, cost_allocation.yml.
+- ``generator_truth.json``: the ground truth of everything planted (tests read it).
+
+Shape: Zipf-like customer weights (a few carry most usage), weekday and local-hour rhythm, five
+LLM models over two providers plus embeddings, images, audio, GPU jobs, agent tasks and storage.
+
+Planted, and recorded in ``generator_truth.json``:
+
+- ~1% failed requests (``status: error``: metered, never billed by providers);
+- per file ~0.5% exact duplicate deliveries and ~0.05% conflicts (same (source, id), different
+  output_tokens; the first delivery, earlier in the file, is the one kept and billed);
+- per file ~0.1% malformed rows (at least one of every reason code: ``unparseable`` (JSONL only:
+  a line cut in half), ``missing_id``, ``missing_subject``, ``missing_time``, ``invalid_time``,
+  ``negative_quantity`` (output_tokens), ``future_time`` (5 days after the file's date),
+  ``unknown_customer``, ``unknown_event_type``);
+- late events (above); one mid-size customer (time zone UTC) with a 10x day;
+- ``claude-haiku-4-5-20251001`` on three consecutive weekdays: the provider reports and bills
+  tokens x 1.02 (every other provider x model x day agrees exactly with billable usage x prices);
+- a negotiated gpt-4o output price (provider_prices.csv) from the override date, applied in the
+  OpenAI costs; dall-e-3's per-image price comes from provider_prices.csv too.
+
+Provider exports count only billable usage: clean (not malformed), first delivery, successful.
+Every day is generated and written on its own (memory bounded by one day), with a per-day seed,
+so the same seed gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from orchestration.generator import usage
+from orchestration.generator.exports import (
+    PriceBook,
+    provider_price_rows,
+    write_anthropic,
+    write_focus,
+    write_openai,
+)
+from orchestration.generator.reference import write_reference
+from orchestration.generator.scenario import Scenario, build_scenario
+
+__all__ = ["generate"]
+
+USAGE_FORMATS = ("jsonl", "parquet", "mixed")
+
+
+def _file_format(usage_format: str, day: dt.date) -> str:
+    if usage_format == "mixed":
+        return "jsonl" if day.day % 2 else "parquet"
+    return usage_format
+
+
+def _local_periods(df: pl.DataFrame, scn: Scenario) -> dict[str, int]:
+    zones = pl.DataFrame(
+        {
+            "subject": [c.customer_id for c in scn.customers],
+            "tz": [c.timezone for c in scn.customers],
+        }
+    )
+    joined = df.select("subject", "_ts").join(zones, on="subject", how="left")
+    out: dict[str, int] = {}
+    for tz in sorted(set(joined["tz"].to_list())):
+        part = joined.filter(pl.col("tz") == tz).select(
+            pl.col("_ts")
+            .cast(pl.Datetime("ms", "UTC"))
+            .dt.convert_time_zone(tz)
+            .dt.strftime("%Y-%m")
+            .alias("p")
+        )
+        for p, n in part.group_by("p").len().iter_rows():
+            out[p] = out.get(p, 0) + n
+    return dict(sorted(out.items()))
+
+
+def _monthly_cost(agg: pl.DataFrame, book: PriceBook) -> dict[str, dict[str, Decimal]]:
+    per = (
+        agg.with_columns(
+            month=pl.col("date").dt.strftime("%Y-%m"), first=pl.col("date").dt.month_start()
+        )
+        .group_by("subject", "month", "first", "provider", "model", "type")
+        .agg(pl.exclude("date").sum())
+        .sort("subject", "month", "model", "type")
+    )
+    out: dict[str, dict[str, Decimal]] = {}
+    for r in per.iter_rows(named=True):  # customers x months x models: small
+        p, m, d = r["provider"], r["model"], r["first"]
+        if r["type"] == "llm.completion":
+            uncached = r["input_tokens"] - r["cached_input_tokens"] - r["cache_write_tokens"]
+            cost = (
+                uncached * book.unit_price(p, m, d, "input")
+                + r["cached_input_tokens"] * book.unit_price(p, m, d, "cached_input")
+                + r["cache_write_tokens"] * book.unit_price(p, m, d, "cache_write")
+                + r["output_tokens"] * book.unit_price(p, m, d, "output")
+            )
+        elif r["type"] == "embedding":
+            cost = r["input_tokens"] * book.unit_price(p, m, d, "input")
+        elif r["type"] == "image.generation":
+            cost = r["images"] * book.unit_price(p, m, d, "image")
+        else:
+            cost = Decimal(r["audio_tenths"]) / 10 * book.unit_price(p, m, d, "audio_second")
+        months = out.setdefault(r["subject"], {})
+        months[r["month"]] = months.get(r["month"], Decimal(0)) + cost
+    return out
+
+
+def generate(
+    out: Path,
+    *,
+    customers: int,
+    events: int,
+    start: dt.date,
+    days: int,
+    seed: int,
+    usage_format: str = "mixed",
+    progress: bool = True,
+) -> str:
+    """Write a complete demo data directory into ``out``; return a short human report."""
+    if usage_format not in USAGE_FORMATS:
+        raise ValueError(f"usage_format must be one of {USAGE_FORMATS}, not {usage_format!r}")
+    t0 = time.perf_counter()
+    out = Path(out)
+    scn = build_scenario(customers=customers, start=start, days=days, seed=seed)
+    usage_dir = out / "raw" / "usage"
+    usage_dir.mkdir(parents=True, exist_ok=True)
+    counts = usage.day_counts(scn, events)
+    late_files = scn.late_files()
+    late_buffer: dict[dt.date, list[pl.DataFrame]] = {}
+    files: dict[str, dict[str, object]] = {}
+    aggs: list[pl.DataFrame] = []
+    daily: list[pl.DataFrame] = []
+    late_truth: dict[str, dict[str, object]] = {}
+
+    def emit(
+        rows_df: pl.DataFrame,
+        name: str,
+        fmt: str,
+        file_day: dt.date,
+        usage_dates: list[str],
+        rng: np.random.Generator,
+    ) -> None:
+        reasons = usage.REASONS if fmt == "jsonl" else usage.PARQUET_REASONS
+        rows, clean, tally = usage.plant_faults(rows_df, rng, file_day, reasons)
+        path = usage_dir / name
+        if fmt == "jsonl":
+            usage.write_jsonl(rows, path)
+        else:
+            usage.write_parquet(rows, path)
+        entry = tally.as_dict()
+        entry.update(
+            format=fmt,
+            arrival_date=file_day.isoformat(),
+            usage_dates=usage_dates,
+            failed_rows=int((clean["status"] == "error").sum()),
+        )
+        files[f"raw/usage/{name}"] = entry
+        aggs.append(usage.aggregate_clean(clean))
+
+    columns = [
+        TextColumn("[bold]generate[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days · {task.fields[events]:,} events"),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, disable=not progress, transient=False) as bar:
+        task = bar.add_task("days", total=scn.days, events=0)
+        done = 0
+        for i, day in enumerate(scn.usage_days()):
+            df = usage.generate_day(scn, i, counts[i])
+            daily.append(df.group_by("subject").len().with_columns(date=pl.lit(day)))
+            late_day = next((ld for me, ld in late_files.items() if 0 <= (me - day).days < 3), None)
+            if late_day is not None:
+                pick = np.random.default_rng([seed, 2, i]).random(df.height) < usage.LATE_SHARE
+                late_buffer.setdefault(late_day, []).append(df.filter(pl.Series(pick)))
+                df = df.filter(~pl.Series(pick))
+            fmt = _file_format(usage_format, day)
+            emit(
+                df,
+                f"events_{day.isoformat()}.{fmt}",
+                fmt,
+                day,
+                [day.isoformat()],
+                np.random.default_rng([seed, 3, i]),
+            )
+            if day in late_files:
+                ld = late_files[day]
+                late = pl.concat(late_buffer.pop(ld)).sort("_ts", "_seq")
+                name = f"events_{ld.isoformat()}_late.jsonl"
+                dates = sorted({(day - dt.timedelta(days=k)).isoformat() for k in range(3)})
+                emit(late, name, "jsonl", ld, dates, np.random.default_rng([seed, 4, i]))
+                late_truth[f"raw/usage/{name}"] = {
+                    "events": late.height,
+                    "utc_dates": dates,
+                    "period_utc": day.strftime("%Y-%m"),
+                    "events_by_local_period": _local_periods(late, scn),
+                }
+            done += counts[i]
+            bar.update(task, advance=1, events=done)
+    t_usage = time.perf_counter() - t0
+
+    agg = (
+        pl.concat(aggs)
+        .group_by("date", "subject", "provider", "model", "type")
+        .agg(pl.all().sum())
+        .sort("date", "subject", "provider", "model", "type")
+    )
+    book = PriceBook(provider_price_rows(scn))
+    export_days = scn.usage_days()
+    openai_truth = write_openai(out, scn, agg, book, export_days)
+    anthropic_truth = write_anthropic(out, scn, agg, book, export_days)
+    focus_truth = write_focus(out, scn, export_days)
+    reference_truth = write_reference(out, scn, _monthly_cost(agg, book))
+
+    spike_c = scn.customers[scn.spike_customer].customer_id
+    per_day = pl.concat(daily).filter(pl.col("subject") == spike_c).sort("date")
+    spike_n = per_day.filter(pl.col("date") == scn.spike_day)["len"].sum()
+    other = per_day.filter(pl.col("date") != scn.spike_day)["len"]
+    totals: dict[str, object] = {"events_generated": int(sum(counts))}
+    for key in (
+        "raw_rows",
+        "quarantined_rows",
+        "exact_duplicate_rows",
+        "conflict_rows",
+        "duplicate_rows",
+        "loaded_rows",
+        "failed_rows",
+    ):
+        totals[key] = int(sum(int(f[key]) for f in files.values()))  # type: ignore[call-overload]
+    reasons_total: dict[str, int] = {}
+    for f in files.values():
+        for r, n in f["malformed_rows"].items():  # type: ignore[union-attr]
+            reasons_total[r] = reasons_total.get(r, 0) + n
+    totals["malformed_rows"] = dict(sorted(reasons_total.items()))
+    truth = {
+        "params": {
+            "customers": customers,
+            "events": events,
+            "start": start.isoformat(),
+            "days": days,
+            "seed": seed,
+            "usage_format": usage_format,
+        },
+        "usage_files": files,
+        "totals": totals,
+        "late_events": late_truth,
+        "spike": {
+            "customer_id": spike_c,
+            "local_date": scn.spike_day.isoformat(),
+            "timezone": scn.customers[scn.spike_customer].timezone,
+            "factor": scn.spike_factor,
+            "events_that_day": int(spike_n),
+            "median_events_other_days": float(other.median() or 0),
+        },
+        "undermetered": {
+            "provider": scn.undermetered_provider,
+            "model": scn.undermetered_model,
+            "utc_dates": [d.isoformat() for d in scn.undermetered_days],
+            "factor": scn.undermetered_factor,
+            "days": anthropic_truth["undermetered_billed"],
+        },
+        "price_override": provider_price_rows(scn)[1],
+        "openai": openai_truth,
+        "anthropic": {k: v for k, v in anthropic_truth.items() if k != "undermetered_billed"},
+        "focus": focus_truth,
+        "reference": reference_truth,
+        "customers": [
+            {
+                "customer_id": c.customer_id,
+                "timezone": c.timezone,
+                "segment": c.segment,
+                "start_date": c.start_date.isoformat(),
+            }
+            for c in scn.customers
+        ],
+    }
+    (out / "generator_truth.json").write_text(
+        json.dumps(truth, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    elapsed = time.perf_counter() - t0
+    rate = sum(counts) / t_usage if t_usage else 0.0
+    return (
+        f"generated {sum(counts):,} events for {customers} customers, "
+        f"{scn.start} .. {scn.last_day} into {out}\n"
+        f"  usage files: {len(files)} ({totals['raw_rows']:,} raw rows: "
+        f"{totals['quarantined_rows']:,} malformed, {totals['duplicate_rows']:,} duplicates, "
+        f"{totals['failed_rows']:,} failed requests); late files: {len(late_truth)}\n"
+        f"  usage written in {t_usage:.1f}s ({rate:,.0f} events/s); total {elapsed:.1f}s\n"
+        f"  truth: {out / 'generator_truth.json'}"
+    )

@@ -1,0 +1,521 @@
+"""Reference files: meters, plan versions, customers, subscriptions, contracts, credit grants,
+budgets, provider prices and cost allocation rules (formats: ARCHITECTURE.md, PRICING.md,
+docs/design.md)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orchestration.generator.exports import PROVIDER_PRICE_COLUMNS, provider_price_rows
+from orchestration.generator.scenario import Scenario
+
+METERS: list[dict[str, Any]] = [
+    {
+        "code": "llm_input_tokens",
+        "name": "LLM input tokens",
+        "event_type": "llm.completion",
+        "aggregation": "sum",
+        "field": "input_tokens",
+        "unit": "token",
+        "dimensions": ["provider", "model"],
+    },
+    {
+        "code": "llm_output_tokens",
+        "name": "LLM output tokens",
+        "event_type": "llm.completion",
+        "aggregation": "sum",
+        "field": "output_tokens",
+        "unit": "token",
+        "dimensions": ["provider", "model"],
+    },
+    {
+        "code": "api_requests",
+        "name": "API requests",
+        "event_type": "llm.completion",
+        "aggregation": "count",
+        "unit": "request",
+    },
+    {
+        "code": "embedding_tokens",
+        "name": "Embedding tokens",
+        "event_type": "embedding",
+        "aggregation": "sum",
+        "field": "input_tokens",
+        "unit": "token",
+        "dimensions": ["model"],
+    },
+    {
+        "code": "images",
+        "name": "Generated images",
+        "event_type": "image.generation",
+        "aggregation": "sum",
+        "field": "images",
+        "unit": "image",
+        "dimensions": ["model"],
+    },
+    {
+        "code": "audio_seconds",
+        "name": "Transcribed audio",
+        "event_type": "audio.transcription",
+        "aggregation": "sum",
+        "field": "audio_seconds",
+        "unit": "second",
+        "dimensions": ["model"],
+    },
+    {
+        "code": "gpu_seconds",
+        "name": "GPU seconds",
+        "event_type": "gpu.job",
+        "aggregation": "sum",
+        "field": "gpu_seconds",
+        "unit": "gpu_second",
+        "dimensions": ["gpu_type"],
+    },
+    {
+        "code": "resolved_tickets",
+        "name": "Resolved agent tasks",
+        "event_type": "agent.task",
+        "aggregation": "count",
+        "filter": {"outcome": "resolved"},
+        "unit": "ticket",
+    },
+    {
+        "code": "storage_gb",
+        "name": "Stored data (peak)",
+        "event_type": "storage.snapshot",
+        "aggregation": "max",
+        "field": "gb_stored",
+        "unit": "gb",
+    },
+]
+
+_TOKEN_GLOBS = ("gpt-4o-mini*", "gpt-4o*", "gpt-5-mini*", "claude-sonnet-4-5*", "claude-haiku-4-5*")
+
+
+def _token_prices(
+    prices: tuple[str, ...], default: str, free_gpt4o: int = 0
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for glob, price in zip(_TOKEN_GLOBS, prices, strict=True):
+        row: dict[str, Any] = {"when": {"model": glob}, "unit_price": price}
+        if glob == "gpt-4o*" and free_gpt4o:
+            row["free_units"] = free_gpt4o
+        rows.append(row)
+    rows.append({"unit_price": default})
+    return rows
+
+
+_IMAGE_TIERS = [
+    {"up_to": 1000, "unit_price": "0.05"},
+    {"up_to": 5000, "unit_price": "0.04", "flat_fee": "2.00"},
+    {"unit_price": "0.03"},
+]
+_GPU_VOLUME = [
+    {"up_to": 36000, "unit_price": "0.0012"},
+    {"up_to": 360000, "unit_price": "0.0010"},
+    {"unit_price": "0.0008", "flat_fee": "10.00"},
+]
+
+
+def _charges(
+    *,
+    inp: tuple[str, ...],
+    outp: tuple[str, ...],
+    free_gpt4o: int,
+    image_model: str,
+    gpu_model: str,
+    req_free: int,
+) -> list[dict[str, Any]]:
+    gpu_prices: list[dict[str, Any]]
+    if gpu_model == "per_unit":
+        gpu_prices = [
+            {"when": {"gpu_type": "h100*"}, "unit_price": "0.0015"},
+            {"unit_price": "0.0009"},
+        ]
+    else:
+        gpu_prices = [{"tiers": _GPU_VOLUME}]
+    api_row: dict[str, Any] = {"package_size": 1000, "package_price": "0.50"}
+    if req_free:
+        api_row["free_units"] = req_free
+    return [
+        {
+            "meter": "llm_input_tokens",
+            "model": "per_unit",
+            "price_per": 1000000,
+            "prices": _token_prices(inp, "2.00", free_gpt4o),
+        },
+        {
+            "meter": "llm_output_tokens",
+            "model": "per_unit",
+            "price_per": 1000000,
+            "prices": _token_prices(outp, "8.00"),
+        },
+        {"meter": "api_requests", "model": "package", "prices": [api_row]},
+        {
+            "meter": "embedding_tokens",
+            "model": "per_unit",
+            "price_per": 1000000,
+            "prices": [{"unit_price": "0.05"}],
+        },
+        {"meter": "images", "model": image_model, "prices": [{"tiers": _IMAGE_TIERS}]},
+        {
+            "meter": "audio_seconds",
+            "model": "per_unit",
+            "price_per": 60,
+            "prices": [{"unit_price": "0.012"}],
+        },
+        {"meter": "gpu_seconds", "model": gpu_model, "prices": gpu_prices},
+        {"meter": "resolved_tickets", "model": "per_unit", "prices": [{"unit_price": "0.99"}]},
+        {"meter": "storage_gb", "model": "per_unit", "prices": [{"unit_price": "0.10"}]},
+    ]
+
+
+def plans() -> list[dict[str, Any]]:
+    """Plan versions. `pro` has two versions: a price change effective 2026-10-01."""
+    return [
+        {
+            "code": "starter",
+            "version": 1,
+            "name": "Starter",
+            "currency": "USD",
+            "effective_from": dt.date(2026, 1, 1),
+            "fee": "0.00",
+            "charges": _charges(
+                inp=("0.30", "5.00", "0.50", "6.00", "2.00"),
+                outp=("1.20", "20.00", "4.00", "30.00", "10.00"),
+                free_gpt4o=0,
+                image_model="graduated",
+                gpu_model="per_unit",
+                req_free=1000,
+            ),
+        },
+        {
+            "code": "pro",
+            "version": 1,
+            "name": "Pro",
+            "currency": "USD",
+            "effective_from": dt.date(2026, 1, 1),
+            "fee": "99.00",
+            "charges": _charges(
+                inp=("0.25", "4.00", "0.40", "5.00", "1.60"),
+                outp=("1.00", "16.00", "3.50", "24.00", "8.00"),
+                free_gpt4o=1000000,
+                image_model="graduated",
+                gpu_model="per_unit",
+                req_free=0,
+            ),
+        },
+        {
+            "code": "pro",
+            "version": 2,
+            "name": "Pro",
+            "currency": "USD",
+            "effective_from": dt.date(2026, 10, 1),
+            "fee": "99.00",
+            "charges": _charges(
+                inp=("0.25", "4.50", "0.40", "5.50", "1.80"),
+                outp=("1.00", "18.00", "3.50", "26.00", "9.00"),
+                free_gpt4o=1000000,
+                image_model="graduated",
+                gpu_model="per_unit",
+                req_free=0,
+            ),
+        },
+        {
+            "code": "scale",
+            "version": 1,
+            "name": "Scale",
+            "currency": "USD",
+            "effective_from": dt.date(2026, 1, 1),
+            "fee": "499.00",
+            "charges": _charges(
+                inp=("0.22", "3.50", "0.35", "4.50", "1.50"),
+                outp=("0.90", "14.00", "3.00", "22.00", "7.50"),
+                free_gpt4o=5000000,
+                image_model="volume",
+                gpu_model="volume",
+                req_free=0,
+            ),
+        },
+        {
+            "code": "enterprise",
+            "version": 1,
+            "name": "Enterprise",
+            "currency": "USD",
+            "effective_from": dt.date(2026, 1, 1),
+            "fee": "2000.00",
+            "charges": _charges(
+                inp=("0.20", "3.20", "0.32", "4.20", "1.40"),
+                outp=("0.80", "13.00", "2.80", "20.00", "7.00"),
+                free_gpt4o=0,
+                image_model="volume",
+                gpu_model="volume",
+                req_free=0,
+            ),
+        },
+    ]
+
+
+def _plan_of(segment: str) -> str:
+    return {"enterprise": "enterprise", "startup": "pro", "self_serve": "starter"}[segment]
+
+
+def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _dump_yaml(path: Path, obj: object) -> None:
+    path.write_text(
+        yaml.safe_dump(obj, sort_keys=False, default_flow_style=None, width=100), encoding="utf-8"
+    )
+
+
+def _money(x: Decimal) -> str:
+    return format(x.quantize(Decimal("0.01")), "f")
+
+
+def write_reference(
+    out: Path, scn: Scenario, monthly_cost: dict[str, dict[str, Decimal]]
+) -> dict[str, Any]:
+    """Write every reference file. ``monthly_cost``: customer -> YYYY-MM -> provider list cost
+    of its billable usage (used to size commitments, budgets and credits)."""
+    ref = out / "reference"
+    (ref / "plans").mkdir(parents=True, exist_ok=True)
+    _dump_yaml(ref / "meters.yml", {"meters": METERS})
+    for plan in plans():
+        _dump_yaml(ref / "plans" / f"{plan['code']}_v{plan['version']}.yml", plan)
+    _dump_yaml(
+        ref / "cost_allocation.yml",
+        {
+            "tag_key": "customer_id",
+            "rules": [
+                {"match": {"ServiceCategory": "Compute"}, "driver": "gpu_seconds"},
+                {"match": {"ServiceCategory": "Databases"}, "driver": "embedding_tokens"},
+                {"match": {}, "driver": "requests"},
+            ],
+        },
+    )
+    cs = scn.customers
+    _write_csv(
+        ref / "customers.csv",
+        (
+            "customer_id",
+            "name",
+            "currency",
+            "timezone",
+            "tax_rate",
+            "segment",
+            "parent_customer_id",
+            "billing_email",
+        ),
+        [
+            {
+                "customer_id": c.customer_id,
+                "name": c.name,
+                "currency": "USD",
+                "timezone": c.timezone,
+                "tax_rate": c.tax_rate,
+                "segment": c.segment,
+                "parent_customer_id": c.parent_customer_id,
+                "billing_email": f"billing@{c.customer_id[4:]}.example.com",
+            }
+            for c in cs
+        ],
+    )
+    subs: list[dict[str, str]] = []
+    for c in cs:
+        if c.index == scn.plan_changer:
+            subs.append(
+                {
+                    "subscription_id": f"sub_{c.customer_id[4:]}_1",
+                    "customer_id": c.customer_id,
+                    "plan_code": "pro",
+                    "start_date": c.start_date.isoformat(),
+                    "end_date": scn.plan_change_day.isoformat(),
+                }
+            )
+            subs.append(
+                {
+                    "subscription_id": f"sub_{c.customer_id[4:]}_2",
+                    "customer_id": c.customer_id,
+                    "plan_code": "scale",
+                    "start_date": scn.plan_change_day.isoformat(),
+                    "end_date": "",
+                }
+            )
+        else:
+            subs.append(
+                {
+                    "subscription_id": f"sub_{c.customer_id[4:]}_1",
+                    "customer_id": c.customer_id,
+                    "plan_code": _plan_of(c.segment),
+                    "start_date": c.start_date.isoformat(),
+                    "end_date": "",
+                }
+            )
+    _write_csv(
+        ref / "subscriptions.csv",
+        ("subscription_id", "customer_id", "plan_code", "start_date", "end_date"),
+        subs,
+    )
+
+    def full_month_cost(c_id: str) -> Decimal:
+        months = monthly_cost.get(c_id, {})
+        return max(months.values(), default=Decimal(0))
+
+    last = scn.last_day
+    first_month = scn.start.replace(day=1)
+    monthly = cs[scn.late_starter]  # partial first month: misses its commitment there
+    term = cs[0]
+    renewing = cs[2] if scn.late_starter != 2 else cs[3]
+    markup = Decimal("1.8")  # rough plan price / provider cost, to size commitments and budgets
+    fees = {p["code"]: Decimal(p["fee"]) for p in plans()}
+    contracts = [
+        {
+            "contract_id": "ctr_monthly_1",
+            "customer_id": monthly.customer_id,
+            "start_date": first_month.isoformat(),
+            "end_date": (first_month.replace(year=first_month.year + 1)).isoformat(),
+            "commit_amount": _money(
+                fees[_plan_of(monthly.segment)]
+                + max(Decimal(100), full_month_cost(monthly.customer_id) * markup * Decimal("0.7"))
+            ),
+            "commit_period": "month",
+            "usage_discount_pct": "10",
+            "renewal_notice_days": "60",
+        },
+        {
+            "contract_id": "ctr_term_1",
+            "customer_id": term.customer_id,
+            "start_date": (first_month - dt.timedelta(days=62)).replace(day=1).isoformat(),
+            "end_date": _add_months(first_month, 4).isoformat(),
+            "commit_amount": _money(
+                max(Decimal(5000), full_month_cost(term.customer_id) * markup * 8)
+            ),
+            "commit_period": "term",
+            "usage_discount_pct": "15",
+            "renewal_notice_days": "90",
+        },
+        {
+            "contract_id": "ctr_renewal_1",
+            "customer_id": renewing.customer_id,
+            "start_date": (last + dt.timedelta(days=20))
+            .replace(year=(last + dt.timedelta(days=20)).year - 1)
+            .isoformat(),
+            "end_date": (last + dt.timedelta(days=20)).isoformat(),
+            "commit_amount": "1000.00",
+            "commit_period": "month",
+            "usage_discount_pct": "5",
+            "renewal_notice_days": "30",
+        },
+    ]
+    _write_csv(
+        ref / "contracts.csv",
+        (
+            "contract_id",
+            "customer_id",
+            "start_date",
+            "end_date",
+            "commit_amount",
+            "commit_period",
+            "usage_discount_pct",
+            "renewal_notice_days",
+        ),
+        contracts,
+    )
+    small = cs[-1]
+    mid = cs[len(cs) // 2 + 1]
+    expiry = (
+        dt.date(2026, 10, 15)
+        if scn.start < dt.date(2026, 10, 15) <= last
+        else scn.start + dt.timedelta(days=scn.days // 2)
+    )
+    grants = [
+        {
+            "grant_id": "gr_paid_1",
+            "customer_id": cs[1].customer_id,
+            "amount": "5000.00",
+            "granted_at": scn.start.isoformat(),
+            "expires_at": _add_months(first_month, 12).isoformat(),
+            "priority": "2",
+            "kind": "paid",
+        },
+        {
+            "grant_id": "gr_promo_1",
+            "customer_id": mid.customer_id,
+            "amount": "100.00",
+            "granted_at": scn.start.isoformat(),
+            "expires_at": "",
+            "priority": "1",
+            "kind": "promotional",
+        },
+        {
+            "grant_id": "gr_promo_expiring",
+            "customer_id": small.customer_id,
+            "amount": _money(max(Decimal(200), full_month_cost(small.customer_id) * markup * 3)),
+            "granted_at": scn.start.isoformat(),
+            "expires_at": expiry.isoformat(),
+            "priority": "1",
+            "kind": "promotional",
+        },
+    ]
+    _write_csv(
+        ref / "credit_grants.csv",
+        ("grant_id", "customer_id", "amount", "granted_at", "expires_at", "priority", "kind"),
+        grants,
+    )
+    budgets = []
+    for i, c in enumerate(cs):
+        if i % 3:
+            continue
+        est = full_month_cost(c.customer_id) * markup
+        hard = i % 2 == 0 and c.segment != "enterprise"
+        amount = est * Decimal("0.5") if hard else est * Decimal("1.5")
+        budgets.append(
+            {
+                "customer_id": c.customer_id,
+                "monthly_budget": _money(max(Decimal(10), amount)),
+                "alert_thresholds_pct": "50|80|100|150|200",
+                "hard_limit": "true" if hard else "false",
+            }
+        )
+    _write_csv(
+        ref / "budgets.csv",
+        ("customer_id", "monthly_budget", "alert_thresholds_pct", "hard_limit"),
+        budgets,
+    )
+    _write_csv(ref / "provider_prices.csv", PROVIDER_PRICE_COLUMNS, provider_price_rows(scn))
+    return {
+        "contracts": {
+            "monthly_commitment": contracts[0],
+            "term_commitment": contracts[1],
+            "renewal_due": contracts[2],
+        },
+        "credit_grants": grants,
+        "hard_limit_budgets": [b["customer_id"] for b in budgets if b["hard_limit"] == "true"],
+        "plan_change": {
+            "customer_id": cs[scn.plan_changer].customer_id,
+            "from": "pro",
+            "to": "scale",
+            "date": scn.plan_change_day.isoformat(),
+        },
+        "late_starter": {
+            "customer_id": cs[scn.late_starter].customer_id,
+            "start_date": cs[scn.late_starter].start_date.isoformat(),
+        },
+        "price_change": {"plan": "pro", "version": 2, "effective_from": "2026-10-01"},
+    }
+
+
+def _add_months(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    return d.replace(year=d.year + y, month=m + 1, day=1)

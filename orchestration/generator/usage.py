@@ -1,0 +1,428 @@
+"""Usage events: vectorised generation per UTC day (NumPy), fault planting and file writing
+(Polars). No per-event Python loop: one day is a handful of array operations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from orchestration.generator.scenario import Scenario
+
+EVENT_TYPES: tuple[str, ...] = (
+    "llm.completion",
+    "embedding",
+    "image.generation",
+    "audio.transcription",
+    "gpu.job",
+    "agent.task",
+    "storage.snapshot",
+)
+_TYPE_P = np.array([0.80, 0.07, 0.02, 0.03, 0.02, 0.04, 0.02])
+_ENDPOINTS = (
+    "/v1/chat/completions",
+    "/v1/embeddings",
+    "/v1/images/generations",
+    "/v1/audio/transcriptions",
+    "/v1/gpu/jobs",
+    "/v1/agents/tasks",
+    "/v1/storage/snapshots",
+)
+
+# provider, model, share of llm.completion, median input, median output, cached share, write share
+LLM_MODELS: tuple[tuple[str, str, float, int, int, float, float], ...] = (
+    ("openai", "gpt-4o-mini-2024-07-18", 0.25, 2_000, 400, 0.30, 0.0),
+    ("openai", "gpt-4o-2024-08-06", 0.15, 3_000, 600, 0.25, 0.0),
+    ("openai", "gpt-5-mini", 0.12, 4_000, 1_500, 0.20, 0.0),
+    ("anthropic", "claude-sonnet-4-5-20250929", 0.15, 8_000, 1_200, 0.30, 0.04),
+    ("anthropic", "claude-haiku-4-5-20251001", 0.33, 80_000, 12_000, 0.40, 0.05),
+)
+EMBEDDING_MODEL = "text-embedding-3-small"
+AUDIO_MODEL = "whisper-1"
+IMAGE_MODEL = "dall-e-3"
+GPU_TYPES = ("h100", "a100")
+OUTCOMES = ("resolved", "escalated", "abandoned")
+FEATURES = ("support-bot", "search", "summarize", "code-assist", "agent")
+
+REASONS: tuple[str, ...] = (
+    "unparseable",
+    "missing_id",
+    "missing_subject",
+    "missing_time",
+    "invalid_time",
+    "negative_quantity",
+    "future_time",
+    "unknown_customer",
+    "unknown_event_type",
+)
+PARQUET_REASONS: tuple[str, ...] = tuple(r for r in REASONS if r != "unparseable")
+MALFORMED_RATE = 0.001
+DUPLICATE_RATE = 0.005
+CONFLICT_RATE = 0.0005
+FAILED_RATE = 0.01
+LATE_SHARE = 0.03
+
+# Local-hour rhythm (peak mid-afternoon), weekday factor for Mon..Sun.
+_HOURS = np.array(
+    [2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 13, 14, 13, 14, 15, 15, 14, 12, 9, 7, 5, 4, 3, 2], dtype=float
+)
+_HOURS /= _HOURS.sum()
+_WEEKDAY = np.array([1.0, 1.05, 1.05, 1.0, 0.95, 0.6, 0.55])
+
+DATA_COLUMNS: tuple[tuple[str, bool], ...] = (  # (key, is_string) in JSON order
+    ("provider", True),
+    ("model", True),
+    ("input_tokens", False),
+    ("cached_input_tokens", False),
+    ("cache_write_tokens", False),
+    ("output_tokens", False),
+    ("images", False),
+    ("audio_seconds", False),
+    ("gpu_seconds", False),
+    ("gpu_type", True),
+    ("outcome", True),
+    ("gb_stored", False),
+    ("status", True),
+    ("latency_ms", False),
+    ("endpoint", True),
+    ("feature", True),
+    ("workspace_id", True),
+    ("service_tier", True),
+)
+
+
+def _pick(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
+    """``n`` draws of indices with probabilities ``p`` (inverse CDF; faster than choice)."""
+    cdf = np.cumsum(p)
+    cdf /= cdf[-1]
+    return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(p) - 1)
+
+
+def day_counts(scn: Scenario, events: int) -> list[int]:
+    """Events per usage day: weekday rhythm, exact total (largest remainder)."""
+    w = np.array([_WEEKDAY[d.weekday()] for d in scn.usage_days()])
+    exact = events * w / w.sum()
+    base = np.floor(exact).astype(np.int64)
+    rest = events - int(base.sum())
+    order = np.argsort(-(exact - base), kind="stable")
+    base[order[:rest]] += 1
+    return [int(x) for x in base]
+
+
+def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
+    """``n`` clean events of usage day ``day_index``, sorted by time (columns: see below)."""
+    day = scn.start + dt.timedelta(days=day_index)
+    rng = np.random.default_rng([scn.seed, 1, day_index])
+    cust = scn.customers
+    p = np.array([c.weight if c.start_date <= day else 0.0 for c in cust])
+    if day == scn.spike_day:
+        p[scn.spike_customer] *= scn.spike_factor
+    p /= p.sum()
+    counts = rng.multinomial(n, p)
+    ci = np.repeat(np.arange(len(cust)), counts)
+    offsets = np.array([c.utc_offset for c in cust])[ci]
+    local_hour = _pick(rng, _HOURS, n)
+    hour = (local_hour - offsets) % 24
+    day_ms = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
+    ts = day_ms + hour * 3_600_000 + rng.integers(0, 3_600_000, n)
+    tcode = _pick(rng, _TYPE_P, n)
+    m_p = np.array([m[2] for m in LLM_MODELS])
+    mcode = _pick(rng, m_p, n)
+    med_in = np.array([m[3] for m in LLM_MODELS])[mcode]
+    med_out = np.array([m[4] for m in LLM_MODELS])[mcode]
+    cshare = np.array([m[5] for m in LLM_MODELS])[mcode]
+    wshare = np.array([m[6] for m in LLM_MODELS])[mcode]
+    inp = np.clip(np.rint(med_in * rng.lognormal(0.0, 0.55, n)), 20, 190_000).astype(np.int64)
+    out = np.clip(np.rint(med_out * rng.lognormal(0.0, 0.5, n)), 1, 60_000).astype(np.int64)
+    cached = np.floor(inp * rng.uniform(0.0, 2.0, n) * cshare).astype(np.int64)
+    cwrite = np.floor(inp * rng.uniform(0.0, 2.0, n) * wshare).astype(np.int64)
+    emb_in = np.clip(np.rint(600 * rng.lognormal(0.0, 0.7, n)), 1, 8000).astype(np.int64)
+    images = rng.integers(1, 5, n)
+    audio_tenths = rng.integers(50, 6000, n)
+    gpu_millis = rng.integers(5_000, 1_800_000, n)
+    gpu_t = rng.integers(0, len(GPU_TYPES), n)
+    outcome = _pick(rng, np.array([0.7, 0.2, 0.1]), n)
+    gb_milli = rng.integers(1_000, 500_000, n)
+    failed = rng.random(n) < FAILED_RATE
+    latency = np.rint(200 + out * 0.02 + rng.gamma(2.0, 150.0, n)).astype(np.int64)
+    feature = rng.integers(0, len(FEATURES), n)
+    ws = rng.integers(1, 4, n)
+
+    order = np.lexsort((np.arange(n), ts))  # by time; ties by draw order
+    ts, ci, tcode, mcode = ts[order], ci[order], tcode[order], mcode[order]
+    inp, out, cached, cwrite = inp[order], out[order], cached[order], cwrite[order]
+    emb_in, images, audio_tenths = emb_in[order], images[order], audio_tenths[order]
+    gpu_millis, gpu_t, outcome, gb_milli = (
+        gpu_millis[order],
+        gpu_t[order],
+        outcome[order],
+        gb_milli[order],
+    )
+    failed, latency, feature, ws = failed[order], latency[order], feature[order], ws[order]
+
+    is_llm = tcode == 0
+    anth_models = np.array([m[0] == "anthropic" for m in LLM_MODELS])
+    is_anth = is_llm & anth_models[mcode]
+    n_llm = len(LLM_MODELS)
+    # lookup codes; the last entry of every lookup table is NULL
+    model_code = np.select(
+        [is_llm, tcode == 1, tcode == 2, tcode == 3],
+        [mcode, n_llm, n_llm + 1, n_llm + 2],
+        n_llm + 3,
+    )
+    model_tab = [m[1] for m in LLM_MODELS] + [EMBEDDING_MODEL, IMAGE_MODEL, AUDIO_MODEL, None]
+    prov_code = np.select([is_anth, (tcode <= 3)], [1, 0], 2)
+    ep_code = np.where(is_anth, len(_ENDPOINTS), tcode)
+    tier_code = np.select([is_anth, tcode <= 3], [1, 0], 2)
+
+    def look(table: list[str | None], codes: np.ndarray) -> pl.Series:
+        return pl.Series(table, dtype=pl.String).gather(codes)
+
+    def only(mask: np.ndarray, values: np.ndarray) -> pl.Series:
+        return pl.Series(values).set(pl.Series(~mask), None) if (~mask).any() else pl.Series(values)
+
+    seq = np.arange(n, dtype=np.int64)
+    ids = pl.Series(seq + day_index * 100_000_000).cast(pl.String).str.zfill(12)
+    df = pl.DataFrame(
+        {
+            "_seq": seq,
+            "_ts": ts.astype(np.int64),
+            "_ci": ci.astype(np.int32),
+            "_t": tcode.astype(np.int8),
+            "_day": np.full(n, day_index, dtype=np.int32),
+            "id": ids,
+            "source": look([c.gateway for c in cust], ci),
+            "type": look(list(EVENT_TYPES), tcode),
+            "subject": look([c.customer_id for c in cust], ci),
+            "provider": look(["openai", "anthropic", None], prov_code),
+            "model": look(model_tab, model_code),
+            "input_tokens": only(is_llm | (tcode == 1), np.where(is_llm, inp, emb_in)),
+            "cached_input_tokens": only(is_llm, cached),
+            "cache_write_tokens": only(is_llm, np.where(is_anth, cwrite, 0)),
+            "output_tokens": only(is_llm, out),
+            "images": only(tcode == 2, images),
+            "_audio_tenths": only(tcode == 3, audio_tenths),
+            "_gpu_millis": only(tcode == 4, gpu_millis),
+            "gpu_type": look([*GPU_TYPES, None], np.where(tcode == 4, gpu_t, len(GPU_TYPES))),
+            "outcome": look([*OUTCOMES, None], np.where(tcode == 5, outcome, len(OUTCOMES))),
+            "_gb_milli": only(tcode == 6, gb_milli),
+            "status": look(["success", "error"], failed.astype(np.int64)),
+            "latency_ms": latency,
+            "endpoint": look([*_ENDPOINTS, "/v1/messages"], ep_code),
+            "feature": look(list(FEATURES), feature),
+            "workspace_id": look(["ws_0", "ws_1", "ws_2", "ws_3"], ws),
+            "service_tier": look(["default", "standard", None], tier_code),
+        }
+    ).with_columns(id=pl.concat_str(pl.lit("evt_"), pl.col("id")))
+    return df
+
+
+def _dec_text(col: str, scale: int) -> pl.Expr:
+    unit = 10**scale
+    c = pl.col(col)
+    return pl.concat_str(
+        pl.when(c < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        (c.abs() // unit).cast(pl.String),
+        pl.lit("."),
+        (c.abs() % unit).cast(pl.String).str.zfill(scale),
+    )
+
+
+@dataclass
+class PlantedFile:
+    """The faults planted in one usage file (ground truth for tests)."""
+
+    raw_rows: int = 0
+    malformed: dict[str, int] = field(default_factory=dict)
+    exact_duplicate_rows: int = 0
+    conflict_rows: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        quarantined = sum(self.malformed.values())
+        dups = self.exact_duplicate_rows + self.conflict_rows
+        return {
+            "raw_rows": self.raw_rows,
+            "malformed_rows": dict(sorted(self.malformed.items())),
+            "quarantined_rows": quarantined,
+            "exact_duplicate_rows": self.exact_duplicate_rows,
+            "conflict_rows": self.conflict_rows,
+            "duplicate_rows": dups,
+            "loaded_rows": self.raw_rows - quarantined - dups,
+        }
+
+
+def plant_faults(
+    df: pl.DataFrame, rng: np.random.Generator, file_day: dt.date, reasons: tuple[str, ...]
+) -> tuple[pl.DataFrame, pl.DataFrame, PlantedFile]:
+    """Mark malformed rows (one reason each), add exact duplicates and conflicts.
+
+    Returns (rows to write, clean rows that count, the tally). ``df`` is sorted by time.
+    Malformed rows are chosen among llm.completion events (their corruption is visible in any
+    field); duplicates among the clean rows, conflicts among clean llm rows."""
+    n = df.height
+    is_llm = df["_t"].to_numpy() == 0
+    llm_idx = np.flatnonzero(is_llm)
+    k_mal = min(len(llm_idx) // 4, max(len(reasons), round(n * MALFORMED_RATE)))
+    mal_idx = np.sort(rng.choice(llm_idx, size=k_mal, replace=False))
+    reason_codes = np.resize(np.arange(len(reasons)), k_mal)
+    rng.shuffle(reason_codes)
+    ok = np.ones(n, dtype=bool)
+    ok[mal_idx] = False
+    ok_idx = np.flatnonzero(ok)
+    k_dup = min(len(ok_idx) // 4, max(1, round(n * DUPLICATE_RATE)))
+    dup_idx = np.sort(rng.choice(ok_idx, size=k_dup, replace=False))
+    free = ok & is_llm
+    free[dup_idx] = False
+    ok_llm = np.flatnonzero(free)
+    k_conf = min(len(ok_llm) // 4, max(1, round(n * CONFLICT_RATE)))
+    conf_idx = np.sort(rng.choice(ok_llm, size=k_conf, replace=False))
+
+    time_fmt = "%Y-%m-%dT%H:%M:%S%.3fZ"
+    base = df.with_columns(
+        time=pl.col("_ts").cast(pl.Datetime("ms")).dt.strftime(time_fmt),
+        _reason=pl.lit(-1, dtype=pl.Int8),
+        _copy=pl.lit(0, dtype=pl.Int8),
+    )
+    clean = base.filter(pl.Series(ok))
+    dups = base[dup_idx].with_columns(_copy=pl.lit(1, dtype=pl.Int8))
+    confs = base[conf_idx].with_columns(
+        _copy=pl.lit(2, dtype=pl.Int8),
+        output_tokens=pl.col("output_tokens") + 7,
+        latency_ms=pl.col("latency_ms") + 1,
+    )
+    # the malformed rows: a small frame, corrupted field by field
+    code = {r: i for i, r in enumerate(reasons)}
+    rc = pl.col("_reason")
+    file_ms = int(
+        dt.datetime(file_day.year, file_day.month, file_day.day, tzinfo=dt.UTC).timestamp() * 1000
+    )
+    future_ms = pl.lit(file_ms + 5 * 86_400_000) + (pl.col("_ts") % 86_400_000)
+    bad = base[mal_idx].with_columns(_reason=pl.Series(reason_codes.astype(np.int8)))
+    bad = bad.with_columns(
+        id=pl.when(rc == code.get("missing_id", -9)).then(None).otherwise(pl.col("id")),
+        subject=pl.when(rc == code.get("missing_subject", -9))
+        .then(None)
+        .when(rc == code.get("unknown_customer", -9))
+        .then(pl.concat_str(pl.lit("cus_unknown_"), pl.col("id").str.slice(-4)))
+        .otherwise(pl.col("subject")),
+        type=pl.when(rc == code.get("unknown_event_type", -9))
+        .then(pl.lit("llm.finetune"))
+        .otherwise(pl.col("type")),
+        time=pl.when(rc == code.get("missing_time", -9))
+        .then(None)
+        .when(rc == code.get("invalid_time", -9))
+        .then(pl.concat_str(pl.col("time").str.slice(0, 10), pl.lit("T27:61:00.000Z")))
+        .when(rc == code.get("future_time", -9))
+        .then(future_ms.cast(pl.Datetime("ms")).dt.strftime(time_fmt))
+        .otherwise(pl.col("time")),
+        output_tokens=pl.when(rc == code.get("negative_quantity", -9))
+        .then(-pl.col("output_tokens") - 1)
+        .otherwise(pl.col("output_tokens")),
+    )
+    # one gather puts every row in place: bad rows where they were, copies right after
+    # their original (exact duplicates first, then conflicts)
+    k_bad = len(mal_idx)
+    idx = np.arange(n + k_bad + k_dup + k_conf, dtype=np.int64)[:n].copy()
+    idx[mal_idx] = n + np.arange(k_bad)
+    extra_pos = np.concatenate([dup_idx, conf_idx])
+    extra_src = n + k_bad + np.arange(k_dup + k_conf)
+    order = np.argsort(extra_pos, kind="stable")
+    idx = np.insert(idx, extra_pos[order] + 1, extra_src[order])
+    rows = pl.concat([base, bad, dups, confs]).gather(idx)
+    counts = np.bincount(reason_codes, minlength=len(reasons))
+    tally = PlantedFile(
+        raw_rows=rows.height,
+        malformed={r: int(c) for r, c in zip(reasons, counts, strict=True) if c},
+        exact_duplicate_rows=k_dup,
+        conflict_rows=k_conf,
+    )
+    return rows, clean, tally
+
+
+def _json_lines(rows: pl.DataFrame) -> pl.Series:
+    def seg(key: str, expr: pl.Expr, is_string: bool) -> pl.Expr:
+        val = pl.concat_str(pl.lit('"'), expr, pl.lit('"')) if is_string else expr.cast(pl.String)
+        return pl.concat_str(pl.lit(f',"{key}":'), val)
+
+    data_cols = {
+        "audio_seconds": _dec_text("_audio_tenths", 1),
+        "gpu_seconds": _dec_text("_gpu_millis", 3),
+        "gb_stored": _dec_text("_gb_milli", 3),
+    }
+    data_segs = [seg(k, data_cols.get(k, pl.col(k)), s) for k, s in DATA_COLUMNS]
+    data = pl.concat_str(data_segs, ignore_nulls=True).str.slice(1)
+    line = pl.concat_str(
+        [
+            pl.lit('{"specversion":"1.0"'),
+            seg("id", pl.col("id"), True),
+            seg("source", pl.col("source"), True),
+            seg("type", pl.col("type"), True),
+            seg("subject", pl.col("subject"), True),
+            seg("time", pl.col("time"), True),
+            pl.concat_str(pl.lit(',"data":{'), data, pl.lit("}}")),
+        ],
+        ignore_nulls=True,
+    )
+    unparseable = REASONS.index("unparseable")
+    line = (
+        pl.when(pl.col("_reason") == unparseable)
+        .then(line.str.slice(0, line.str.len_chars() // 2))
+        .otherwise(line)
+    )
+    return rows.select(line.alias("line")).to_series()
+
+
+def write_jsonl(rows: pl.DataFrame, path: Path) -> None:
+    lines = _json_lines(rows)
+    path.write_text(lines.str.join("\n").item() + "\n", encoding="utf-8")
+
+
+def write_parquet(rows: pl.DataFrame, path: Path) -> None:
+    flat = rows.select(
+        pl.lit("1.0").alias("specversion"),
+        "id",
+        "source",
+        "type",
+        "subject",
+        "time",
+        "provider",
+        "model",
+        "input_tokens",
+        "cached_input_tokens",
+        "cache_write_tokens",
+        "output_tokens",
+        "images",
+        _dec_text("_audio_tenths", 1).cast(pl.Decimal(18, 1)).alias("audio_seconds"),
+        _dec_text("_gpu_millis", 3).cast(pl.Decimal(18, 3)).alias("gpu_seconds"),
+        "gpu_type",
+        "outcome",
+        _dec_text("_gb_milli", 3).cast(pl.Decimal(18, 3)).alias("gb_stored"),
+        "status",
+        "latency_ms",
+        "endpoint",
+        "feature",
+        "workspace_id",
+        "service_tier",
+    )
+    flat.write_parquet(path, compression="zstd", statistics=False, row_group_size=1_000_000)
+
+
+def aggregate_clean(clean: pl.DataFrame) -> pl.DataFrame:
+    """Billable (successful, clean, first delivery) usage per UTC date x customer x model."""
+    return (
+        clean.filter(pl.col("status") == "success", pl.col("provider").is_not_null())
+        .with_columns(date=pl.col("_ts").cast(pl.Datetime("ms")).dt.date())
+        .group_by("date", "subject", "provider", "model", "type")
+        .agg(
+            requests=pl.len(),
+            input_tokens=pl.col("input_tokens").sum(),
+            cached_input_tokens=pl.col("cached_input_tokens").sum(),
+            cache_write_tokens=pl.col("cache_write_tokens").sum(),
+            output_tokens=pl.col("output_tokens").sum(),
+            images=pl.col("images").sum(),
+            audio_tenths=pl.col("_audio_tenths").sum(),
+        )
+    )
