@@ -75,7 +75,7 @@ def _detail(snap: da.Snapshot, table: pl.DataFrame, period: str) -> None:
     )
     invoice = table.filter(pl.col("invoice_id") == invoice_id).row(0, named=True)
     currency = invoice["currency"]
-    label = invoice["invoice_number"] or "draft"
+    label = invoice["invoice_number"] or "no number until the period is closed"
     st.markdown(f"**{invoice['customer_id']}** · {period} · {invoice['status']} · {label}")
     if invoice["is_blocked"]:
         st.error(f"Blocked: {invoice['blocked_reason']}")

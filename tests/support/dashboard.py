@@ -13,12 +13,18 @@ writes invoice CSV exports where ``meterline close`` puts them.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
-from orchestration.config import Settings
+from orchestration.config import REPO_ROOT, Settings
 from orchestration.warehouse import ensure_schema
 
 ALL_MARTS = (
@@ -348,3 +354,62 @@ def write_exports(s: Settings, period: str, files: dict[str, bytes]) -> Path:
     for name, data in files.items():
         (folder / name).write_bytes(data)
     return folder
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def streamlit_server(s: Settings, *, timeout: float = 60.0) -> Iterator[str]:
+    """Run ``streamlit run dashboards/streamlit_app.py`` on a free localhost port for the data
+    dir of ``s`` (as ``meterline dashboard`` does); yield its base URL once it is healthy."""
+    port = free_port()
+    app = REPO_ROOT / "dashboards" / "streamlit_app.py"
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    log = s.data_dir / "streamlit.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd, env=s.dbt_env(), cwd=str(REPO_ROOT), stdout=out, stderr=subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited: {log.read_text(errors='replace')}")
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"streamlit not healthy: {log.read_text(errors='replace')}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
