@@ -1,0 +1,12 @@
+{# Glob match (`*` any run, `?` one character) of a text value against a pattern expression. #}
+{% macro glob_match(value, pattern) -%}
+    {{ return(adapter.dispatch('glob_match', 'meterline')(value, pattern)) }}
+{%- endmacro %}
+
+{% macro default__glob_match(value, pattern) -%}
+    ({{ value }} like replace(replace({{ pattern }}, '*', '%'), '?', '_'))
+{%- endmacro %}
+
+{% macro duckdb__glob_match(value, pattern) -%}
+    coalesce(({{ value }}) glob ({{ pattern }}), false)
+{%- endmacro %}

@@ -1,0 +1,186 @@
+-- Credit burns per grant x invoice (PRICING.md step 5), period after period per customer.
+-- Usable in a period: granted before the period ends and not expired at its end (expires_at
+-- >= period end; both read in the customer's time zone). Each period burns
+-- min(subtotal floored at 0, usable balance), grants in order: priority ascending, earliest
+-- expires_at (none last), earliest granted_at, grant_id. An issued period burns exactly the
+-- credit_total it was issued with (credits burned on issued invoices stay burned as issued).
+-- Periods are processed in order with a recursive CTE: each balance depends on earlier burns.
+with recursive
+
+periods as (
+
+    select * from {{ ref('int_billing_periods') }}
+
+),
+
+subtotals as (
+
+    select * from {{ ref('int_billing_invoice_subtotals') }}
+
+),
+
+issued as (
+
+    select * from {{ ref('stg_ledger__issued_invoices') }}
+
+),
+
+grants as (
+
+    select * from {{ ref('stg_reference__credit_grants') }}
+
+),
+
+demand as (
+
+    select
+        periods.customer_id,
+        periods.period_index,
+        periods.invoice_id,
+        periods.period,
+        cast(periods.period_end as timestamp) as period_end_at,
+        cast(
+            case
+                when issued.invoice_number is not null then issued.credit_total
+                else greatest(subtotals.subtotal, 0)
+            end
+            as decimal(38, 2)
+        ) as credit_demand
+
+    from periods
+    inner join subtotals
+        on periods.invoice_id = subtotals.invoice_id
+    left join issued
+        on
+            periods.customer_id = issued.customer_id
+            and periods.period = issued.period
+
+),
+
+grant_periods as (
+
+    select
+        demand.customer_id,
+        demand.period_index,
+        demand.invoice_id,
+        demand.period,
+        demand.credit_demand,
+        grants.grant_id,
+        grants.granted_at < demand.period_end_at
+        and (grants.expires_at is null or grants.expires_at >= demand.period_end_at) as is_usable,
+        row_number() over (
+            partition by demand.customer_id, demand.period_index
+            order by
+                grants.priority,
+                grants.expires_at asc nulls last,
+                grants.granted_at,
+                grants.grant_id
+        ) as burn_rank
+
+    from demand
+    inner join grants
+        on demand.customer_id = grants.customer_id
+
+),
+
+burns (
+    customer_id, period_index, invoice_id, period, grant_id, burn_rank, balance_before, burned,
+    balance_after
+) as (
+
+    select
+        customer_id,
+        0,
+        cast(null as varchar),
+        cast(null as varchar),
+        grant_id,
+        0,
+        {{ round_money('amount') }},
+        cast(0 as decimal(38, 2)),
+        {{ round_money('amount') }}
+
+    from grants
+
+    union all
+
+    select
+        step.customer_id,
+        step.period_index,
+        step.invoice_id,
+        step.period,
+        step.grant_id,
+        step.burn_rank,
+        step.balance_before,
+        cast(
+            least(
+                step.available,
+                greatest(least(step.credit_demand, step.total_available) - step.available_before, 0)
+            )
+            as decimal(38, 2)
+        ),
+        cast(
+            step.balance_before - least(
+                step.available,
+                greatest(least(step.credit_demand, step.total_available) - step.available_before, 0)
+            )
+            as decimal(38, 2)
+        )
+
+    from (
+        select
+            grant_periods.customer_id,
+            grant_periods.period_index,
+            grant_periods.invoice_id,
+            grant_periods.period,
+            grant_periods.grant_id,
+            grant_periods.burn_rank,
+            grant_periods.credit_demand,
+            burns.balance_after as balance_before,
+            case when grant_periods.is_usable then burns.balance_after else 0 end as available,
+            coalesce(
+                sum(case when grant_periods.is_usable then burns.balance_after else 0 end) over (
+                    partition by grant_periods.customer_id
+                    order by grant_periods.burn_rank
+                    rows between unbounded preceding and 1 preceding
+                ),
+                0
+            ) as available_before,
+            sum(case when grant_periods.is_usable then burns.balance_after else 0 end) over (
+                partition by grant_periods.customer_id
+            ) as total_available
+
+        from burns
+        inner join grant_periods
+            on
+                burns.customer_id = grant_periods.customer_id
+                and burns.grant_id = grant_periods.grant_id
+                and grant_periods.period_index = burns.period_index + 1
+    ) as step
+
+),
+
+final as (
+
+    select
+        burns.invoice_id,
+        burns.customer_id,
+        burns.period,
+        burns.period_index,
+        burns.grant_id,
+        grants.kind,
+        grants.priority,
+        grants.granted_at,
+        grants.expires_at,
+        burns.burn_rank,
+        burns.balance_before,
+        burns.burned,
+        burns.balance_after
+
+    from burns
+    inner join grants
+        on burns.grant_id = grants.grant_id
+    where burns.period_index > 0
+
+)
+
+select * from final

@@ -1,0 +1,112 @@
+-- The invoice spine: one row per customer x billing month (customer time zone), from the
+-- customer's first subscription or usage month through the month, in the customer's time zone,
+-- of the last event in the data (never the wall clock). Issued periods carry their number.
+with
+
+customers as (
+
+    select * from {{ ref('stg_reference__customers') }}
+
+),
+
+subscriptions as (
+
+    select * from {{ ref('stg_reference__subscriptions') }}
+
+),
+
+daily as (
+
+    select * from {{ ref('int_usage_events_daily') }}
+
+),
+
+issued as (
+
+    select * from {{ ref('stg_ledger__issued_invoices') }}
+
+),
+
+horizon as (
+
+    select max(last_event_time) as last_event_time
+    from daily
+
+),
+
+first_days as (
+
+    select customer_id, min(start_date) as first_day
+    from subscriptions
+    group by customer_id
+
+    union all
+
+    select customer_id, min(usage_date) as first_day
+    from daily
+    group by customer_id
+
+),
+
+bounds as (
+
+    select
+        customers.customer_id,
+        {{ month_start('min(first_days.first_day)') }} as first_month,
+        {{ month_start(
+            'cast(' ~ to_local_ts('any_value(horizon.last_event_time)', 'any_value(customers.timezone)') ~ ' as date)'
+        ) }} as last_month
+
+    from customers
+    inner join first_days
+        on customers.customer_id = first_days.customer_id
+    cross join horizon
+    group by customers.customer_id
+
+),
+
+spine as (
+
+    select
+        customer_id,
+        cast(unnest(range(first_month, last_month + interval 1 month, interval 1 month)) as date)
+            as period_start
+
+    from bounds
+    where first_month <= last_month
+
+),
+
+final as (
+
+    select
+        spine.customer_id || ':' || {{ period_of('spine.period_start') }} as invoice_id,
+        spine.customer_id,
+        {{ period_of('spine.period_start') }} as period,
+        spine.period_start,
+        cast(spine.period_start + interval 1 month as date) as period_end,
+        datediff('day', spine.period_start, cast(spine.period_start + interval 1 month as date))
+            as days_in_period,
+        {{ to_utc_ts('cast(spine.period_start as timestamp)', 'customers.timezone') }}
+            as period_start_utc,
+        {{ to_utc_ts('cast(spine.period_start + interval 1 month as timestamp)', 'customers.timezone') }}
+            as period_end_utc,
+        row_number() over (partition by spine.customer_id order by spine.period_start)
+            as period_index,
+        customers.currency,
+        customers.timezone,
+        customers.tax_rate,
+        issued.invoice_number is not null as is_issued,
+        issued.invoice_number
+
+    from spine
+    inner join customers
+        on spine.customer_id = customers.customer_id
+    left join issued
+        on
+            spine.customer_id = issued.customer_id
+            and {{ period_of('spine.period_start') }} = issued.period
+
+)
+
+select * from final

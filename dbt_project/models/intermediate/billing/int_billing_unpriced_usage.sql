@@ -1,0 +1,50 @@
+-- Usage no price matched (no subscription that day, no plan version, no charge for the meter in
+-- the plan, or no price row whose `when` matches), per customer x period x meter x
+-- subscription x dimensions x reason. Never billed at 0: it blocks the customer's period.
+with
+
+priced as (
+
+    select * from {{ ref('int_billing_usage_priced') }}
+    where unpriced_reason is not null
+
+),
+
+final as (
+
+    select
+        md5(concat_ws(
+            '|', customer_id, period, meter_code, coalesce(subscription_id, ''), unpriced_reason,
+            dimensions
+        )) as unpriced_id,
+        customer_id || ':' || period as invoice_id,
+        customer_id,
+        period,
+        meter_code,
+        any_value(meter_name) as meter_name,
+        any_value(aggregation) as aggregation,
+        any_value(unit) as unit,
+        dimensions,
+        subscription_id,
+        any_value(plan_code) as plan_code,
+        any_value(plan_version) as plan_version,
+        unpriced_reason,
+        sum(event_count) as event_count,
+        cast(
+            case any_value(aggregation)
+                when 'max' then max(quantity)
+                when 'latest' then arg_max(quantity, struct_pack(t := last_event_time, q := quantity))
+                when 'count_unique' then len(list_distinct(flatten(list(unique_values))))
+                else sum(quantity)
+            end
+            as decimal(38, 9)
+        ) as quantity,
+        min(usage_date) as first_usage_date,
+        max(usage_date) as last_usage_date
+
+    from priced
+    group by customer_id, period, meter_code, dimensions, subscription_id, unpriced_reason
+
+)
+
+select * from final

@@ -1,0 +1,286 @@
+-- One row per invoice line, in PRICING.md order: subscription fees, usage, late-usage
+-- adjustments, discount, minimum commitment, credit, tax. Draft invoices are assembled from the
+-- rated lines; issued invoices are their ledger lines exactly as issued. line_no follows a total
+-- order (line type, then line_key).
+with
+
+totals as (
+
+    select * from {{ ref('int_billing_invoice_totals') }}
+
+),
+
+rated as (
+
+    select * from {{ ref('int_billing_rated_lines') }}
+
+),
+
+adjustments as (
+
+    select * from {{ ref('int_billing_adjustment_lines') }}
+
+),
+
+subtotals as (
+
+    select * from {{ ref('int_billing_invoice_subtotals') }}
+
+),
+
+issued_lines as (
+
+    select * from {{ ref('stg_ledger__issued_invoice_lines') }}
+
+),
+
+drafts as (
+
+    select * from totals
+    where not is_issued
+
+),
+
+draft_rated_lines as (
+
+    select
+        rated.invoice_id,
+        rated.customer_id,
+        rated.period,
+        rated.line_key,
+        rated.line_type,
+        rated.description,
+        rated.meter_code,
+        rated.dimensions,
+        rated.quantity,
+        rated.unit,
+        rated.unit_price,
+        rated.amount,
+        rated.subscription_id,
+        rated.plan_code,
+        rated.plan_version,
+        rated.charge_model
+
+    from rated
+    inner join drafts
+        on rated.invoice_id = drafts.invoice_id
+
+),
+
+draft_adjustment_lines as (
+
+    select
+        adjustments.invoice_id,
+        adjustments.customer_id,
+        adjustments.period,
+        adjustments.line_key,
+        adjustments.line_type,
+        adjustments.description,
+        adjustments.meter_code,
+        adjustments.dimensions,
+        adjustments.quantity,
+        adjustments.unit,
+        adjustments.unit_price,
+        adjustments.amount,
+        cast(null as varchar) as subscription_id,
+        cast(null as varchar) as plan_code,
+        cast(null as integer) as plan_version,
+        cast(null as varchar) as charge_model
+
+    from adjustments
+    inner join drafts
+        on adjustments.invoice_id = drafts.invoice_id
+
+),
+
+draft_summary_lines as (
+
+    select
+        subtotals.invoice_id,
+        subtotals.customer_id,
+        subtotals.period,
+        'discount:' || subtotals.contract_id as line_key,
+        'discount' as line_type,
+        'Discount ' || cast(cast(subtotals.usage_discount_pct as decimal(9, 2)) as varchar)
+        || '% of usage ' || cast(subtotals.usage_total as varchar) as description,
+        cast(null as decimal(38, 9)) as quantity,
+        cast(null as decimal(38, 12)) as unit_price,
+        subtotals.discount_total as amount
+
+    from subtotals
+    inner join drafts
+        on subtotals.invoice_id = drafts.invoice_id
+    where subtotals.discount_total <> 0
+
+    union all
+
+    select
+        subtotals.invoice_id,
+        subtotals.customer_id,
+        subtotals.period,
+        'minimum_commitment:' || subtotals.contract_id as line_key,
+        'minimum_commitment' as line_type,
+        case subtotals.commit_period
+            when 'term' then 'Term commitment true-up ' || cast(cast(subtotals.commit_amount as decimal(38, 2)) as varchar)
+            else 'Minimum commitment ' || cast(cast(subtotals.commit_amount as decimal(38, 2)) as varchar)
+                || ' - ' || cast(cast(subtotals.committed_spend as decimal(38, 2)) as varchar)
+        end as description,
+        cast(null as decimal(38, 9)) as quantity,
+        cast(null as decimal(38, 12)) as unit_price,
+        subtotals.minimum_commitment_total as amount
+
+    from subtotals
+    inner join drafts
+        on subtotals.invoice_id = drafts.invoice_id
+    where subtotals.minimum_commitment_total <> 0
+
+    union all
+
+    select
+        invoice_id,
+        customer_id,
+        period,
+        'credit' as line_key,
+        'credit' as line_type,
+        'Credits applied' || case
+            when promotional_credit_total = credit_total then ' (promotional)'
+            when promotional_credit_total = 0 then ' (prepaid)'
+            else ' (prepaid and promotional)'
+        end as description,
+        cast(null as decimal(38, 9)) as quantity,
+        cast(null as decimal(38, 12)) as unit_price,
+        -credit_total as amount
+
+    from drafts
+    where credit_total <> 0
+
+    union all
+
+    select
+        invoice_id,
+        customer_id,
+        period,
+        'tax' as line_key,
+        'tax' as line_type,
+        'Tax ' || cast(cast(tax_rate * 100 as decimal(9, 2)) as varchar) || '% of '
+        || cast(taxable_amount as varchar) as description,
+        cast(taxable_amount as decimal(38, 9)) as quantity,
+        cast(tax_rate as decimal(38, 12)) as unit_price,
+        tax_total as amount
+
+    from drafts
+
+),
+
+draft_lines as (
+
+    select * from draft_rated_lines
+
+    union all
+
+    select * from draft_adjustment_lines
+
+    union all
+
+    select
+        invoice_id,
+        customer_id,
+        period,
+        line_key,
+        line_type,
+        description,
+        cast(null as varchar) as meter_code,
+        cast(null as varchar) as dimensions,
+        quantity,
+        cast(null as varchar) as unit,
+        unit_price,
+        amount,
+        cast(null as varchar) as subscription_id,
+        cast(null as varchar) as plan_code,
+        cast(null as integer) as plan_version,
+        cast(null as varchar) as charge_model
+
+    from draft_summary_lines
+
+),
+
+numbered_drafts as (
+
+    select
+        *,
+        row_number() over (
+            partition by invoice_id
+            order by
+                case line_type
+                    when 'subscription' then 1
+                    when 'usage' then 2
+                    when 'adjustment' then 3
+                    when 'discount' then 4
+                    when 'minimum_commitment' then 5
+                    when 'credit' then 6
+                    when 'tax' then 7
+                end,
+                line_key
+        ) as line_no
+
+    from draft_lines
+
+),
+
+final as (
+
+    select
+        numbered_drafts.invoice_id,
+        numbered_drafts.customer_id,
+        numbered_drafts.period,
+        cast(numbered_drafts.line_no as integer) as line_no,
+        numbered_drafts.line_key,
+        numbered_drafts.line_type,
+        numbered_drafts.description,
+        numbered_drafts.meter_code,
+        numbered_drafts.dimensions,
+        cast(numbered_drafts.quantity as decimal(38, 9)) as quantity,
+        numbered_drafts.unit,
+        cast(numbered_drafts.unit_price as decimal(38, 12)) as unit_price,
+        cast(numbered_drafts.amount as decimal(38, 2)) as amount,
+        drafts.currency,
+        numbered_drafts.subscription_id,
+        numbered_drafts.plan_code,
+        numbered_drafts.plan_version,
+        numbered_drafts.charge_model,
+        'draft' as status,
+        cast(null as varchar) as invoice_number
+
+    from numbered_drafts
+    inner join drafts
+        on numbered_drafts.invoice_id = drafts.invoice_id
+
+    union all
+
+    select
+        issued_lines.customer_id || ':' || issued_lines.period as invoice_id,
+        issued_lines.customer_id,
+        issued_lines.period,
+        issued_lines.line_no,
+        coalesce(issued_lines.line_key, 'issued:' || issued_lines.line_no) as line_key,
+        issued_lines.line_type,
+        issued_lines.description,
+        issued_lines.meter_code,
+        issued_lines.dimensions,
+        issued_lines.quantity,
+        issued_lines.unit,
+        issued_lines.unit_price,
+        issued_lines.amount,
+        issued_lines.currency,
+        cast(null as varchar) as subscription_id,
+        cast(null as varchar) as plan_code,
+        cast(null as integer) as plan_version,
+        cast(null as varchar) as charge_model,
+        'issued' as status,
+        issued_lines.invoice_number
+
+    from issued_lines
+
+)
+
+select * from final

@@ -1,0 +1,35 @@
+-- Metered usage per customer x meter x every event dimension x local day (customer time zone).
+with
+
+metered as (
+
+    select * from {{ ref('int_usage_daily_metered') }}
+
+),
+
+final as (
+
+    select
+        usage_daily_id,
+        customer_id,
+        meter_code,
+        meter_name,
+        aggregation,
+        unit,
+        usage_date,
+        period,
+        event_type,
+        dimensions,
+        {%- for dim in usage_dimension_fields() %}
+        {{ dim }},
+        {%- endfor %}
+        event_count,
+        quantity,
+        first_event_time,
+        last_event_time
+
+    from metered
+
+)
+
+select * from final

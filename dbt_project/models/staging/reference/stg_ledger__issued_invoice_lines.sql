@@ -1,0 +1,32 @@
+-- Lines of issued invoices, exactly as issued.
+with
+
+source as (
+
+    select * from {{ source('ledger', 'issued_invoice_lines') }}
+
+),
+
+final as (
+
+    select
+        invoice_number,
+        customer_id,
+        period,
+        line_no,
+        line_type,
+        description,
+        meter_code,
+        dimensions,
+        quantity,
+        unit,
+        unit_price,
+        amount,
+        currency,
+        line_key
+
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,30 @@
+-- Issued invoices (period-close ledger, written by `meterline close`): frozen, never rebuilt.
+with
+
+source as (
+
+    select * from {{ source('ledger', 'issued_invoices') }}
+
+),
+
+final as (
+
+    select
+        invoice_number,
+        customer_id,
+        period,
+        period_start,
+        period_end,
+        currency,
+        subtotal,
+        discount_total,
+        credit_total,
+        tax_total,
+        total,
+        issued_at
+
+    from source
+
+)
+
+select * from final

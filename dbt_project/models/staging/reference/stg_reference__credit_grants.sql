@@ -1,0 +1,26 @@
+-- Credit grants (reference/credit_grants.csv). granted_at / expires_at are read as naive
+-- timestamps in the customer's time zone (a date means its midnight); expires_at NULL = never.
+with
+
+source as (
+
+    select * from {{ source('raw', 'credit_grants') }}
+
+),
+
+final as (
+
+    select
+        trim(grant_id) as grant_id,
+        trim(customer_id) as customer_id,
+        {{ to_money("trim(amount)") }} as amount,
+        cast(trim(granted_at) as timestamp) as granted_at,
+        cast(nullif(trim(expires_at), '') as timestamp) as expires_at,
+        cast(coalesce(nullif(trim(priority), ''), '0') as integer) as priority,
+        lower(coalesce(nullif(trim(kind), ''), 'paid')) as kind
+
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,28 @@
+-- Meters (reference/meters.yml), typed. Status filtering default: failed requests excluded.
+with
+
+source as (
+
+    select * from {{ source('raw', 'meters') }}
+
+),
+
+final as (
+
+    select
+        trim(meter_code) as meter_code,
+        coalesce(nullif(trim(meter_name), ''), trim(meter_code)) as meter_name,
+        trim(event_type) as event_type,
+        lower(trim(aggregation)) as aggregation,
+        nullif(trim(field), '') as field,
+        nullif(trim(unit), '') as unit,
+        coalesce(from_json(dimensions, '["VARCHAR"]'), []) as dimensions,
+        filter as filter_json,
+        coalesce(include_failed, false) as include_failed,
+        batch_id
+
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,24 @@
+-- Charges of each plan version: which meter, which charge model, quoted per how many units.
+with
+
+source as (
+
+    select * from {{ source('raw', 'plan_charges') }}
+
+),
+
+final as (
+
+    select
+        trim(plan_code) as plan_code,
+        plan_version,
+        charge_index,
+        trim(meter_code) as meter_code,
+        lower(trim(charge_model)) as charge_model,
+        cast(coalesce(nullif(trim(price_per), ''), '1') as decimal(38, 12)) as price_per
+
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,28 @@
+-- Price rows of each charge, in order (the first whose `when` matches wins).
+with
+
+source as (
+
+    select * from {{ source('raw', 'plan_prices') }}
+
+),
+
+final as (
+
+    select
+        trim(plan_code) as plan_code,
+        plan_version,
+        charge_index,
+        price_index,
+        when_json,
+        cast(json_keys(when_json) as varchar[]) as when_dimensions,
+        {{ to_money("nullif(trim(unit_price), '')") }} as unit_price,
+        cast(coalesce(nullif(trim(free_units), ''), '0') as decimal(38, 9)) as free_units,
+        cast(nullif(trim(package_size), '') as decimal(38, 9)) as package_size,
+        {{ to_money("nullif(trim(package_price), '')") }} as package_price
+
+    from source
+
+)
+
+select * from final

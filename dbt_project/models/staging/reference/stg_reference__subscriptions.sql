@@ -1,0 +1,23 @@
+-- Subscriptions (reference/subscriptions.csv): end_date exclusive, NULL = open.
+with
+
+source as (
+
+    select * from {{ source('raw', 'subscriptions') }}
+
+),
+
+final as (
+
+    select
+        trim(subscription_id) as subscription_id,
+        trim(customer_id) as customer_id,
+        trim(plan_code) as plan_code,
+        cast(trim(start_date) as date) as start_date,
+        cast(nullif(trim(end_date), '') as date) as end_date
+
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,303 @@
+"""Build helpers for the rating tests: the worked invoice of PRICING.md as reference files and
+events, written as a data directory (for the real loader) or inserted straight into the raw
+tables, and a dbt build bound to a temp warehouse with its own target/log dirs (other engineers
+run dbt on the same project concurrently)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from orchestration.config import Settings
+from orchestration.dbt_runner import run_dbt
+from orchestration.warehouse import connect, ensure_schema
+
+MARTS = ("fct_usage_daily", "fct_invoice_lines", "fct_invoices", "fct_credit_ledger",
+         "fct_unpriced_usage")
+
+METERS: list[dict[str, Any]] = [
+    {"code": "llm_input_tokens", "name": "LLM input tokens", "event_type": "llm.completion",
+     "aggregation": "sum", "field": "input_tokens", "unit": "token", "dimensions": ["model"]},
+    {"code": "llm_output_tokens", "name": "LLM output tokens", "event_type": "llm.completion",
+     "aggregation": "sum", "field": "output_tokens", "unit": "token", "dimensions": ["model"]},
+    {"code": "images", "name": "Images", "event_type": "image.generation",
+     "aggregation": "sum", "field": "images", "unit": "image"},
+    {"code": "api_requests", "name": "API requests", "event_type": "embedding",
+     "aggregation": "sum", "field": "requests", "unit": "request"},
+    {"code": "resolved_tickets", "name": "Resolved tickets", "event_type": "agent.task",
+     "aggregation": "count", "filter": {"outcome": "resolved"}, "unit": "ticket"},
+]
+
+PRO_V1: dict[str, Any] = {
+    "code": "pro", "version": 1, "name": "Pro", "currency": "USD",
+    "effective_from": "2026-01-01", "fee": "99.00",
+    "charges": [
+        {"meter": "llm_input_tokens", "model": "per_unit", "price_per": 1000000, "prices": [
+            {"when": {"model": "gpt-4o-mini*"}, "unit_price": "0.15"},
+            {"when": {"model": "gpt-4o*"}, "unit_price": "2.50", "free_units": 1000000},
+            {"when": {"model": "claude-sonnet-4-5*"}, "unit_price": "3.00"},
+        ]},
+        {"meter": "llm_output_tokens", "model": "per_unit", "price_per": 1000000, "prices": [
+            {"when": {"model": "gpt-4o*"}, "unit_price": "10.00"},
+            {"when": {"model": "claude-sonnet-4-5*"}, "unit_price": "15.00"},
+        ]},
+        {"meter": "images", "model": "graduated", "prices": [
+            {"tiers": [
+                {"up_to": 1000, "unit_price": "0.05"},
+                {"up_to": 5000, "unit_price": "0.04", "flat_fee": "2.00"},
+                {"unit_price": "0.03"},
+            ]},
+        ]},
+        {"meter": "api_requests", "model": "package", "prices": [
+            {"package_size": 1000, "package_price": "0.50"},
+        ]},
+    ],
+}
+
+
+@dataclass
+class Scenario:
+    """Reference data + events of one test data directory."""
+
+    customers: list[dict[str, str]]
+    subscriptions: list[dict[str, str]]
+    events: list[dict[str, Any]]
+    plans: list[dict[str, Any]] = field(default_factory=lambda: [PRO_V1])
+    meters: list[dict[str, Any]] = field(default_factory=lambda: list(METERS))
+    contracts: list[dict[str, str]] = field(default_factory=list)
+    credit_grants: list[dict[str, str]] = field(default_factory=list)
+    usage_file: str = "raw/usage/usage_2026-11-03.jsonl"
+
+
+def event(eid: str, customer: str, etype: str, time: str, source: str = "gw-1",
+          **data: Any) -> dict[str, Any]:
+    return {"specversion": "1.0", "id": eid, "source": source, "type": etype,
+            "subject": customer, "time": time, "data": data}
+
+
+def northwind() -> Scenario:
+    """PRICING.md's worked invoice: cus_northwind, October 2026, total 1080.00. Includes one
+    duplicate delivery and one failed request, neither of which may be billed."""
+    c = "cus_northwind"
+    llm = "llm.completion"
+    events = [
+        event("e1", c, llm, "2026-10-03T10:00:00Z", model="gpt-4o-2024-08-06",
+              input_tokens=1_700_000, output_tokens=205_000, status="success"),
+        event("e2", c, llm, "2026-10-17T23:59:59Z", model="gpt-4o",
+              input_tokens=1_700_000, output_tokens=205_000),
+        event("e1", c, llm, "2026-10-03T10:00:00Z", model="gpt-4o-2024-08-06",
+              input_tokens=1_700_000, output_tokens=205_000, status="success"),  # duplicate
+        event("e3", c, llm, "2026-10-20T08:00:00Z", model="gpt-4o",
+              input_tokens=9_000_000, output_tokens=1, status="error"),          # failed
+        event("e4", c, llm, "2026-10-21T08:00:00Z", model="claude-sonnet-4-5-20250929",
+              input_tokens=1_000_000, output_tokens=200_000),
+        event("e5", c, "image.generation", "2026-10-05T12:00:00Z", images=2500),
+        event("e6", c, "image.generation", "2026-10-25T12:00:00Z", images=3500),
+        event("e7", c, "embedding", "2026-10-01T00:00:00Z", requests=1000),
+        event("e8", c, "embedding", "2026-10-31T23:59:59Z", requests=1001),
+    ]
+    return Scenario(
+        customers=[{"customer_id": c, "name": "Northwind", "currency": "USD", "timezone": "UTC",
+                    "tax_rate": "0.2", "segment": "enterprise", "parent_customer_id": "",
+                    "billing_email": "billing@northwind.example"}],
+        subscriptions=[{"subscription_id": "sub_nw_1", "customer_id": c, "plan_code": "pro",
+                        "start_date": "2026-10-01", "end_date": ""}],
+        contracts=[{"contract_id": "ctr_nw", "customer_id": c, "start_date": "2026-01-01",
+                    "end_date": "2027-01-01", "commit_amount": "1000.00",
+                    "commit_period": "month", "usage_discount_pct": "10",
+                    "renewal_notice_days": "60"}],
+        credit_grants=[{"grant_id": "grant_nw_promo", "customer_id": c, "amount": "100.00",
+                        "granted_at": "2026-09-01", "expires_at": "", "priority": "1",
+                        "kind": "promotional"}],
+        events=events,
+    )
+
+
+# --------------------------------------------------------------------------- data directory
+
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[dict[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(header), lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: r.get(k, "") for k in header})
+
+
+def _yaml_scalar(v: Any) -> str:
+    return json.dumps(v)  # JSON scalars are valid YAML flow scalars
+
+
+def _yaml(obj: Any, indent: int = 0) -> str:
+    """Minimal YAML emitter (block style, JSON-quoted scalars): no extra dependency."""
+    pad = " " * indent
+    if isinstance(obj, dict):
+        out = []
+        for k, v in obj.items():
+            if isinstance(v, (dict, list)) and v:
+                out.append(f"{pad}{k}:\n{_yaml(v, indent + 2)}")
+            else:
+                out.append(f"{pad}{k}: {_yaml_scalar(v)}")
+        return "\n".join(out)
+    if isinstance(obj, list):
+        out = []
+        for v in obj:
+            if isinstance(v, dict) and v:
+                inner = _yaml(v, indent + 2)
+                out.append(f"{pad}- {inner.lstrip()}")
+            else:
+                out.append(f"{pad}- {_yaml_scalar(v)}")
+        return "\n".join(out)
+    return pad + _yaml_scalar(obj)
+
+
+CUSTOMER_COLS = ("customer_id", "name", "currency", "timezone", "tax_rate", "segment",
+                 "parent_customer_id", "billing_email")
+SUBSCRIPTION_COLS = ("subscription_id", "customer_id", "plan_code", "start_date", "end_date")
+CONTRACT_COLS = ("contract_id", "customer_id", "start_date", "end_date", "commit_amount",
+                 "commit_period", "usage_discount_pct", "renewal_notice_days")
+GRANT_COLS = ("grant_id", "customer_id", "amount", "granted_at", "expires_at", "priority", "kind")
+
+
+def write_data_dir(data_dir: Path, sc: Scenario) -> None:
+    """Write the scenario as a data directory in the formats of ARCHITECTURE.md/PRICING.md."""
+    ref = data_dir / "reference"
+    (ref / "plans").mkdir(parents=True, exist_ok=True)
+    (ref / "meters.yml").write_text(_yaml({"meters": sc.meters}) + "\n")
+    for plan in sc.plans:
+        (ref / "plans" / f"{plan['code']}_v{plan['version']}.yml").write_text(_yaml(plan) + "\n")
+    _write_csv(ref / "customers.csv", CUSTOMER_COLS, sc.customers)
+    _write_csv(ref / "subscriptions.csv", SUBSCRIPTION_COLS, sc.subscriptions)
+    _write_csv(ref / "contracts.csv", CONTRACT_COLS, sc.contracts)
+    _write_csv(ref / "credit_grants.csv", GRANT_COLS, sc.credit_grants)
+    usage = data_dir / sc.usage_file
+    usage.parent.mkdir(parents=True, exist_ok=True)
+    usage.write_text("".join(json.dumps(e) + "\n" for e in sc.events))
+
+
+# --------------------------------------------------------------------------- raw inserts
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    cols = list(rows[0])
+    ph = ", ".join("?" for _ in cols)
+    con.executemany(f"insert into raw.{table} ({', '.join(cols)}) values ({ph})",
+                    [[r[c] for c in cols] for r in rows])
+
+
+def _lineage(batch: int, path: str, i: int) -> dict[str, Any]:
+    return {"batch_id": batch, "file_path": path, "row_number": i}
+
+
+def insert_raw(s: Settings, sc: Scenario) -> None:
+    """Load the scenario straight into the raw tables (bypassing the loader): reference rows as
+    text, events with the loader's duplicate marking. Test-only; the e2e test uses the loader."""
+    with connect(s.warehouse) as con:
+        ensure_schema(con)
+        ref_tables = [("customers", CUSTOMER_COLS, sc.customers),
+                      ("subscriptions", SUBSCRIPTION_COLS, sc.subscriptions),
+                      ("contracts", CONTRACT_COLS, sc.contracts),
+                      ("credit_grants", GRANT_COLS, sc.credit_grants)]
+        for b, (table, cols, rows) in enumerate(ref_tables, start=1):
+            path = f"reference/{table}.csv"
+            _insert(con, table, [{**_lineage(b, path, i), **{c: (r.get(c) or None) for c in cols}}
+                                 for i, r in enumerate(rows, start=1)])
+        _insert(con, "meters", [{
+            **_lineage(10, "reference/meters.yml", i), "meter_code": m["code"],
+            "meter_name": m.get("name"), "event_type": m["event_type"],
+            "aggregation": m["aggregation"], "field": m.get("field"), "unit": m.get("unit"),
+            "dimensions": json.dumps(m["dimensions"]) if m.get("dimensions") else None,
+            "filter": json.dumps(m["filter"]) if m.get("filter") else None,
+            "include_failed": bool(m.get("include_failed", False)),
+        } for i, m in enumerate(sc.meters, start=1)])
+        plans, charges, prices, tiers = [], [], [], []
+        for p in sc.plans:
+            path = f"reference/plans/{p['code']}_v{p['version']}.yml"
+            key = {"plan_code": p["code"], "plan_version": p["version"]}
+            plans.append({**_lineage(11, path, 1), **key, "plan_name": p.get("name"),
+                          "currency": p.get("currency"),
+                          "effective_from": str(p["effective_from"]),
+                          "fee": p.get("fee")})
+            for ci, ch in enumerate(p.get("charges", []), start=1):
+                charges.append({**_lineage(11, path, ci), **key, "charge_index": ci,
+                                "meter_code": ch["meter"], "charge_model": ch["model"],
+                                "price_per": str(ch.get("price_per", 1))})
+                for pi, pr in enumerate(ch["prices"], start=1):
+                    def opt(k: str, pr: dict[str, Any] = pr) -> str | None:
+                        return None if pr.get(k) is None else str(pr[k])
+                    prices.append({**_lineage(11, path, pi), **key, "charge_index": ci,
+                                   "price_index": pi,
+                                   "when_json": json.dumps(pr["when"]) if pr.get("when") else None,
+                                   "unit_price": opt("unit_price"),
+                                   "free_units": opt("free_units"),
+                                   "package_size": opt("package_size"),
+                                   "package_price": opt("package_price")})
+                    for ti, t in enumerate(pr.get("tiers", []), start=1):
+                        tiers.append({**_lineage(11, path, ti), **key, "charge_index": ci,
+                                      "price_index": pi, "tier_index": ti,
+                                      "up_to": None if t.get("up_to") is None else str(t["up_to"]),
+                                      "unit_price": str(t["unit_price"]),
+                                      "flat_fee": t.get("flat_fee")})
+        _insert(con, "plans", plans)
+        _insert(con, "plan_charges", charges)
+        _insert(con, "plan_prices", prices)
+        _insert(con, "plan_price_tiers", tiers)
+        seen: set[tuple[str, str]] = set()
+        rows = []
+        for i, e in enumerate(sc.events, start=1):
+            key = (e["source"], e["id"])
+            data = dict(e["data"])
+            rows.append({**_lineage(20, sc.usage_file, i), "event_source": e["source"],
+                         "event_id": e["id"], "event_type": e["type"],
+                         "customer_id": e["subject"],
+                         "event_time": e["time"].replace("T", " ").rstrip("Z"),
+                         **{k: data.get(k) for k in ("model", "status", "outcome", "provider",
+                                                     "input_tokens", "output_tokens", "images",
+                                                     "requests", "gb_stored")},
+                         "payload_hash": 0, "is_duplicate": key in seen})
+            seen.add(key)
+        _insert(con, "usage_events", rows)
+
+
+# --------------------------------------------------------------------------- dbt
+
+def dbt_build(s: Settings, *select: str) -> None:
+    """`dbt build` of the rating models (and their parents) on the warehouse of ``s``, with a
+    private target/log dir."""
+    sel = list(select) or ["+marts.billing"]
+    work = s.data_dir.parent / "dbt"
+    env = {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs"),
+           "METERLINE_DBT_THREADS": "2"}
+    run_dbt(s, "build", "--select", *sel, "--quiet", extra_env=env)
+
+
+def query(s: Settings, sql: str) -> list[tuple[Any, ...]]:
+    with connect(s.warehouse, read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def money(x: str) -> Decimal:
+    return Decimal(x)
+
+
+def build_from_scenario(root: Path, sc: Scenario, *select: str) -> Settings:
+    """Write the scenario's data directory, load it, run the rating build; return the settings.
+    Loads through the real loader (orchestration.ingest.ingest_all) when it is importable,
+    else straight into the raw tables."""
+    from orchestration.config import settings
+
+    data = root / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    s = settings(data)
+    write_data_dir(data, sc)
+    insert_raw(s, sc)
+    dbt_build(s, *select)
+    return s
