@@ -1,0 +1,362 @@
+"""Reference files (``reference/``) -> raw reference tables, validated before anything is written.
+
+The whole reference set is validated together (cross-file rules need it): per-file tabular
+checks with Great Expectations (``orchestration.quality.reference_suites``), YAML structure
+checks, then cross-file rules in Python. Any problem raises ``ReferenceDataError`` naming the
+file, the row (1-based data row) or YAML key path, and the problem; nothing is written.
+
+When valid, each new or changed file replaces its rows (one new batch per file); rows of files
+that disappeared are removed; unchanged files keep their batch. One transaction for all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import yaml
+
+from orchestration.config import Settings
+from orchestration.ingest.manifest import (
+    Counts,
+    RawFile,
+    discover,
+    loaded_batch,
+    next_batch_id,
+    now_utc,
+    raw_file,
+    record_batch,
+)
+from orchestration.ingest.reference_yaml import (
+    YamlRows,
+    parse_cost_allocation,
+    parse_meters,
+    parse_plan,
+)
+from orchestration.ingest.results import FileLoad, ReferenceDataError
+from orchestration.ingest.sqlexpr import lit
+from orchestration.quality.reference_suites import CSV_SPECS, CsvSpec, validate_reference_csv
+
+YAML_TABLES: dict[str, tuple[str, ...]] = {
+    "meters": ("meters",),
+    "plans": ("plans", "plan_charges", "plan_prices", "plan_price_tiers"),
+    "cost_allocation": ("cost_allocation_rules",),
+}
+ALL_TABLES: tuple[str, ...] = (*(s.table for s in CSV_SPECS),
+                               *(t for ts in YAML_TABLES.values() for t in ts))
+MAX_PROBLEMS = 25
+
+
+@dataclass
+class _Parsed:
+    file: RawFile
+    kind: str  # a CSV table name, or meters | plans | cost_allocation
+    tables: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    count: int = 0
+
+
+@dataclass
+class _Problems:
+    items: list[tuple[str, str, str]] = field(default_factory=list)  # (file, where, problem)
+
+    def add(self, file: str, where: str, problem: str) -> None:
+        self.items.append((file, where, problem))
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        lines = [f"{f}: {w}: {p}" for f, w, p in self.items[:MAX_PROBLEMS]]
+        more = len(self.items) - MAX_PROBLEMS
+        if more > 0:
+            lines.append(f"... and {more} more problem(s)")
+        raise ReferenceDataError("invalid reference data:\n" + "\n".join(lines))
+
+
+def reference_files(s: Settings) -> list[tuple[RawFile, str]]:
+    """(file, kind) of every reference file present, in a fixed order."""
+    ref = s.reference_dir
+    out: list[tuple[RawFile, str]] = []
+    for spec in CSV_SPECS:
+        p = ref / spec.file
+        if p.is_file():
+            out.append((raw_file(s, p, "csv"), spec.table))
+    for name, kind in (("meters.yml", "meters"), ("cost_allocation.yml", "cost_allocation")):
+        p = ref / name
+        if not p.is_file() and (ref / name.replace(".yml", ".yaml")).is_file():
+            p = ref / name.replace(".yml", ".yaml")
+        if p.is_file():
+            out.append((raw_file(s, p, "yaml"), kind))
+    out += [(f, "plans") for f in discover(s, ref / "plans", ["yaml"])]
+    return out
+
+
+# --- reading and per-file checks ----------------------------------------------------------
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, f: RawFile, spec: CsvSpec,
+              problems: _Problems) -> tuple[list[dict[str, str | None]], bool]:
+    """Rows of a reference CSV as stripped text (empty -> None), with ``row_number``."""
+    try:
+        rel = con.execute(
+            f"select * from read_csv({lit(str(f.path))}, header = true, all_varchar = true, "
+            f"auto_detect = true, null_padding = false)")
+        names = [d[0] for d in rel.description]
+        data = rel.fetchall()
+    except duckdb.Error as exc:
+        msg = str(exc).strip().splitlines()[0]
+        problems.add(f.rel_path, "file", f"cannot be parsed as CSV: {msg}")
+        return [], False
+    header = [n.strip().lstrip("\ufeff") for n in names]
+    missing = [c for c in spec.required_columns if c not in header]
+    if missing:
+        problems.add(f.rel_path, "header", f"missing required column(s): {', '.join(missing)}")
+        return [], False
+    rows = []
+    for i, values in enumerate(data, start=1):
+        rec: dict[str, str | None] = {c: None for c in spec.columns}
+        for name, v in zip(header, values, strict=True):
+            if name in rec:
+                text = None if v is None else str(v).strip()
+                rec[name] = text or None
+        rec["row_number"] = str(i)
+        rows.append(rec)
+    return rows, True
+
+
+def _check_csv(spec: CsvSpec, f: RawFile, rows: list[dict[str, str | None]],
+               problems: _Problems) -> None:
+    import pandas as pd
+
+    if not rows:
+        return
+    df = pd.DataFrame(rows, columns=[*spec.columns, "row_number"]).astype(object)
+    df["row_number"] = df["row_number"].astype(int)
+    for row, problem in validate_reference_csv(spec, df):
+        problems.add(f.rel_path, f"row {row}" if row is not None else "file", problem)
+    # value checks a regex cannot express
+    for r in rows:
+        n = r["row_number"]
+        for col, fmt in spec.formats.items():
+            v = r.get(col)
+            if v and fmt in ("date", "datetime") and len(v) >= 10:
+                try:
+                    dt.date.fromisoformat(v[:10])
+                except ValueError:
+                    problems.add(f.rel_path, f"row {n}", f"column '{col}': {v!r} is not a "
+                                                         "valid calendar date")
+
+
+def _d(v: str | None) -> Decimal | None:
+    try:
+        return Decimal(v) if v else None
+    except ArithmeticError:
+        return None
+
+
+def _range_checks(kind: str, f: RawFile, rows: list[dict[str, str | None]],
+                  problems: _Problems) -> None:
+    for r in rows:
+        n = f"row {r['row_number']}"
+        if kind == "customers" and (x := _d(r["tax_rate"])) is not None and x > 1:
+            problems.add(f.rel_path, n, f"column 'tax_rate': {r['tax_rate']!r} must be a "
+                                        "fraction between 0 and 1 (0.2 = 20%)")
+        if kind == "contracts":
+            if (x := _d(r["usage_discount_pct"])) is not None and x > 100:
+                problems.add(f.rel_path, n, f"column 'usage_discount_pct': "
+                                            f"{r['usage_discount_pct']!r} is above 100")
+            if r["commit_amount"] and not r["commit_period"]:
+                problems.add(f.rel_path, n, "column 'commit_period': required when "
+                                            "commit_amount is set (month or term)")
+        if kind == "provider_prices" and (x := _d(r["price_per"])) is not None and x == 0:
+            problems.add(f.rel_path, n, "column 'price_per': must be greater than 0")
+        start_col, end_col = {"subscriptions": ("start_date", "end_date"),
+                              "contracts": ("start_date", "end_date"),
+                              "credit_grants": ("granted_at", "expires_at"),
+                              "provider_prices": ("effective_from", "effective_to")
+                              }.get(kind, (None, None))
+        if start_col and end_col and r.get(start_col) and r.get(end_col):
+            start, end = str(r[start_col]), str(r[end_col])
+            if end[:10] < start[:10] or (end == start and kind != "credit_grants"):
+                problems.add(f.rel_path, n, f"column '{end_col}': {end!r} is not after "
+                                            f"{start_col} {start!r}")
+
+
+def _load_yaml(f: RawFile, problems: _Problems) -> Any:
+    try:
+        return yaml.safe_load(f.path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problems.add(f.rel_path, "file", f"cannot be parsed as YAML: "
+                                         f"{str(exc).splitlines()[0]}")
+        return None
+
+
+# --- cross-file rules ------------------------------------------------------------------------
+
+
+def _cross_checks(csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]]],
+                  plans: list[tuple[RawFile, YamlRows]], problems: _Problems) -> None:
+    customers = csv_rows.get("customers", (None, []))[1]
+    currency = {r["customer_id"]: (r["currency"] or "USD") for r in customers}
+    plan_currencies: dict[str, set[str]] = {}
+    seen_versions: dict[tuple[str, int], str] = {}
+    for f, parsed in plans:
+        for code, version, _name, cur, *_ in parsed.tables.get("plans", []):
+            if code is None or version is None:
+                continue
+            if (code, version) in seen_versions:
+                problems.add(f.rel_path, "version", f"duplicate plan version {code} v{version} "
+                                                    f"(also in {seen_versions[(code, version)]})")
+            seen_versions[(code, version)] = f.rel_path
+            if cur:
+                plan_currencies.setdefault(code, set()).add(cur)
+
+    for f_pr in customers:
+        parent = f_pr.get("parent_customer_id")
+        if parent and parent not in currency:
+            file = csv_rows["customers"][0]
+            problems.add(file.rel_path, f"row {f_pr['row_number']}",
+                         f"column 'parent_customer_id': unknown customer {parent!r}")
+
+    for kind in ("subscriptions", "contracts", "credit_grants", "budgets"):
+        if kind not in csv_rows:
+            continue
+        file, rows = csv_rows[kind]
+        for r in rows:
+            cid = r.get("customer_id")
+            if cid and cid not in currency:
+                problems.add(file.rel_path, f"row {r['row_number']}",
+                             f"column 'customer_id': unknown customer {cid!r} "
+                             "(not in customers.csv)")
+
+    if "subscriptions" in csv_rows:
+        file, rows = csv_rows["subscriptions"]
+        for r in rows:
+            n = f"row {r['row_number']}"
+            code, cid = r.get("plan_code"), r.get("customer_id")
+            if code and code not in plan_currencies and code not in {
+                    c for c, _ in seen_versions}:
+                problems.add(file.rel_path, n, f"column 'plan_code': unknown plan {code!r} "
+                                               "(no plans/*.yml with this code)")
+            elif code and cid in currency:
+                wrong = sorted(plan_currencies.get(code, set()) - {currency[cid]})
+                if wrong:
+                    problems.add(file.rel_path, n,
+                                 f"plan {code!r} is priced in {', '.join(wrong)} but customer "
+                                 f"{cid!r} is billed in {currency[cid]}")
+        by_customer: dict[str, list[dict[str, str | None]]] = {}
+        for r in rows:
+            if r.get("customer_id") and r.get("start_date"):
+                by_customer.setdefault(str(r["customer_id"]), []).append(r)
+        for cid, subs in sorted(by_customer.items()):
+            subs.sort(key=lambda r: (str(r["start_date"]), int(str(r["row_number"]))))
+            for prev, cur in zip(subs, subs[1:], strict=False):
+                prev_end = prev.get("end_date")
+                if prev_end is None or str(cur["start_date"]) < str(prev_end):
+                    problems.add(file.rel_path, f"row {cur['row_number']}",
+                                 f"subscription {cur['subscription_id']!r} of customer {cid!r} "
+                                 f"overlaps subscription {prev['subscription_id']!r} "
+                                 f"(row {prev['row_number']})")
+
+
+# --- the loader ------------------------------------------------------------------------------
+
+
+def _parse_all(con: duckdb.DuckDBPyConnection,
+               files: list[tuple[RawFile, str]]) -> list[_Parsed]:
+    problems = _Problems()
+    parsed: list[_Parsed] = []
+    csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]]] = {}
+    specs = {s.table: s for s in CSV_SPECS}
+    for f, kind in files:
+        if kind not in specs:
+            continue
+        spec = specs[kind]
+        rows, ok = _read_csv(con, f, spec, problems)
+        if not ok:
+            continue
+        _check_csv(spec, f, rows, problems)
+        _range_checks(kind, f, rows, problems)
+        csv_rows[kind] = (f, rows)
+        parsed.append(_Parsed(f, kind, {kind: [tuple(r[c] for c in spec.columns) + (
+            int(str(r["row_number"])),) for r in rows]}, len(rows)))
+
+    meter_codes: set[str] = set()
+    yaml_docs = [(f, kind, _load_yaml(f, problems)) for f, kind in files if kind not in specs]
+    for _f, kind, doc in yaml_docs:
+        if kind == "meters" and doc is not None:
+            meter_rows = parse_meters(doc)
+            meter_codes = {r[0] for r in meter_rows.tables.get("meters", []) if r[0]}
+    plans: list[tuple[RawFile, YamlRows]] = []
+    for f, kind, doc in yaml_docs:
+        if doc is None:
+            continue
+        if kind == "meters":
+            out = parse_meters(doc)
+        elif kind == "plans":
+            out = parse_plan(doc, meter_codes)
+            plans.append((f, out))
+        else:
+            out = parse_cost_allocation(doc, meter_codes)
+        for where, problem in out.problems:
+            problems.add(f.rel_path, where, problem)
+        tables = {t: [(*row, i) for i, row in enumerate(rows, start=1)]
+                  for t, rows in out.tables.items()}
+        parsed.append(_Parsed(f, kind, tables, out.count))
+    _cross_checks(csv_rows, plans, problems)
+    problems.raise_if_any()
+    return parsed
+
+
+def _write(con: duckdb.DuckDBPyConnection, p: _Parsed, batch_id: int) -> None:
+    tables = YAML_TABLES.get(p.kind, (p.kind,))
+    for table in tables:
+        con.execute(f"delete from raw.{table} where file_path = ?", [p.file.rel_path])
+        rows = p.tables.get(table, [])
+        if not rows:
+            continue
+        width = len(rows[0]) - 1  # the last element is the row number
+        marks = ", ".join(["?"] * (width + 3))
+        con.executemany(f"insert into raw.{table} values ({marks})",
+                        [[batch_id, p.file.rel_path, row[-1], *row[:-1]] for row in rows])
+
+
+def ingest_reference_files(con: duckdb.DuckDBPyConnection, s: Settings) -> list[FileLoad]:
+    files = reference_files(s)
+    current = {f.rel_path for f, _ in files}
+    seen = {f.rel_path: loaded_batch(con, f) for f, _ in files}
+    stale: list[tuple[str, str]] = []
+    for table in ALL_TABLES:
+        for (path,) in con.execute(f"select distinct file_path from raw.{table}").fetchall():
+            if path not in current:
+                stale.append((table, str(path)))
+    if all(b is not None for b in seen.values()) and not stale:
+        return [FileLoad("reference", kind, f.rel_path, seen[f.rel_path], True, 0, 0, 0, 0, 0)
+                for f, kind in files]
+    parsed = _parse_all(con, files)  # raises ReferenceDataError before any write
+    loads: list[FileLoad] = []
+    loaded_at = now_utc()
+    con.begin()
+    try:
+        for table, path in stale:
+            con.execute(f"delete from raw.{table} where file_path = ?", [path])
+        for p in parsed:
+            prior = seen[p.file.rel_path]
+            if prior is not None:
+                loads.append(FileLoad("reference", p.kind, p.file.rel_path, prior, True,
+                                      0, 0, 0, 0, 0))
+                continue
+            batch_id = next_batch_id(con)
+            _write(con, p, batch_id)
+            counts = Counts(p.count, p.count, 0, 0, 0)
+            record_batch(con, batch_id=batch_id, source="reference", table_name=p.kind,
+                         f=p.file, arrival=loaded_at, loaded_at=loaded_at, c=counts)
+            loads.append(FileLoad("reference", p.kind, p.file.rel_path, batch_id, False,
+                                  p.count, p.count, 0, 0, 0))
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return loads

@@ -1,0 +1,357 @@
+"""Usage events (``raw/usage/*``: JSONL CloudEvents, CSV, Parquet) -> ``raw.usage_events``.
+
+All the work is DuckDB SQL over the whole file:
+
+1. a format-specific *source* query yields, per raw row, its 1-based ``row_number``, the text of
+   every field (``<f>_txt``) or its typed value when the file is typed (``<f>_nat``, Parquet), the
+   extra ``data`` keys as JSON, and whether the row parsed;
+2. one classification query types every field strictly and gives each bad row one reason code
+   (first failing check, in the order of ``REASON_CODES``) and a detail naming field and value;
+3. bad rows go to ``raw.quarantine`` with their original text; good rows are inserted with
+   ``is_duplicate`` from a hash join on (source, id) against the rows already kept and the
+   earlier rows of the same file; repeats whose payload differs are ``raw.usage_conflicts``.
+
+Counting unit: a JSONL line that is not blank, a CSV data row, a Parquet row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+
+from orchestration.ingest.manifest import Counts, RawFile
+from orchestration.ingest.sqlexpr import ident, lit, typed_parse
+from orchestration.warehouse import USAGE_DIMENSION_FIELDS, USAGE_QUANTITY_FIELDS
+
+REASON_CODES: tuple[str, ...] = (
+    "unparseable",
+    "missing_id",
+    "missing_subject",
+    "missing_time",
+    "invalid_time",
+    "invalid_quantity",
+    "negative_quantity",
+    "future_time",
+    "unknown_customer",
+    "unknown_event_type",
+)
+FIELDS: dict[str, str] = {**USAGE_DIMENSION_FIELDS, **USAGE_QUANTITY_FIELDS}
+NUMERIC_FIELDS: tuple[str, ...] = tuple(f for f, t in FIELDS.items() if t != "VARCHAR")
+ENVELOPE: tuple[str, ...] = ("id", "source", "type", "subject", "time")
+IGNORED_FLAT: frozenset[str] = frozenset({"specversion", "datacontenttype", "dataschema"})
+FUTURE_TOLERANCE = "interval 1 day"
+
+_CSV_TEMP = ("_usage_csv", "_usage_csv_lines", "_usage_csv_rej", "_usage_csv_rej_scan")
+_INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+              "UINTEGER", "UBIGINT"}
+
+
+@dataclass(frozen=True)
+class _Source:
+    sql: str  # select with the columns described in the module docstring
+    cleanup: tuple[str, ...] = ()
+
+
+def _jsonl_source(path: str) -> _Source:
+    known = "{" + ",".join(f'"{f}":null' for f in FIELDS) + "}"
+    fields = ",\n        ".join(
+        f"d->>{lit('$.' + chr(34) + f + chr(34))} as {f}_txt, null::{t} as {f}_nat"
+        for f, t in FIELDS.items())
+    sql = f"""
+with lines as (
+    select u.n as row_number, rtrim(u.line, chr(13)) as line
+    from read_text({lit(path)}) t,
+        unnest(string_split(t.content, chr(10))) with ordinality as u(line, n)
+),
+parsed as (
+    select row_number, line, case when json_valid(line) then line::json end as j
+    from lines
+    where trim(line, ' ' || chr(9) || chr(13)) <> ''
+),
+objects as (
+    select *, j->'$.data' as d,
+        coalesce(json_type(j) = 'OBJECT', false)
+            and coalesce(json_type(j->'$.data') in ('OBJECT', 'NULL'), true) as parse_ok
+    from parsed
+)
+select
+    row_number,
+    line as raw_record,
+    parse_ok,
+    case when j is null then 'not valid JSON'
+         when json_type(j) <> 'OBJECT' then 'not a JSON object'
+         else 'data is not a JSON object' end as parse_detail,
+    j->>'$.id' as id_txt,
+    j->>'$.source' as source_txt,
+    j->>'$.type' as type_txt,
+    j->>'$.subject' as subject_txt,
+    j->>'$.time' as time_txt,
+    null::timestamp as time_nat,
+    {fields},
+    case when json_type(d) = 'OBJECT' then
+        nullif(json_merge_patch(d, {lit(known)}::json)::varchar, '{{}}')::json end as extra_data
+from objects
+"""
+    return _Source(sql)
+
+
+def _flat_source(con: duckdb.DuckDBPyConnection, relation: str, row_number: str,
+                 raw_record: str | None) -> _Source:
+    """CSV (all text) and Parquet (typed) usage: envelope and data fields as flat columns."""
+    cols = con.execute(f"describe select * from {relation}").fetchall()
+    types = {str(c[0]): str(c[1]).upper() for c in cols
+             if str(c[0]) not in ("file_row_number", "__k", "__row_number", "__raw_line")}
+    lower = {name.lower(): name for name in types}
+
+    def txt_nat(field: str, target: str) -> tuple[str, str]:
+        col = lower.get(field)
+        if col is None:
+            return "null::varchar", f"null::{target}"
+        typ = types[col].split("(")[0]
+        q = ident(col)
+        if typ == "VARCHAR":
+            return q, f"null::{target}"
+        if target == "VARCHAR":
+            return f"cast({q} as varchar)", "null::varchar"
+        if target == "TIMESTAMP" and typ in ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS",
+                                              "TIMESTAMP_S", "DATE"):
+            return "null::varchar", f"cast({q} as timestamp)"
+        if target == "TIMESTAMP" and typ == "TIMESTAMP WITH TIME ZONE":
+            return "null::varchar", f"timezone('UTC', {q})"
+        if target == "BIGINT" and typ in _INT_TYPES:
+            return "null::varchar", f"cast({q} as bigint)"
+        if target.startswith("DECIMAL") and (typ in _INT_TYPES or typ == "DECIMAL"):
+            return "null::varchar", f"cast({q} as {target})"
+        # anything else (double, boolean, ...) is judged as text
+        return f"cast({q} as varchar)", f"null::{target}"
+
+    env = []
+    for f in ENVELOPE:
+        t, n = txt_nat(f, "TIMESTAMP" if f == "time" else "VARCHAR")
+        env.append(f"{t} as {f}_txt")
+        if f == "time":
+            env.append(f"{n} as time_nat")
+    fields = []
+    for f, typ in FIELDS.items():
+        t, n = txt_nat(f, typ)
+        fields.append(f"{t} as {f}_txt, {n} as {f}_nat")
+    used = set(ENVELOPE) | set(FIELDS) | IGNORED_FLAT
+    extras = [name for low, name in sorted(lower.items()) if low not in used]
+    if extras:
+        pack = ", ".join(f"{ident(e)} := {ident(e)}" for e in extras)
+        not_all_null = " or ".join(f"{ident(e)} is not null" for e in extras)
+        extra = f"case when {not_all_null} then to_json(struct_pack({pack})) end"
+    else:
+        extra = "null::json"
+    all_cols = ", ".join(f"{ident(c)} := {ident(c)}" for c in types)
+    rec = raw_record or f"to_json(struct_pack({all_cols}))::varchar"
+    sql = f"""
+select
+    {row_number} as row_number,
+    {rec} as raw_record,
+    true as parse_ok,
+    null::varchar as parse_detail,
+    {", ".join(env)},
+    {", ".join(fields)},
+    {extra} as extra_data
+from {relation}
+"""
+    return _Source(sql)
+
+
+def _classify_sql(src: _Source, arrival: dt.datetime) -> str:
+    typed = ",\n        ".join(
+        f"coalesce({f}_nat, {typed_parse(f + '_txt', t)}) as {f}, "
+        f"({f}_txt is not null and {typed_parse(f + '_txt', t)} is null) as {f}_bad, {f}_txt"
+        if t != "VARCHAR" else f"{f}_txt as {f}, false as {f}_bad"
+        for f, t in FIELDS.items())
+    any_bad = " or ".join(f"{f}_bad" for f in NUMERIC_FIELDS)
+    bad_detail = ", ".join(
+        f"case when {f}_bad then '{f} is not a number: ' || {f}_txt end" for f in NUMERIC_FIELDS)
+    any_neg = " or ".join(f"coalesce({f} < 0, false)" for f in USAGE_QUANTITY_FIELDS)
+    neg_detail = ", ".join(f"case when {f} < 0 then '{f} is negative: ' || {f}::varchar end"
+                           for f in USAGE_QUANTITY_FIELDS)
+    hash_cols = ", ".join(["event_type", "customer_id", "event_time", *FIELDS,
+                           "extra_data::varchar"])
+    cols = ", ".join(FIELDS)
+    arrival_lit = lit(arrival.isoformat(sep=" "))
+    return f"""
+with src as ({src.sql}),
+typed as (
+    select
+        row_number, raw_record, parse_ok, parse_detail,
+        nullif(trim(id_txt), '') as event_id,
+        nullif(trim(source_txt), '') as event_source,
+        nullif(trim(type_txt), '') as event_type,
+        nullif(trim(subject_txt), '') as customer_id,
+        time_txt,
+        coalesce(time_nat, {typed_parse('time_txt', 'TIMESTAMP')}) as event_time,
+        {typed},
+        extra_data
+    from src
+),
+customers as (select distinct trim(customer_id) as customer_id from raw.customers),
+event_types as (select distinct trim(event_type) as event_type from raw.meters),
+checked as (
+    select
+        t.*,
+        case
+            when not t.parse_ok then 'unparseable'
+            when t.event_id is null or t.event_source is null then 'missing_id'
+            when t.customer_id is null then 'missing_subject'
+            when t.event_time is null and nullif(trim(t.time_txt), '') is null
+                then 'missing_time'
+            when t.event_time is null then 'invalid_time'
+            when {any_bad} then 'invalid_quantity'
+            when {any_neg} then 'negative_quantity'
+            when t.event_time > {arrival_lit}::timestamp + {FUTURE_TOLERANCE} then 'future_time'
+            when c.customer_id is null then 'unknown_customer'
+            when e.event_type is null then 'unknown_event_type'
+        end as reason_code
+    from typed t
+    left join customers c on c.customer_id = t.customer_id
+    left join event_types e on e.event_type = t.event_type
+)
+select
+    row_number,
+    reason_code,
+    case reason_code
+        when 'unparseable' then parse_detail
+        when 'missing_id' then
+            case when event_id is null then 'id is missing' else 'source is missing' end
+        when 'missing_subject' then 'subject (customer id) is missing'
+        when 'missing_time' then 'time is missing'
+        when 'invalid_time' then 'time is not an ISO 8601 timestamp: ' || time_txt
+        when 'invalid_quantity' then concat_ws('; ', {bad_detail})
+        when 'negative_quantity' then concat_ws('; ', {neg_detail})
+        when 'future_time' then 'time ' || strftime(event_time, '%Y-%m-%dT%H:%M:%S')
+            || ' is more than 1 day after the file arrival ' || {arrival_lit}
+        when 'unknown_customer' then 'subject ' || customer_id || ' is not in customers.csv'
+        when 'unknown_event_type' then 'type '
+            || coalesce(event_type, '(missing)') || ' is not an event type of meters.yml'
+    end as reason_detail,
+    case when reason_code is not null then raw_record end as raw_record,
+    event_source, event_id, event_type, customer_id, event_time, {cols}, extra_data,
+    hash({hash_cols}) as payload_hash
+from checked
+"""
+
+
+def _source_for(con: duckdb.DuckDBPyConnection, f: RawFile) -> tuple[_Source, int]:
+    """The source query for a usage file, and the number of rows rejected by the CSV reader
+    (already written to quarantine by the caller via ``_csv_rejects``)."""
+    path = str(f.path)
+    if f.file_format == "jsonl":
+        return _jsonl_source(path), 0
+    if f.file_format == "parquet":
+        rel = f"read_parquet({lit(path)}, file_row_number = true)"
+        return _flat_source(con, rel, "file_row_number + 1", None), 0
+    if f.file_format == "csv":
+        for t in _CSV_TEMP:
+            con.execute(f"drop table if exists {t}")
+        con.execute(
+            f"create temp table _usage_csv as select row_number() over () as __k, * "
+            f"from read_csv({lit(path)}, header = true, "
+            f"all_varchar = true, store_rejects = true, rejects_table = '_usage_csv_rej', "
+            f"rejects_scan = '_usage_csv_rej_scan')")
+        # map the k-th parsed row to the k-th data line that was not rejected (exact unless a
+        # quoted field spans lines; then rows are numbered in order and keep their values as JSON)
+        con.execute(f"""
+create temp table _usage_csv_lines as
+select row_number() over (order by n) as k, n - 1 as data_row, line
+from (
+    select u.n, rtrim(u.line, chr(13)) as line
+    from read_text({lit(path)}) t,
+        unnest(string_split(t.content, chr(10))) with ordinality as u(line, n)
+) l
+where n > 1 and trim(line, ' ' || chr(9) || chr(13)) <> ''
+    and n not in (select line from _usage_csv_rej)""")
+        n = con.execute("select (select count(*) from _usage_csv_lines), "
+                        "(select count(*) from _usage_csv), "
+                        "(select count(*) from _usage_csv_rej)").fetchone()
+        assert n is not None
+        if n[0] == n[1]:
+            rel = ("(select c.*, l.data_row as __row_number, l.line as __raw_line "
+                   "from _usage_csv c join _usage_csv_lines l on l.k = c.__k)")
+            src = _flat_source(con, rel, "__row_number", "__raw_line")
+        else:
+            src = _flat_source(con, "_usage_csv", "__k", None)
+        return src, int(n[2])
+    raise ValueError(f"unsupported usage format: {f.file_format}")
+
+
+def load_usage_file(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int,
+                    arrival: dt.datetime) -> Counts:
+    """Load one usage file as batch ``batch_id`` (the caller owns the transaction and the
+    manifest row)."""
+    src, n_rejected = _source_for(con, f)
+    con.execute("drop table if exists _usage_cls")
+    con.execute(f"create temp table _usage_cls as {_classify_sql(src, arrival)}")
+    if f.file_format == "csv" and n_rejected:
+        # rows the CSV reader could not split into the header's columns (data row = line - 1)
+        con.execute(
+            "insert into raw.quarantine select ?, 'usage', ?, line - 1, 'unparseable', "
+            "'CSV line ' || line || ': ' || error_message, csv_line "
+            "from _usage_csv_rej order by line", [batch_id, f.rel_path])
+    con.execute(
+        "insert into raw.quarantine select ?, 'usage', ?, row_number, reason_code, "
+        "reason_detail, raw_record from _usage_cls where reason_code is not null "
+        "order by row_number", [batch_id, f.rel_path])
+    cols = ", ".join(FIELDS)
+    con.execute(f"""
+insert into raw.usage_events (batch_id, file_path, row_number, event_source, event_id,
+    event_type, customer_id, event_time, {cols}, extra_data, payload_hash, is_duplicate)
+with ok as (select * from _usage_cls where reason_code is null),
+firsts as (
+    select event_source, event_id, min(row_number) as first_row from ok group by all
+),
+prior as (
+    select e.event_source, e.event_id
+    from raw.usage_events e
+    semi join firsts f on f.event_source = e.event_source and f.event_id = e.event_id
+    where not e.is_duplicate
+)
+select ?, ?, ok.row_number, ok.event_source, ok.event_id, ok.event_type, ok.customer_id,
+    ok.event_time, {", ".join("ok." + c for c in FIELDS)}, ok.extra_data, ok.payload_hash,
+    (p.event_id is not null or ok.row_number <> f.first_row) as is_duplicate
+from ok
+join firsts f on f.event_source = ok.event_source and f.event_id = ok.event_id
+left join prior p on p.event_source = ok.event_source and p.event_id = ok.event_id
+order by ok.row_number
+""", [batch_id, f.rel_path])
+    con.execute("""
+insert into raw.usage_conflicts
+with dups as (
+    select event_source, event_id, row_number, payload_hash
+    from raw.usage_events where batch_id = ? and is_duplicate
+),
+kept as (
+    select e.event_source, e.event_id, e.batch_id, e.row_number, e.payload_hash
+    from raw.usage_events e
+    semi join dups d on d.event_source = e.event_source and d.event_id = e.event_id
+    where not e.is_duplicate
+)
+select d.event_source, d.event_id, k.batch_id, k.row_number, ?, d.row_number, ?
+from dups d
+join kept k on k.event_source = d.event_source and k.event_id = d.event_id
+where d.payload_hash <> k.payload_hash
+order by d.row_number
+""", [batch_id, batch_id, f.rel_path])
+    row = con.execute("""
+select
+    (select count(*) from _usage_cls),
+    (select count(*) from _usage_cls where reason_code is not null),
+    (select count(*) filter (where is_duplicate) from raw.usage_events where batch_id = $1),
+    (select count(*) filter (where not is_duplicate) from raw.usage_events where batch_id = $1),
+    (select count(*) from raw.usage_conflicts where conflicting_batch_id = $1)
+""", [batch_id]).fetchone()
+    assert row is not None
+    total, quarantined, dups, loaded, conflicts = (int(x) for x in row)
+    con.execute("drop table if exists _usage_cls")
+    if f.file_format == "csv":
+        for t in _CSV_TEMP:
+            con.execute(f"drop table if exists {t}")
+    return Counts(raw_rows=total + n_rejected, loaded_rows=loaded, duplicate_rows=dups,
+                  quarantined_rows=quarantined + n_rejected, conflict_rows=conflicts)

@@ -1,0 +1,1 @@
+"""Great Expectations suites: reference files (tabular checks) and per-file batch summaries."""
