@@ -125,7 +125,7 @@ def build_scenario(*, customers: int, start: dt.date, days: int, seed: int) -> S
     weights = raw / raw.sum()
     n_ent = max(2, round(customers * 0.2))
     n_startup = max(n_ent + 2, round(customers * 0.5))
-    spike = customers // 4 if customers // 4 not in (0, 1) else 2
+    spike = customers // 2  # mid-size: its 10x day stays a minority of that day's events
     late_starter = 1 if customers < 10 else n_ent - 1
     if late_starter == spike:
         late_starter += 1
@@ -136,9 +136,7 @@ def build_scenario(*, customers: int, start: dt.date, days: int, seed: int) -> S
     for i in range(customers):
         base = _NAMES[i % len(_NAMES)]
         name = base if i < len(_NAMES) else f"{base}{i // len(_NAMES) + 1}"
-        zone = _ZONES[i % len(_ZONES)]
-        if i == spike:
-            zone = _ZONES[0]  # UTC: the spike's local day is its UTC day
+        zone = _ZONES[(i - spike) % len(_ZONES)]  # the spike customer is on UTC
         segment = "enterprise" if i < n_ent else "startup" if i < n_startup else "self_serve"
         started = start + dt.timedelta(days=min(13, days // 4)) if i == late_starter else start
         parent = f"cus_{_NAMES[0]}" if i == n_startup + 1 and i != 0 else ""

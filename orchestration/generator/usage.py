@@ -118,9 +118,12 @@ def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
     rng = np.random.default_rng([scn.seed, 1, day_index])
     cust = scn.customers
     p = np.array([c.weight if c.start_date <= day else 0.0 for c in cust])
-    if day == scn.spike_day:
-        p[scn.spike_customer] *= scn.spike_factor
     p /= p.sum()
+    if day == scn.spike_day:  # the spike customer gets factor x its share; the rest shrink
+        k = scn.spike_customer
+        share = min(0.9, p[k] * scn.spike_factor)
+        p *= (1.0 - share) / (1.0 - p[k])
+        p[k] = share
     counts = rng.multinomial(n, p)
     ci = np.repeat(np.arange(len(cust)), counts)
     offsets = np.array([c.utc_offset for c in cust])[ci]

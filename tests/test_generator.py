@@ -1,0 +1,514 @@
+"""The demo data generator: determinism, reference files, planted faults, provider pages.
+
+Every check re-reads the written files (Python json / csv / yaml, DuckDB for Parquet) and
+compares with ``generator_truth.json`` or with an independent recomputation, never with the
+generator's in-memory counters."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import re
+from collections import Counter, defaultdict
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+
+from orchestration.catalog import list_prices
+from orchestration.generator import generate
+
+SHARED_DOCS = Path(__file__).resolve().parent.parent.parent / "shared" / "docs"
+SMALL = {"customers": 10, "events": 8000, "start": dt.date(2026, 9, 20), "days": 20, "seed": 3}
+REASONS = {
+    "unparseable", "missing_id", "missing_subject", "missing_time", "invalid_time",
+    "negative_quantity", "future_time", "unknown_customer", "unknown_event_type",
+}
+QUANTITY_KEYS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens",
+                 "images", "audio_seconds", "gpu_seconds", "gb_stored")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("gen") / "data"
+    report = generate(out, usage_format="mixed", progress=False, **SMALL)  # type: ignore[arg-type]
+    assert "8,000 events" in report
+    return out
+
+
+@pytest.fixture(scope="module")
+def truth(data_dir: Path) -> dict[str, Any]:
+    return json.loads((data_dir / "generator_truth.json").read_text())
+
+
+def _csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _sha_tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+# ---- determinism -------------------------------------------------------------------------------
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path: Path, data_dir: Path) -> None:
+    again = tmp_path / "again"
+    generate(again, usage_format="mixed", progress=False, **SMALL)  # type: ignore[arg-type]
+    first, second = _sha_tree(data_dir), _sha_tree(again)
+    assert len(first) > 50
+    assert first == second
+    other = tmp_path / "other"
+    other_params: dict[str, Any] = {**SMALL, "seed": 4}
+    generate(other, usage_format="mixed", progress=False, **other_params)
+    changed = _sha_tree(other)
+    day_file = "raw/usage/events_2026-09-21.jsonl"
+    assert changed[day_file] != first[day_file]
+
+
+def test_parquet_format_writes_parquet_days_and_a_jsonl_late_file(tmp_path: Path) -> None:
+    out = tmp_path / "pq"
+    generate(out, usage_format="parquet", progress=False,
+             **{**SMALL, "events": 3000})  # type: ignore[arg-type]
+    names = sorted(p.name for p in (out / "raw" / "usage").iterdir())
+    assert len(names) == 21
+    assert names.count("events_2026-10-01_late.jsonl") == 1
+    assert all(n.endswith(".parquet") for n in names if "late" not in n)
+
+
+# ---- reference files ---------------------------------------------------------------------------
+
+
+def test_reference_csvs_have_the_documented_columns(data_dir: Path) -> None:
+    expected = {
+        "customers.csv": ["customer_id", "name", "currency", "timezone", "tax_rate", "segment",
+                          "parent_customer_id", "billing_email"],
+        "subscriptions.csv": ["subscription_id", "customer_id", "plan_code", "start_date",
+                              "end_date"],
+        "contracts.csv": ["contract_id", "customer_id", "start_date", "end_date", "commit_amount",
+                          "commit_period", "usage_discount_pct", "renewal_notice_days"],
+        "credit_grants.csv": ["grant_id", "customer_id", "amount", "granted_at", "expires_at",
+                              "priority", "kind"],
+        "budgets.csv": ["customer_id", "monthly_budget", "alert_thresholds_pct", "hard_limit"],
+        "provider_prices.csv": ["provider", "model", "price_component", "unit_price", "price_per",
+                                "effective_from", "effective_to"],
+    }
+    for name, cols in expected.items():
+        header, rows = _csv(data_dir / "reference" / name)
+        assert header == cols, name
+        assert rows, name
+    _, customers = _csv(data_dir / "reference" / "customers.csv")
+    ids = {c["customer_id"] for c in customers}
+    assert all(re.fullmatch(r"cus_[a-z0-9]+", i) for i in ids)
+    assert len({c["timezone"] for c in customers}) >= 5
+    assert {c["segment"] for c in customers} == {"self_serve", "startup", "enterprise"}
+    assert {c["tax_rate"] for c in customers} >= {"0", "0.2", "0.19"}
+    assert {c["currency"] for c in customers} == {"USD"}
+    parents = [c["parent_customer_id"] for c in customers if c["parent_customer_id"]]
+    assert len(parents) == 1 and parents[0] in ids
+
+    _, subs = _csv(data_dir / "reference" / "subscriptions.csv")
+    by_customer = defaultdict(list)
+    for s in subs:
+        by_customer[s["customer_id"]].append(s)
+    changed = [rows for rows in by_customer.values() if len(rows) == 2]
+    assert len(changed) == 1
+    a, b = changed[0]
+    assert (a["plan_code"], b["plan_code"]) == ("pro", "scale")
+    assert a["end_date"] == b["start_date"]
+    assert sorted(s["start_date"] for s in subs)[-1] > "2026-09-20"  # a customer starts late
+
+    _, contracts = _csv(data_dir / "reference" / "contracts.csv")
+    assert sorted(c["commit_period"] for c in contracts) == ["month", "month", "term"]
+    term = next(c for c in contracts if c["commit_period"] == "term")
+    start, end = (dt.date.fromisoformat(term[k]) for k in ("start_date", "end_date"))
+    assert (end.year - start.year) * 12 + end.month - start.month == 6
+    last_day = SMALL["start"] + dt.timedelta(days=SMALL["days"] - 1)  # type: ignore[operator]
+    assert any(
+        0 <= (dt.date.fromisoformat(c["end_date"]) - last_day).days <= int(c["renewal_notice_days"])
+        for c in contracts
+    )
+    _, grants = _csv(data_dir / "reference" / "credit_grants.csv")
+    assert {g["kind"] for g in grants} == {"paid", "promotional"}
+    assert any(g["kind"] == "promotional" and g["expires_at"] == "" for g in grants)
+    assert any(SMALL["start"].isoformat() < g["expires_at"] <= last_day.isoformat()  # type: ignore[union-attr]
+               for g in grants)
+    _, budgets = _csv(data_dir / "reference" / "budgets.csv")
+    assert {b["alert_thresholds_pct"] for b in budgets} == {"50|80|100|150|200"}
+    assert {b["hard_limit"] for b in budgets} == {"true", "false"}
+
+
+def test_meters_and_plans_price_every_meter(data_dir: Path) -> None:
+    meters = yaml.safe_load((data_dir / "reference" / "meters.yml").read_text())["meters"]
+    codes = {m["code"]: m for m in meters}
+    assert set(codes) == {"llm_input_tokens", "llm_output_tokens", "api_requests",
+                          "embedding_tokens", "images", "audio_seconds", "gpu_seconds",
+                          "resolved_tickets", "storage_gb"}
+    assert codes["llm_input_tokens"]["dimensions"] == ["provider", "model"]
+    assert codes["resolved_tickets"]["filter"] == {"outcome": "resolved"}
+    assert codes["storage_gb"]["aggregation"] == "max"
+    plans = [yaml.safe_load(p.read_text())
+             for p in sorted((data_dir / "reference" / "plans").glob("*.yml"))]
+    versions = Counter(p["code"] for p in plans)
+    assert versions["pro"] == 2
+    pro2 = next(p for p in plans if p["code"] == "pro" and p["version"] == 2)
+    assert pro2["effective_from"] == dt.date(2026, 10, 1)
+    models_used = set()
+    for plan in plans:
+        assert isinstance(plan["fee"], str)
+        assert {c["meter"] for c in plan["charges"]} == set(codes), plan["code"]
+        for charge in plan["charges"]:
+            models_used.add(charge["model"])
+            # a default row (no `when`) in every charge: no unpriced usage
+            assert any("when" not in row for row in charge["prices"]), (plan["code"], charge)
+            for row in charge["prices"]:
+                for key in ("unit_price", "package_price"):
+                    if key in row:
+                        assert isinstance(row[key], str)
+                for tier in row.get("tiers", []):
+                    assert isinstance(tier["unit_price"], str)
+    assert models_used == {"per_unit", "graduated", "volume", "package"}
+    assert any("free_units" in row for p in plans for c in p["charges"] for row in c["prices"])
+    alloc = yaml.safe_load((data_dir / "reference" / "cost_allocation.yml").read_text())
+    assert alloc["tag_key"] == "customer_id"
+    assert alloc["rules"][-1] == {"match": {}, "driver": "requests"}
+
+
+# ---- planted usage faults ------------------------------------------------------------------------
+
+
+def _known(data_dir: Path) -> tuple[set[str], set[str]]:
+    _, customers = _csv(data_dir / "reference" / "customers.csv")
+    meters = yaml.safe_load((data_dir / "reference" / "meters.yml").read_text())["meters"]
+    return {c["customer_id"] for c in customers}, {m["event_type"] for m in meters}
+
+
+def _file_date(name: str) -> dt.date:
+    return dt.date.fromisoformat(re.findall(r"\d{4}-\d{2}-\d{2}", name)[-1])
+
+
+def _classify(ev: dict[str, Any], arrival: dt.datetime, customers: set[str],
+              types: set[str]) -> str | None:
+    """The documented quarantine rules, applied independently of the generator."""
+    for key, reason in (("id", "missing_id"), ("subject", "missing_subject"),
+                        ("time", "missing_time")):
+        if ev.get(key) in (None, ""):
+            return reason
+    try:
+        t = dt.datetime.fromisoformat(str(ev["time"]).replace("Z", "+00:00"))
+    except ValueError:
+        return "invalid_time"
+    if any(ev["data"].get(k) is not None and Decimal(str(ev["data"][k])) < 0
+           for k in QUANTITY_KEYS):
+        return "negative_quantity"
+    if t > arrival + dt.timedelta(days=1):
+        return "future_time"
+    if ev["subject"] not in customers:
+        return "unknown_customer"
+    if ev["type"] not in types:
+        return "unknown_event_type"
+    return None
+
+
+def _read_events(path: Path) -> list[dict[str, Any] | None]:
+    """Rows of a usage file as CloudEvents dicts (None for an unparseable JSONL line)."""
+    if path.suffix == ".jsonl":
+        out: list[dict[str, Any] | None] = []
+        for line in path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                out.append(None)
+        return out
+    con = duckdb.connect()
+    table = con.sql(f"select * from read_parquet('{path}')").to_arrow_table()
+    con.close()
+    envelope = ("specversion", "id", "source", "type", "subject", "time")
+    return [{**{k: r[k] for k in envelope},
+             "data": {k: v for k, v in r.items() if k not in envelope and v is not None}}
+            for r in table.to_pylist()]
+
+
+def _scan(data_dir: Path) -> dict[str, dict[str, Any]]:
+    customers, types = _known(data_dir)
+    result: dict[str, dict[str, Any]] = {}
+    seen: dict[tuple[str, str], str] = {}
+    for path in sorted((data_dir / "raw" / "usage").iterdir()):
+        day = _file_date(path.name)
+        arrival = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(days=1)
+        reasons: Counter[str] = Counter()
+        exact = conflicts = 0
+        billable: list[dict[str, Any]] = []
+        rows = _read_events(path)
+        for ev in rows:
+            reason = "unparseable" if ev is None else _classify(ev, arrival, customers, types)
+            if reason:
+                reasons[reason] += 1
+                continue
+            assert ev is not None
+            key = (ev["source"], ev["id"])
+            payload = json.dumps([ev["type"], ev["subject"], ev["time"],
+                                  {k: str(v) for k, v in ev["data"].items()}], sort_keys=True)
+            if key in seen:
+                if seen[key] == payload:
+                    exact += 1
+                else:
+                    conflicts += 1
+                continue
+            seen[key] = payload
+            billable.append(ev)
+        result[f"raw/usage/{path.name}"] = {
+            "raw_rows": len(rows), "malformed_rows": dict(reasons),
+            "exact_duplicate_rows": exact, "conflict_rows": conflicts, "events": billable,
+        }
+    return result
+
+
+@pytest.fixture(scope="module")
+def scanned(data_dir: Path) -> dict[str, dict[str, Any]]:
+    return _scan(data_dir)
+
+
+def test_planted_faults_are_in_the_files_as_the_truth_says(
+    scanned: dict[str, dict[str, Any]], truth: dict[str, Any]
+) -> None:
+    assert set(scanned) == set(truth["usage_files"])
+    all_reasons: set[str] = set()
+    for name, seen in scanned.items():
+        want = truth["usage_files"][name]
+        assert seen["raw_rows"] == want["raw_rows"], name
+        assert seen["malformed_rows"] == want["malformed_rows"], name
+        assert seen["exact_duplicate_rows"] == want["exact_duplicate_rows"], name
+        assert seen["conflict_rows"] == want["conflict_rows"], name
+        assert want["raw_rows"] == (want["loaded_rows"] + want["duplicate_rows"]
+                                    + want["quarantined_rows"])
+        assert want["exact_duplicate_rows"] >= 1 and want["conflict_rows"] >= 1
+        all_reasons |= set(seen["malformed_rows"])
+        failed = sum(e["data"].get("status") == "error" for e in seen["events"])
+        assert failed == want["failed_rows"], name
+    assert all_reasons == REASONS
+    jsonl = [n for n in scanned if n.endswith(".jsonl")]
+    assert all(set(scanned[n]["malformed_rows"]) == REASONS for n in jsonl)
+    total = sum(s["raw_rows"] for s in scanned.values())
+    assert total == truth["totals"]["raw_rows"]
+
+
+def test_late_file_holds_last_days_of_the_previous_month(
+    scanned: dict[str, dict[str, Any]], truth: dict[str, Any]
+) -> None:
+    name = "raw/usage/events_2026-10-01_late.jsonl"
+    late = truth["late_events"][name]
+    assert late["utc_dates"] == ["2026-09-28", "2026-09-29", "2026-09-30"]
+    assert late["period_utc"] == "2026-09"
+    days = Counter(e["time"][:10] for e in scanned[name]["events"])
+    assert set(days) <= set(late["utc_dates"])
+    assert late["events"] == (truth["usage_files"][name]["raw_rows"]
+                              - truth["usage_files"][name]["exact_duplicate_rows"]
+                              - truth["usage_files"][name]["conflict_rows"])
+    assert sum(late["events_by_local_period"].values()) == late["events"]
+    late_ids = {(e["source"], e["id"]) for e in scanned[name]["events"]}
+    for other, seen in scanned.items():
+        if other != name:
+            assert late_ids.isdisjoint({(e["source"], e["id"]) for e in seen["events"]})
+
+
+def test_spike_day_is_about_ten_times_the_usual(truth: dict[str, Any]) -> None:
+    spike = truth["spike"]
+    assert spike["factor"] == 10 and spike["timezone"] == "UTC"
+    assert spike["events_that_day"] >= 6 * spike["median_events_other_days"]
+
+
+# ---- provider exports ----------------------------------------------------------------------------
+
+
+def _pages(folder: Path, stem: str) -> list[dict[str, Any]]:
+    paths = sorted(folder.glob(f"{stem}_*.json"))
+    assert paths
+    return [json.loads(p.read_text(), parse_float=Decimal) for p in paths]
+
+
+def _check_chain(pages: list[dict[str, Any]]) -> None:
+    for i, page in enumerate(pages):
+        last = i == len(pages) - 1
+        assert page["has_more"] is (not last)
+        assert (page["next_page"] is None) is last
+        assert 1 <= len(page["data"]) <= 7
+
+
+def test_openai_pages_follow_the_documented_shape(data_dir: Path) -> None:
+    folder = data_dir / "raw" / "costs" / "openai"
+    costs = _pages(folder, "costs")
+    _check_chain(costs)
+    for page in costs:
+        assert page["object"] == "page"
+        for bucket in page["data"]:
+            assert bucket["object"] == "bucket"
+            assert bucket["end_time"] - bucket["start_time"] == 86400
+            for r in bucket["results"]:
+                assert r["object"] == "organization.costs.result"
+                value = r["amount"]["value"]
+                assert isinstance(value, (Decimal, int)) and not isinstance(value, bool)
+                assert -Decimal(value).as_tuple().exponent <= 12  # type: ignore[operator]
+                assert r["amount"]["currency"] == "usd"
+                assert re.fullmatch(r"[a-z0-9.\-]+, [a-z ]+", r["line_item"])
+    usage = _pages(folder, "usage_completions")
+    _check_chain(usage)
+    buckets = [b for p in usage for b in p["data"]]
+    assert any(b["results"] == [] for b in buckets)  # an empty bucket, like the API returns
+    result = next(r for b in buckets for r in b["results"])
+    assert result["object"] == "organization.usage.completions.result"
+    assert result["input_tokens"] == (result["input_cached_tokens"]
+                                      + result["input_cache_write_tokens"]
+                                      + result["input_uncached_tokens"])
+    assert {"num_model_requests", "output_tokens", "model", "project_id"} <= set(result)
+    assert _pages(folder, "usage_embeddings")
+
+
+def test_anthropic_pages_follow_the_documented_shape(data_dir: Path) -> None:
+    folder = data_dir / "raw" / "costs" / "anthropic"
+    cost = _pages(folder, "cost_report")
+    _check_chain(cost)
+    for page in cost:
+        assert "object" not in page
+        for bucket in page["data"]:
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T00:00:00Z", bucket["starting_at"])
+            for r in bucket["results"]:
+                assert isinstance(r["amount"], str)
+                assert re.fullmatch(r"\d+(\.\d{1,5})?", r["amount"])
+                assert r["currency"] == "USD" and r["cost_type"] == "tokens"
+                assert r["token_type"] in {"uncached_input_tokens", "output_tokens",
+                                           "cache_read_input_tokens",
+                                           "cache_creation.ephemeral_5m_input_tokens"}
+    usage = _pages(folder, "usage_report_messages")
+    _check_chain(usage)
+    r = next(r for p in usage for b in p["data"] for r in b["results"])
+    assert set(r["cache_creation"]) == {"ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"}
+
+
+def test_focus_files_have_the_spec_columns(data_dir: Path, truth: dict[str, Any]) -> None:
+    spec = json.loads((SHARED_DOCS / "focus_columns_by_version.json").read_text())
+    customers, _ = _known(data_dir)
+    folder = data_dir / "raw" / "costs" / "focus"
+    categories: set[str] = set()
+    tagged = 0
+    for path in sorted(folder.glob("*.csv")):
+        header, rows = _csv(path)
+        version = truth["focus"]["versions"][path.name.split("_")[0]]
+        assert header == [c["id"] for c in spec[f"v{version}"]], path.name
+        for row in rows:
+            for col in ("ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart"):
+                assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T00:00:00Z", row[col])
+            Decimal(row["BilledCost"])
+            assert row["ChargeClass"] == ""  # NULL is an empty cell
+            categories.add(row["ServiceCategory"])
+            tags = json.loads(row["Tags"])
+            if "customer_id" in tags:
+                assert tags["customer_id"] in customers
+                tagged += 1
+        if version == "1.2":
+            assert all(r["ServiceSubcategory"] for r in rows)
+    assert categories == {"Compute", "Storage", "Databases"}
+    assert tagged == truth["focus"]["tagged_rows"] > 0
+
+
+def _metered(scanned: dict[str, dict[str, Any]]) -> dict[tuple[str, str], dict[str, int]]:
+    """Billable tokens per (UTC date, model): clean, first delivery, successful."""
+    out: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for seen in scanned.values():
+        for e in seen["events"]:
+            d = e["data"]
+            if e["type"] != "llm.completion" or d.get("status") != "success":
+                continue
+            acc = out[(e["time"][:10], d["model"])]
+            for k in ("input_tokens", "cached_input_tokens", "cache_write_tokens",
+                      "output_tokens"):
+                acc[k] += int(d[k])
+    return out
+
+
+def test_openai_costs_equal_usage_times_list_prices(
+    data_dir: Path, scanned: dict[str, dict[str, Any]]
+) -> None:
+    metered = _metered(scanned)
+    costs = {(dt.datetime.fromtimestamp(b["start_time"], dt.UTC).date().isoformat(),
+              r["line_item"]): Decimal(r["amount"]["value"])
+             for p in _pages(data_dir / "raw" / "costs" / "openai", "costs")
+             for b in p["data"] for r in b["results"]}
+    day, model = "2026-09-25", "gpt-4o-mini-2024-07-18"
+    m = metered[(day, model)]
+    prices = list_prices("openai", model, dt.date.fromisoformat(day))
+    assert prices is not None
+    assert costs[(day, f"{model}, input")] == (
+        (m["input_tokens"] - m["cached_input_tokens"]) * prices.prices["input"])
+    assert costs[(day, f"{model}, cached input")] == (
+        m["cached_input_tokens"] * prices.prices["cached_input"])
+    assert costs[(day, f"{model}, output")] == m["output_tokens"] * prices.prices["output"]
+    # the negotiated gpt-4o output price (provider_prices.csv) applies from its effective date
+    _, overrides = _csv(data_dir / "reference" / "provider_prices.csv")
+    ov = next(r for r in overrides if r["price_component"] == "output")
+    gpt4o = ov["model"]
+    for day in ("2026-09-30", ov["effective_from"]):
+        out_tokens = metered[(day, gpt4o)]["output_tokens"]
+        if day < ov["effective_from"]:
+            price = list_prices("openai", gpt4o, dt.date.fromisoformat(day)).prices["output"]  # type: ignore[union-attr]
+        else:
+            price = Decimal(ov["unit_price"]) / Decimal(ov["price_per"])
+        assert costs[(day, f"{gpt4o}, output")] == out_tokens * price
+
+
+def _anthropic_costs(data_dir: Path) -> dict[tuple[str, str, str], Decimal]:
+    return {(b["starting_at"][:10], r["model"], r["token_type"]): Decimal(r["amount"])
+            for p in _pages(data_dir / "raw" / "costs" / "anthropic", "cost_report")
+            for b in p["data"] for r in b["results"]}
+
+
+def test_anthropic_costs_equal_usage_times_list_prices(
+    data_dir: Path, scanned: dict[str, dict[str, Any]], truth: dict[str, Any]
+) -> None:
+    metered = _metered(scanned)
+    costs = _anthropic_costs(data_dir)
+    model = "claude-sonnet-4-5-20250929"
+    day = "2026-09-25"
+    m = metered[(day, model)]
+    p = list_prices("anthropic", model, dt.date.fromisoformat(day)).prices  # type: ignore[union-attr]
+    uncached = m["input_tokens"] - m["cached_input_tokens"] - m["cache_write_tokens"]
+    cents = Decimal("0.00001")
+    expected = {
+        "uncached_input_tokens": uncached * p["input"] * 100,
+        "cache_read_input_tokens": m["cached_input_tokens"] * p["cached_input"] * 100,
+        "cache_creation.ephemeral_5m_input_tokens": (
+            m["cache_write_tokens"] * p["cache_write"] * 100),
+        "output_tokens": m["output_tokens"] * p["output"] * 100,
+    }
+    for token_type, amount in expected.items():
+        assert costs[(day, model, token_type)] == amount.quantize(cents, ROUND_HALF_EVEN)
+
+
+def test_undermetered_model_is_billed_two_percent_more(
+    data_dir: Path, scanned: dict[str, dict[str, Any]], truth: dict[str, Any]
+) -> None:
+    plant = truth["undermetered"]
+    assert plant["model"] == "claude-haiku-4-5-20251001" and plant["factor"] == "1.02"
+    assert len(plant["utc_dates"]) == 3
+    metered = _metered(scanned)
+    usage = {(b["starting_at"][:10], r["model"]): r
+             for p in _pages(data_dir / "raw" / "costs" / "anthropic", "usage_report_messages")
+             for b in p["data"] for r in b["results"]}
+    for day in plant["utc_dates"]:
+        m = metered[(day, plant["model"])]
+        reported = usage[(day, plant["model"])]
+        assert reported["output_tokens"] == int(
+            (Decimal(m["output_tokens"]) * Decimal("1.02")).to_integral_value(ROUND_HALF_EVEN))
+        assert reported["output_tokens"] > m["output_tokens"]
+    # a day outside the plant agrees exactly
+    other = "2026-09-25"
+    assert usage[(other, plant["model"])]["output_tokens"] == metered[(other, plant["model"])][
+        "output_tokens"]
