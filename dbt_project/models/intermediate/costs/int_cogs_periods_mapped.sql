@@ -1,0 +1,41 @@
+-- Customers' allocated COGS (unattributed excluded) with the billing period they fall in: the
+-- customer's invoice period whose [period_start, period_end) holds the UTC cost day (provider
+-- days are UTC, periods are in the customer's time zone: a cost day belongs to the period of its
+-- UTC date). Days outside every invoice period fall in their calendar month.
+with
+
+allocated as (
+
+    select * from {{ ref('int_cogs_allocated') }}
+
+),
+
+invoices as (
+
+    select * from {{ ref('fct_invoices') }}
+
+),
+
+final as (
+
+    select
+        allocated.allocation_id,
+        allocated.pool_kind,
+        allocated.provider,
+        allocated.cost_date,
+        allocated.customer_id,
+        allocated.model,
+        allocated.feature,
+        allocated.allocated_amount,
+        coalesce(invoices.period, {{ period_of('allocated.cost_date') }}) as period
+
+    from allocated
+    left join invoices
+        on allocated.customer_id = invoices.customer_id
+        and allocated.cost_date >= invoices.period_start
+        and allocated.cost_date < invoices.period_end
+    where allocated.customer_id <> 'unattributed'
+
+)
+
+select * from final
