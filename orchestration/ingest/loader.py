@@ -15,6 +15,7 @@ from orchestration.ingest.manifest import (
     arrival_at,
     discover,
     loaded_batch,
+    loaded_table,
     next_batch_id,
     now_utc,
     quarantine_reasons,
@@ -37,7 +38,8 @@ def load_files(con: duckdb.DuckDBPyConnection, source: str, files: list[RawFile]
     for f in files:
         prior = loaded_batch(con, f)
         if prior is not None:
-            out.append(FileLoad(source, default_table, f.rel_path, prior, True, 0, 0, 0, 0, 0))
+            table = loaded_table(con, prior) or default_table
+            out.append(FileLoad(source, table, f.rel_path, prior, True, 0, 0, 0, 0, 0))
             continue
         loaded_at = now_utc()
         arrival = arrival_at(f.rel_path, loaded_at)

@@ -89,6 +89,12 @@ def loaded_batch(con: duckdb.DuckDBPyConnection, f: RawFile) -> int | None:
     return None if row is None or row[0] is None else int(row[0])
 
 
+def loaded_table(con: duckdb.DuckDBPyConnection, batch_id: int) -> str | None:
+    row = con.execute("select table_name from raw.load_manifest where batch_id = ?",
+                      [batch_id]).fetchone()
+    return None if row is None else str(row[0])
+
+
 def next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
     row = con.execute("select coalesce(max(batch_id), 0) + 1 from raw.load_manifest").fetchone()
     assert row is not None

@@ -1,0 +1,144 @@
+"""FOCUS 1.0-1.2 cost exports (``raw/costs/focus/*.csv|*.parquet``) -> ``raw.focus_costs``.
+
+Read as text (CSV: ``nullstr = ['NULL', '']``, a UTF-8 BOM is dropped; Parquet: every column cast
+to text) and typed strictly: timestamps with ``T``/``Z`` or without (``2024-09-01 00:00:00``
+is UTC), decimals in plain or E-notation. ``ServiceProviderName`` / ``HostProviderName`` (drafts
+after 1.2) fill ``ProviderName`` / ``PublisherName`` when those are absent. Columns outside the
+spec (the sample's ``Id``, ``x_*``) go to ``extra_columns`` as a JSON object of their text.
+Values are kept as received (``Usage-based`` stays as spelled; negative quantities load).
+
+Quarantine reasons (one per row, first failing): ``missing_required`` (BilledCost,
+BillingCurrency, ChargePeriodStart or ChargePeriodEnd empty), ``invalid_time`` (e.g. ``5/1/25``),
+``invalid_decimal`` (e.g. ``$10,000.00``). A file DuckDB cannot read as CSV is one
+``unparseable`` row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from orchestration.ingest.manifest import Counts, RawFile
+from orchestration.ingest.pages import finish
+from orchestration.ingest.sqlexpr import ident, lit, typed_parse
+from orchestration.warehouse import FOCUS_COLUMNS
+
+SINCE_1_1 = frozenset({"CapacityReservationId", "CapacityReservationStatus",
+                       "CommitmentDiscountQuantity", "CommitmentDiscountUnit",
+                       "ServiceSubcategory", "SkuMeter", "SkuPriceDetails"})
+SINCE_1_2 = frozenset({"BillingAccountType", "InvoiceId", "PricingCurrency",
+                       "PricingCurrencyContractedUnitPrice", "PricingCurrencyEffectiveCost",
+                       "PricingCurrencyListUnitPrice", "SubAccountType"})
+ALIASES = {"ServiceProviderName": "ProviderName", "HostProviderName": "PublisherName"}
+REQUIRED = ("BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargePeriodEnd")
+STAGED = "_focus_staged"
+_TEXT = "_focus_text"
+
+
+def focus_version(columns: set[str]) -> str:
+    if columns & SINCE_1_2:
+        return "1.2"
+    if columns & SINCE_1_1:
+        return "1.1"
+    return "1.0"
+
+
+def _read_text_table(con: duckdb.DuckDBPyConnection, f: RawFile) -> bool:
+    con.execute(f"drop table if exists {_TEXT}")
+    path = lit(str(f.path))
+    try:
+        if f.file_format == "parquet":
+            cols = [str(r[0]) for r in con.execute(
+                f"describe select * from read_parquet({path})").fetchall()]
+            casts = ", ".join(f"cast({ident(c)} as varchar) as {ident(c)}" for c in cols)
+            con.execute(f"create temp table {_TEXT} as select row_number() over () as __row, "
+                        f"{casts} from read_parquet({path})")
+        else:
+            con.execute(
+                f"create temp table {_TEXT} as select row_number() over () as __row, * "
+                f"from read_csv({path}, header = true, all_varchar = true, "
+                f"nullstr = ['NULL', ''])")
+    except duckdb.Error:
+        return False
+    return True
+
+
+def load_focus_file(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int,
+                    arrival: dt.datetime) -> tuple[str, Counts, int]:
+    del arrival
+    if not _read_text_table(con, f):
+        con.execute(
+            "insert into raw.quarantine select ?, 'focus', ?, 1, 'unparseable', "
+            f"'not a readable FOCUS CSV/Parquet file', content from read_text({lit(str(f.path))})",
+            [batch_id, f.rel_path])
+        return "focus_costs", Counts(1, 0, 0, 1, 0), 0
+    names = [str(r[0]) for r in con.execute(f"describe {_TEXT}").fetchall() if r[0] != "__row"]
+    by_name: dict[str, str] = {}
+    extras: list[str] = []
+    lower_spec = {c.lower(): c for c in FOCUS_COLUMNS}
+    for n in names:
+        clean = n.strip().lstrip("\ufeff")
+        spec = lower_spec.get(clean.lower())
+        if spec is not None:
+            by_name[spec] = n
+        elif clean in ALIASES:
+            continue
+        else:
+            extras.append(n)
+    for alias, target in ALIASES.items():
+        src = next((n for n in names if n.strip().lstrip("\ufeff") == alias), None)
+        if src is not None and target not in by_name:
+            by_name[target] = src
+        elif src is not None:
+            extras.append(src)
+    version = focus_version(set(by_name))
+
+    def txt(col: str) -> str:
+        return ident(by_name[col]) if col in by_name else "null::varchar"
+
+    typed = {c: typed_parse(txt(c), t) for c, t in FOCUS_COLUMNS.items()}
+    missing = " or ".join(f"nullif(trim({txt(c)}), '') is null" for c in REQUIRED)
+    time_preds: list[str] = []
+    dec_preds: list[str] = []
+    details: list[str] = []
+    for c, t in FOCUS_COLUMNS.items():
+        if t == "VARCHAR" or c not in by_name:
+            continue
+        pred = f"({txt(c)} is not null and {typed[c]} is null)"
+        (time_preds if t == "TIMESTAMP" else dec_preds).append(pred)
+        details.append(f"case when {pred} then '{c} = ' || {txt(c)} end")
+    bad_time = " or ".join(time_preds) or "false"
+    bad_dec = " or ".join(dec_preds) or "false"
+    bad_detail = "concat_ws('; ', " + (", ".join(details) or "null") + ")"
+    missing_detail = "'required value missing: ' || concat_ws(', ', " + ", ".join(
+        f"case when nullif(trim({txt(c)}), '') is null then '{c}' end" for c in REQUIRED) + ")"
+    extra_pack = ", ".join(f"{ident(e.strip())} := {ident(e)}" for e in extras)
+    extra = f"to_json(struct_pack({extra_pack}))" if extras else "null::json"
+    pack = ", ".join(f"{ident(n.strip().lstrip(chr(0xFEFF)))} := {ident(n)}" for n in names)
+    typed_cols = ",\n    ".join(f"{typed[c]} as {ident(c)}" for c in FOCUS_COLUMNS)
+    con.execute(f"drop table if exists {STAGED}")
+    con.execute(f"""
+create temp table {STAGED} as
+with checked as (
+    select *,
+        case
+            when {missing} then 'missing_required'
+            when {bad_time} then 'invalid_time'
+            when {bad_dec} then 'invalid_decimal'
+        end as reason_code
+    from {_TEXT}
+)
+select
+    __row as row_number, reason_code,
+    case when reason_code = 'missing_required' then {missing_detail}
+         else {bad_detail} end as reason_detail,
+    to_json(struct_pack({pack}))::varchar as raw_record,
+    {lit(version)} as focus_version,
+    {typed_cols},
+    {extra} as extra_columns
+from checked
+""")
+    con.execute(f"drop table if exists {_TEXT}")
+    columns = ["focus_version", *FOCUS_COLUMNS, "extra_columns"]
+    return "focus_costs", finish(con, STAGED, "focus_costs", columns, batch_id, f, "focus"), 0
