@@ -189,7 +189,8 @@ def dbt_build(s: Settings, *select: str) -> None:
     work = s.data_dir.parent / "dbt"
     env = {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs"),
            "METERLINE_DBT_THREADS": "2"}
-    run_dbt(s, "build", "--select", *sel, "--quiet", extra_env=env)
+    run_dbt(s, "build", "--select", *sel, "--indirect-selection", "cautious", "--quiet",
+            extra_env=env)
 
 
 def query(s: Settings, sql: str) -> list[tuple[Any, ...]]:
