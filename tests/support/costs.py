@@ -127,11 +127,19 @@ def load_warehouse(s: Settings) -> CatalogResult:
     return resolve_catalog_prices(s)
 
 
-def build_costs(s: Settings, *selectors: str) -> CatalogResult:
+def dbt_build(s: Settings, *args: str) -> None:
+    """`dbt build <args>` on the warehouse of ``s`` with a private target/log dir (others run
+    dbt on the same project concurrently). Tests of unselected parents are skipped
+    (cautious indirect selection)."""
+    work = s.data_dir.parent / "dbt"
+    env = {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs")}
+    run_dbt(s, "build", "--indirect-selection", "cautious", "--quiet", *args, extra_env=env)
+
+
+def build_costs(s: Settings, *marts: str) -> CatalogResult:
     """Load, resolve catalog prices, `dbt build` the cost marts and their parents."""
     result = load_warehouse(s)
-    sel = selectors or COST_MARTS
-    run_dbt(s, "build", "--select", *(f"+{m}" for m in sel))
+    dbt_build(s, "--select", *(f"+{m}" for m in (marts or COST_MARTS)))
     return result
 
 
