@@ -66,13 +66,16 @@ def ingest(data_dir: Path | None) -> None:
 
 
 @main.command()
+@click.option("--quiet", is_flag=True, help="No per-stage progress display.")
 @DATA_DIR_OPTION
-def run(data_dir: Path | None) -> None:
-    """Ingest, build, check and publish (everything but closing a period)."""
+def run(quiet: bool, data_dir: Path | None) -> None:
+    """Ingest, build, check and publish (everything but closing a period).
+
+    Stage times and check results go to <data-dir>/.meterline/last_run.json."""
     from orchestration.pipeline import run_pipeline
 
     s = settings(data_dir)
-    ok = run_pipeline(s)
+    ok = run_pipeline(s, progress=not quiet)
     sys.exit(0 if ok else 1)
 
 
@@ -80,13 +83,23 @@ def run(data_dir: Path | None) -> None:
 @click.option("--period", required=True, help="Billing period to close, YYYY-MM.")
 @click.option("--exclude", "exclude", multiple=True,
               help="Customer id to leave out of this close (e.g. with unpriced usage). Repeatable.")
+@click.option("--force", is_flag=True,
+              help="Close before the grace period (close_grace_days) is over.")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+              default=None,
+              help="issued_at / closed_at (UTC) to record; default: the end of the grace period.")
 @DATA_DIR_OPTION
-def close(period: str, exclude: tuple[str, ...], data_dir: Path | None) -> None:
-    """Finalize a period: number and freeze its invoices, export the invoice CSVs."""
+def close(period: str, exclude: tuple[str, ...], force: bool, as_of: dt.datetime | None,
+          data_dir: Path | None) -> None:
+    """Finalize a period: number and freeze its invoices, export the invoice CSVs.
+
+    Refuses (exit 1) while the last run failed or a blocking check failed, or while a customer of
+    the period has unpriced usage (unless --exclude'd). Closing a closed period is a no-op."""
     from orchestration.close import close_period
 
     s = settings(data_dir)
-    ok = close_period(s, period, exclude=list(exclude))
+    ok = close_period(s, period, exclude=list(exclude), force=force, as_of=as_of,
+                      echo=click.echo)
     sys.exit(0 if ok else 1)
 
 
@@ -133,10 +146,12 @@ def dashboard(port: int, host: str, data_dir: Path | None) -> None:
 @DATA_DIR_OPTION
 def ui(port: int, data_dir: Path | None) -> None:
     """Start the Dagster UI on localhost."""
+    from orchestration.defs.schedules.instance import ensure_instance_config
+
     s = settings(data_dir)
     env = s.dbt_env()
     env.setdefault("DAGSTER_HOME", str(s.data_dir / ".dagster"))
-    Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    ensure_instance_config(Path(env["DAGSTER_HOME"]))  # duckdb_writer pool limit 1
     cmd = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions",
            "-h", "127.0.0.1", "-p", str(port)]
     sys.exit(subprocess.call(cmd, env=env, cwd=os.fspath(REPO_ROOT)))

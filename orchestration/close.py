@@ -1,0 +1,344 @@
+"""`meterline close --period YYYY-MM`: freeze a billing period.
+
+Refuses (returns False, says why, naming customers) when:
+- the last pipeline run did not succeed, or a blocking check (dbt test, Great Expectations,
+  ingestion invariant) failed in it (``.meterline/last_run.json``);
+- the period has no invoices in ``marts.fct_invoices``;
+- a non-excluded customer of the period has unpriced usage (``fct_invoices.is_blocked`` or rows in
+  ``fct_unpriced_usage``);
+- the grace period is not over, unless ``force``: the data's last event must be at least
+  ``close_grace_days`` (dbt var, default 2) past the period end in each customer's time zone.
+
+Otherwise, in one transaction: numbers ``INV-<YYYYMM>-<NNNNN>`` in customer id order (excluded
+customers get no number and stay drafts), copies the invoices and their lines from the marts into
+the append-only ledger (checking that every invoice's lines sum to its total), records the close;
+then writes the CSV exports from the ledger. Closing a closed period again is a no-op that says so
+(it only re-creates export files that are missing).
+
+``issued_at``/``closed_at`` are not the wall clock: they are ``as_of`` if given, else the end of
+the grace period (the first day after the period + grace days, 00:00 UTC), so a re-close after a
+rebuild gives byte-identical ledger rows and exports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+import yaml
+
+from orchestration.config import DBT_PROJECT_DIR, Settings
+from orchestration.defs.quality.run_log import read_run_log
+from orchestration.exports import clean_stale_temp, export_period
+from orchestration.warehouse import connect, ensure_schema
+
+PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+class CloseRefused(Exception):
+    """The period cannot be closed; the message says why and names the customers."""
+
+
+@dataclass
+class CloseResult:
+    period: str
+    closed: bool
+    already_closed: bool = False
+    invoice_numbers: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+def grace_days() -> int:
+    """The dbt var ``close_grace_days`` (dbt_project.yml), the single source of the default."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return int((project.get("vars") or {}).get("close_grace_days", 2))
+
+
+def default_issued_at(period: str, grace: int) -> dt.datetime:
+    year, month = (int(x) for x in period.split("-"))
+    next_month = dt.date(year + month // 12, month % 12 + 1, 1)
+    return dt.datetime.combine(next_month + dt.timedelta(days=grace), dt.time())
+
+
+def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> set[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? "
+        "and table_name = ?", [schema, name]).fetchall()
+    return {r[0] for r in rows}
+
+
+def _check_run_log(s: Settings) -> None:
+    log = read_run_log(s)
+    if log is None:
+        raise CloseRefused("no pipeline run recorded: run `meterline run` first")
+    if log.status != "succeeded":
+        raise CloseRefused(f"the last pipeline run {log.status} (started {log.started_at}): "
+                           "fix it and run `meterline run` again")
+    failed = log.failed_checks
+    if failed:
+        names = ", ".join(f"{c.asset}:{c.check}" for c in failed)
+        raise CloseRefused(f"blocking checks failed in the last run: {names}")
+
+
+def _blocked_customers(con: duckdb.DuckDBPyConnection, period: str,
+                       exclude: list[str]) -> list[tuple[str, str]]:
+    """(customer, reason) of non-excluded customers with unpriced usage in the period."""
+    blocked: dict[str, str] = {}
+    rows = con.execute(
+        "select customer_id, coalesce(blocked_reason, 'blocked') from marts.fct_invoices "
+        "where period = ? and is_blocked order by customer_id", [period]).fetchall()
+    blocked.update({c: r for c, r in rows})
+    if _relation_exists(con, "marts", "fct_unpriced_usage"):
+        cols = _columns(con, "marts", "fct_unpriced_usage")
+        if {"customer_id", "period"} <= cols:
+            rows = con.execute(
+                "select customer_id, count(*) from marts.fct_unpriced_usage where period = ? "
+                "group by customer_id order by customer_id", [period]).fetchall()
+            for c, n in rows:
+                blocked.setdefault(c, f"{n} unpriced usage row(s) in fct_unpriced_usage")
+    return sorted((c, r) for c, r in blocked.items() if c not in exclude)
+
+
+def _grace_not_over(con: duckdb.DuckDBPyConnection, period: str, exclude: list[str],
+                    grace: int) -> tuple[str | None, list[tuple[str, str]]]:
+    """(last event time, [(customer, grace end UTC)]) for customers whose grace is not over."""
+    row = con.execute("select max(event_time) from staging.stg_usage__events").fetchone()
+    last = row[0] if row else None
+    rows = con.execute(
+        """
+        with
+
+        invoices as (
+
+            select * from marts.fct_invoices where period = ?
+
+        ),
+
+        customers as (
+
+            select * from staging.stg_reference__customers
+
+        ),
+
+        final as (
+
+            select
+                invoices.customer_id,
+                timezone(
+                    'UTC',
+                    timezone(coalesce(customers.timezone, 'UTC'),
+                             cast(invoices.period_end as timestamp) + to_days(?))
+                ) as grace_end_utc
+
+            from invoices
+            left join customers on invoices.customer_id = customers.customer_id
+
+        )
+
+        select customer_id, strftime(grace_end_utc, '%Y-%m-%d %H:%M UTC')
+        from final
+        where ? is null or grace_end_utc > ?
+        order by customer_id
+        """,
+        [period, grace, last, last],
+    ).fetchall()
+    late = [(c, g) for c, g in rows if c not in exclude]
+    return (str(last) if last is not None else None), late
+
+
+NUMBERED_SQL = """
+create temp table close_numbered as
+with
+
+invoices as (
+
+    select * from marts.fct_invoices
+    where period = $period
+        and not list_contains($exclude, customer_id)
+
+),
+
+final as (
+
+    select
+        invoices.*,
+        'INV-' || replace($period, '-', '') || '-'
+            || lpad(cast(row_number() over (order by customer_id) as varchar), 5, '0')
+            as issued_number
+
+    from invoices
+
+)
+
+select * from final
+"""
+
+INSERT_INVOICES_SQL = """
+insert into ledger.issued_invoices
+select
+    issued_number,
+    customer_id,
+    period,
+    cast(period_start as date),
+    cast(period_end as date),
+    currency,
+    cast(subtotal as decimal(38, 2)),
+    cast(discount_total as decimal(38, 2)),
+    cast(credit_total as decimal(38, 2)),
+    cast(tax_total as decimal(38, 2)),
+    cast(total as decimal(38, 2)),
+    cast($issued_at as timestamp)
+from close_numbered
+order by issued_number
+"""
+
+INSERT_LINES_SQL = """
+insert into ledger.issued_invoice_lines
+select
+    n.issued_number,
+    l.customer_id,
+    l.period,
+    cast(l.line_no as integer),
+    l.line_type,
+    coalesce(l.description, ''),
+    l.meter_code,
+    l.dimensions,
+    cast(l.quantity as decimal(38, 9)),
+    l.unit,
+    cast(l.unit_price as decimal(38, 12)),
+    cast(l.amount as decimal(38, 2)),
+    l.currency,
+    l.line_key
+from marts.fct_invoice_lines as l
+inner join close_numbered as n on l.invoice_id = n.invoice_id
+order by n.issued_number, l.line_no
+"""
+
+TOTALS_MISMATCH_SQL = """
+with
+
+lines as (
+
+    select invoice_number, sum(amount) as lines_total
+    from ledger.issued_invoice_lines
+    where period = $period
+    group by invoice_number
+
+)
+
+select i.invoice_number, i.total, coalesce(lines.lines_total, 0)
+from ledger.issued_invoices as i
+left join lines on i.invoice_number = lines.invoice_number
+where i.period = $period and i.total <> coalesce(lines.lines_total, 0)
+order by i.invoice_number
+"""
+
+
+def _issue(con: duckdb.DuckDBPyConnection, period: str, exclude: list[str],
+           issued_at: dt.datetime) -> list[str]:
+    params = {"period": period, "exclude": exclude}
+    con.execute("begin transaction")
+    try:
+        con.execute("drop table if exists close_numbered")
+        con.execute(NUMBERED_SQL, params)
+        con.execute(INSERT_INVOICES_SQL, {"issued_at": issued_at})
+        con.execute(INSERT_LINES_SQL)
+        bad = con.execute(TOTALS_MISMATCH_SQL, {"period": period}).fetchall()
+        if bad:
+            raise CloseRefused("invoice lines do not sum to the invoice total: " + ", ".join(
+                f"{n} total {t} lines {s}" for n, t, s in bad[:10]))
+        numbers = [r[0] for r in con.execute(
+            "select issued_number from close_numbered order by issued_number").fetchall()]
+        con.execute(
+            "insert into ledger.period_closes values (?, ?, ?, ?)",
+            [period, issued_at, len(numbers), ",".join(sorted(exclude)) or None])
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.execute("drop table if exists close_numbered")
+    return numbers
+
+
+def close_period(s: Settings, period: str, exclude: list[str], *, force: bool = False,
+                 as_of: dt.datetime | None = None,
+                 echo: Callable[[str], None] = print) -> bool:
+    """Close ``period`` (see the module doc). True when the period is closed (now or before)."""
+    try:
+        result = close_period_result(s, period, exclude, force=force, as_of=as_of)
+    except CloseRefused as refused:
+        echo(f"refused to close {period}: {refused}")
+        return False
+    echo(result.message)
+    return True
+
+
+def close_period_result(s: Settings, period: str, exclude: list[str], *, force: bool = False,
+                        as_of: dt.datetime | None = None) -> CloseResult:
+    if not PERIOD_RE.match(period):
+        raise CloseRefused(f"period must be YYYY-MM, got {period!r}")
+    exclude = sorted(set(exclude))
+    clean_stale_temp(s)
+    with connect(s.warehouse) as con:
+        ensure_schema(con)
+        done = con.execute("select closed_at, invoice_count from ledger.period_closes "
+                           "where period = ?", [period]).fetchone()
+        if done is not None:
+            export = export_period(s, con, period)
+            repaired = f"; re-created {len(export.written)} missing export file(s)" \
+                if export.written else ""
+            return CloseResult(period, closed=True, already_closed=True, message=(
+                f"{period} is already closed (closed_at {done[0]}, {done[1]} invoices): "
+                f"nothing to do{repaired}. Exports: {export.directory}"))
+        _check_run_log(s)
+        if not _relation_exists(con, "marts", "fct_invoices"):
+            raise CloseRefused("marts.fct_invoices does not exist: run `meterline run` first")
+        customers = [r[0] for r in con.execute(
+            "select customer_id from marts.fct_invoices where period = ? order by customer_id",
+            [period]).fetchall()]
+        if not customers:
+            raise CloseRefused(f"no invoices for {period} in marts.fct_invoices")
+        blocked = _blocked_customers(con, period, exclude)
+        if blocked:
+            raise CloseRefused(
+                "unpriced usage for " + "; ".join(f"{c} ({r})" for c, r in blocked)
+                + ". Add a price and re-run, or exclude them: "
+                + " ".join(f"--exclude {c}" for c, _ in blocked))
+        grace = grace_days()
+        if not force:
+            last, late = _grace_not_over(con, period, exclude, grace)
+            if late:
+                raise CloseRefused(
+                    f"grace period ({grace} days) not over: last event {last}; "
+                    + ", ".join(f"{c} until {g}" for c, g in late[:10])
+                    + (f" (+{len(late) - 10} more)" if len(late) > 10 else "")
+                    + ". Use --force to close anyway.")
+        issued_at = as_of or default_issued_at(period, grace)
+        numbers = _issue(con, period, exclude, issued_at)
+        totals = con.execute(
+            "select currency, sum(total) from ledger.issued_invoices where period = ? "
+            "group by currency order by currency", [period]).fetchall()
+        export = export_period(s, con, period)
+    unknown = [c for c in exclude if c not in customers]
+    money = ", ".join(f"{cur} {amt}" for cur, amt in totals)
+    message = (f"closed {period}: {len(numbers)} invoices "
+               f"({numbers[0]} .. {numbers[-1]})" if numbers else f"closed {period}: 0 invoices")
+    message += f", total {money}" if money else ""
+    message += f"; excluded: {', '.join(exclude)}" if exclude else ""
+    message += f" (not in the period: {', '.join(unknown)})" if unknown else ""
+    message += f". Exports: {export.directory}. Run `meterline run` to refresh the marts."
+    return CloseResult(period, closed=True, invoice_numbers=numbers, excluded=exclude,
+                       message=message)
