@@ -48,13 +48,18 @@ def _unix(expr: str) -> str:
             f"then timezone('UTC', to_timestamp(try_cast(trim({expr}) as double)::bigint)) end)")
 
 
+def _count_detail(values: dict[str, str]) -> str:
+    return "concat_ws('; ', " + ", ".join(
+        f"case when {v} is not null and {int_parse(v)} is null then '{n} is not an integer: ' "
+        f"|| {v} when {int_parse(v)} < 0 then '{n} is negative: ' || {v} end"
+        for n, v in values.items()) + ")"
+
+
 def _count_checks(value: str) -> tuple[str, str, str]:
     """(any invalid, detail of invalid, any negative) over USAGE_COUNTS."""
     bad = " or ".join(f"({value.format(c=c)} is not null and {int_parse(value.format(c=c))} "
                       f"is null)" for c in USAGE_COUNTS)
-    detail = "concat_ws('; ', " + ", ".join(
-        f"case when {value.format(c=c)} is not null and {int_parse(value.format(c=c))} is null "
-        f"then '{c} is not an integer: ' || {value.format(c=c)} end" for c in USAGE_COUNTS) + ")"
+    detail = _count_detail({c: value.format(c=c) for c in USAGE_COUNTS})
     neg = " or ".join(f"coalesce({int_parse(value.format(c=c))} < 0, false)" for c in USAGE_COUNTS)
     return bad, detail, neg
 
@@ -107,8 +112,7 @@ def _stage_page(con: duckdb.DuckDBPyConnection, kind: str) -> None:
         r->>'$.api_key_id' as api_key_id, r->>'$.model' as model,
         {typed_parse("(r->>'$.batch')", 'BOOLEAN')} as batch,
         r->>'$.service_tier' as service_tier, {counts}"""
-        detail = (f"case when reason_code = 'invalid_quantity' then {bad_detail} "
-                  f"when reason_code = 'negative_quantity' then 'negative count' end")
+        detail = bad_detail
     con.execute(f"""
 create temp table {STAGED} as
 with src as (select row_number, b, r, r->>'$.object' as object from {PAGE_TEMP}),
@@ -208,9 +212,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: RawFile,
     else:
         value = {n: c(n) for n in USAGE_COUNTS}
         bad = " or ".join(f"({v} is not null and {int_parse(v)} is null)" for v in value.values())
-        bad_detail = "concat_ws('; ', " + ", ".join(
-            f"case when {v} is not null and {int_parse(v)} is null then '{n} is not an "
-            f"integer: ' || {v} end" for n, v in value.items()) + ")"
+        bad_detail = _count_detail(value)
         neg = " or ".join(f"coalesce({int_parse(v)} < 0, false)" for v in value.values())
         group_by = group_by_literal(con, rows, [cols[d] for d in USAGE_DIMS if d in cols],
                                     '"{d}"')
@@ -219,8 +221,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: RawFile,
             when {bad} then 'invalid_quantity'
             when {neg} then 'negative_quantity'
         end"""
-        detail = (f"case when reason_code = 'invalid_quantity' then {bad_detail} "
-                  f"else 'negative count' end")
+        detail = bad_detail
         obj = "'organization.usage.completions.result'" if "output_tokens" in cols else "null"
         counts = ", ".join(f"{int_parse(v)} as {n}" for n, v in value.items())
         select = f"""

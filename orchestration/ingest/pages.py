@@ -21,7 +21,8 @@ def read_page(con: duckdb.DuckDBPyConnection, f: RawFile) -> tuple[bool, int]:
     con.execute(f"drop table if exists {PAGE_TEMP}")
     path = lit(str(f.path))
     ok = con.execute(
-        f"select json_valid(content) and json_type(content::json -> '$.data') = 'ARRAY' "
+        f"select case when json_valid(content) then "
+        f"coalesce(json_type(content::json -> '$.data') = 'ARRAY', false) else false end "
         f"from read_text({path})").fetchone()
     if not ok or not ok[0]:
         return False, 0
