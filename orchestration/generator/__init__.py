@@ -87,7 +87,9 @@ def _local_periods(df: pl.DataFrame, scn: Scenario) -> dict[str, int]:
             "tz": [c.timezone for c in scn.customers],
         }
     )
-    joined = df.select("subject", "_ts").join(zones, on="subject", how="left")
+    joined = df.select(pl.col("subject").cast(pl.String), "_ts").join(
+        zones, on="subject", how="left"
+    )
     out: dict[str, int] = {}
     for tz in sorted(set(joined["tz"].to_list())):
         part = joined.filter(pl.col("tz") == tz).select(
@@ -197,7 +199,11 @@ def generate(
         done = 0
         for i, day in enumerate(scn.usage_days()):
             df = usage.generate_day(scn, i, counts[i])
-            daily.append(df.group_by("subject").len().with_columns(date=pl.lit(day)))
+            daily.append(
+                df.group_by("subject")
+                .len()
+                .with_columns(pl.col("subject").cast(pl.String), date=pl.lit(day))
+            )
             late_day = next((ld for me, ld in late_files.items() if 0 <= (me - day).days < 3), None)
             if late_day is not None:
                 pick = np.random.default_rng([seed, 2, i]).random(df.height) < usage.LATE_SHARE

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from orchestration.generator.scenario import Scenario
 
@@ -94,6 +96,75 @@ DATA_COLUMNS: tuple[tuple[str, bool], ...] = (  # (key, is_string) in JSON order
 )
 
 
+UNKNOWN_TYPE = "llm.finetune"  # the planted unknown event type
+UNKNOWN_CUSTOMER = "cus_unknown"  # the planted unknown customer
+
+
+def _codes(values: list[str], table: list[str]) -> np.ndarray:
+    return np.array([table.index(v) for v in values], dtype=np.int64)
+
+
+_DIGITS4 = np.array([list(f"{i:04d}".encode()) for i in range(10_000)], dtype=np.uint8)
+
+
+def _as_strings(buf: np.ndarray) -> pl.Series:
+    """An (n, width) uint8 matrix of ASCII as a String series (one buffer, no per-row work)."""
+    n, row = buf.shape
+    offsets = np.arange(0, (n + 1) * row, row, dtype=np.int64)
+    data = np.ascontiguousarray(buf).ravel()
+    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+    return pl.Series(pl.from_arrow(arr)).cast(pl.String)
+
+
+def _put_digits(buf: np.ndarray, col: int, values: np.ndarray, width: int) -> None:
+    """Write ``values`` zero-padded to ``width`` digits into ``buf[:, col:col+width]``."""
+    x = values.astype(np.int64)
+    end = col + width
+    while end > col:
+        take = min(4, end - col)
+        chunk = _DIGITS4[x % 10_000]
+        buf[:, end - take : end] = chunk[:, 4 - take :]
+        x = x // 10_000
+        end -= take
+
+
+def _fixed_width_ids(prefix: str, numbers: np.ndarray, width: int) -> pl.Series:
+    """``prefix`` + zero-padded ``numbers`` as strings."""
+    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    buf = np.empty((len(numbers), len(head) + width), dtype=np.uint8)
+    buf[:, : len(head)] = head
+    _put_digits(buf, len(head), numbers, width)
+    return _as_strings(buf)
+
+
+def iso_times(ts_ms: np.ndarray) -> pl.Series:
+    """Epoch milliseconds as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC)."""
+    days, ms = np.divmod(ts_ms.astype(np.int64), 86_400_000)
+    uniq, inv = np.unique(days, return_inverse=True)
+    dates = np.array(
+        [
+            list((dt.date(1970, 1, 1) + dt.timedelta(days=int(d))).isoformat().encode())
+            for d in uniq
+        ],
+        dtype=np.uint8,
+    ).reshape(len(uniq), 10)
+    buf = np.empty((len(ts_ms), 24), dtype=np.uint8)
+    buf[:, :10] = dates[inv]
+    buf[:, 10] = ord("T")
+    secs, milli = np.divmod(ms, 1000)
+    mins, sec = np.divmod(secs, 60)
+    hour, minute = np.divmod(mins, 60)
+    _put_digits(buf, 11, hour, 2)
+    buf[:, 13] = ord(":")
+    _put_digits(buf, 14, minute, 2)
+    buf[:, 16] = ord(":")
+    _put_digits(buf, 17, sec, 2)
+    buf[:, 19] = ord(".")
+    _put_digits(buf, 20, milli, 3)
+    buf[:, 23] = ord("Z")
+    return _as_strings(buf)
+
+
 def _pick(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
     """``n`` draws of indices with probabilities ``p`` (inverse CDF; faster than choice)."""
     cdf = np.cumsum(p)
@@ -131,17 +202,20 @@ def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
     hour = (local_hour - offsets) % 24
     day_ms = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
     ts = day_ms + hour * 3_600_000 + rng.integers(0, 3_600_000, n)
+    order = np.argsort(ts, kind="stable")  # by time; ties by draw order
+    ts, ci = ts[order], ci[order]
+    # every other field is drawn i.i.d., directly in time order (no reordering)
     tcode = _pick(rng, _TYPE_P, n)
     m_p = np.array([m[2] for m in LLM_MODELS])
     mcode = _pick(rng, m_p, n)
-    med_in = np.array([m[3] for m in LLM_MODELS])[mcode]
-    med_out = np.array([m[4] for m in LLM_MODELS])[mcode]
+    med_in = np.array([m[3] for m in LLM_MODELS], dtype=np.float64)[mcode]
+    med_out = np.array([m[4] for m in LLM_MODELS], dtype=np.float64)[mcode]
     cshare = np.array([m[5] for m in LLM_MODELS])[mcode]
     wshare = np.array([m[6] for m in LLM_MODELS])[mcode]
     inp = np.clip(np.rint(med_in * rng.lognormal(0.0, 0.55, n)), 20, 190_000).astype(np.int64)
     out = np.clip(np.rint(med_out * rng.lognormal(0.0, 0.5, n)), 1, 60_000).astype(np.int64)
-    cached = np.floor(inp * rng.uniform(0.0, 2.0, n) * cshare).astype(np.int64)
-    cwrite = np.floor(inp * rng.uniform(0.0, 2.0, n) * wshare).astype(np.int64)
+    cached = (inp * (rng.random(n) * 2.0 * cshare)).astype(np.int64)
+    cwrite = (inp * (rng.random(n) * 2.0 * wshare)).astype(np.int64)
     emb_in = np.clip(np.rint(600 * rng.lognormal(0.0, 0.7, n)), 1, 8000).astype(np.int64)
     images = rng.integers(1, 5, n)
     audio_tenths = rng.integers(50, 6000, n)
@@ -150,21 +224,9 @@ def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
     outcome = _pick(rng, np.array([0.7, 0.2, 0.1]), n)
     gb_milli = rng.integers(1_000, 500_000, n)
     failed = rng.random(n) < FAILED_RATE
-    latency = np.rint(200 + out * 0.02 + rng.gamma(2.0, 150.0, n)).astype(np.int64)
+    latency = (200 + out // 50 + rng.integers(20, 900, n)).astype(np.int64)
     feature = rng.integers(0, len(FEATURES), n)
     ws = rng.integers(1, 4, n)
-
-    order = np.lexsort((np.arange(n), ts))  # by time; ties by draw order
-    ts, ci, tcode, mcode = ts[order], ci[order], tcode[order], mcode[order]
-    inp, out, cached, cwrite = inp[order], out[order], cached[order], cwrite[order]
-    emb_in, images, audio_tenths = emb_in[order], images[order], audio_tenths[order]
-    gpu_millis, gpu_t, outcome, gb_milli = (
-        gpu_millis[order],
-        gpu_t[order],
-        outcome[order],
-        gb_milli[order],
-    )
-    failed, latency, feature, ws = failed[order], latency[order], feature[order], ws[order]
 
     is_llm = tcode == 0
     anth_models = np.array([m[0] == "anthropic" for m in LLM_MODELS])
@@ -182,13 +244,20 @@ def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
     tier_code = np.select([is_anth, tcode <= 3], [1, 0], 2)
 
     def look(table: list[str | None], codes: np.ndarray) -> pl.Series:
-        return pl.Series(table, dtype=pl.String).gather(codes)
+        """Gather from a small table as an Enum (no per-row strings; None entries -> NULL)."""
+        values = [v for v in table if v is not None]
+        tab = pl.Series(values, dtype=pl.Enum(values))
+        if len(values) == len(table):
+            return tab.gather(codes)
+        null_code = table.index(None)
+        idx = pl.Series(np.where(codes == null_code, 0, codes))
+        return tab.gather(idx.set(pl.Series(codes == null_code), None))
 
     def only(mask: np.ndarray, values: np.ndarray) -> pl.Series:
         return pl.Series(values).set(pl.Series(~mask), None) if (~mask).any() else pl.Series(values)
 
     seq = np.arange(n, dtype=np.int64)
-    ids = pl.Series(seq + day_index * 100_000_000).cast(pl.String).str.zfill(12)
+    ids = _fixed_width_ids("evt_", seq + day_index * 100_000_000, 12)
     df = pl.DataFrame(
         {
             "_seq": seq,
@@ -197,9 +266,12 @@ def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
             "_t": tcode.astype(np.int8),
             "_day": np.full(n, day_index, dtype=np.int32),
             "id": ids,
-            "source": look([c.gateway for c in cust], ci),
-            "type": look(list(EVENT_TYPES), tcode),
-            "subject": look([c.customer_id for c in cust], ci),
+            "source": look(
+                sorted({c.gateway for c in cust}),
+                _codes([c.gateway for c in cust], sorted({c.gateway for c in cust}))[ci],
+            ),
+            "type": look([*EVENT_TYPES, UNKNOWN_TYPE], tcode),
+            "subject": look([*(c.customer_id for c in cust), UNKNOWN_CUSTOMER], ci),
             "provider": look(["openai", "anthropic", None], prov_code),
             "model": look(model_tab, model_code),
             "input_tokens": only(is_llm | (tcode == 1), np.where(is_llm, inp, emb_in)),
@@ -219,8 +291,14 @@ def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
             "workspace_id": look(["ws_0", "ws_1", "ws_2", "ws_3"], ws),
             "service_tier": look(["default", "standard", None], tier_code),
         }
-    ).with_columns(id=pl.concat_str(pl.lit("evt_"), pl.col("id")))
+    )
     return df
+
+
+def _scaled_decimal(col: str, scale: int) -> pl.Expr:
+    """An integer count of 10^-scale units as an exact DECIMAL(18, scale) (no float, no text)."""
+    unit = pl.lit(Decimal(1).scaleb(-scale), dtype=pl.Decimal(18, scale))
+    return (pl.col(col).cast(pl.Decimal(18, 0)) * unit).cast(pl.Decimal(18, scale))
 
 
 def _dec_text(col: str, scale: int) -> pl.Expr:
@@ -285,7 +363,7 @@ def plant_faults(
 
     time_fmt = "%Y-%m-%dT%H:%M:%S%.3fZ"
     base = df.with_columns(
-        time=pl.col("_ts").cast(pl.Datetime("ms")).dt.strftime(time_fmt),
+        time=iso_times(df["_ts"].to_numpy()),
         _reason=pl.lit(-1, dtype=pl.Int8),
         _copy=pl.lit(0, dtype=pl.Int8),
     )
@@ -309,11 +387,13 @@ def plant_faults(
         subject=pl.when(rc == code.get("missing_subject", -9))
         .then(None)
         .when(rc == code.get("unknown_customer", -9))
-        .then(pl.concat_str(pl.lit("cus_unknown_"), pl.col("id").str.slice(-4)))
-        .otherwise(pl.col("subject")),
+        .then(pl.lit(UNKNOWN_CUSTOMER))
+        .otherwise(pl.col("subject").cast(pl.String))
+        .cast(base.schema["subject"]),
         type=pl.when(rc == code.get("unknown_event_type", -9))
-        .then(pl.lit("llm.finetune"))
-        .otherwise(pl.col("type")),
+        .then(pl.lit(UNKNOWN_TYPE))
+        .otherwise(pl.col("type").cast(pl.String))
+        .cast(base.schema["type"]),
         time=pl.when(rc == code.get("missing_time", -9))
         .then(None)
         .when(rc == code.get("invalid_time", -9))
@@ -347,7 +427,8 @@ def plant_faults(
 
 def _json_lines(rows: pl.DataFrame) -> pl.Series:
     def seg(key: str, expr: pl.Expr, is_string: bool) -> pl.Expr:
-        val = pl.concat_str(pl.lit('"'), expr, pl.lit('"')) if is_string else expr.cast(pl.String)
+        text = expr.cast(pl.String)
+        val = pl.concat_str(pl.lit('"'), text, pl.lit('"')) if is_string else text
         return pl.concat_str(pl.lit(f',"{key}":'), val)
 
     data_cols = {
@@ -398,11 +479,11 @@ def write_parquet(rows: pl.DataFrame, path: Path) -> None:
         "cache_write_tokens",
         "output_tokens",
         "images",
-        _dec_text("_audio_tenths", 1).cast(pl.Decimal(18, 1)).alias("audio_seconds"),
-        _dec_text("_gpu_millis", 3).cast(pl.Decimal(18, 3)).alias("gpu_seconds"),
+        _scaled_decimal("_audio_tenths", 1).alias("audio_seconds"),
+        _scaled_decimal("_gpu_millis", 3).alias("gpu_seconds"),
         "gpu_type",
         "outcome",
-        _dec_text("_gb_milli", 3).cast(pl.Decimal(18, 3)).alias("gb_stored"),
+        _scaled_decimal("_gb_milli", 3).alias("gb_stored"),
         "status",
         "latency_ms",
         "endpoint",
@@ -410,7 +491,9 @@ def write_parquet(rows: pl.DataFrame, path: Path) -> None:
         "workspace_id",
         "service_tier",
     )
-    flat.write_parquet(path, compression="zstd", statistics=False, row_group_size=1_000_000)
+    flat.write_parquet(
+        path, compression="zstd", compression_level=1, statistics=False, row_group_size=1_000_000
+    )
 
 
 def aggregate_clean(clean: pl.DataFrame) -> pl.DataFrame:
@@ -428,4 +511,5 @@ def aggregate_clean(clean: pl.DataFrame) -> pl.DataFrame:
             images=pl.col("images").sum(),
             audio_tenths=pl.col("_audio_tenths").sum(),
         )
+        .with_columns(pl.col("subject", "provider", "model", "type").cast(pl.String))
     )
