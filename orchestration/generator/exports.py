@@ -570,7 +570,7 @@ def _focus_row(
         "SubAccountName": "ml-prod",
         "SubAccountType": "Account",
         "InvoiceId": f"INV-{provider[:3].upper()}-{d.strftime('%Y%m')}",
-        "Tags": json.dumps(tags, separators=(",", ":"), sort_keys=True),
+        "Tags": json.dumps(tags, separators=(",", ":"), sort_keys=True) if tags else "",
     }
 
 
