@@ -1,0 +1,251 @@
+-- Usage lines rated to date, day by day: for every usage line (customer x period x subscription
+-- x charge x price row, the invoice line grain of int_billing_usage_line_quantities) and every
+-- local day the line has usage, the period-to-date quantity (aggregated the meter's way over
+-- the days so far) priced with the same charge-model macros as int_billing_usage_rated, rounded
+-- once like the invoice line. The day's amount is the increase of that rounded line amount, so
+-- tiers and free units apply cumulatively within the period and the day amounts of a line add
+-- up exactly to its invoice amount. Works on the daily aggregates, never on events.
+with
+
+priced as (
+
+    select * from {{ ref('int_billing_usage_priced') }}
+    where unpriced_reason is null
+
+),
+
+prices as (
+
+    select * from {{ ref('stg_reference__plan_prices') }}
+
+),
+
+tiers as (
+
+    select * from {{ ref('int_billing_price_tiers') }}
+
+),
+
+line_days as (
+
+    select
+        'usage:' || subscription_id || ':' || meter_code || ':'
+        || charge_index || ':' || price_index as line_key,
+        customer_id,
+        period,
+        usage_date,
+        subscription_id,
+        plan_code,
+        plan_version,
+        meter_code,
+        charge_index,
+        price_index,
+        any_value(aggregation) as aggregation,
+        any_value(charge_model) as charge_model,
+        any_value(price_per) as price_per,
+        sum(quantity) as sum_quantity,
+        max(quantity) as max_quantity,
+        arg_max(quantity, struct_pack(t := last_event_time, q := quantity)) as latest_quantity,
+        list_distinct(flatten(list(unique_values))) as unique_values
+
+    from priced
+    group by
+        customer_id,
+        period,
+        usage_date,
+        subscription_id,
+        plan_code,
+        plan_version,
+        meter_code,
+        charge_index,
+        price_index
+
+),
+
+-- count_unique: a value counts from the first day it is seen in the period
+unique_values as (
+
+    select
+        line_key,
+        period,
+        unnest(unique_values) as unique_value,
+        usage_date
+
+    from line_days
+    where aggregation = 'count_unique'
+
+),
+
+unique_first_days as (
+
+    select
+        line_key,
+        period,
+        first_date as usage_date,
+        count(*) as new_values
+
+    from (
+        select line_key, period, unique_value, min(usage_date) as first_date
+        from unique_values
+        group by line_key, period, unique_value
+    ) as firsts
+    group by line_key, period, first_date
+
+),
+
+to_date as (
+
+    select
+        line_days.*,
+        cast(
+            case line_days.aggregation
+                when 'max' then max(line_days.max_quantity) over line_window
+                when 'latest' then line_days.latest_quantity
+                when 'count_unique'
+                    then coalesce(sum(unique_first_days.new_values) over line_window, 0)
+                else sum(line_days.sum_quantity) over line_window
+            end
+            as decimal(38, 9)
+        ) as quantity_to_date
+
+    from line_days
+    left join unique_first_days
+        on
+            line_days.line_key = unique_first_days.line_key
+            and line_days.period = unique_first_days.period
+            and line_days.usage_date = unique_first_days.usage_date
+    window line_window as (
+        partition by line_days.line_key, line_days.period
+        order by line_days.usage_date
+        rows between unbounded preceding and current row
+    )
+
+),
+
+billable as (
+
+    select
+        to_date.*,
+        prices.unit_price,
+        prices.free_units,
+        prices.package_size,
+        prices.package_price,
+        {{ billable_quantity('to_date.quantity_to_date', 'prices.free_units') }} as billable_quantity
+
+    from to_date
+    inner join prices
+        on
+            to_date.plan_code = prices.plan_code
+            and to_date.plan_version = prices.plan_version
+            and to_date.charge_index = prices.charge_index
+            and to_date.price_index = prices.price_index
+
+),
+
+tiered as (
+
+    select
+        billable.line_key,
+        billable.period,
+        billable.usage_date,
+        sum(
+            case
+                when billable.charge_model = 'graduated'
+                    then {{ graduated_tier_amount(
+                        'billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to',
+                        'tiers.unit_price', 'tiers.flat_fee', 'billable.price_per',
+                        'tiers.is_first_tier'
+                    ) }}
+                when
+                    billable.charge_model = 'volume'
+                    and {{ volume_tier_contains(
+                        'billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to',
+                        'tiers.is_first_tier'
+                    ) }}
+                    then {{ volume_tier_amount(
+                        'billable.billable_quantity', 'tiers.unit_price', 'tiers.flat_fee',
+                        'billable.price_per'
+                    ) }}
+                else {{ to_money(0) }}
+            end
+        ) as tiered_amount
+
+    from billable
+    inner join tiers
+        on
+            billable.plan_code = tiers.plan_code
+            and billable.plan_version = tiers.plan_version
+            and billable.charge_index = tiers.charge_index
+            and billable.price_index = tiers.price_index
+    where billable.charge_model in ('graduated', 'volume')
+    group by billable.line_key, billable.period, billable.usage_date
+
+),
+
+amounts as (
+
+    select
+        billable.*,
+        {{ to_money(
+            "case billable.charge_model
+                when 'per_unit' then " ~ per_unit_amount('billable.billable_quantity', 'billable.unit_price', 'billable.price_per') ~ "
+                when 'package' then " ~ package_amount('billable.billable_quantity', 'billable.package_size', 'billable.package_price') ~ "
+                when 'graduated' then coalesce(tiered.tiered_amount, 0)
+                when 'volume' then coalesce(tiered.tiered_amount, 0)
+            end"
+        ) }} as amount_to_date_unrounded
+
+    from billable
+    left join tiered
+        on
+            billable.line_key = tiered.line_key
+            and billable.period = tiered.period
+            and billable.usage_date = tiered.usage_date
+
+),
+
+rounded as (
+
+    select
+        *,
+        {{ round_money('amount_to_date_unrounded') }} as amount_to_date
+
+    from amounts
+
+),
+
+final as (
+
+    select
+        line_key || ':' || period || ':' || cast(usage_date as varchar) as line_day_id,
+        line_key,
+        customer_id || ':' || period as invoice_id,
+        customer_id,
+        period,
+        usage_date,
+        subscription_id,
+        plan_code,
+        plan_version,
+        meter_code,
+        charge_index,
+        price_index,
+        charge_model,
+        aggregation,
+        quantity_to_date,
+        billable_quantity as billable_quantity_to_date,
+        amount_to_date,
+        cast(
+            amount_to_date - coalesce(
+                lag(amount_to_date) over (
+                    partition by line_key, period order by usage_date
+                ),
+                0
+            )
+            as decimal(38, 2)
+        ) as amount
+
+    from rounded
+
+)
+
+select * from final

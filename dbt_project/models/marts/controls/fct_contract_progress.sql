@@ -1,0 +1,215 @@
+-- Contract progress: one row per contract x billing period of its term, from the term's first
+-- period through the as-of period, each a snapshot at its evaluation day (the period's last day,
+-- the as-of day or the term's last day, whichever is first).
+-- Commitment window: the period (commit_period = month) or the whole term (term). Consumed =
+-- eligible spend, fees + usage after discount (PRICING.md's minimum-commitment base), of the
+-- window's days so far. Pace: consumed against a straight line from 0 at the window's start to
+-- the commitment at its end. Projection: consumed + trailing run-rate (spend of the
+-- contract_run_rate_days days to the evaluation day, per day) x days left in the window.
+-- Shortfall = commitment - projection when positive (the true-up the customer will owe).
+{%- set run_rate_days = var('contract_run_rate_days') | int %}
+with
+
+contracts as (
+
+    select * from {{ ref('stg_reference__contracts') }}
+
+),
+
+daily as (
+
+    select * from {{ ref('fct_customer_daily_spend') }}
+
+),
+
+periods as (
+
+    select distinct customer_id, period, period_start, period_end, as_of_date, currency
+    from daily
+
+),
+
+contract_periods as (
+
+    select
+        contracts.contract_id,
+        contracts.customer_id,
+        periods.currency,
+        contracts.start_date,
+        contracts.end_date,
+        contracts.commit_amount,
+        contracts.commit_period,
+        contracts.usage_discount_pct,
+        contracts.renewal_notice_days,
+        periods.period,
+        periods.period_start,
+        periods.period_end,
+        periods.as_of_date,
+        case
+            when contracts.commit_period = 'term' then contracts.start_date
+            else greatest(contracts.start_date, periods.period_start)
+        end as window_start,
+        case
+            when contracts.commit_period = 'term' then contracts.end_date
+            else least(coalesce(contracts.end_date, periods.period_end), periods.period_end)
+        end as window_end,
+        cast(
+            {{ dbt.dateadd('day', -1, 'least(periods.period_end, coalesce(contracts.end_date, periods.period_end))') }}
+            as date
+        ) as last_day_in_period
+
+    from contracts
+    inner join periods
+        on
+            contracts.customer_id = periods.customer_id
+            and contracts.start_date < periods.period_end
+            and (contracts.end_date is null or contracts.end_date > periods.period_start)
+
+),
+
+evaluated as (
+
+    select
+        *,
+        least(last_day_in_period, as_of_date) as evaluation_date
+
+    from contract_periods
+
+),
+
+consumption as (
+
+    select
+        evaluated.contract_id,
+        evaluated.period,
+        coalesce(sum(daily.spend) filter (
+            where daily.spend_date >= evaluated.window_start
+        ), 0) as consumed_to_date,
+        coalesce(sum(daily.spend) filter (
+            where daily.spend_date >= greatest(evaluated.start_date, evaluated.period_start)
+        ), 0) as period_consumed,
+        coalesce(sum(daily.spend), 0) as term_consumed_to_date
+
+    from evaluated
+    left join daily
+        on
+            evaluated.customer_id = daily.customer_id
+            and daily.spend_date >= evaluated.start_date
+            and daily.spend_date <= evaluated.evaluation_date
+    group by evaluated.contract_id, evaluated.period
+
+),
+
+-- the trailing run-rate may look before the contract's start: it describes the customer
+run_rate as (
+
+    select
+        evaluated.contract_id,
+        evaluated.period,
+        coalesce(sum(daily.spend), 0) as run_rate_spend,
+        count(daily.spend_date) as run_rate_days
+
+    from evaluated
+    left join daily
+        on
+            evaluated.customer_id = daily.customer_id
+            and daily.spend_date <= evaluated.evaluation_date
+            and daily.spend_date
+            > cast({{ dbt.dateadd('day', -run_rate_days, 'evaluated.evaluation_date') }} as date)
+    group by evaluated.contract_id, evaluated.period
+
+),
+
+measured as (
+
+    select
+        evaluated.*,
+        datediff('day', evaluated.window_start, evaluated.window_end) as window_days,
+        greatest(datediff('day', evaluated.window_start, evaluated.evaluation_date) + 1, 0)
+            as elapsed_days,
+        greatest(datediff('day', evaluated.evaluation_date, evaluated.window_end) - 1, 0)
+            as remaining_days,
+        cast(consumption.consumed_to_date as decimal(38, 2)) as consumed_to_date,
+        cast(consumption.period_consumed as decimal(38, 2)) as period_consumed,
+        cast(consumption.term_consumed_to_date as decimal(38, 2)) as term_consumed_to_date,
+        cast(run_rate.run_rate_spend as decimal(38, 2)) as run_rate_spend,
+        run_rate.run_rate_days
+
+    from evaluated
+    inner join consumption
+        on
+            evaluated.contract_id = consumption.contract_id
+            and evaluated.period = consumption.period
+    inner join run_rate
+        on
+            evaluated.contract_id = run_rate.contract_id
+            and evaluated.period = run_rate.period
+
+),
+
+projected as (
+
+    select
+        *,
+        {{ round_money(safe_divide('commit_amount * elapsed_days', 'window_days')) }}
+            as straight_line_to_date,
+        {{ round_money(safe_divide('run_rate_spend', 'run_rate_days')) }} as run_rate_daily,
+        {{ round_money(
+            'consumed_to_date + coalesce('
+            ~ safe_divide('run_rate_spend * remaining_days', 'run_rate_days') ~ ', 0)'
+        ) }} as projected_spend
+
+    from measured
+
+),
+
+final as (
+
+    select
+        contract_id || ':' || period as contract_period_id,
+        contract_id,
+        customer_id,
+        currency,
+        period,
+        period_start,
+        period_end,
+        start_date as contract_start_date,
+        end_date as contract_end_date,
+        commit_period,
+        usage_discount_pct,
+        renewal_notice_days,
+        window_start,
+        window_end,
+        evaluation_date,
+        evaluation_date = as_of_date as is_current,
+        window_days,
+        elapsed_days,
+        remaining_days,
+        cast(commit_amount as decimal(38, 2)) as committed_amount,
+        period_consumed,
+        consumed_to_date,
+        term_consumed_to_date,
+        straight_line_to_date,
+        cast(consumed_to_date - straight_line_to_date as decimal(38, 2)) as pace_variance,
+        case
+            when straight_line_to_date > 0
+                then cast(round({{ safe_divide('consumed_to_date * 100', 'straight_line_to_date') }}, 2) as decimal(18, 2))
+        end as pace_pct,
+        run_rate_days,
+        run_rate_spend,
+        run_rate_daily,
+        projected_spend,
+        cast(greatest(commit_amount - projected_spend, 0) as decimal(38, 2)) as projected_shortfall,
+        projected_spend < commit_amount as at_risk,
+        datediff('day', evaluation_date, end_date) as days_to_end,
+        coalesce(
+            end_date > evaluation_date
+            and datediff('day', evaluation_date, end_date) <= renewal_notice_days,
+            false
+        ) as renewal_due
+
+    from projected
+
+)
+
+select * from final

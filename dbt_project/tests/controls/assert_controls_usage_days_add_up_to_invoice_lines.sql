@@ -1,0 +1,62 @@
+-- The day amounts of every usage line (rated to date, day by day) add up exactly to the amount
+-- of that line on the draft invoice: daily spend prices usage exactly as the rating engine does.
+with
+
+line_days as (
+
+    select * from {{ ref('int_controls_usage_lines_to_date') }}
+
+),
+
+invoice_lines as (
+
+    select * from {{ ref('fct_invoice_lines') }}
+
+),
+
+invoices as (
+
+    select * from {{ ref('fct_invoices') }}
+
+),
+
+day_totals as (
+
+    select invoice_id, line_key, sum(amount) as day_total
+    from line_days
+    group by invoice_id, line_key
+
+),
+
+draft_lines as (
+
+    select invoice_lines.invoice_id, invoice_lines.line_key, invoice_lines.amount
+    from invoice_lines
+    inner join invoices
+        on invoice_lines.invoice_id = invoices.invoice_id
+    where invoices.status = 'draft' and invoice_lines.line_type = 'usage'
+
+),
+
+final as (
+
+    select
+        coalesce(draft_lines.invoice_id, day_totals.invoice_id) as invoice_id,
+        coalesce(draft_lines.line_key, day_totals.line_key) as line_key,
+        draft_lines.amount,
+        day_totals.day_total
+
+    from draft_lines
+    full outer join day_totals
+        on
+            draft_lines.invoice_id = day_totals.invoice_id
+            and draft_lines.line_key = day_totals.line_key
+    where
+        draft_lines.amount is distinct from day_totals.day_total
+        and coalesce(draft_lines.invoice_id, day_totals.invoice_id) in (
+            select invoice_id from invoices where status = 'draft'
+        )
+
+)
+
+select * from final
