@@ -248,3 +248,43 @@ def _load_provider_files_direct(con: duckdb.DuckDBPyConnection, data_dir: Path) 
             _insert(con, "focus_costs", f"""
                 select row_number() over () as row_number, {sel}
                 from read_csv('$PATH', header=true, all_varchar=true)""", path, batch_id, rel)
+
+
+def write_json(data_dir: Path, rel: str, body: dict[str, Any]) -> Path:
+    path = data_dir / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(body) + "\n", encoding="utf-8")
+    return path
+
+
+def anthropic_cost_page(days: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """cost_report page: {day: [{amount (cents text), model, description, token_type}]}."""
+    data = []
+    for day, results in sorted(days.items()):
+        rows = [{"currency": "USD", "workspace_id": None, "cost_type": "tokens",
+                 "context_window": "0-200k", "service_tier": "standard", **r} for r in results]
+        data.append({"starting_at": f"{day}T00:00:00Z", "ending_at": _next_day(day),
+                     "results": rows})
+    return {"data": data, "has_more": False, "next_page": None}
+
+
+def anthropic_usage_page(days: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """usage_report/messages page: {day: [{model, uncached_input_tokens, output_tokens, ...}]}."""
+    data = []
+    for day, results in sorted(days.items()):
+        rows = [{"uncached_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 0,
+                 "server_tool_use": {"web_search_requests": 0}, "api_key_id": None,
+                 "workspace_id": None, "service_tier": None, "context_window": None,
+                 **{k: v for k, v in r.items() if k not in ("cache_5m", "cache_1h")},
+                 "cache_creation": {"ephemeral_5m_input_tokens": r.get("cache_5m", 0),
+                                    "ephemeral_1h_input_tokens": r.get("cache_1h", 0)}}
+                for r in results]
+        data.append({"starting_at": f"{day}T00:00:00Z", "ending_at": _next_day(day),
+                     "results": rows})
+    return {"data": data, "has_more": False, "next_page": None}
+
+
+def _next_day(day: str) -> str:
+    import datetime as dt
+
+    return f"{(dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()}T00:00:00Z"
