@@ -14,6 +14,7 @@ and cast in staging, after validation has proved every value castable.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -133,7 +134,7 @@ DDL: list[str] = [
     file_path VARCHAR NOT NULL,       -- relative to the data dir, '/' separators
     content_hash VARCHAR NOT NULL,    -- sha256 of the file bytes
     file_format VARCHAR NOT NULL,     -- jsonl | csv | parquet | json | yaml
-    arrival_at TIMESTAMP NOT NULL,    -- UTC; the YYYY-MM-DD in the file name (end of that day), else load time
+    arrival_at TIMESTAMP NOT NULL,    -- UTC: end of the YYYY-MM-DD day in the name, else load time
     loaded_at TIMESTAMP NOT NULL,     -- wall clock of the load (audit only, never in a mart)
     raw_rows BIGINT NOT NULL,
     loaded_rows BIGINT NOT NULL,
@@ -144,14 +145,14 @@ DDL: list[str] = [
     f"""CREATE TABLE IF NOT EXISTS raw.usage_events (
     {_LINEAGE},
     event_source VARCHAR NOT NULL,    -- CloudEvents `source`
-    event_id VARCHAR NOT NULL,        -- CloudEvents `id`; (event_source, event_id) is the idempotency key
+    event_id VARCHAR NOT NULL,        -- CloudEvents `id`; with event_source the idempotency key
     event_type VARCHAR NOT NULL,
     customer_id VARCHAR NOT NULL,     -- CloudEvents `subject`
     event_time TIMESTAMP NOT NULL,    -- UTC
     {_usage_columns()},
     extra_data JSON,                  -- `data` keys not in the typed columns (NULL when none)
     payload_hash UBIGINT NOT NULL,    -- hash of (type, subject, time, data): conflict detection
-    is_duplicate BOOLEAN NOT NULL     -- key already loaded (earlier batch, or earlier row of this file)
+    is_duplicate BOOLEAN NOT NULL     -- key already loaded (earlier batch or row)
 )""",
     """CREATE TABLE IF NOT EXISTS raw.usage_conflicts (
     event_source VARCHAR NOT NULL,
@@ -196,7 +197,7 @@ DDL: list[str] = [
     bucket_start TIMESTAMP NOT NULL,
     bucket_end TIMESTAMP NOT NULL,
     result_object VARCHAR,            -- e.g. organization.usage.completions.result
-    group_by VARCHAR NOT NULL,        -- sorted, comma-joined dimensions that are non-null in this file
+    group_by VARCHAR NOT NULL,        -- sorted dimensions non-null in this file
     project_id VARCHAR,
     user_id VARCHAR,
     api_key_id VARCHAR,
@@ -384,6 +385,19 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(stmt)
 
 
+def duckdb_config() -> dict[str, str]:
+    """DuckDB settings shared by every connection we open (dbt's profile reads the same env vars).
+
+    DuckDB defaults to 80% of RAM per process; set a deliberate limit so that the pipeline, dbt and
+    readers fit on one small machine together, and spill to a temp directory beside the warehouse
+    instead of failing."""
+    cfg = {"memory_limit": os.environ.get("METERLINE_DUCKDB_MEMORY_LIMIT", "8GB")}
+    temp = os.environ.get("METERLINE_DUCKDB_TEMP_DIRECTORY")
+    if temp:
+        cfg["temp_directory"] = temp
+    return cfg
+
+
 @contextmanager
 def connect(path: Path | str, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse, yield the connection, always close it (one writer at a time:
@@ -391,7 +405,7 @@ def connect(path: Path | str, *, read_only: bool = False) -> Iterator[duckdb.Duc
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(str(path), read_only=read_only, config=duckdb_config())
     try:
         con.execute("SET TimeZone = 'UTC'")
         yield con
