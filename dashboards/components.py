@@ -37,6 +37,16 @@ def selected_customer() -> str | None:
     return st.session_state.get("customer_id")
 
 
+def customer_currency(snap: da.Snapshot, customer_id: str) -> str:
+    """The customer's invoice currency (USD when unknown)."""
+    try:
+        people = da.customers(snap)
+    except (da.MartMissing, da.MartIncompatible):
+        return "USD"
+    match = people.filter(pl.col("customer_id") == customer_id)
+    return str(match.item(0, "currency")) if match.height else "USD"
+
+
 def require_period() -> str | None:
     period = selected_period()
     if period is None:

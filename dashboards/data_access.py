@@ -15,7 +15,6 @@ The dashboard reads the *published* snapshot only (``Settings.published_warehous
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -57,7 +56,8 @@ class MartMissing(DashboardDataError):
     def __init__(self, tables: tuple[str, ...]) -> None:
         self.tables = tables
         names = ", ".join(f"`{t}`" for t in tables)
-        super().__init__(f"Not available yet: {names} is not built in this warehouse.")
+        verb = "is" if len(tables) == 1 else "are"
+        super().__init__(f"Not available yet: {names} {verb} not built in this warehouse.")
 
 
 class MartIncompatible(DashboardDataError):
@@ -171,17 +171,18 @@ def periods(snap: Snapshot) -> list[str]:
 
 @_cached
 def customers(snap: Snapshot) -> pl.DataFrame:
-    """customer_id, customer_name (name = id when the reference table is absent)."""
+    """customer_id, customer_name, currency (name = id, USD when the reference table is absent)."""
     if "staging.stg_reference__customers" in tables(snap):
         return run_query(
             snap,
-            "select customer_id, coalesce(customer_name, customer_id) as customer_name "
+            "select customer_id, coalesce(customer_name, customer_id) as customer_name, "
+            "coalesce(currency, 'USD') as currency "
             "from staging.stg_reference__customers order by customer_id",
         )
     return run_query(
         snap,
-        "select distinct customer_id, customer_id as customer_name from marts.fct_invoices "
-        "order by customer_id",
+        "select customer_id, customer_id as customer_name, min(currency) as currency "
+        "from marts.fct_invoices group by customer_id order by customer_id",
         needs=("marts.fct_invoices",),
     )
 
@@ -198,7 +199,7 @@ def margin_totals(snap: Snapshot, period_list: tuple[str, ...]) -> pl.DataFrame:
         snap,
         """
         with margin as (
-            select period, currency, revenue, cogs, gross_margin
+            select period, currency, revenue, cogs_total, gross_margin
             from marts.fct_customer_margin
             where list_contains($periods, period)
         ),
@@ -207,7 +208,7 @@ def margin_totals(snap: Snapshot, period_list: tuple[str, ...]) -> pl.DataFrame:
                 period,
                 currency,
                 sum(revenue) as revenue,
-                sum(cogs) as cogs,
+                sum(cogs_total) as cogs,
                 sum(gross_margin) as gross_margin,
             from margin
             group by period, currency
@@ -236,7 +237,7 @@ def margin_trend(snap: Snapshot) -> pl.DataFrame:
             period,
             currency,
             sum(revenue) as revenue,
-            sum(cogs) as cogs,
+            sum(cogs_total) as cogs,
             sum(gross_margin) as gross_margin,
         from marts.fct_customer_margin
         group by period, currency
@@ -253,13 +254,8 @@ def lowest_margins(snap: Snapshot, period: str, limit: int = 10) -> pl.DataFrame
         snap,
         """
         select
-            customer_id,
-            currency,
-            revenue,
-            cogs,
-            gross_margin,
-            cast(round(100 * gross_margin / nullif(revenue, 0), 2) as decimal(18, 2))
-                as margin_pct,
+            customer_id, segment, currency, revenue, cogs_total as cogs, gross_margin,
+            margin_pct, markup_pct, margin_flag,
         from marts.fct_customer_margin
         where period = $period
         order by gross_margin < 0 desc, margin_pct asc nulls first, gross_margin, customer_id
@@ -314,39 +310,82 @@ def invoice_lines(snap: Snapshot, invoice_id: str) -> pl.DataFrame:
     )
 
 
+_PRICED = "intermediate.int_billing_usage_priced"
+
+
 @_cached
 def line_daily_usage(snap: Snapshot, invoice_id: str, line_no: int) -> pl.DataFrame:
-    """Daily usage behind one usage line: the customer's usage of the line's meter in the
-    period whose dimensions the line's price row matched (first matching row wins, as in
-    rating)."""
+    """Daily usage behind one usage line (usage_date, dimensions, quantity).
+
+    Exact when the snapshot has the rating step ``int_billing_usage_priced`` (each usage day is
+    matched to the line_key ``usage:<subscription>:<meter>:<charge>:<price>`` it was priced by);
+    otherwise the line's dimension globs are matched against the usage days of its meter, the
+    first matching price row winning as in rating."""
+    params = {"invoice_id": invoice_id, "line_no": line_no}
+    if _PRICED in tables(snap):
+        return run_query(
+            snap,
+            """
+            with line as (
+                select customer_id, period, line_key
+                from marts.fct_invoice_lines
+                where invoice_id = $invoice_id and line_no = $line_no and line_type = 'usage'
+            ),
+            priced as (
+                select
+                    usage_daily_id,
+                    'usage:' || subscription_id || ':' || meter_code || ':'
+                    || charge_index || ':' || price_index as line_key,
+                from intermediate.int_billing_usage_priced
+                where price_index is not null
+            ),
+            final as (
+                select usage.usage_date, usage.dimensions, usage.quantity,
+                from marts.fct_usage_daily as usage
+                inner join priced on usage.usage_daily_id = priced.usage_daily_id
+                inner join line
+                    on priced.line_key = line.line_key
+                    and usage.customer_id = line.customer_id
+                    and usage.period = line.period
+            )
+            select * from final order by usage_date, dimensions
+            """,
+            params,
+            needs=(_LINES, _USAGE, _PRICED),
+        )
     return run_query(
         snap,
         """
         with lines as (
-            select * from marts.fct_invoice_lines
+            select
+                *,
+                try_cast(split_part(line_key, ':', -1) as integer) as price_index,
+            from marts.fct_invoice_lines
             where invoice_id = $invoice_id and line_type = 'usage'
         ),
         selected as (
             select * from lines where line_no = $line_no
         ),
         usage as (
-            select u.*
-            from marts.fct_usage_daily as u
-            inner join selected as s
-                on u.customer_id = s.customer_id
-                and u.period = s.period
-                and u.meter_code = s.meter_code
+            select usage.*, row_number() over () as usage_row,
+            from marts.fct_usage_daily as usage
+            inner join selected
+                on usage.customer_id = selected.customer_id
+                and usage.period = selected.period
+                and usage.meter_code = selected.meter_code
         ),
         matched as (
             select
+                usage.usage_row,
                 usage.usage_date,
                 usage.dimensions,
                 usage.quantity,
-                min(lines.line_no) as first_line_no,
+                arg_min(lines.line_no, coalesce(lines.price_index, lines.line_no))
+                    as first_line_no,
             from usage
             inner join lines
                 on lines.meter_code = usage.meter_code
-                and (lines.dimensions is null
+                and (nullif(lines.dimensions, '') is null
                      or coalesce(usage.dimensions, '') glob lines.dimensions)
             group by all
         ),
@@ -357,7 +396,7 @@ def line_daily_usage(snap: Snapshot, invoice_id: str, line_no: int) -> pl.DataFr
         )
         select * from final order by usage_date, dimensions
         """,
-        {"invoice_id": invoice_id, "line_no": line_no},
+        params,
         needs=(_LINES, _USAGE),
     )
 
@@ -440,6 +479,8 @@ def customer_invoice(snap: Snapshot, customer_id: str, period: str) -> pl.DataFr
 
 
 _ALERTS = "marts.fct_spend_alerts"
+_DAILY_SPEND = "marts.fct_customer_daily_spend"
+_ANOMALIES = "marts.fct_spend_anomalies"
 _BALANCES = "marts.fct_credit_balances"
 _LEDGER = "marts.fct_credit_ledger"
 _CONTRACTS = "marts.fct_contract_progress"
@@ -447,17 +488,19 @@ _CONTRACTS = "marts.fct_contract_progress"
 
 @_cached
 def customer_budget(snap: Snapshot, customer_id: str, period: str) -> pl.DataFrame:
-    """Budget status of the customer in the period: spend to date, budget, projected month-end,
-    thresholds crossed."""
+    """The customer's alert thresholds in the period: spend to date, budget (baseline),
+    projected month-end, each threshold and whether it is crossed or projected to be."""
     return run_query(
         snap,
         """
         select
-            customer_id, period, currency, spend_to_date, monthly_budget,
-            projected_month_end, threshold_pct, alert_type, alert_date, hard_limit,
+            threshold_pct, threshold_amount, is_crossed, crossed_on, is_projected_to_cross,
+            currency, spend_to_date, projected_period_spend, monthly_budget, baseline_source,
+            baseline_amount, hard_limit, hard_limit_breached, hard_limit_breached_on,
+            anomaly_days, as_of_date, evaluated_through,
         from marts.fct_spend_alerts
         where customer_id = $customer_id and period = $period
-        order by alert_date, threshold_pct
+        order by threshold_pct
         """,
         {"customer_id": customer_id, "period": period},
         needs=(_ALERTS,),
@@ -465,13 +508,34 @@ def customer_budget(snap: Snapshot, customer_id: str, period: str) -> pl.DataFra
 
 
 @_cached
-def credit_balance(snap: Snapshot, customer_id: str) -> pl.DataFrame:
+def customer_daily_spend(snap: Snapshot, customer_id: str, period: str) -> pl.DataFrame:
+    """Spend per local day and spend to date in the period (for the budget chart)."""
     return run_query(
         snap,
         """
-        select customer_id, currency, balance, projected_exhaustion_date,
+        select spend_date, currency, spend, spend_to_date, is_anomaly,
+        from marts.fct_customer_daily_spend
+        where customer_id = $customer_id and period = $period
+        order by spend_date
+        """,
+        {"customer_id": customer_id, "period": period},
+        needs=(_DAILY_SPEND,),
+    )
+
+
+@_cached
+def credit_balance(snap: Snapshot, customer_id: str) -> pl.DataFrame:
+    """The as-of row of each of the customer's grants: balance, pending burn, projection."""
+    return run_query(
+        snap,
+        """
+        select
+            grant_id, kind, priority, expires_at, balance_date, balance, pending_burn,
+            available_balance, burn_rate_daily, projected_exhaustion_date,
+            projected_unused_at_expiry,
         from marts.fct_credit_balances
-        where customer_id = $customer_id
+        where customer_id = $customer_id and is_as_of
+        order by burn_rank nulls last, grant_id
         """,
         {"customer_id": customer_id},
         needs=(_BALANCES,),
@@ -483,9 +547,12 @@ def credit_ledger(snap: Snapshot, customer_id: str) -> pl.DataFrame:
     return run_query(
         snap,
         """
-        select *
+        select
+            entry_at, entry_type, grant_id, kind, period, invoice_id, currency, amount,
+            grant_balance_after, customer_balance_after,
         from marts.fct_credit_ledger
         where customer_id = $customer_id
+        order by entry_at, ledger_entry_id
         """,
         {"customer_id": customer_id},
         needs=(_LEDGER,),
@@ -497,16 +564,17 @@ def credit_ledger(snap: Snapshot, customer_id: str) -> pl.DataFrame:
 
 @_cached
 def contract_progress(snap: Snapshot, customer_id: str | None = None) -> pl.DataFrame:
-    """Contract × period progress rows (all customers, or one)."""
+    """Contract × period progress rows (all customers, or one), oldest period first."""
     return run_query(
         snap,
         """
         select
-            contract_id, customer_id, period, currency, commit_amount, commit_period,
-            consumed_to_date, expected_to_date, projected_consumption, pace_pct,
-            true_up_amount, contract_end, renewal_notice_date, is_at_risk, is_renewing,
+            contract_id, customer_id, period, currency, commit_period, committed_amount,
+            consumed_to_date, straight_line_to_date, pace_variance, pace_pct, projected_spend,
+            projected_shortfall, at_risk, renewal_due, days_to_end, contract_end_date,
+            evaluation_date, is_current,
         from marts.fct_contract_progress
-        where $customer_id is null or customer_id = $customer_id
+        where customer_id = coalesce($customer_id, customer_id)
         order by customer_id, contract_id, period
         """,
         {"customer_id": customer_id},
@@ -516,6 +584,7 @@ def contract_progress(snap: Snapshot, customer_id: str | None = None) -> pl.Data
 
 # --------------------------------------------------------------------------- cogs & margin
 
+_BREAKDOWN = "marts.fct_customer_cogs_breakdown"
 _COGS = "marts.fct_cogs_daily"
 _RECON = "marts.fct_cost_reconciliation"
 _PROVIDER_COSTS = "marts.fct_provider_costs"
@@ -529,21 +598,38 @@ COGS_DIMENSIONS: dict[str, str] = {
 
 @_cached
 def cogs_by(snap: Snapshot, period: str, dimension: str) -> pl.DataFrame:
-    """COGS in the period by one dimension (provider, model, feature, customer): direct,
-    allocated and total."""
+    """Attributed COGS of the billing period by one dimension (provider, model, feature,
+    customer): direct, allocated and total."""
     column = COGS_DIMENSIONS[dimension]  # whitelist: never an identifier from the user
     return run_query(
         snap,
         f"""
         select
             coalesce(cast({column} as varchar), '(none)') as {dimension},
-            sum(direct_cogs) as direct_cogs,
-            sum(allocated_cogs) as allocated_cogs,
-            sum(cogs) as cogs,
-        from marts.fct_cogs_daily
+            sum(cogs_direct) as cogs_direct,
+            sum(cogs_allocated) as cogs_allocated,
+            sum(cogs_total) as cogs_total,
+        from marts.fct_customer_cogs_breakdown
         where period = $period
         group by all
-        order by cogs desc, {dimension}
+        order by cogs_total desc, {dimension}
+        """,
+        {"period": period},
+        needs=(_BREAKDOWN,),
+    )
+
+
+@_cached
+def unattributed_cogs(snap: Snapshot, period: str) -> pl.DataFrame:
+    """Provider cost with no metered usage behind it (UTC days of the period's month)."""
+    return run_query(
+        snap,
+        """
+        select provider, model, currency, sum(cogs_total) as cogs_total,
+        from marts.fct_cogs_daily
+        where is_unattributed and strftime(cost_date, '%Y-%m') = $period
+        group by all
+        order by cogs_total desc, provider, model
         """,
         {"period": period},
         needs=(_COGS,),
@@ -551,14 +637,37 @@ def cogs_by(snap: Snapshot, period: str, dimension: str) -> pl.DataFrame:
 
 
 @_cached
-def reconciliation(snap: Snapshot, period: str) -> pl.DataFrame:
-    """Provider × model × day reconciliation rows of the period."""
+def provider_billed(snap: Snapshot, period: str) -> pl.DataFrame:
+    """What providers billed in the month (UTC charge days), by provider and charge category."""
     return run_query(
         snap,
         """
         select
-            provider, model, usage_date, metered_tokens, reported_tokens,
-            expected_cost, billed_cost, cost_difference, status,
+            x_provider as provider,
+            ServiceCategory as service_category,
+            ChargeCategory as charge_category,
+            BillingCurrency as currency,
+            sum(BilledCost) as billed_cost,
+            count(*) as cost_lines,
+        from marts.fct_provider_costs
+        where strftime(x_charge_date, '%Y-%m') = $period
+        group by all
+        order by provider, service_category, charge_category
+        """,
+        {"period": period},
+        needs=(_PROVIDER_COSTS,),
+    )
+
+
+@_cached
+def reconciliation(snap: Snapshot, period: str) -> pl.DataFrame:
+    """Provider × model × UTC day reconciliation rows of the month."""
+    return run_query(
+        snap,
+        """
+        select
+            provider, model, usage_date, status, is_flagged, metered_tokens, reported_tokens,
+            token_difference, expected_cost, billed_cost, cost_difference, cost_difference_pct,
         from marts.fct_cost_reconciliation
         where strftime(usage_date, '%Y-%m') = $period
         order by usage_date, provider, model
@@ -573,19 +682,76 @@ def reconciliation(snap: Snapshot, period: str) -> pl.DataFrame:
 
 @_cached
 def alerts(snap: Snapshot, period: str) -> pl.DataFrame:
-    """Thresholds crossed, hard-limit breaches and anomalies of the period, in one list."""
+    """Thresholds crossed, hard-limit breaches and spend anomalies of the period, one list:
+    alert_date, customer_id, alert_type, detail, currency, amount, reference_amount."""
     return run_query(
         snap,
         """
-        select
-            alert_date, customer_id, alert_type, threshold_pct, currency, spend_to_date,
-            monthly_budget, projected_month_end, hard_limit,
-        from marts.fct_spend_alerts
-        where period = $period
-        order by alert_date, customer_id, alert_type, threshold_pct
+        with spend_alerts as (
+            select * from marts.fct_spend_alerts where period = $period
+        ),
+        anomalies as (
+            select * from marts.fct_spend_anomalies where period = $period
+        ),
+        thresholds as (
+            select
+                crossed_on as alert_date,
+                customer_id,
+                'threshold' as alert_type,
+                cast(threshold_pct as varchar) || '% of ' || baseline_source as detail,
+                currency,
+                spend_to_date as amount,
+                threshold_amount as reference_amount,
+            from spend_alerts
+            where is_crossed
+        ),
+        hard_limits as (
+            select distinct
+                hard_limit_breached_on as alert_date,
+                customer_id,
+                'hard_limit' as alert_type,
+                'spend above the monthly budget (hard limit)' as detail,
+                currency,
+                spend_to_date as amount,
+                monthly_budget as reference_amount,
+            from spend_alerts
+            where hard_limit_breached
+        ),
+        anomaly_days as (
+            select
+                spend_date as alert_date,
+                customer_id,
+                'anomaly' as alert_type,
+                'daily spend ' || coalesce(cast(spend_to_median_ratio as varchar), '∞')
+                    || '× the trailing median' as detail,
+                currency,
+                spend as amount,
+                anomaly_threshold as reference_amount,
+            from anomalies
+        ),
+        unioned as (
+            select * from thresholds
+            union all
+            select * from hard_limits
+            union all
+            select * from anomaly_days
+        ),
+        final as (
+            select
+                alert_date,
+                customer_id,
+                alert_type,
+                detail,
+                currency,
+                cast(amount as decimal(38, 2)) as amount,
+                cast(reference_amount as decimal(38, 2)) as reference_amount,
+            from unioned
+        )
+        select * from final
+        order by alert_date, customer_id, alert_type, detail
         """,
         {"period": period},
-        needs=(_ALERTS,),
+        needs=(_ALERTS, _ANOMALIES),
     )
 
 
@@ -659,12 +825,3 @@ def last_run() -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return loaded if isinstance(loaded, dict) else {"value": loaded}
-
-
-def environment_summary() -> dict[str, str]:
-    """Where the dashboard reads from (shown in the sidebar)."""
-    return {
-        "data_dir": str(data_dir()),
-        "published": str(published_path()),
-        "env": os.environ.get("METERLINE_DATA_DIR", ""),
-    }

@@ -110,12 +110,12 @@ def test_overview_period_against_previous(published: Settings) -> None:
     assert at.selectbox(key="period").value == "2026-10"
     m = metrics(at)
     assert m["Revenue"] == "$1,119.00"
-    assert m["COGS"] == "$150.10"
-    assert m["Gross margin"] == "$968.90"
-    assert m["Margin %"] == "86.6%"
+    assert m["COGS"] == "$148.60"
+    assert m["Gross margin"] == "$970.40"
+    assert m["Margin %"] == "86.7%"
     deltas = {x.label: x.delta for x in at.metric}
     assert deltas["Revenue"] == "+$80.00"  # 1,119.00 vs 1,039.00 in 2026-09
-    assert deltas["COGS"] == "+$35.10"  # 150.10 vs 115.00
+    assert deltas["COGS"] == "+$33.60"  # 148.60 vs 115.00
     lowest = at.dataframe[0].value
     assert list(lowest["customer_id"])[:1] == ["cus_acme"]
     assert list(lowest["gross_margin"])[:1] == ["-$10.00"]
@@ -177,67 +177,96 @@ def test_customer_usage_budget_credits_contract(published: Settings) -> None:
     at.selectbox(key="customer_id").set_value("cus_northwind").run()
     at = open_page("customer", at)
     m = metrics(at)
-    assert m["Spend to date (subtotal)"] == "$1,000.00"
+    assert m["Invoice subtotal"] == "$1,000.00"
     assert m["Invoice total"] == "$1,080.00"
+    assert m["Spend to date"] == "$420.00"
     assert m["Monthly budget"] == "$500.00"
     assert m["Projected month-end"] == "$1,100.00"
     assert m["Highest threshold crossed"] == "80%"
+    assert "Projected to cross by month-end: 100%, 150%, 200%." in texts(at)
     assert m["Credit balance"] == "$100.00"
+    assert m["Available after pending burn"] == "$60.00"
     assert m["Projected exhaustion"] == "2026-11-30"
+    assert m["Credit balance per ledger"] == "$100.00"
     usage = frame(at, "meter_code", "dimensions", "quantity")
     row = usage[
         (usage["meter_code"] == "llm_input_tokens")
         & (usage["dimensions"] == "model=gpt-4o-2024-08-06")
     ]
     assert list(row["quantity"]) == ["3,400,000"]
+    thresholds = frame(at, "threshold_pct", "threshold_amount")
+    assert list(thresholds["threshold_amount"]) == [
+        "$250.00",
+        "$400.00",
+        "$500.00",
+        "$750.00",
+        "$1,000.00",
+    ]
     contracts = frame(at, "contract_id", "consumed_to_date")
     assert list(contracts["consumed_to_date"]) == ["$1,000.00", "$2,000.00"]
-    ledger = frame(at, "grant_id", "balance")
-    assert list(ledger["balance"]) == ["$300.00", "$200.00", "$100.00"]
+    ledger = frame(at, "grant_id", "customer_balance_after")
+    assert list(ledger["customer_balance_after"]) == ["$300.00", "$200.00", "$100.00"]
 
 
 def test_cogs_breakdown_and_reconciliation(published: Settings) -> None:
     at = open_page("cogs")
     m = metrics(at)
-    assert m["COGS"] == "$150.10"
-    assert m["Direct"] == "$20.10"
+    assert m["COGS"] == "$148.60"
+    assert m["Direct"] == "$18.60"
     assert m["Allocated (shared)"] == "$130.00"
-    assert (m["Matched"], m["Over billed"], m["Under metered"]) == ("2", "0", "1")
-    by_customer = frame(at, "customer", "cogs")
-    assert dict(zip(by_customer["customer"], by_customer["cogs"], strict=True)) == {
+    assert (m["Matched"], m["Under metered"], m["Over billed"]) == ("2", "1", "0")
+    by_customer = frame(at, "customer", "cogs_total")
+    assert dict(zip(by_customer["customer"], by_customer["cogs_total"], strict=True)) == {
         "cus_acme": "$130.00",
-        "cus_northwind": "$20.10",
+        "cus_northwind": "$18.60",
+    }
+    by_feature = frame(at, "feature", "cogs_total")
+    assert list(by_feature["feature"]) == ["(shared)", "support-bot", "search"]
+    assert "Unattributed provider cost (billed, no metered usage): $1.50" in texts(at)
+    billed = frame(at, "service_category", "billed_cost")
+    assert dict(zip(billed["provider"], billed["billed_cost"], strict=True)) == {
+        "anthropic": "$6.00",
+        "coreweave": "$130.00",
+        "openai": "$14.10",
     }
     under = frame(at, "status", "cost_difference")
     assert list(under["usage_date"].astype(str)) == ["2026-10-17"]
     assert list(under["cost_difference"]) == ["$1.50"]
+    assert list(under["token_difference"]) == ["600,000"]
 
 
 def test_contracts_at_risk_and_renewing(published: Settings) -> None:
     at = open_page("contracts")
     m = metrics(at)
-    assert (m["Contracts"], m["At risk"], m["Renewing"]) == ("2", "1", "1")
-    at_risk = frame(at, "contract_id", "true_up_amount")
-    assert list(at_risk["contract_id"]) == ["ct_acme"]
-    assert list(at_risk["true_up_amount"]) == ["$4,741.00"]
+    assert (m["Contracts"], m["At risk"], m["Renewal due"]) == ("2", "1", "1")
+    assert m["Projected shortfall (true-up)"] == "$4,741.00"
+    at_risk = frame(at, "contract_id", "projected_shortfall")
+    assert list(at_risk["contract_id"])[:1] == ["ct_acme"]
+    assert list(at_risk["projected_shortfall"])[:1] == ["$4,741.00"]
 
 
 def test_alerts_in_one_list(published: Settings) -> None:
     at = open_page("alerts")
     m = metrics(at)
     assert (m["Alerts"], m["Thresholds crossed"], m["Hard-limit breaches"], m["Anomalies"]) == (
-        "4",
-        "2",
+        "7",
+        "5",
         "1",
         "1",
     )
     assert "Hard limit breached: cus_acme" in texts(at)
-    assert list(frame(at, "alert_type", "alert_date")["alert_type"]) == [
+    table = frame(at, "alert_type", "alert_date")
+    assert list(table["alert_type"]) == [
         "anomaly",
         "hard_limit",
         "threshold",
         "threshold",
+        "threshold",
+        "threshold",
+        "threshold",
     ]
+    assert list(table["amount"])[:2] == ["$120.00", "$120.00"]
+    assert list(table["reference_amount"])[:2] == ["$50.00", "$100.00"]
 
 
 def test_data_quality_run_freshness_quarantine(published: Settings) -> None:
@@ -294,6 +323,7 @@ def test_cost_marts_not_available_yet(tmp_settings: Settings) -> None:
     assert "Not available yet: `marts.fct_customer_margin`" in texts(at)
     at = open_page("cogs", at)
     shown = texts(at)
+    assert "Not available yet: `marts.fct_customer_cogs_breakdown`" in shown
     assert "Not available yet: `marts.fct_cogs_daily`" in shown
     assert "Not available yet: `marts.fct_cost_reconciliation`" in shown
     at = open_page("invoices", at)  # periods still come from the invoices

@@ -29,7 +29,7 @@ def render() -> None:
             st.error(f"Hard limit breached: {names}")
         ui.show_table(
             table,
-            money=["spend_to_date", "monthly_budget", "projected_month_end"],
+            money=["amount", "reference_amount"],
             key="alerts",
             empty="No alerts in this period.",
         )

@@ -1,5 +1,6 @@
 """COGS & margin: cost by provider, model, feature and customer; direct vs allocated;
-reconciliation per provider × model × day with under-metered days highlighted."""
+what providers billed; reconciliation per provider × model × day with under-metered days
+highlighted."""
 
 from __future__ import annotations
 
@@ -11,30 +12,32 @@ from dashboards import components as ui
 from dashboards import data_access as da
 from dashboards import formatting as fmt
 
-MONEY = ["direct_cogs", "allocated_cogs", "cogs"]
+MONEY = ["cogs_direct", "cogs_allocated", "cogs_total"]
 RECON_MONEY = ["expected_cost", "billed_cost", "cost_difference"]
+RECON_QUANTITIES = ["metered_tokens", "reported_tokens", "token_difference"]
+STATUSES = ["matched", "under_metered", "over_metered", "over_billed", "under_billed", "unpriced"]
 STATUS_COLORS = alt.Scale(
-    domain=["matched", "over_billed", "under_metered"], range=["#4c9a2a", "#f2a900", "#d62728"]
+    domain=STATUSES, range=["#4c9a2a", "#d62728", "#9467bd", "#f2a900", "#1f77b4", "#7f7f7f"]
 )
 
 
 def _breakdown(snap: da.Snapshot, period: str) -> None:
     by_provider = da.cogs_by(snap, period, "provider")
     if by_provider.is_empty():
-        st.caption("No COGS in this period.")
+        st.caption("No attributed COGS in this period.")
         return
     totals = by_provider.select(pl.col(MONEY).sum()).row(0, named=True)
     cols = st.columns(3)
-    cols[0].metric("COGS", fmt.money(totals["cogs"]))
-    cols[1].metric("Direct", fmt.money(totals["direct_cogs"]))
-    cols[2].metric("Allocated (shared)", fmt.money(totals["allocated_cogs"]))
+    cols[0].metric("COGS", fmt.money(totals["cogs_total"]))
+    cols[1].metric("Direct", fmt.money(totals["cogs_direct"]))
+    cols[2].metric("Allocated (shared)", fmt.money(totals["cogs_allocated"]))
     tabs = st.tabs(["By provider", "By model", "By feature", "By customer"])
     for tab, dimension in zip(tabs, ["provider", "model", "feature", "customer"], strict=True):
         with tab, ui.section():
             df = by_provider if dimension == "provider" else da.cogs_by(snap, period, dimension)
             long = ui.chart_frame(df, MONEY).unpivot(
                 index=[dimension],
-                on=["direct_cogs", "allocated_cogs"],
+                on=["cogs_direct", "cogs_allocated"],
                 variable_name="kind",
                 value_name="amount",
             )
@@ -52,41 +55,66 @@ def _breakdown(snap: da.Snapshot, period: str) -> None:
             ui.show_table(df, money=MONEY, currency_column=None, key=f"cogs_{dimension}")
 
 
+def _unattributed(snap: da.Snapshot, period: str) -> None:
+    rest = da.unattributed_cogs(snap, period)
+    if rest.is_empty():
+        st.caption("Every billed provider cost of the month is attributed to a customer.")
+        return
+    st.warning(
+        f"Unattributed provider cost (billed, no metered usage): "
+        f"{fmt.money(rest.get_column('cogs_total').sum())}"
+    )
+    ui.show_table(rest, money=["cogs_total"], key="unattributed")
+
+
+def _billed(snap: da.Snapshot, period: str) -> None:
+    ui.show_table(
+        da.provider_billed(snap, period),
+        money=["billed_cost"],
+        quantities=["cost_lines"],
+        key="provider_billed",
+        empty="No provider cost lines in this month.",
+    )
+
+
 def _reconciliation(snap: da.Snapshot, period: str) -> None:
     recon = da.reconciliation(snap, period)
     if recon.is_empty():
-        st.caption("No reconciliation rows in this period.")
+        st.caption("No reconciliation rows in this month.")
         return
     counts = dict(recon.group_by("status").len().iter_rows())
-    cols = st.columns(3)
-    for col, status in zip(cols, ["matched", "over_billed", "under_metered"], strict=True):
+    cols = st.columns(len(STATUSES))
+    for col, status in zip(cols, STATUSES, strict=True):
         col.metric(status.replace("_", " ").capitalize(), f"{counts.get(status, 0):,}")
     chart = (
         alt.Chart(
-            recon.with_columns(
-                pl.concat_str(["provider", "model"], separator=" · ").alias("provider_model")
+            recon.select(
+                "usage_date",
+                "status",
+                pl.concat_str(["provider", "model"], separator=" · ").alias("provider_model"),
             ).to_pandas()
         )
         .mark_rect()
         .encode(
-            x=alt.X("usage_date:O", title="Day", timeUnit="yearmonthdate"),
+            x=alt.X("yearmonthdate(usage_date):O", title="Day (UTC)"),
             y=alt.Y("provider_model:N", title=None),
             color=alt.Color("status:N", scale=STATUS_COLORS),
-            tooltip=["provider", "model", "usage_date", "status"],
+            tooltip=["provider_model", "usage_date", "status"],
         )
     )
     st.altair_chart(chart, width="stretch")
     under = recon.filter(pl.col("status") == "under_metered")
     if not under.is_empty():
         st.error(
-            f"{under.height} under-metered provider × model × day(s): the provider billed "
-            "usage that was not metered (revenue leakage)."
+            f"{under.height} under-metered provider × model × day(s): the provider "
+            "reported more than was metered (revenue leakage)."
         )
         ui.show_table(
             under,
             money=RECON_MONEY,
             currency_column=None,
-            quantities=["metered_tokens", "reported_tokens"],
+            quantities=RECON_QUANTITIES,
+            percents=["cost_difference_pct"],
             key="under_metered",
         )
     with st.expander("All reconciliation rows"):
@@ -94,7 +122,8 @@ def _reconciliation(snap: da.Snapshot, period: str) -> None:
             recon,
             money=RECON_MONEY,
             currency_column=None,
-            quantities=["metered_tokens", "reported_tokens"],
+            quantities=RECON_QUANTITIES,
+            percents=["cost_difference_pct"],
             key="reconciliation",
         )
 
@@ -107,7 +136,11 @@ def render() -> None:
         return
     with ui.section(f"Cost of goods sold — {period}"):
         _breakdown(snap, period)
-    with ui.section("Reconciliation (provider × model × day)"):
+    with ui.section("Unattributed cost"):
+        _unattributed(snap, period)
+    with ui.section("What providers billed"):
+        _billed(snap, period)
+    with ui.section("Reconciliation (provider × model × UTC day)"):
         _reconciliation(snap, period)
 
 

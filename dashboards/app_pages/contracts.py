@@ -8,20 +8,22 @@ import streamlit as st
 
 from dashboards import components as ui
 from dashboards import data_access as da
+from dashboards import formatting as fmt
 
 MONEY = [
-    "commit_amount",
+    "committed_amount",
     "consumed_to_date",
-    "expected_to_date",
-    "projected_consumption",
-    "true_up_amount",
+    "straight_line_to_date",
+    "pace_variance",
+    "projected_spend",
+    "projected_shortfall",
 ]
 
 
 def _burndown(progress: pl.DataFrame) -> None:
     frame = ui.chart_frame(progress, MONEY).with_columns(
-        (pl.col("commit_amount") - pl.col("consumed_to_date")).alias("remaining"),
-        (pl.col("commit_amount") - pl.col("expected_to_date")).alias("remaining_at_pace"),
+        (pl.col("committed_amount") - pl.col("consumed_to_date")).alias("remaining"),
+        (pl.col("committed_amount") - pl.col("straight_line_to_date")).alias("remaining_at_pace"),
     )
     long = frame.unpivot(
         index=["contract_id", "period"],
@@ -36,10 +38,10 @@ def _burndown(progress: pl.DataFrame) -> None:
             x=alt.X("period:O", title="Period"),
             y=alt.Y("amount:Q", title="Commitment remaining", axis=alt.Axis(format="$,.0f")),
             color=alt.Color("series:N", title=None),
-            facet=alt.Facet("contract_id:N", columns=3, title=None),
             tooltip=["contract_id", "period", "series", alt.Tooltip("amount:Q", format="$,.2f")],
         )
-        .properties(height=180)
+        .properties(height=180, width=320)
+        .facet(facet=alt.Facet("contract_id:N", title=None), columns=3)
     )
     st.altair_chart(chart)
 
@@ -47,27 +49,30 @@ def _burndown(progress: pl.DataFrame) -> None:
 def render() -> None:
     st.title("Contracts")
     snap = ui.current_snapshot()
-    period = ui.selected_period()
     with ui.section("Commitment burn-down"):
         progress = da.contract_progress(snap)
         if progress.is_empty():
             st.info("No contracts.")
             return
         _burndown(progress)
-        current = progress.filter(pl.col("period") == period) if period else progress
-        at_risk = current.filter(pl.col("is_at_risk"))
-        renewing = current.filter(pl.col("is_renewing"))
-        cols = st.columns(3)
+        current = progress.filter(pl.col("is_current"))
+        at_risk = current.filter(pl.col("at_risk"))
+        renewing = current.filter(pl.col("renewal_due"))
+        cols = st.columns(4)
         cols[0].metric("Contracts", f"{progress.get_column('contract_id').n_unique():,}")
         cols[1].metric("At risk", f"{at_risk.height:,}")
-        cols[2].metric("Renewing", f"{renewing.height:,}")
+        cols[2].metric("Renewal due", f"{renewing.height:,}")
+        cols[3].metric(
+            "Projected shortfall (true-up)",
+            fmt.money(at_risk.get_column("projected_shortfall").sum()),
+        )
         st.subheader("At risk")
         ui.show_table(
             at_risk,
             money=MONEY,
             percents=["pace_pct"],
             key="at_risk",
-            empty="No contract at risk in this period.",
+            empty="No contract is projected to miss its commitment.",
         )
         st.subheader("Renewing")
         ui.show_table(
@@ -75,7 +80,7 @@ def render() -> None:
             money=MONEY,
             percents=["pace_pct"],
             key="renewing",
-            empty="No contract up for renewal in this period.",
+            empty="No contract within its renewal notice period.",
         )
         with st.expander("All contract periods"):
             ui.show_table(progress, money=MONEY, percents=["pace_pct"], key="all_contracts")

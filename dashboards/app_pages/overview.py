@@ -99,7 +99,7 @@ def render() -> None:
         ui.show_table(
             lowest,
             money=["revenue", "cogs", "gross_margin"],
-            percents=["margin_pct"],
+            percents=["margin_pct", "markup_pct"],
             key="lowest_margins",
             empty="No customers in this period.",
         )

@@ -21,10 +21,12 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from orchestration.config import REPO_ROOT, Settings
+from orchestration.config import REPO_ROOT, Settings, settings
+from orchestration.dbt_runner import run_dbt
 from orchestration.warehouse import ensure_schema
 
 ALL_MARTS = (
@@ -40,13 +42,23 @@ ALL_MARTS = (
     "fct_contract_progress",
     "fct_credit_balances",
     "fct_spend_alerts",
+    "fct_customer_cogs_breakdown",
+    "fct_customer_daily_spend",
+    "fct_spend_anomalies",
 )
-CONTROLS_MARTS = ("fct_contract_progress", "fct_credit_balances", "fct_spend_alerts")
+CONTROLS_MARTS = (
+    "fct_contract_progress",
+    "fct_credit_balances",
+    "fct_spend_alerts",
+    "fct_customer_daily_spend",
+    "fct_spend_anomalies",
+)
 COST_MARTS = (
     "fct_provider_costs",
     "fct_cost_reconciliation",
     "fct_cogs_daily",
     "fct_customer_margin",
+    "fct_customer_cogs_breakdown",
 )
 
 _MARTS_SQL: dict[str, str] = {
@@ -153,44 +165,56 @@ from (values
     "fct_credit_ledger": """
 create table marts.fct_credit_ledger as
 select
-    grant_id || ':' || entry_no as entry_id, customer_id, grant_id, entry_no, entry_type,
-    cast(entry_date as date) as entry_date, period, cast(amount as decimal(38, 2)) as amount,
-    cast(balance as decimal(38, 2)) as balance, 'USD' as currency
+    entry_type || ':' || grant_id || ':' || entry_no as ledger_entry_id, customer_id, grant_id,
+    'promotional' as kind, 1 as priority, entry_type, cast(entry_at as timestamp) as entry_at,
+    period, invoice_id, cast(amount as decimal(38, 2)) as amount,
+    cast(balance as decimal(38, 2)) as grant_balance_after,
+    cast(balance as decimal(38, 2)) as customer_balance_after, 'USD' as currency
 from (values
-    ('gr_nw_1', 'cus_northwind', 1, 'grant', '2026-09-01', '2026-09', 300.00, 300.00),
-    ('gr_nw_1', 'cus_northwind', 2, 'burn', '2026-09-30', '2026-09', -100.00, 200.00),
-    ('gr_nw_1', 'cus_northwind', 3, 'burn', '2026-10-31', '2026-10', -100.00, 100.00)
-) as t(grant_id, customer_id, entry_no, entry_type, entry_date, period, amount, balance)
+    ('gr_nw_1', 'cus_northwind', 1, 'grant', '2026-09-01', null, null, 300.00, 300.00),
+    ('gr_nw_1', 'cus_northwind', 2, 'burn', '2026-10-01', '2026-09', 'cus_northwind:2026-09',
+     -100.00, 200.00),
+    ('gr_nw_1', 'cus_northwind', 3, 'burn', '2026-11-01', '2026-10', 'cus_northwind:2026-10',
+     -100.00, 100.00)
+) as t(grant_id, customer_id, entry_no, entry_type, entry_at, period, invoice_id, amount,
+       balance)
 """,
     "fct_unpriced_usage": """
 create table marts.fct_unpriced_usage as
-select 'cus_blocked' as customer_id, '2026-10' as period, 'images' as meter_code,
-    cast(null as varchar) as dimensions, cast(25 as decimal(38, 9)) as quantity,
-    'no charge for meter' as reason
+select 'cus_blocked:2026-10' as invoice_id, 'cus_blocked' as customer_id,
+    '2026-10' as period, 'images' as meter_code, '' as dimensions,
+    cast(25 as decimal(38, 9)) as quantity, 'no_charge_for_meter' as unpriced_reason
 """,
     "fct_provider_costs": """
 create table marts.fct_provider_costs as
 select
-    ProviderName, ServiceCategory, cast(ChargePeriodStart as timestamp) as ChargePeriodStart,
-    cast(BilledCost as decimal(38, 15)) as BilledCost, 'USD' as BillingCurrency
+    x_provider || ':' || row_number() over () as x_cost_line_id, x_provider, ProviderName,
+    ServiceCategory, ChargeCategory, 'USD' as BillingCurrency,
+    cast(x_charge_date as timestamp) as ChargePeriodStart, cast(x_charge_date as date)
+        as x_charge_date, cast(BilledCost as decimal(38, 15)) as BilledCost
 from (values
-    ('OpenAI', 'AI and Machine Learning', '2026-10-03', 12.50),
-    ('Anthropic', 'AI and Machine Learning', '2026-10-05', 6.00),
-    ('CoreWeave', 'Compute', '2026-10-03', 30.00)
-) as t(ProviderName, ServiceCategory, ChargePeriodStart, BilledCost)
+    ('openai', 'OpenAI', 'AI and Machine Learning', 'Usage', '2026-10-03', 7.60),
+    ('openai', 'OpenAI', 'AI and Machine Learning', 'Usage', '2026-10-17', 6.50),
+    ('anthropic', 'Anthropic', 'AI and Machine Learning', 'Usage', '2026-10-05', 6.00),
+    ('coreweave', 'CoreWeave', 'Compute', 'Usage', '2026-10-03', 130.00)
+) as t(x_provider, ProviderName, ServiceCategory, ChargeCategory, x_charge_date, BilledCost)
 """,
     "fct_cost_reconciliation": """
 create table marts.fct_cost_reconciliation as
 select
+    provider || '|' || model || '|' || usage_date as reconciliation_id,
     provider, model, cast(usage_date as date) as usage_date, metered_tokens, reported_tokens,
-    cast(expected_cost as decimal(38, 12)) as expected_cost,
-    cast(billed_cost as decimal(38, 12)) as billed_cost,
-    cast(billed_cost - expected_cost as decimal(38, 12)) as cost_difference, status
+    reported_tokens - metered_tokens as token_difference,
+    cast(expected_cost as decimal(38, 15)) as expected_cost,
+    cast(billed_cost as decimal(38, 15)) as billed_cost,
+    cast(billed_cost - expected_cost as decimal(38, 15)) as cost_difference,
+    cast(round(100 * (billed_cost - expected_cost) / expected_cost, 2) as decimal(18, 2))
+        as cost_difference_pct,
+    status <> 'matched' as is_flagged, status
 from (values
-    ('openai', 'gpt-4o-2024-08-06', '2026-10-03', 1810000, 1810000, 7.60, 7.60, 'matched'),
-    ('openai', 'gpt-4o-2024-08-06', '2026-10-17', 2000000, 2600000, 5.00, 6.50,
-     'under_metered'),
-    ('anthropic', 'claude-sonnet-4-5-20250929', '2026-10-05', 1200000, 1200000, 6.00, 6.00,
+    ('openai', 'gpt-4o', '2026-10-03', 1810000, 1810000, 7.60, 7.60, 'matched'),
+    ('openai', 'gpt-4o', '2026-10-17', 2000000, 2600000, 5.00, 6.50, 'under_metered'),
+    ('anthropic', 'claude-sonnet-4-5', '2026-10-05', 1200000, 1200000, 6.00, 6.00,
      'matched')
 ) as t(provider, model, usage_date, metered_tokens, reported_tokens, expected_cost,
        billed_cost, status)
@@ -198,81 +222,163 @@ from (values
     "fct_cogs_daily": """
 create table marts.fct_cogs_daily as
 select
-    customer_id, provider, model, feature, cast(usage_date as date) as usage_date, period,
-    cast(direct_cogs as decimal(38, 12)) as direct_cogs,
-    cast(allocated_cogs as decimal(38, 12)) as allocated_cogs,
-    cast(direct_cogs + allocated_cogs as decimal(38, 12)) as cogs
+    customer_id || '|' || provider || '|' || model || '|' || cost_date as cogs_id,
+    customer_id, provider, model, cast(cost_date as date) as cost_date,
+    customer_id = 'unattributed' as is_unattributed,
+    cast(cogs_direct as decimal(38, 2)) as cogs_direct,
+    cast(cogs_allocated as decimal(38, 2)) as cogs_allocated,
+    cast(cogs_direct + cogs_allocated as decimal(38, 2)) as cogs_total, 'USD' as currency
 from (values
-    ('cus_northwind', 'openai', 'gpt-4o-2024-08-06', 'support-bot', '2026-10-03', '2026-10',
-     7.60, 0.00),
-    ('cus_northwind', 'openai', 'gpt-4o-2024-08-06', 'support-bot', '2026-10-17', '2026-10',
-     6.50, 0.00),
-    ('cus_northwind', 'anthropic', 'claude-sonnet-4-5-20250929', 'search', '2026-10-05',
-     '2026-10', 6.00, 0.00),
-    ('cus_acme', 'coreweave', 'h100', 'training', '2026-10-03', '2026-10', 0.00, 130.00)
-) as t(customer_id, provider, model, feature, usage_date, period, direct_cogs, allocated_cogs)
+    ('cus_northwind', 'openai', 'gpt-4o', '2026-10-03', 7.60, 0.00),
+    ('cus_northwind', 'openai', 'gpt-4o', '2026-10-17', 5.00, 0.00),
+    ('unattributed', 'openai', '*', '2026-10-17', 1.50, 0.00),
+    ('cus_northwind', 'anthropic', 'claude-sonnet-4-5', '2026-10-05', 6.00, 0.00),
+    ('cus_acme', 'coreweave', 'GPU Compute', '2026-10-03', 0.00, 130.00)
+) as t(customer_id, provider, model, cost_date, cogs_direct, cogs_allocated)
+""",
+    "fct_customer_cogs_breakdown": """
+create table marts.fct_customer_cogs_breakdown as
+select
+    customer_id || ':' || period || '|' || provider || '|' || model || '|' || feature
+        as breakdown_id,
+    customer_id, period, provider, model, feature,
+    cast(cogs_direct as decimal(38, 2)) as cogs_direct,
+    cast(cogs_allocated as decimal(38, 2)) as cogs_allocated,
+    cast(cogs_direct + cogs_allocated as decimal(38, 2)) as cogs_total,
+    cast(null as decimal(18, 2)) as share_of_customer_cogs_pct
+from (values
+    ('cus_northwind', '2026-10', 'openai', 'gpt-4o', 'support-bot', 12.60, 0.00),
+    ('cus_northwind', '2026-10', 'anthropic', 'claude-sonnet-4-5', 'search', 6.00, 0.00),
+    ('cus_acme', '2026-10', 'coreweave', 'GPU Compute', '(shared)', 0.00, 130.00),
+    ('cus_northwind', '2026-09', 'openai', 'gpt-4o', 'support-bot', 15.00, 0.00),
+    ('cus_acme', '2026-09', 'coreweave', 'GPU Compute', '(shared)', 0.00, 100.00)
+) as t(customer_id, period, provider, model, feature, cogs_direct, cogs_allocated)
 """,
     "fct_customer_margin": """
 create table marts.fct_customer_margin as
 select
-    customer_id || ':' || period as margin_id, customer_id, period, 'USD' as currency,
-    cast(revenue as decimal(38, 2)) as revenue, cast(cogs as decimal(38, 2)) as cogs,
-    cast(revenue - cogs as decimal(38, 2)) as gross_margin
+    customer_id || ':' || period as margin_id, customer_id, period, segment, 'USD' as currency,
+    cast(revenue as decimal(38, 2)) as revenue,
+    cast(cogs_direct as decimal(38, 2)) as cogs_direct,
+    cast(cogs_allocated as decimal(38, 2)) as cogs_allocated,
+    cast(cogs_direct + cogs_allocated as decimal(38, 2)) as cogs_total,
+    cast(revenue - cogs_direct - cogs_allocated as decimal(38, 2)) as gross_margin,
+    cast(round(100 * (revenue - cogs_direct - cogs_allocated) / nullif(revenue, 0), 2)
+        as decimal(18, 2)) as margin_pct,
+    cast(round(100 * (revenue - cogs_direct - cogs_allocated)
+        / nullif(cogs_direct + cogs_allocated, 0), 2) as decimal(18, 2)) as markup_pct,
+    case when revenue - cogs_direct - cogs_allocated < 0 then 'negative' else 'ok' end
+        as margin_flag
 from (values
-    ('cus_northwind', '2026-09', 900.00, 15.00),
-    ('cus_acme', '2026-09', 139.00, 100.00),
-    ('cus_northwind', '2026-10', 900.00, 20.10),
-    ('cus_acme', '2026-10', 120.00, 130.00),
-    ('cus_blocked', '2026-10', 99.00, 0.00)
-) as t(customer_id, period, revenue, cogs)
+    ('cus_northwind', '2026-09', 'enterprise', 900.00, 15.00, 0.00),
+    ('cus_acme', '2026-09', 'startup', 139.00, 0.00, 100.00),
+    ('cus_northwind', '2026-10', 'enterprise', 900.00, 18.60, 0.00),
+    ('cus_acme', '2026-10', 'startup', 120.00, 0.00, 130.00),
+    ('cus_blocked', '2026-10', 'startup', 99.00, 0.00, 0.00)
+) as t(customer_id, period, segment, revenue, cogs_direct, cogs_allocated)
 """,
     "fct_contract_progress": """
 create table marts.fct_contract_progress as
 select
-    contract_id, customer_id, period, 'USD' as currency,
-    cast(commit_amount as decimal(38, 2)) as commit_amount, commit_period,
+    contract_id || ':' || period as contract_period_id, contract_id, customer_id,
+    'USD' as currency, period, 'term' as commit_period,
+    cast(committed as decimal(38, 2)) as committed_amount,
     cast(consumed as decimal(38, 2)) as consumed_to_date,
-    cast(expected as decimal(38, 2)) as expected_to_date,
-    cast(projected as decimal(38, 2)) as projected_consumption,
-    cast(round(100 * consumed / expected, 2) as decimal(18, 2)) as pace_pct,
-    cast(true_up as decimal(38, 2)) as true_up_amount,
-    cast(contract_end as date) as contract_end,
-    cast(renewal_notice_date as date) as renewal_notice_date, is_at_risk, is_renewing
+    cast(straight as decimal(38, 2)) as straight_line_to_date,
+    cast(consumed - straight as decimal(38, 2)) as pace_variance,
+    cast(round(100 * consumed / straight, 2) as decimal(18, 2)) as pace_pct,
+    cast(projected as decimal(38, 2)) as projected_spend,
+    cast(greatest(committed - projected, 0) as decimal(38, 2)) as projected_shortfall,
+    projected < committed as at_risk, renewal_due, days_to_end,
+    cast(contract_end_date as date) as contract_end_date,
+    cast(evaluation_date as date) as evaluation_date, is_current
 from (values
-    ('ct_nw', 'cus_northwind', '2026-09', 12000.00, 'term', 1000.00, 1000.00, 12000.00, 0.00,
-     '2027-09-01', '2027-08-02', false, false),
-    ('ct_nw', 'cus_northwind', '2026-10', 12000.00, 'term', 2000.00, 2000.00, 12000.00, 0.00,
-     '2027-09-01', '2027-08-02', false, false),
-    ('ct_acme', 'cus_acme', '2026-09', 5000.00, 'term', 139.00, 2500.00, 1668.00, 3332.00,
-     '2026-11-01', '2026-10-02', true, false),
-    ('ct_acme', 'cus_acme', '2026-10', 5000.00, 'term', 259.00, 5000.00, 259.00, 4741.00,
-     '2026-11-01', '2026-10-02', true, true)
-) as t(contract_id, customer_id, period, commit_amount, commit_period, consumed, expected,
-       projected, true_up, contract_end, renewal_notice_date, is_at_risk, is_renewing)
+    ('ct_nw', 'cus_northwind', '2026-09', 12000.00, 1000.00, 1000.00, 12000.00, false, 335,
+     '2027-09-01', '2026-09-30', false),
+    ('ct_nw', 'cus_northwind', '2026-10', 12000.00, 2000.00, 2000.00, 12000.00, false, 304,
+     '2027-09-01', '2026-10-31', true),
+    ('ct_acme', 'cus_acme', '2026-09', 5000.00, 139.00, 2500.00, 1668.00, false, 31,
+     '2026-11-01', '2026-09-30', false),
+    ('ct_acme', 'cus_acme', '2026-10', 5000.00, 259.00, 5000.00, 259.00, true, 0,
+     '2026-11-01', '2026-10-31', true)
+) as t(contract_id, customer_id, period, committed, consumed, straight, projected,
+       renewal_due, days_to_end, contract_end_date, evaluation_date, is_current)
 """,
     "fct_credit_balances": """
 create table marts.fct_credit_balances as
-select 'cus_northwind' as customer_id, 'USD' as currency,
-    cast(100.00 as decimal(38, 2)) as balance, date '2026-11-30' as projected_exhaustion_date
+select
+    grant_id || ':' || balance_date as credit_balance_id, 'cus_northwind' as customer_id,
+    grant_id, 'promotional' as kind, 1 as priority, timestamp '2026-09-01' as granted_at,
+    cast(null as timestamp) as expires_at, cast(balance_date as date) as balance_date, is_as_of,
+    cast(balance as decimal(38, 2)) as balance, burn_rank,
+    cast(pending_burn as decimal(38, 2)) as pending_burn,
+    cast(balance - pending_burn as decimal(38, 2)) as available_balance,
+    cast(burn_rate as decimal(38, 2)) as burn_rate_daily,
+    cast(exhaustion as date) as projected_exhaustion_date,
+    cast(null as decimal(38, 2)) as projected_unused_at_expiry
+from (values
+    ('gr_nw_1', '2026-10-31', false, 200.00, null, null, null, null),
+    ('gr_nw_1', '2026-11-01', true, 100.00, 1, 40.00, 2.00, '2026-11-30')
+) as t(grant_id, balance_date, is_as_of, balance, burn_rank, pending_burn, burn_rate,
+       exhaustion)
+""",
+    "fct_customer_daily_spend": """
+create table marts.fct_customer_daily_spend as
+select
+    customer_id || ':' || spend_date as daily_spend_id, customer_id, 'USD' as currency,
+    cast(spend_date as date) as spend_date, '2026-10' as period,
+    cast(spend as decimal(38, 2)) as spend,
+    cast(sum(spend) over (partition by customer_id order by spend_date) as decimal(38, 2))
+        as spend_to_date,
+    is_anomaly
+from (values
+    ('cus_northwind', '2026-10-01', 100.00, false),
+    ('cus_northwind', '2026-10-08', 250.00, false),
+    ('cus_northwind', '2026-10-20', 70.00, false),
+    ('cus_acme', '2026-10-01', 0.00, false),
+    ('cus_acme', '2026-10-02', 120.00, true)
+) as t(customer_id, spend_date, spend, is_anomaly)
+""",
+    "fct_spend_anomalies": """
+create table marts.fct_spend_anomalies as
+select
+    'cus_acme:2026-10-02' as anomaly_id, 'cus_acme' as customer_id, 'USD' as currency,
+    date '2026-10-02' as spend_date, '2026-10' as period,
+    cast(120.00 as decimal(38, 2)) as spend,
+    cast(10.00 as decimal(38, 12)) as trailing_median_spend,
+    cast(50.00 as decimal(38, 2)) as anomaly_threshold,
+    cast(12.00 as decimal(18, 2)) as spend_to_median_ratio
 """,
     "fct_spend_alerts": """
 create table marts.fct_spend_alerts as
 select
-    customer_id || ':' || period || ':' || alert_type || ':' || coalesce(threshold_pct, 0)
-        as alert_id,
-    customer_id, period, cast(alert_date as date) as alert_date, alert_type, threshold_pct,
-    'USD' as currency, cast(spend as decimal(38, 2)) as spend_to_date,
-    cast(budget as decimal(38, 2)) as monthly_budget,
-    cast(projected as decimal(38, 2)) as projected_month_end, hard_limit
+    customer_id || ':' || period || ':' || threshold_pct as alert_id,
+    customer_id, period, 'USD' as currency, date '2026-10-31' as as_of_date,
+    date '2026-10-31' as evaluated_through,
+    cast(spend as decimal(38, 2)) as spend_to_date,
+    cast(projected as decimal(38, 2)) as projected_period_spend,
+    cast(budget as decimal(38, 2)) as monthly_budget, 'budget' as baseline_source,
+    cast(budget as decimal(38, 2)) as baseline_amount, threshold_pct,
+    cast(budget * threshold_pct / 100 as decimal(38, 2)) as threshold_amount,
+    spend >= budget * threshold_pct / 100 as is_crossed,
+    cast(crossed_on as date) as crossed_on,
+    spend < budget * threshold_pct / 100 and projected >= budget * threshold_pct / 100
+        as is_projected_to_cross,
+    hard_limit, hard_limit and spend > budget as hard_limit_breached,
+    case when hard_limit and spend > budget then date '2026-10-02' end
+        as hard_limit_breached_on,
+    anomaly_days
 from (values
-    ('cus_northwind', '2026-10', '2026-10-08', 'threshold', 50, 350.00, 500.00, 1100.00,
-     false),
-    ('cus_northwind', '2026-10', '2026-10-20', 'threshold', 80, 420.00, 500.00, 1100.00,
-     false),
-    ('cus_acme', '2026-10', '2026-10-02', 'hard_limit', 100, 120.00, 100.00, 150.00, true),
-    ('cus_acme', '2026-10', '2026-10-02', 'anomaly', null, 21.00, 100.00, 150.00, true)
-) as t(customer_id, period, alert_date, alert_type, threshold_pct, spend, budget, projected,
-       hard_limit)
+    ('cus_northwind', '2026-10', 50, '2026-10-08', 420.00, 1100.00, 500.00, false, 0),
+    ('cus_northwind', '2026-10', 80, '2026-10-20', 420.00, 1100.00, 500.00, false, 0),
+    ('cus_northwind', '2026-10', 100, null, 420.00, 1100.00, 500.00, false, 0),
+    ('cus_northwind', '2026-10', 150, null, 420.00, 1100.00, 500.00, false, 0),
+    ('cus_northwind', '2026-10', 200, null, 420.00, 1100.00, 500.00, false, 0),
+    ('cus_acme', '2026-10', 50, '2026-10-02', 120.00, 150.00, 100.00, true, 1),
+    ('cus_acme', '2026-10', 80, '2026-10-02', 120.00, 150.00, 100.00, true, 1),
+    ('cus_acme', '2026-10', 100, '2026-10-02', 120.00, 150.00, 100.00, true, 1)
+) as t(customer_id, period, threshold_pct, crossed_on, spend, projected, budget, hard_limit,
+       anomaly_days)
 """,
 }
 
@@ -413,3 +519,26 @@ def streamlit_server(s: Settings, *, timeout: float = 60.0) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def build_real_warehouse(root: Path, scenario: Any, *select: str) -> Settings:
+    """Write ``scenario`` (a ``tests.support.rating.Scenario``) as a data dir, load it with the
+    real loader and ``dbt run`` the selected models (default: the billing marts and parents) with
+    a private target/log dir. ``run``, not ``build``: the dashboard tests need the marts; the
+    models' own tests belong to their owners' suites (and the shared project is edited by
+    several engineers at once)."""
+    from tests.support import rating
+
+    data = root / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    s = settings(data)
+    rating.write_data_dir(data, scenario)
+    rating.load(s)
+    work = root / "dbt"
+    env = {
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "METERLINE_DBT_THREADS": "2",
+    }
+    run_dbt(s, "run", "--select", *(select or ("+marts.billing",)), "--quiet", extra_env=env)
+    return s
