@@ -288,3 +288,56 @@ def _next_day(day: str) -> str:
     import datetime as dt
 
     return f"{(dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()}T00:00:00Z"
+
+
+FOCUS_10_COLUMNS = (
+    "AvailabilityZone", "BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency",
+    "BillingPeriodEnd", "BillingPeriodStart", "ChargeCategory", "ChargeClass", "ChargeDescription",
+    "ChargeFrequency", "ChargePeriodEnd", "ChargePeriodStart", "CommitmentDiscountCategory",
+    "CommitmentDiscountId", "CommitmentDiscountName", "CommitmentDiscountStatus",
+    "CommitmentDiscountType", "ConsumedQuantity", "ConsumedUnit", "ContractedCost",
+    "ContractedUnitPrice", "EffectiveCost", "InvoiceIssuerName", "ListCost", "ListUnitPrice",
+    "PricingCategory", "PricingQuantity", "PricingUnit", "ProviderName", "PublisherName",
+    "RegionId", "RegionName", "ResourceId", "ResourceName", "ResourceType", "ServiceCategory",
+    "ServiceName", "SkuId", "SkuPriceId", "SubAccountId", "SubAccountName", "Tags",
+)
+
+
+def focus_row(day: str, cost: str, category: str, service: str,
+              tags: dict[str, str] | None = None, provider: str = "CloudGPU") -> dict[str, str]:
+    """One FOCUS 1.0 Usage row for a whole UTC day."""
+    import datetime as dt
+
+    d = dt.date.fromisoformat(day)
+    month = d.replace(day=1)
+    nxt = (month + dt.timedelta(days=32)).replace(day=1)
+    return {
+        "BilledCost": cost, "EffectiveCost": cost, "ListCost": cost, "ContractedCost": cost,
+        "BillingAccountId": "acct-1", "BillingAccountName": "Test", "BillingCurrency": "USD",
+        "BillingPeriodStart": f"{month.isoformat()}T00:00:00Z",
+        "BillingPeriodEnd": f"{nxt.isoformat()}T00:00:00Z", "ChargeCategory": "Usage",
+        "ChargeDescription": f"{service} usage", "ChargeFrequency": "Usage-Based",
+        "ChargePeriodStart": f"{day}T00:00:00Z",
+        "ChargePeriodEnd": f"{(d + dt.timedelta(days=1)).isoformat()}T00:00:00Z",
+        "ConsumedQuantity": "1", "ConsumedUnit": "Hours", "PricingQuantity": "1",
+        "PricingUnit": "Hours", "ListUnitPrice": cost, "ContractedUnitPrice": cost,
+        "PricingCategory": "Standard", "InvoiceIssuerName": provider, "ProviderName": provider,
+        "PublisherName": provider, "RegionId": "us-east-1", "RegionName": "us-east-1",
+        "ResourceId": f"res-{service}", "ResourceName": f"res-{service}",
+        "ResourceType": "Virtual Machine", "ServiceCategory": category, "ServiceName": service,
+        "SkuId": "sku-1", "SkuPriceId": "sku-1-std", "SubAccountId": "sub-1",
+        "SubAccountName": "prod", "Tags": json.dumps(tags or {}, sort_keys=True),
+    }
+
+
+def write_focus_csv(data_dir: Path, name: str, rows: list[dict[str, str]]) -> Path:
+    import csv
+
+    path = data_dir / "raw" / "costs" / "focus" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(FOCUS_10_COLUMNS)
+        for r in rows:
+            w.writerow([r.get(c, "") for c in FOCUS_10_COLUMNS])
+    return path
