@@ -1,5 +1,6 @@
 """End to end: PRICING.md's worked invoice (cus_northwind, October 2026) from events, through
-the real dbt build, every line and the total 1080.00 to the cent."""
+the real loader and the real dbt build, every line and the total 1080.00 to the cent. This build
+also runs the rating models' dbt unit tests and the billing data tests (invariants)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ EXPECTED_LINES = [
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return build_from_scenario(tmp_path_factory.mktemp("northwind"), northwind())
+    return build_from_scenario(tmp_path_factory.mktemp("northwind"), northwind(), unit_tests=True)
 
 
 def test_every_line_of_the_worked_invoice(built: Settings) -> None:

@@ -118,6 +118,92 @@ def northwind() -> Scenario:
     )
 
 
+EXTRA_METERS: list[dict[str, Any]] = [
+    {"code": "gpu_seconds", "name": "GPU seconds", "event_type": "gpu.job",
+     "aggregation": "sum", "field": "gpu_seconds", "unit": "gpu_second",
+     "dimensions": ["gpu_type"]},
+    {"code": "storage_gb", "name": "Storage", "event_type": "storage.snapshot",
+     "aggregation": "latest", "field": "gb_stored", "unit": "gb"},
+    {"code": "agent_workspaces", "name": "Active agent workspaces", "event_type": "agent.task",
+     "aggregation": "count_unique", "field": "workspace_id", "unit": "workspace"},
+]
+
+SCALE_V1: dict[str, Any] = {
+    "code": "scale", "version": 1, "name": "Scale", "currency": "USD",
+    "effective_from": "2026-01-01", "fee": "499.00",
+    "charges": [
+        {"meter": "images", "model": "per_unit", "prices": [{"unit_price": "0.01"}]},
+        {"meter": "resolved_tickets", "model": "per_unit", "prices": [{"unit_price": "0.50"}]},
+        {"meter": "agent_workspaces", "model": "per_unit", "prices": [{"unit_price": "2.00"}]},
+        {"meter": "storage_gb", "model": "volume", "prices": [
+            {"tiers": [{"up_to": 100, "unit_price": "0.10"}, {"unit_price": "0.05"}]},
+        ]},
+    ],
+}
+
+
+def _customer(cid: str, tz: str, tax: str) -> dict[str, str]:
+    return {"customer_id": cid, "name": cid, "currency": "USD", "timezone": tz, "tax_rate": tax,
+            "segment": "startup", "parent_customer_id": "", "billing_email": ""}
+
+
+def mixed() -> Scenario:
+    """Three customers exercising the time zone boundary, proration, a mid-period plan change
+    (separately tiered usage), count/count_unique/latest meters, unpriced usage of each kind,
+    and credit burn order with expiry. Expected figures are worked out in the tests."""
+    ny, sw, cr = "cus_ny", "cus_switch", "cus_credit"
+    llm = "llm.completion"
+    events = [
+        # cus_ny (America/New_York): 02:30Z on Nov 1 is Oct 31 locally -> October usage
+        event("ny1", ny, llm, "2026-11-01T02:30:00Z", model="gpt-4o-mini", input_tokens=2_000_000,
+              output_tokens=0),
+        # local 2026-10-11 23:00, the day before the subscription starts -> unpriced
+        event("ny2", ny, "image.generation", "2026-10-12T03:00:00Z", images=10),
+        # gpu_seconds is not priced by Pro -> unpriced (no charge for the meter)
+        event("ny3", ny, "gpu.job", "2026-10-20T12:00:00Z", gpu_seconds=3600, gpu_type="h100"),
+        # no price row matches llama -> unpriced (input 500; output 0 does not block)
+        event("ny4", ny, llm, "2026-10-25T12:00:00Z", model="llama-3-70b", input_tokens=500,
+              output_tokens=0),
+        # cus_switch (UTC): Pro until 2026-10-20, Scale from then on
+        event("sw1", sw, "image.generation", "2026-10-05T10:00:00Z", images=100),
+        event("sw2", sw, "image.generation", "2026-10-25T10:00:00Z", images=200),
+        event("sw3", sw, "agent.task", "2026-10-21T10:00:00Z", outcome="resolved",
+              workspace_id="ws_a"),
+        event("sw4", sw, "agent.task", "2026-10-22T10:00:00Z", outcome="resolved",
+              workspace_id="ws_b"),
+        event("sw5", sw, "agent.task", "2026-10-23T10:00:00Z", outcome="escalated",
+              workspace_id="ws_a"),
+        event("sw6", sw, "agent.task", "2026-10-24T10:00:00Z", outcome="resolved",
+              workspace_id="ws_a"),
+        event("sw7", sw, "storage.snapshot", "2026-10-21T00:00:00Z", gb_stored=120),
+        event("sw8", sw, "storage.snapshot", "2026-10-28T00:00:00Z", gb_stored=80),
+    ]
+    return Scenario(
+        customers=[_customer(ny, "America/New_York", "0.1"), _customer(sw, "UTC", "0"),
+                   _customer(cr, "UTC", "0.1")],
+        subscriptions=[
+            {"subscription_id": "sub_ny", "customer_id": ny, "plan_code": "pro",
+             "start_date": "2026-10-12", "end_date": ""},
+            {"subscription_id": "sub_sw_pro", "customer_id": sw, "plan_code": "pro",
+             "start_date": "2026-09-15", "end_date": "2026-10-20"},
+            {"subscription_id": "sub_sw_scale", "customer_id": sw, "plan_code": "scale",
+             "start_date": "2026-10-20", "end_date": ""},
+            {"subscription_id": "sub_cr", "customer_id": cr, "plan_code": "pro",
+             "start_date": "2026-09-01", "end_date": ""},
+        ],
+        credit_grants=[
+            {"grant_id": "g1_promo", "customer_id": cr, "amount": "120.00",
+             "granted_at": "2026-09-01", "expires_at": "2026-10-15", "priority": "1",
+             "kind": "promotional"},
+            {"grant_id": "g2_paid", "customer_id": cr, "amount": "30.00",
+             "granted_at": "2026-09-01", "expires_at": "", "priority": "5", "kind": "paid"},
+        ],
+        plans=[PRO_V1, SCALE_V1],
+        meters=METERS + EXTRA_METERS,
+        events=events,
+    )
+
+
 # --------------------------------------------------------------------------- data directory
 
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[dict[str, str]]) -> None:
@@ -182,10 +268,13 @@ def write_data_dir(data_dir: Path, sc: Scenario) -> None:
 
 # --------------------------------------------------------------------------- dbt
 
-def dbt_build(s: Settings, *select: str) -> None:
-    """`dbt build` of the rating models (and their parents) on the warehouse of ``s``, with a
-    private target/log dir."""
+def dbt_build(s: Settings, *select: str, unit_tests: bool = True) -> None:
+    """`dbt build` of the rating models (and their parents, with the tests of those models only)
+    on the warehouse of ``s``, with a private target/log dir. ``unit_tests=False`` skips the dbt
+    unit tests (they do not depend on the data; one build per session runs them)."""
     sel = list(select) or ["+marts.billing"]
+    if not unit_tests:
+        sel += ["--exclude-resource-type", "unit_test"]
     work = s.data_dir.parent / "dbt"
     env = {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs"),
            "METERLINE_DBT_THREADS": "2"}
@@ -215,7 +304,8 @@ def load(s: Settings) -> None:
         ingest.ingest_usage(s)
 
 
-def build_from_scenario(root: Path, sc: Scenario, *select: str) -> Settings:
+def build_from_scenario(root: Path, sc: Scenario, *select: str,
+                        unit_tests: bool = False) -> Settings:
     """Write the scenario's data directory, load it with the real loader, run the rating build;
     return the settings."""
     from orchestration.config import settings
@@ -225,5 +315,14 @@ def build_from_scenario(root: Path, sc: Scenario, *select: str) -> Settings:
     s = settings(data)
     write_data_dir(data, sc)
     load(s)
-    dbt_build(s, *select)
+    dbt_build(s, *select, unit_tests=unit_tests)
     return s
+
+
+def compile_analysis(s: Settings, name: str, variables: dict[str, str]) -> str:
+    """Compile ``analyses/<name>.sql`` with ``--vars`` and return its SQL."""
+    work = s.data_dir.parent / "dbt"
+    env = {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs")}
+    run_dbt(s, "compile", "--select", name, "--vars", json.dumps(variables), "--quiet",
+            extra_env=env)
+    return (work / "target" / "compiled" / "meterline" / "analyses" / f"{name}.sql").read_text()

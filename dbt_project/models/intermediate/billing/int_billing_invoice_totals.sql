@@ -83,6 +83,7 @@ blocks as (
         ) as blocked_reason
 
     from unpriced
+    where blocks_close
     group by invoice_id
 
 ),

@@ -1,6 +1,7 @@
 -- Usage no price matched (no subscription that day, no plan version, no charge for the meter in
 -- the plan, or no price row whose `when` matches), per customer x period x meter x
--- subscription x dimensions x reason. Never billed at 0: it blocks the customer's period.
+-- subscription x dimensions x reason. Never billed at 0: a non-zero quantity blocks closing the
+-- customer's period (a zero quantity, e.g. an LLM call with no output tokens, is shown only).
 with
 
 priced as (
@@ -10,7 +11,7 @@ priced as (
 
 ),
 
-final as (
+grouped as (
 
     select
         md5(concat_ws(
@@ -44,6 +45,16 @@ final as (
 
     from priced
     group by customer_id, period, meter_code, dimensions, subscription_id, unpriced_reason
+
+),
+
+final as (
+
+    select
+        *,
+        quantity <> 0 as blocks_close
+
+    from grouped
 
 )
 

@@ -26,6 +26,7 @@ final as (
         event_count,
         quantity,
         unit,
+        blocks_close,
         first_usage_date,
         last_usage_date
 

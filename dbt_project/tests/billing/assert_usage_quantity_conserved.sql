@@ -1,0 +1,108 @@
+-- Invariant (nothing lost silently): for every sum/count meter, the quantity on rated usage
+-- lines plus the unpriced quantity equals the quantity of the deduplicated events, recomputed
+-- here straight from stg_usage__events with the meter's status rule and filters. (Rated lines
+-- are the current rating of every period; issued invoices keep their issued lines and the
+-- difference goes to adjustment lines.)
+with
+
+events as (
+
+    select * from {{ ref('stg_usage__events') }}
+
+),
+
+meters as (
+
+    select * from {{ ref('stg_reference__meters') }}
+    where aggregation in ('sum', 'count')
+
+),
+
+meter_filters as (
+
+    select * from {{ ref('stg_reference__meter_filters') }}
+
+),
+
+rated as (
+
+    select * from {{ ref('int_billing_usage_rated') }}
+
+),
+
+unpriced as (
+
+    select * from {{ ref('int_billing_unpriced_usage') }}
+
+),
+
+event_quantities as (
+
+    select
+        meters.meter_code,
+        sum(
+            case
+                when meters.aggregation = 'count' then 1
+                else coalesce({{ quantity_value('meters.field', 'events.') }}, 0)
+            end
+        ) as event_quantity
+
+    from events
+    inner join meters
+        on events.event_type = meters.event_type
+    where
+        (meters.include_failed or events.status = 'success')
+        and not exists (
+            select 1
+            from meter_filters
+            where
+                meter_filters.meter_code = meters.meter_code
+                and {{ dimension_value('meter_filters.field', 'events') }}
+                is distinct from meter_filters.filter_value
+        )
+    group by meters.meter_code
+
+),
+
+billed as (
+
+    select rated.meter_code, sum(rated.quantity) as quantity
+    from rated
+    inner join meters
+        on rated.meter_code = meters.meter_code
+    group by rated.meter_code
+
+    union all
+
+    select meter_code, sum(quantity) as quantity
+    from unpriced
+    where aggregation in ('sum', 'count')
+    group by meter_code
+
+),
+
+billed_totals as (
+
+    select meter_code, sum(quantity) as billed_quantity
+    from billed
+    group by meter_code
+
+),
+
+final as (
+
+    select
+        coalesce(event_quantities.meter_code, billed_totals.meter_code) as meter_code,
+        event_quantities.event_quantity,
+        billed_totals.billed_quantity
+
+    from event_quantities
+    full outer join billed_totals
+        on event_quantities.meter_code = billed_totals.meter_code
+    where
+        coalesce(event_quantities.event_quantity, 0)
+        <> coalesce(billed_totals.billed_quantity, 0)
+
+)
+
+select * from final
