@@ -281,11 +281,24 @@ def manifest_is_stale() -> bool:
 
 
 def ensure_manifest(s: Settings) -> None:
-    """``@dbt_assets`` reads the manifest at import: parse the project first when it changed."""
+    """``@dbt_assets`` reads the manifest at import: parse the project first when it changed,
+    and in a long-lived process (tests, a notebook) reload the definitions built from the old
+    manifest, so dbt never reports a node the asset graph does not know."""
+    import importlib
+    import sys
+
+    from orchestration.defs.dbt.assets import DBT_MANIFEST
+
     if manifest_is_stale():
         from orchestration.dbt_runner import run_dbt
 
         run_dbt(s, "parse", "--quiet")
+    loaded = sys.modules.get("orchestration.defs.dbt.assets")
+    built_from = getattr(loaded, "MANIFEST_MTIME", None)
+    if loaded is not None and built_from != DBT_MANIFEST.stat().st_mtime_ns:
+        for name in ("orchestration.defs.dbt.assets", "orchestration.definitions"):
+            if name in sys.modules:
+                importlib.reload(sys.modules[name])
 
 
 def run_pipeline(s: Settings, *, progress: bool = True, log_level: str = "CRITICAL") -> bool:

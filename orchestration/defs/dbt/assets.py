@@ -19,6 +19,8 @@ from orchestration.defs.dbt.translator import MeterlineTranslator
 from orchestration.defs.resources import DUCKDB_WRITER_POOL, MeterlineResource
 
 DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+# the manifest version these assets were built from (the pipeline reloads them when it changes)
+MANIFEST_MTIME = DBT_MANIFEST.stat().st_mtime_ns if DBT_MANIFEST.exists() else None
 
 
 def dbt_target_path(s: Settings) -> Path:
