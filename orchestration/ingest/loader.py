@@ -47,9 +47,10 @@ def load_files(con: duckdb.DuckDBPyConnection, source: str, files: list[RawFile]
         try:
             batch_id = next_batch_id(con)
             table, c, empty = loader(con, f, batch_id, arrival)
-            problems = batch_summary_problems(f.rel_path, c.__dict__)
-            if problems:
-                raise IngestError("\n".join(problems))
+            if c.raw_rows != c.loaded_rows + c.duplicate_rows + c.quarantined_rows:
+                raise IngestError(f"{f.rel_path}: raw rows {c.raw_rows} != loaded "
+                                  f"{c.loaded_rows} + duplicates {c.duplicate_rows} + "
+                                  f"quarantined {c.quarantined_rows}; nothing loaded")
             record_batch(con, batch_id=batch_id, source=source, table_name=table, f=f,
                          arrival=arrival, loaded_at=loaded_at, c=c)
             reasons = quarantine_reasons(con, batch_id)
@@ -60,6 +61,10 @@ def load_files(con: duckdb.DuckDBPyConnection, source: str, files: list[RawFile]
         out.append(FileLoad(source, table, f.rel_path, batch_id, False, c.raw_rows,
                             c.loaded_rows, c.duplicate_rows, c.quarantined_rows, c.conflict_rows,
                             empty, reasons))
+    problems = batch_summary_problems(
+        [f.__dict__ for f in out if not f.skipped])
+    if problems:
+        raise IngestError("batch summaries failed validation:\n" + "\n".join(problems))
     return out
 
 

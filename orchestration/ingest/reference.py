@@ -11,7 +11,9 @@ that disappeared are removed; unchanged files keep their batch. One transaction 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -98,21 +100,39 @@ def reference_files(s: Settings) -> list[tuple[RawFile, str]]:
 
 def _read_csv(con: duckdb.DuckDBPyConnection, f: RawFile, spec: CsvSpec,
               problems: _Problems) -> tuple[list[dict[str, str | None]], bool]:
-    """Rows of a reference CSV as stripped text (empty -> None), with ``row_number``."""
+    """Rows of a reference CSV as stripped text (empty -> None), with ``row_number``.
+
+    The header is read first; DuckDB then reads the rows with those columns (no sniffing), so a
+    row with the wrong number of fields is reported with its line instead of failing the file.
+    """
+    with f.path.open(encoding="utf-8-sig", newline="") as fh:
+        first = next(csv.reader(fh), None)
+    header = [h.strip() for h in first or []]
+    missing = [c for c in spec.required_columns if c not in header]
+    if missing:
+        problems.add(f.rel_path, "header", f"missing required column(s): {', '.join(missing)}")
+        return [], False
+    if len(set(header)) != len(header):
+        problems.add(f.rel_path, "header", "duplicate column names")
+        return [], False
+    columns = "{" + ", ".join(f"{lit(f'c{i}')}: 'VARCHAR'" for i in range(len(header))) + "}"
     try:
-        rel = con.execute(
-            f"select * from read_csv({lit(str(f.path))}, header = true, all_varchar = true, "
-            f"auto_detect = true, null_padding = false)")
-        names = [d[0] for d in rel.description]
-        data = rel.fetchall()
+        con.execute("drop table if exists _ref_rej")
+        con.execute("drop table if exists _ref_rej_scan")
+        data = con.execute(
+            f"select * from read_csv({lit(str(f.path))}, header = true, auto_detect = false, "
+            f"columns = {columns}, delim = ',', quote = '\"', escape = '\"', "
+            f"store_rejects = true, rejects_table = '_ref_rej', "
+            f"rejects_scan = '_ref_rej_scan')").fetchall()
+        rejects = con.execute("select line, error_message from _ref_rej order by line").fetchall()
     except duckdb.Error as exc:
         msg = str(exc).strip().splitlines()[0]
         problems.add(f.rel_path, "file", f"cannot be parsed as CSV: {msg}")
         return [], False
-    header = [n.strip().lstrip("\ufeff") for n in names]
-    missing = [c for c in spec.required_columns if c not in header]
-    if missing:
-        problems.add(f.rel_path, "header", f"missing required column(s): {', '.join(missing)}")
+    for line, message in rejects:
+        problems.add(f.rel_path, f"row {int(line) - 1}", f"cannot be parsed as CSV (line "
+                                                         f"{line}): {message}")
+    if rejects:
         return [], False
     rows = []
     for i, values in enumerate(data, start=1):
@@ -141,7 +161,7 @@ def _check_csv(spec: CsvSpec, f: RawFile, rows: list[dict[str, str | None]],
         n = r["row_number"]
         for col, fmt in spec.formats.items():
             v = r.get(col)
-            if v and fmt in ("date", "datetime") and len(v) >= 10:
+            if v and fmt in ("date", "datetime") and re.match(r"\d{4}-\d{2}-\d{2}", v):
                 try:
                     dt.date.fromisoformat(v[:10])
                 except ValueError:
@@ -197,8 +217,13 @@ def _load_yaml(f: RawFile, problems: _Problems) -> Any:
 
 
 def _cross_checks(csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]]],
-                  plans: list[tuple[RawFile, YamlRows]], problems: _Problems) -> None:
+                  plans: list[tuple[RawFile, YamlRows]], problems: _Problems,
+                  broken: set[str]) -> None:
+    """Rules across files. A file that could not be read at all (``broken``) is reported once;
+    the rules that need it are skipped rather than reporting every reference to it."""
     customers = csv_rows.get("customers", (None, []))[1]
+    check_customers = "customers" not in broken
+    check_plans = "plans" not in broken
     currency = {r["customer_id"]: (r["currency"] or "USD") for r in customers}
     plan_currencies: dict[str, set[str]] = {}
     seen_versions: dict[tuple[str, int], str] = {}
@@ -213,7 +238,7 @@ def _cross_checks(csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]
             if cur:
                 plan_currencies.setdefault(code, set()).add(cur)
 
-    for f_pr in customers:
+    for f_pr in customers if check_customers else []:
         parent = f_pr.get("parent_customer_id")
         if parent and parent not in currency:
             file = csv_rows["customers"][0]
@@ -221,7 +246,7 @@ def _cross_checks(csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]
                          f"column 'parent_customer_id': unknown customer {parent!r}")
 
     for kind in ("subscriptions", "contracts", "credit_grants", "budgets"):
-        if kind not in csv_rows:
+        if kind not in csv_rows or not check_customers:
             continue
         file, rows = csv_rows[kind]
         for r in rows:
@@ -236,11 +261,14 @@ def _cross_checks(csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]
         for r in rows:
             n = f"row {r['row_number']}"
             code, cid = r.get("plan_code"), r.get("customer_id")
-            if code and code not in plan_currencies and code not in {
+            if not check_plans:
+                pass
+            elif code and code not in plan_currencies and code not in {
                     c for c, _ in seen_versions}:
                 problems.add(file.rel_path, n, f"column 'plan_code': unknown plan {code!r} "
                                                "(no plans/*.yml with this code)")
-            elif code and cid in currency:
+            elif code and cid in currency and check_customers and re.fullmatch(
+                    "[A-Z]{3}", currency[cid]):
                 wrong = sorted(plan_currencies.get(code, set()) - {currency[cid]})
                 if wrong:
                     problems.add(file.rel_path, n,
@@ -270,12 +298,14 @@ def _parse_all(con: duckdb.DuckDBPyConnection,
     parsed: list[_Parsed] = []
     csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]]] = {}
     specs = {s.table: s for s in CSV_SPECS}
+    broken: set[str] = set()
     for f, kind in files:
         if kind not in specs:
             continue
         spec = specs[kind]
         rows, ok = _read_csv(con, f, spec, problems)
         if not ok:
+            broken.add(kind)
             continue
         _check_csv(spec, f, rows, problems)
         _range_checks(kind, f, rows, problems)
@@ -283,8 +313,9 @@ def _parse_all(con: duckdb.DuckDBPyConnection,
         parsed.append(_Parsed(f, kind, {kind: [tuple(r[c] for c in spec.columns) + (
             int(str(r["row_number"])),) for r in rows]}, len(rows)))
 
-    meter_codes: set[str] = set()
     yaml_docs = [(f, kind, _load_yaml(f, problems)) for f, kind in files if kind not in specs]
+    broken |= {kind for _f, kind, doc in yaml_docs if doc is None}
+    meter_codes: set[str] | None = None if "meters" in broken else set()
     for _f, kind, doc in yaml_docs:
         if kind == "meters" and doc is not None:
             meter_rows = parse_meters(doc)
@@ -305,7 +336,7 @@ def _parse_all(con: duckdb.DuckDBPyConnection,
         tables = {t: [(*row, i) for i, row in enumerate(rows, start=1)]
                   for t, rows in out.tables.items()}
         parsed.append(_Parsed(f, kind, tables, out.count))
-    _cross_checks(csv_rows, plans, problems)
+    _cross_checks(csv_rows, plans, problems, broken)
     problems.raise_if_any()
     return parsed
 

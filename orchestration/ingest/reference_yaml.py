@@ -169,7 +169,8 @@ def _parse_tiers(out: YamlRows, path: str, tiers: Any, key: tuple[Any, ...]) -> 
                                      _text(tier.get("flat_fee"))))
 
 
-def parse_plan(doc: Any, meter_codes: set[str]) -> YamlRows:
+def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
+    """``meter_codes`` None: meters.yml could not be read; meter references are not checked."""
     out = YamlRows(count=1)
     if not isinstance(doc, dict):
         out.problems.append(("(document)", "a plan must be a mapping"))
@@ -200,7 +201,7 @@ def parse_plan(doc: Any, meter_codes: set[str]) -> YamlRows:
         meter = _text(ch.get("meter"))
         if not meter:
             out.problems.append((f"{cp}.meter", "a value is required"))
-        elif meter not in meter_codes:
+        elif meter_codes is not None and meter not in meter_codes:
             out.problems.append((f"{cp}.meter", f"unknown meter {meter!r} (not in meters.yml)"))
         model = _text(ch.get("model")) or "per_unit"
         if model not in CHARGE_MODELS:
@@ -243,7 +244,7 @@ def parse_plan(doc: Any, meter_codes: set[str]) -> YamlRows:
     return out
 
 
-def parse_cost_allocation(doc: Any, meter_codes: set[str]) -> YamlRows:
+def parse_cost_allocation(doc: Any, meter_codes: set[str] | None) -> YamlRows:
     out = YamlRows()
     if not isinstance(doc, dict):
         out.problems.append(("(document)", "must be a mapping with tag_key and rules"))
@@ -263,7 +264,8 @@ def parse_cost_allocation(doc: Any, meter_codes: set[str]) -> YamlRows:
             out.problems.append((f"{p}.match", "must be a mapping of FOCUS column -> pattern"))
             match = {}
         driver = _text(rule.get("driver"))
-        if driver not in meter_codes and driver not in DRIVERS_BUILTIN:
+        if driver not in (meter_codes or set()) and driver not in DRIVERS_BUILTIN and (
+                meter_codes is not None or not driver):
             out.problems.append((f"{p}.driver", f"{driver!r} is not a meter code, requests or "
                                                 "revenue"))
         out.add("cost_allocation_rules", (i, tag_key,

@@ -51,7 +51,9 @@ _INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
 @dataclass(frozen=True)
 class _Source:
     sql: str  # select with the columns described in the module docstring
-    cleanup: tuple[str, ...] = ()
+    # expression turning the source's `raw_record` column into the original text; evaluated
+    # only for quarantined rows (a Parquet row's struct becomes JSON text only when bad)
+    raw_text: str = "raw_record"
 
 
 def _jsonl_source(path: str) -> _Source:
@@ -62,8 +64,9 @@ def _jsonl_source(path: str) -> _Source:
     sql = f"""
 with lines as (
     select u.n as row_number, rtrim(u.line, chr(13)) as line
-    from read_text({lit(path)}) t,
-        unnest(string_split(t.content, chr(10))) with ordinality as u(line, n)
+    -- zipped unnest: a lateral unnest beside `content` copies the whole file into every row
+    from (select unnest(l) as line, generate_subscripts(l, 1) as n
+          from (select string_split(content, chr(10)) as l from read_text({lit(path)}))) u
 ),
 parsed as (
     select row_number, line, case when json_valid(line) then line::json end as j
@@ -146,7 +149,7 @@ def _flat_source(con: duckdb.DuckDBPyConnection, relation: str, row_number: str,
     else:
         extra = "null::json"
     all_cols = ", ".join(f"{ident(c)} := {ident(c)}" for c in types)
-    rec = raw_record or f"to_json(struct_pack({all_cols}))::varchar"
+    rec = raw_record or f"struct_pack({all_cols})"
     sql = f"""
 select
     {row_number} as row_number,
@@ -158,14 +161,15 @@ select
     {extra} as extra_data
 from {relation}
 """
-    return _Source(sql)
+    return _Source(sql, "raw_record" if raw_record else "to_json(raw_record)::varchar")
 
 
 def _classify_sql(src: _Source, arrival: dt.datetime) -> str:
+    parsed = ",\n        ".join(f"{typed_parse(f + '_txt', t)} as {f}_p"
+                                 for f, t in FIELDS.items() if t != "VARCHAR")
     typed = ",\n        ".join(
-        f"coalesce({f}_nat, {typed_parse(f + '_txt', t)}) as {f}, "
-        f"({f}_txt is not null and {typed_parse(f + '_txt', t)} is null) as {f}_bad, {f}_txt"
-        if t != "VARCHAR" else f"{f}_txt as {f}, false as {f}_bad"
+        f"coalesce({f}_nat, {f}_p) as {f}, ({f}_txt is not null and {f}_p is null) as {f}_bad, "
+        f"{f}_txt" if t != "VARCHAR" else f"{f}_txt as {f}, false as {f}_bad"
         for f, t in FIELDS.items())
     any_bad = " or ".join(f"{f}_bad" for f in NUMERIC_FIELDS)
     bad_detail = ", ".join(
@@ -179,6 +183,11 @@ def _classify_sql(src: _Source, arrival: dt.datetime) -> str:
     arrival_lit = lit(arrival.isoformat(sep=" "))
     return f"""
 with src as ({src.sql}),
+parsed as (
+    select *, {typed_parse('time_txt', 'TIMESTAMP')} as time_p,
+        {parsed}
+    from src
+),
 typed as (
     select
         row_number, raw_record, parse_ok, parse_detail,
@@ -187,10 +196,10 @@ typed as (
         nullif(trim(type_txt), '') as event_type,
         nullif(trim(subject_txt), '') as customer_id,
         time_txt,
-        coalesce(time_nat, {typed_parse('time_txt', 'TIMESTAMP')}) as event_time,
+        coalesce(time_nat, time_p) as event_time,
         {typed},
         extra_data
-    from src
+    from parsed
 ),
 customers as (select distinct trim(customer_id) as customer_id from raw.customers),
 event_types as (select distinct trim(event_type) as event_type from raw.meters),
@@ -232,7 +241,7 @@ select
         when 'unknown_event_type' then 'type '
             || coalesce(event_type, '(missing)') || ' is not an event type of meters.yml'
     end as reason_detail,
-    case when reason_code is not null then raw_record end as raw_record,
+    case when reason_code is not null then {src.raw_text} end as raw_record,
     event_source, event_id, event_type, customer_id, event_time, {cols}, extra_data,
     hash({hash_cols}) as payload_hash
 from checked
@@ -263,8 +272,9 @@ create temp table _usage_csv_lines as
 select row_number() over (order by n) as k, n - 1 as data_row, line
 from (
     select u.n, rtrim(u.line, chr(13)) as line
-    from read_text({lit(path)}) t,
-        unnest(string_split(t.content, chr(10))) with ordinality as u(line, n)
+    -- zipped unnest: a lateral unnest beside `content` copies the whole file into every row
+    from (select unnest(l) as line, generate_subscripts(l, 1) as n
+          from (select string_split(content, chr(10)) as l from read_text({lit(path)}))) u
 ) l
 where n > 1 and trim(line, ' ' || chr(9) || chr(13)) <> ''
     and n not in (select line from _usage_csv_rej)""")
