@@ -326,3 +326,40 @@ def compile_analysis(s: Settings, name: str, variables: dict[str, str]) -> str:
     run_dbt(s, "compile", "--select", name, "--vars", json.dumps(variables), "--quiet",
             extra_env=env)
     return (work / "target" / "compiled" / "meterline" / "analyses" / f"{name}.sql").read_text()
+
+
+def marts_checksums(s: Settings) -> dict[str, str]:
+    """md5 of every billing mart's rows (as text, in a total order)."""
+    out: dict[str, str] = {}
+    with connect(s.warehouse, read_only=True) as con:
+        for mart in MARTS:
+            [(digest, n)] = con.execute(
+                f"select md5(coalesce(string_agg(cast(t as varchar), chr(10) "
+                f"order by cast(t as varchar)), '')), count(*) from marts.{mart} t").fetchall()
+            out[mart] = f"{n}:{digest}"
+    return out
+
+
+def issue_period(s: Settings, period: str, issued_at: str = "2026-11-03 00:00:00") -> None:
+    """What `meterline close` does to the ledger (numbering in customer id order, copying the
+    period's invoices and lines from the marts), without its run-log and grace checks."""
+    with connect(s.warehouse) as con:
+        con.execute("""
+            create temp table numbered as
+            select *, 'INV-' || replace(period, '-', '') || '-'
+                   || lpad(cast(row_number() over (order by customer_id) as varchar), 5, '0')
+                   as number
+            from marts.fct_invoices where period = ? and status = 'draft'""", [period])
+        con.execute("""
+            insert into ledger.issued_invoices
+            select number, customer_id, period, period_start, period_end, currency, subtotal,
+                   discount_total, credit_total, tax_total, total, cast(? as timestamp)
+            from numbered""", [issued_at])
+        con.execute("""
+            insert into ledger.issued_invoice_lines
+            select n.number, l.customer_id, l.period, l.line_no, l.line_type, l.description,
+                   l.meter_code, l.dimensions, l.quantity, l.unit, l.unit_price, l.amount,
+                   l.currency, l.line_key
+            from marts.fct_invoice_lines l join numbered n on l.invoice_id = n.invoice_id""")
+        con.execute("insert into ledger.period_closes values (?, cast(? as timestamp), "
+                    "(select count(*) from numbered), null)", [period, issued_at])
