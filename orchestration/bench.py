@@ -1,0 +1,447 @@
+"""`meterline bench`: the pipeline against the least any correct pipeline must do.
+
+1. Generate ``days + 1`` days of Parquet usage (plus provider exports and reference files) into
+   ``<work_dir>/data_<events>_<days>_<customers>_<seed>``; reused when its generator parameters
+   match (generation is never timed). Usage files dated after the first ``days`` days (the extra
+   day, and the late-arrivals file of a month that ends there) are held out.
+2. **full**: ``meterline run`` on a fresh warehouse, in a child process: wall time, CPU time, peak
+   RSS of the whole process tree (polled from /proc, and the kernel's max RSS of the child), and
+   the per-stage wall times the pipeline records in ``<data_dir>/.meterline/last_run.json``.
+3. **floor**: in a child process with the same DuckDB settings, one hand-written query over the
+   same Parquet files: dedupe on (source, id), sum the token quantities per
+   customer x model x UTC day into a table.
+4. **incremental**: the held-out files go back into ``raw/usage`` and ``meterline run`` runs again
+   on the built warehouse.
+
+Prints a table, ends with ``ratio_to_floor=<x>`` (full pipeline wall / floor wall), and writes the
+figures as JSON under ``bench/results/`` (git-ignored). No assertion on time anywhere: this is a
+measurement, not a test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestration.config import REPO_ROOT
+
+DEFAULT_START = dt.date(2026, 10, 1)
+DEFAULT_SEED = 20261001
+DEFAULT_MEMORY_LIMIT = "4GB"
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+POLL_SECONDS = 0.1
+MIN_DAYS = 13
+
+FLOOR_SQL = """
+create or replace table floor_usage_daily as
+with events as (
+    select source, id, subject, model, time,
+        input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
+    from read_parquet({files}, union_by_name = true)
+),
+deduped as (
+    select
+        any_value(subject) as customer_id,
+        any_value(model) as model,
+        any_value(time) as event_time,
+        any_value(input_tokens) as input_tokens,
+        any_value(cached_input_tokens) as cached_input_tokens,
+        any_value(cache_write_tokens) as cache_write_tokens,
+        any_value(output_tokens) as output_tokens,
+    from events
+    group by source, id
+),
+final as (
+    select
+        customer_id,
+        model,
+        cast(try_cast(event_time as timestamptz) as date) as usage_date,
+        count(*) as events,
+        sum(input_tokens) as input_tokens,
+        sum(cached_input_tokens) as cached_input_tokens,
+        sum(cache_write_tokens) as cache_write_tokens,
+        sum(output_tokens) as output_tokens,
+    from deduped
+    group by all
+)
+select * from final
+"""
+
+
+@dataclass
+class Measured:
+    """One child process: wall and CPU seconds, peak RSS of its process tree (bytes)."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_rss_bytes: int
+    returncode: int
+    output: str = ""
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: float
+    cpu_seconds: float
+    peak_rss_bytes: int
+    stages: dict[str, float] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+# ---------------------------------------------------------------- process-tree measurement
+
+
+def _tree_pids(root: int) -> list[int]:
+    """``root`` and every descendant (Linux /proc)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(parents.get(pid, []))
+    return out
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def tree_rss_bytes(root: int) -> int:
+    return sum(_rss_bytes(pid) for pid in _tree_pids(root))
+
+
+def measure(cmd: Sequence[str], *, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> Measured:
+    """Run ``cmd`` to completion; its wall time, CPU time (the child and its waited-for
+    descendants) and peak RSS: the larger of the polled sum over its process tree and the
+    kernel's max RSS of any single process in it."""
+    log = _capture_file()
+    started = time.perf_counter()
+    proc = subprocess.Popen(list(cmd), env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    peak = 0
+    done = threading.Event()
+
+    def poll() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss_bytes(proc.pid))
+            done.wait(POLL_SECONDS)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    done.set()
+    poller.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    log.seek(0)
+    output = log.read().decode("utf-8", errors="replace")
+    log.close()
+    peak = max(peak, usage.ru_maxrss * 1024)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(seconds=round(seconds, 3), cpu_seconds=round(cpu, 3), peak_rss_bytes=peak,
+                    returncode=proc.returncode, output=output)
+
+
+def _capture_file() -> Any:
+    import tempfile
+
+    return tempfile.TemporaryFile()
+
+
+# ---------------------------------------------------------------- data
+
+
+def data_dir_for(work_dir: Path, *, events: int, days: int, customers: int, seed: int) -> Path:
+    return work_dir / f"data_{events}_{days}_{customers}_{seed}"
+
+
+def generated_events(events: int, days: int) -> int:
+    """Events to generate over ``days + 1`` days so that the first ``days`` hold ~``events``."""
+    return events * (days + 1) // days
+
+
+def ensure_data(data: Path, *, events: int, days: int, customers: int, seed: int,
+                start: dt.date, echo: Callable[[str], None]) -> None:
+    """Generate the benchmark data unless ``data`` already holds it (same generator params)."""
+    params = {"customers": customers, "events": generated_events(events, days),
+              "start": start.isoformat(), "days": days + 1, "seed": seed,
+              "usage_format": "parquet"}
+    truth = data / "generator_truth.json"
+    if truth.exists():
+        try:
+            if json.loads(truth.read_text(encoding="utf-8")).get("params") == params:
+                echo(f"reusing generated data in {data}")
+                return
+        except ValueError:
+            pass
+    if data.exists():
+        shutil.rmtree(data)
+    from orchestration.generator import generate
+
+    t0 = time.perf_counter()
+    report = generate(data, customers=customers, events=params["events"], start=start,
+                      days=days + 1, seed=seed, usage_format="parquet", progress=False)
+    echo(report)
+    echo(f"(generation {time.perf_counter() - t0:.1f}s, not timed)")
+
+
+def _file_date(path: Path) -> dt.date | None:
+    for part in reversed(path.stem.split("_")):
+        try:
+            return dt.date.fromisoformat(part)
+        except ValueError:
+            continue
+    return None
+
+
+def split_holdout(data: Path, holdout: Path, cutoff: dt.date) -> list[str]:
+    """Move usage files dated on or after ``cutoff`` from ``raw/usage`` to ``holdout``."""
+    holdout.mkdir(parents=True, exist_ok=True)
+    moved = []
+    for f in sorted((data / "raw" / "usage").iterdir()):
+        d = _file_date(f)
+        if d is not None and d >= cutoff:
+            shutil.move(str(f), holdout / f.name)
+            moved.append(f.name)
+    return moved
+
+
+def restore_holdout(data: Path, holdout: Path) -> list[str]:
+    moved = []
+    if holdout.exists():
+        for f in sorted(holdout.iterdir()):
+            shutil.move(str(f), data / "raw" / "usage" / f.name)
+            moved.append(f.name)
+    return moved
+
+
+def reset_warehouse(data: Path) -> None:
+    """Remove every build product so that the full run starts from nothing."""
+    for name in ("warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.duckdb.tmp"):
+        p = data / name
+        if p.is_dir():
+            shutil.rmtree(p)
+        else:
+            p.unlink(missing_ok=True)
+    for sub in (".meterline", "published", "exports", "duckdb_tmp"):
+        shutil.rmtree(data / sub, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- the three measurements
+
+
+def bench_env(data: Path, memory_limit: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["METERLINE_DATA_DIR"] = str(data)
+    env.pop("METERLINE_WAREHOUSE", None)
+    env["METERLINE_DUCKDB_MEMORY_LIMIT"] = memory_limit
+    temp = data / "duckdb_tmp"
+    temp.mkdir(parents=True, exist_ok=True)
+    env["METERLINE_DUCKDB_TEMP_DIRECTORY"] = str(temp)
+    return env
+
+
+def run_pipeline_measured(data: Path, env: dict[str, str], name: str) -> Phase:
+    cmd = [sys.executable, "-c", "from orchestration.cli import main; main()", "run", "--quiet",
+           "--data-dir", str(data)]
+    m = measure(cmd, env=env, cwd=REPO_ROOT)
+    log_path = data / ".meterline" / "last_run.json"
+    log = json.loads(log_path.read_text(encoding="utf-8")) if log_path.exists() else {}
+    if m.returncode != 0 or log.get("status") != "succeeded":
+        raise BenchError(f"{name} pipeline run failed (exit {m.returncode}, "
+                         f"status {log.get('status')}):\n{log.get('error') or ''}\n"
+                         f"{m.output[-6000:]}")
+    stages = {st["name"]: float(st["seconds"]) for st in log.get("stages", [])}
+    return Phase(name, m.seconds, m.cpu_seconds, m.peak_rss_bytes, stages)
+
+
+def floor_child(argv: Sequence[str]) -> None:
+    """Child process entry: ``<db> <memory_limit> <temp_dir> <file>...``; prints one JSON line."""
+    import duckdb
+
+    db, memory_limit, temp_dir, *files = argv
+    con = duckdb.connect(db, config={"memory_limit": memory_limit, "temp_directory": temp_dir})
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        file_list = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+        t0 = time.perf_counter()
+        con.execute(FLOOR_SQL.format(files=file_list))
+        seconds = time.perf_counter() - t0
+        row = con.execute("select count(*), sum(events) from floor_usage_daily").fetchone()
+        raw = con.execute(f"select count(*) from read_parquet({file_list})").fetchone()
+    finally:
+        con.close()
+    assert row is not None and raw is not None
+    print(json.dumps({"query_seconds": round(seconds, 3), "groups": int(row[0]),
+                      "deduped_events": int(row[1] or 0), "raw_rows": int(raw[0])}))
+
+
+def run_floor(data: Path, work: Path, memory_limit: str) -> Phase:
+    files = sorted(str(p) for p in (data / "raw" / "usage").glob("*.parquet"))
+    if not files:
+        raise BenchError(f"no Parquet usage files in {data / 'raw' / 'usage'}")
+    db = work / "floor.duckdb"
+    for p in (db, db.with_name(db.name + ".wal")):
+        p.unlink(missing_ok=True)
+    temp = work / "floor_tmp"
+    temp.mkdir(parents=True, exist_ok=True)
+    code = ("import sys; from orchestration.bench import floor_child; "
+            "floor_child(sys.argv[1:])")
+    m = measure([sys.executable, "-c", code, str(db), memory_limit, str(temp), *files],
+                cwd=REPO_ROOT)
+    if m.returncode != 0:
+        raise BenchError(f"floor query failed (exit {m.returncode}):\n{m.output[-4000:]}")
+    detail = json.loads(m.output.strip().splitlines()[-1])
+    for p in (db, db.with_name(db.name + ".wal")):
+        p.unlink(missing_ok=True)
+    return Phase("floor", m.seconds, m.cpu_seconds, m.peak_rss_bytes, detail=detail)
+
+
+# ---------------------------------------------------------------- report
+
+
+def _ratio(a: float, b: float) -> float:
+    return round(a / b, 3) if b > 0 else float("inf")
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1024**3:.2f} GB"
+
+
+def format_table(result: dict[str, Any]) -> str:
+    full, floor, inc = result["full"], result["floor"], result["incremental"]
+    lines = [
+        f"meterline bench: {result['params']['events']:,} events requested, "
+        f"{result['raw_rows_full']:,} raw rows in the full run, "
+        f"{result['params']['days']} days + 1 incremental day, "
+        f"{result['params']['customers']} customers",
+        f"machine: {result['machine']['cpus']} CPUs, load average before "
+        f"{result['machine']['load_before']}, after {result['machine']['load_after']}; "
+        f"DuckDB memory_limit {result['params']['memory_limit']}",
+        "",
+        f"{'phase / stage':<28}{'wall s':>10}{'cpu s':>10}{'peak RSS':>12}",
+        f"{'-' * 60}",
+    ]
+    for name, secs in full["stages"].items():
+        lines.append(f"  {name:<26}{secs:>10.2f}")
+    lines += [
+        f"{'full pipeline (total)':<28}{full['seconds']:>10.2f}{full['cpu_seconds']:>10.2f}"
+        f"{_gb(full['peak_rss_bytes']):>12}",
+        f"{'  events/s':<28}{result['events_per_second']:>10,.0f}",
+        f"{'floor (one DuckDB query)':<28}{floor['seconds']:>10.2f}{floor['cpu_seconds']:>10.2f}"
+        f"{_gb(floor['peak_rss_bytes']):>12}",
+        f"{'  floor query only':<28}{floor['detail']['query_seconds']:>10.2f}",
+    ]
+    for name, secs in inc["stages"].items():
+        lines.append(f"  {'inc ' + name:<26}{secs:>10.2f}")
+    lines += [
+        f"{'incremental day (total)':<28}{inc['seconds']:>10.2f}{inc['cpu_seconds']:>10.2f}"
+        f"{_gb(inc['peak_rss_bytes']):>12}",
+        "",
+        f"incremental_to_full={result['incremental_to_full']}",
+        f"cpu_ratio_to_floor={result['cpu_ratio_to_floor']}",
+    ]
+    return "\n".join(lines)
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def run_bench(*, events: int = 10_000_000, days: int = 30, customers: int = 500,
+              work_dir: Path | None = None, seed: int = DEFAULT_SEED,
+              start: dt.date = DEFAULT_START, memory_limit: str | None = None,
+              results_dir: Path | None = None,
+              echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Generate, measure full / floor / incremental, print the table, write the JSON; return the
+    figures (the dict written to ``bench/results/``)."""
+    if days < MIN_DAYS or events < 1:
+        raise ValueError(f"the bench needs events >= 1 and days >= {MIN_DAYS} (the generator "
+                         "needs 14 days with the incremental one)")
+    work = Path(work_dir or REPO_ROOT / "bench" / "work").resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    memory_limit = memory_limit or os.environ.get("METERLINE_BENCH_MEMORY_LIMIT",
+                                                  DEFAULT_MEMORY_LIMIT)
+    data = data_dir_for(work, events=events, days=days, customers=customers, seed=seed)
+    holdout = work / f"holdout_{data.name}"
+    if data.exists():
+        restore_holdout(data, holdout)  # a previous bench stopped midway
+    ensure_data(data, events=events, days=days, customers=customers, seed=seed, start=start,
+                echo=echo)
+    cutoff = start + dt.timedelta(days=days)
+    held = split_holdout(data, holdout, cutoff)
+    reset_warehouse(data)
+    env = bench_env(data, memory_limit)
+    load_before = _load()
+
+    echo(f"full pipeline on {data} ...")
+    full = run_pipeline_measured(data, env, "full")
+    echo(f"  {full.seconds:.1f}s")
+    echo("floor query ...")
+    floor = run_floor(data, work, memory_limit)
+    echo(f"  {floor.seconds:.1f}s")
+    restore_holdout(data, holdout)
+    echo(f"incremental run (+{', '.join(held)}) ...")
+    inc = run_pipeline_measured(data, env, "incremental")
+    echo(f"  {inc.seconds:.1f}s")
+
+    raw_rows = int(floor.detail["raw_rows"])
+    result: dict[str, Any] = {
+        "params": {"events": events, "days": days, "customers": customers, "seed": seed,
+                   "start": start.isoformat(), "memory_limit": memory_limit,
+                   "incremental_files": held},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_before": load_before, "load_after": _load()},
+        "raw_rows_full": raw_rows,
+        "full": asdict(full),
+        "floor": asdict(floor),
+        "incremental": asdict(inc),
+        "events_per_second": round(raw_rows / full.seconds, 1) if full.seconds else 0.0,
+        "incremental_to_full": _ratio(inc.seconds, full.seconds),
+        "cpu_ratio_to_floor": _ratio(full.cpu_seconds, floor.cpu_seconds),
+        "ratio_to_floor": _ratio(full.seconds, floor.seconds),
+    }
+    out_dir = results_dir or RESULTS_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = out_dir / f"bench_{events}_{stamp}.json"
+    path.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    result["results_file"] = str(path)
+    echo(format_table(result))
+    echo(f"results: {path}")
+    echo(f"ratio_to_floor={result['ratio_to_floor']}")
+    return result

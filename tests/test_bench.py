@@ -1,0 +1,90 @@
+"""The benchmark at a tiny size: it runs end to end (generate, full run, floor, incremental day),
+prints the table and ``ratio_to_floor=<x>`` last, and writes its JSON. Its counts are checked
+against the generator's truth; no time is asserted (timings belong to `make bench`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration import bench
+
+
+def test_split_and_restore_holdout(tmp_path: Path) -> None:
+    usage = tmp_path / "data" / "raw" / "usage"
+    usage.mkdir(parents=True)
+    names = ["events_2026-10-13.parquet", "events_2026-10-14.parquet",
+             "events_2026-11-01_late.jsonl", "notes.txt"]
+    for n in names:
+        (usage / n).write_text(n)
+    held = bench.split_holdout(tmp_path / "data", tmp_path / "hold", dt.date(2026, 10, 14))
+    assert held == ["events_2026-10-14.parquet", "events_2026-11-01_late.jsonl"]
+    assert sorted(p.name for p in usage.iterdir()) == ["events_2026-10-13.parquet", "notes.txt"]
+    assert bench.restore_holdout(tmp_path / "data", tmp_path / "hold") == held
+    assert sorted(p.name for p in usage.iterdir()) == sorted(names)
+
+
+def test_measure_sees_child_tree_memory_and_exit_code(tmp_path: Path) -> None:
+    # a grandchild holding ~200 MB: the peak must count it, the exit code must come through
+    code = ("import subprocess, sys; subprocess.run([sys.executable, '-c', "
+            "'b = bytearray(200 * 1024 * 1024); import time; time.sleep(0.5)']); sys.exit(3)")
+    m = bench.measure([sys.executable, "-c", code])
+    assert m.returncode == 3
+    assert m.peak_rss_bytes >= 200 * 1024 * 1024
+    assert m.cpu_seconds > 0
+
+
+def test_floor_query_dedupes_and_sums(tmp_path: Path) -> None:
+    f = tmp_path / "events_2026-10-01.parquet"
+    duckdb.sql("""
+        copy (select * from (values
+            ('a', 'g1', 'cus_1', 'm1', '2026-10-01T23:59:59.000Z', 10, 1, 0, 5),
+            ('a', 'g1', 'cus_1', 'm1', '2026-10-01T23:59:59.000Z', 10, 1, 0, 5),
+            ('a', 'g2', 'cus_1', 'm1', '2026-10-01T00:00:00.000Z', 7, 0, 2, 3),
+            ('b', 'g2', 'cus_1', 'm1', '2026-10-02T00:00:00.000Z', 1, 0, 0, 1)
+        ) t(id, source, subject, model, time, input_tokens, cached_input_tokens,
+            cache_write_tokens, output_tokens)) to '""" + str(f) + "' (format parquet)")
+    data = tmp_path / "data"
+    (data / "raw" / "usage").mkdir(parents=True)
+    f.rename(data / "raw" / "usage" / f.name)
+    phase = bench.run_floor(data, tmp_path, "1GB")
+    assert phase.detail["raw_rows"] == 4
+    assert phase.detail["deduped_events"] == 3
+    assert phase.detail["groups"] == 2
+
+
+def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = bench.run_bench(events=3000, days=13, customers=8, work_dir=tmp_path / "work",
+                             results_dir=tmp_path / "results")
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1] == f"ratio_to_floor={result['ratio_to_floor']}"
+    assert result["ratio_to_floor"] > 0
+
+    stored = json.loads(Path(result["results_file"]).read_text(encoding="utf-8"))
+    assert stored["ratio_to_floor"] == result["ratio_to_floor"]
+    for stage in ("ingest", "checks", "dbt staging+dedupe", "rating", "invoices",
+                  "costs and margin", "publish"):
+        assert stage in stored["full"]["stages"], stage
+        assert stage in stored["incremental"]["stages"], stage
+    assert stored["full"]["peak_rss_bytes"] > 50 * 1024 * 1024
+
+    data = bench.data_dir_for(tmp_path / "work", events=3000, days=13, customers=8,
+                              seed=bench.DEFAULT_SEED)
+    truth = json.loads((data / "generator_truth.json").read_text(encoding="utf-8"))
+    held = set(stored["params"]["incremental_files"])
+    assert "events_2026-10-14.parquet" in held
+    full_files = {k: v for k, v in truth["usage_files"].items() if Path(k).name not in held}
+    # the floor read exactly the raw rows of the full run's files
+    assert stored["raw_rows_full"] == sum(v["raw_rows"] for v in full_files.values())
+    # after the incremental run the warehouse holds every file's rows, none lost, none twice
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        loaded, dupes = con.execute(
+            "select count(*) filter (not is_duplicate), count(*) filter (is_duplicate) "
+            "from raw.usage_events").fetchone()  # type: ignore[misc]
+    assert loaded == truth["totals"]["loaded_rows"]
+    assert dupes == truth["totals"]["duplicate_rows"]
