@@ -310,6 +310,24 @@ def invoice_lines(snap: Snapshot, invoice_id: str) -> pl.DataFrame:
     )
 
 
+@_cached
+def unpriced_usage(snap: Snapshot, period: str) -> pl.DataFrame:
+    """Usage no price matched in the period (it blocks closing the customer's invoice)."""
+    return run_query(
+        snap,
+        """
+        select
+            customer_id, meter_code, dimensions, quantity, unit, unpriced_reason, event_count,
+            first_usage_date, last_usage_date,
+        from marts.fct_unpriced_usage
+        where period = $period
+        order by customer_id, meter_code, dimensions
+        """,
+        {"period": period},
+        needs=("marts.fct_unpriced_usage",),
+    )
+
+
 _PRICED = "intermediate.int_billing_usage_priced"
 
 

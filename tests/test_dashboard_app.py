@@ -127,7 +127,12 @@ def test_invoices_worked_invoice_lines_and_daily_usage(published: Settings) -> N
     m = metrics(at)
     assert (m["Invoices"], m["Drafts"], m["Issued"], m["Blocked"]) == ("3", "3", "0", "1")
     assert m["Billed total (USD)"] == "$1,299.00"
-    assert "unpriced usage: 1 meter (images)" in frame(at, "invoice_id", "blocked_reason").to_csv()
+    blocked = frame(at, "invoice_id", "blocked_reason")
+    assert list(blocked["blocked_reason"]) == [
+        "unpriced usage: resolved_tickets (no_charge_for_meter)"
+    ]
+    unpriced = frame(at, "unpriced_reason", "meter_code")
+    assert list(unpriced["quantity"]) == ["25"]
     at = pick(at, "Invoice", "cus_northwind:2026-10")
     m = metrics(at)
     assert m["Subtotal"] == "$1,000.00"

@@ -42,6 +42,14 @@ def _list(snap: da.Snapshot, period: str) -> pl.DataFrame:
         st.metric(f"Billed total ({currency})", fmt.money(amount, currency))
     if blocked:
         st.warning("Blocked invoices cannot be closed until the reason is resolved.")
+        with ui.section():
+            ui.show_table(
+                da.unpriced_usage(snap, period),
+                quantities=["quantity", "event_count"],
+                currency_column=None,
+                key="unpriced",
+                empty="No unpriced usage rows for this period.",
+            )
         ui.show_table(
             table.filter(pl.col("is_blocked")).select(
                 "customer_id", "invoice_id", "blocked_reason"

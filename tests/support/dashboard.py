@@ -89,7 +89,8 @@ from (values
     ('cus_acme', '2026-10', '2026-10-01', '2026-11-01', 99.00, 21.00, 0.00, 0.00, 120.00,
      0.00, 0.0, 0.00, 120.00, 'draft', null, false, null, 2),
     ('cus_blocked', '2026-10', '2026-10-01', '2026-11-01', 99.00, 0.00, 0.00, 0.00, 99.00,
-     0.00, 0.0, 0.00, 99.00, 'draft', null, true, 'unpriced usage: 1 meter (images)', 1),
+     0.00, 0.0, 0.00, 99.00, 'draft', null, true,
+     'unpriced usage: resolved_tickets (no_charge_for_meter)', 1),
     ('cus_northwind', '2026-10', '2026-10-01', '2026-11-01', 99.00, 259.60, -25.96, 667.36,
      1000.00, 100.00, 0.2, 180.00, 1080.00, 'draft', null, false, null, 11)
 ) as t(customer_id, period, period_start, period_end, fees_total, usage_total, discount_total,
@@ -181,9 +182,12 @@ from (values
 """,
     "fct_unpriced_usage": """
 create table marts.fct_unpriced_usage as
-select 'cus_blocked:2026-10' as invoice_id, 'cus_blocked' as customer_id,
-    '2026-10' as period, 'images' as meter_code, '' as dimensions,
-    cast(25 as decimal(38, 9)) as quantity, 'no_charge_for_meter' as unpriced_reason
+select 'cus_blocked:2026-10:resolved_tickets' as unpriced_id,
+    'cus_blocked:2026-10' as invoice_id, 'cus_blocked' as customer_id,
+    '2026-10' as period, 'resolved_tickets' as meter_code, '' as dimensions,
+    cast(25 as decimal(38, 9)) as quantity, 'ticket' as unit,
+    'no_charge_for_meter' as unpriced_reason, 25 as event_count,
+    date '2026-10-10' as first_usage_date, date '2026-10-20' as last_usage_date
 """,
     "fct_provider_costs": """
 create table marts.fct_provider_costs as
