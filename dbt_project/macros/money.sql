@@ -42,10 +42,10 @@
         (cast(cast({{ a }} as decimal(38, 12)) * 1000000000000 as hugeint) * cast(1000000000000 as hugeint))
     {%- endset -%}
     {%- set den -%}
-        cast(cast({{ b }} as decimal(38, 12)) * 1000000000000 as hugeint)
+        nullif(cast(cast({{ b }} as decimal(38, 12)) * 1000000000000 as hugeint), 0)
     {%- endset -%}
     case
-        when {{ den }} = 0 then null
+        when {{ den }} is null then null
         else cast(
             ({{ num }} // {{ den }})
             + case

@@ -363,3 +363,14 @@ def issue_period(s: Settings, period: str, issued_at: str = "2026-11-03 00:00:00
             from marts.fct_invoice_lines l join numbered n on l.invoice_id = n.invoice_id""")
         con.execute("insert into ledger.period_closes values (?, cast(? as timestamp), "
                     "(select count(*) from numbered), null)", [period, issued_at])
+
+
+def dbt_show_inline(s: Settings, sql: str) -> list[dict[str, Any]]:
+    """Run an inline query through dbt (macros rendered) and return its rows."""
+    work = s.data_dir.parent / "dbt"
+    env = {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs")}
+    proc = run_dbt(s, "show", "--inline", sql, "--output", "json", "--quiet", "--limit", "-1",
+                   extra_env=env)
+    out = proc.stdout
+    rows: list[dict[str, Any]] = json.loads(out[out.index("{"):])["show"]
+    return rows
