@@ -314,22 +314,23 @@ def load_usage_file(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int,
 insert into raw.usage_events (batch_id, file_path, row_number, event_source, event_id,
     event_type, customer_id, event_time, {cols}, extra_data, payload_hash, is_duplicate)
 with ok as (select * from _usage_cls where reason_code is null),
-firsts as (
-    select event_source, event_id, min(row_number) as first_row from ok group by all
+repeated as (
+    -- keys seen more than once in this file (rare): a small build side for the join below
+    select event_source, event_id, min(row_number) as first_row
+    from ok group by all having count(*) > 1
 ),
 prior as (
     select e.event_source, e.event_id
     from raw.usage_events e
-    semi join firsts f on f.event_source = e.event_source and f.event_id = e.event_id
+    semi join ok on ok.event_source = e.event_source and ok.event_id = e.event_id
     where not e.is_duplicate
 )
 select ?, ?, ok.row_number, ok.event_source, ok.event_id, ok.event_type, ok.customer_id,
     ok.event_time, {", ".join("ok." + c for c in FIELDS)}, ok.extra_data, ok.payload_hash,
-    (p.event_id is not null or ok.row_number <> f.first_row) as is_duplicate
+    (p.event_id is not null or coalesce(ok.row_number <> r.first_row, false)) as is_duplicate
 from ok
-join firsts f on f.event_source = ok.event_source and f.event_id = ok.event_id
+left join repeated r on r.event_source = ok.event_source and r.event_id = ok.event_id
 left join prior p on p.event_source = ok.event_source and p.event_id = ok.event_id
-order by ok.row_number
 """, [batch_id, f.rel_path])
     con.execute("""
 insert into raw.usage_conflicts
