@@ -259,11 +259,12 @@ def test_only_the_planted_spike_is_an_anomaly(built: Settings) -> None:
     # cus_spike: 20.00 a day, 200.00 on Oct 14 = 10x the trailing median 20.00 (> 5 x 20 = 100
     # and >= 50.00). Flat customers (100.00 and 50.00 a day) are never flagged.
     assert rows(built, """
-        select anomaly_id, spend, trailing_median_spend, anomaly_threshold, spend_to_median_ratio
+        select anomaly_id, spend, anomaly_basis, trailing_median_basis, anomaly_threshold,
+               basis_to_median_ratio
         from marts.fct_spend_anomalies""") == [{
             "anomaly_id": "cus_spike:2026-10-14", "spend": money("200.00"),
-            "trailing_median_spend": money("20"), "anomaly_threshold": money("100.00"),
-            "spend_to_median_ratio": money("10.00"),
+            "anomaly_basis": money("200.00"), "trailing_median_basis": money("20"),
+            "anomaly_threshold": money("100.00"), "basis_to_median_ratio": money("10.00"),
         }]
     assert one(built, """select anomaly_days from marts.fct_spend_alerts
                          where alert_id = 'cus_spike:2026-10:50.00'""") == {"anomaly_days": 1}

@@ -91,7 +91,8 @@ usage_days as (
     select
         customer_id,
         usage_date as spend_date,
-        sum(amount) as usage_amount
+        sum(amount) as usage_amount,
+        sum(amount) filter (where aggregation in ('sum', 'count')) as additive_usage_amount
 
     from usage_lines
     group by customer_id, usage_date
@@ -124,6 +125,7 @@ usage_to_date as (
     select
         spine.*,
         coalesce(usage_days.usage_amount, 0) as usage_amount,
+        coalesce(usage_days.additive_usage_amount, 0) as additive_usage_amount,
         sum(coalesce(usage_days.usage_amount, 0)) over (
             partition by spine.customer_id, spine.period
             order by spine.spend_date
@@ -174,6 +176,7 @@ final as (
             fees_to_date - coalesce(lag(fees_to_date) over period_days, 0) as decimal(38, 2)
         ) as fees,
         cast(usage_amount as decimal(38, 2)) as usage_spend,
+        cast(additive_usage_amount as decimal(38, 2)) as additive_usage_spend,
         cast(
             discount_to_date - coalesce(lag(discount_to_date) over period_days, 0)
             as decimal(38, 2)

@@ -1,7 +1,11 @@
--- Spend per customer and local day through the as-of day, with the anomaly check: a day is an
--- anomaly when its spend exceeds anomaly_k x the median spend of the anomaly_window_days days
--- before it (zero days included), is at least anomaly_min_amount, and the customer has at least
--- anomaly_min_history_days days before it.
+-- Spend per customer and local day through the as-of day, with the anomaly check.
+-- Anomaly basis: the day's fees + usage of additive meters (sum, count), before discount. Usage
+-- of max / latest / count_unique meters is left out: their period charge (e.g. storage at the
+-- period's peak GB) lands on the day a new period high is reached, which is no sign of unusual
+-- activity. A day is an anomaly when its basis exceeds anomaly_k x the median basis of the
+-- anomaly_window_days days before it (zero days included, but only from the customer's first
+-- active day), is at least anomaly_min_amount, and has at least anomaly_min_history_days such
+-- days before it.
 {%- set k = var('anomaly_k') %}
 {%- set window_days = var('anomaly_window_days') | int %}
 with
@@ -18,18 +22,32 @@ customers as (
 
 ),
 
-history as (
+based as (
 
     select
-        daily.*,
-        {{ to_money('median(' ~ to_money('daily.spend') ~ ') over trailing_window') }}
-            as trailing_median_spend,
-        count(*) over trailing_window as history_days
+        *,
+        cast(fees + additive_usage_spend as decimal(38, 2)) as anomaly_basis,
+        min(spend_date) filter (where fees + additive_usage_spend > 0) over (
+            partition by customer_id
+        ) as first_active_date
 
     from daily
+
+),
+
+active as (
+
+    select
+        daily_spend_id,
+        {{ to_money('median(' ~ to_money('anomaly_basis') ~ ') over trailing_window') }}
+            as trailing_median_basis,
+        count(*) over trailing_window as history_days
+
+    from based
+    where spend_date >= first_active_date
     window trailing_window as (
-        partition by daily.customer_id
-        order by daily.spend_date
+        partition by customer_id
+        order by spend_date
         rows between {{ window_days }} preceding and 1 preceding
     )
 
@@ -38,37 +56,41 @@ history as (
 final as (
 
     select
-        history.daily_spend_id,
-        history.customer_id,
+        based.daily_spend_id,
+        based.customer_id,
         customers.currency,
-        history.spend_date,
-        history.period,
-        history.period_start,
-        history.period_end,
-        history.days_in_period,
-        history.as_of_date,
-        history.fees,
-        history.usage_spend,
-        history.discount,
-        history.spend,
-        history.spend_to_date,
-        history.history_days,
-        history.trailing_median_spend,
-        {{ round_money(to_money(k) ~ ' * history.trailing_median_spend') }} as anomaly_threshold,
+        based.spend_date,
+        based.period,
+        based.period_start,
+        based.period_end,
+        based.days_in_period,
+        based.as_of_date,
+        based.fees,
+        based.usage_spend,
+        based.additive_usage_spend,
+        based.discount,
+        based.spend,
+        based.spend_to_date,
+        based.anomaly_basis,
+        coalesce(active.history_days, 0) as history_days,
+        active.trailing_median_basis,
+        {{ round_money(to_money(k) ~ ' * active.trailing_median_basis') }} as anomaly_threshold,
         case
-            when history.trailing_median_spend > 0
-                then cast(round({{ safe_divide('history.spend', 'history.trailing_median_spend') }}, 2) as decimal(18, 2))
-        end as spend_to_median_ratio,
+            when active.trailing_median_basis > 0
+                then cast(round({{ safe_divide('based.anomaly_basis', 'active.trailing_median_basis') }}, 2) as decimal(18, 2))
+        end as basis_to_median_ratio,
         coalesce(
-            history.history_days >= {{ var('anomaly_min_history_days') | int }}
-            and history.spend >= {{ to_money(var('anomaly_min_amount')) }}
-            and history.spend > {{ to_money(k) }} * history.trailing_median_spend,
+            active.history_days >= {{ var('anomaly_min_history_days') | int }}
+            and based.anomaly_basis >= {{ to_money(var('anomaly_min_amount')) }}
+            and based.anomaly_basis > {{ to_money(k) }} * active.trailing_median_basis,
             false
         ) as is_anomaly
 
-    from history
+    from based
     inner join customers
-        on history.customer_id = customers.customer_id
+        on based.customer_id = customers.customer_id
+    left join active
+        on based.daily_spend_id = active.daily_spend_id
 
 )
 

@@ -16,9 +16,10 @@ final as (
         spend_date,
         period,
         spend,
-        trailing_median_spend,
+        anomaly_basis,
+        trailing_median_basis,
         anomaly_threshold,
-        spend_to_median_ratio,
+        basis_to_median_ratio,
         history_days,
         {{ to_money(var('anomaly_k')) }} as anomaly_k,
         {{ to_money(var('anomaly_min_amount')) }} as anomaly_min_amount
