@@ -47,6 +47,10 @@ def recon(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     events.append({"subject": "cus_a", "time": "2026-10-01T13:00:00Z", "provider": "anthropic",
                    "model": MODEL, "input_tokens": 9_000_000, "output_tokens": 1,
                    "status": "error"})
+    # a model neither the catalog nor provider_prices.csv knows: reported, never costed at 0
+    events.append({"subject": "cus_b", "time": "2026-10-01T14:00:00Z", "provider": "anthropic",
+                   "model": "claude-imaginary-9", "input_tokens": 1000, "output_tokens": 10,
+                   "status": "success"})
     write_events(data, "usage_2026-10-31.jsonl", events)
     out = "Claude Haiku 4.5 Usage - Output Tokens"
     write_json(data, "raw/costs/anthropic/cost_report_2026-10-01_2026-10-04.json",
@@ -73,7 +77,8 @@ def recon(tmp_path_factory: pytest.TempPathFactory) -> Settings:
                    "2026-10-04": [{"model": MODEL, "uncached_input_tokens": 500_000}],
                }))
     s = settings(data)
-    build_costs(s, "fct_cost_reconciliation", "fct_cogs_daily", "fct_provider_costs")
+    build_costs(s, "fct_cost_reconciliation", "fct_cogs_daily", "fct_provider_costs",
+                "fct_provider_price_gaps")
     return s
 
 
@@ -81,11 +86,13 @@ def test_statuses_one_per_kind(recon: Settings) -> None:
     rows = query(recon, """
         select usage_date::varchar, model, metered_tokens, reported_tokens, token_difference,
                expected_cost, billed_cost, cost_difference, cost_difference_pct, status
-        from marts.fct_cost_reconciliation order by usage_date""")
+        from marts.fct_cost_reconciliation order by usage_date, model""")
     D = Decimal
     assert rows == [
         ("2026-10-01", "claude-haiku-4-5", 110_000_000, 110_000_000, 0,
          D("150"), D("150"), D("0"), D("0.00"), "matched"),
+        ("2026-10-01", "claude-imaginary-9", 1010, None, None,
+         D("0"), D("0"), D("0"), None, "unpriced"),
         ("2026-10-02", "claude-haiku-4-5", 110_000_000, 110_000_000, 0,
          D("150"), D("152"), D("2"), D("1.33"), "over_billed"),
         ("2026-10-03", "claude-haiku-4-5", 110_000_000, 112_200_000, 2_200_000,
@@ -125,11 +132,27 @@ def test_invariant_attributed_plus_unattributed_equals_billed(recon: Settings) -
     assert all(b == c for _, _, b, c in rows)
 
 
+def test_unknown_model_reported_not_costed(recon: Settings) -> None:
+    gaps = query(recon, """
+        select provider, model, price_component, usage_date::varchar, unpriced_quantity,
+               catalog_status
+        from marts.fct_provider_price_gaps order by price_component""")
+    assert gaps == [
+        ("anthropic", "claude-imaginary-9", "input", "2026-10-01", Decimal("1000"),
+         "unknown_to_catalog"),
+        ("anthropic", "claude-imaginary-9", "output", "2026-10-01", Decimal("10"),
+         "unknown_to_catalog"),
+    ]
+    unknown = query(recon, "select provider, model from raw.catalog_unknown_models")
+    assert unknown == [("anthropic", "claude-imaginary-9")]
+
+
 def test_tolerance_is_configurable(recon: Settings) -> None:
     dbt_build(recon, "--select", "fct_cost_reconciliation",
               "--vars", "{reconciliation_tolerance_abs: 5.00}")
     rows = query(recon, """select usage_date::varchar, status
-                           from marts.fct_cost_reconciliation order by usage_date""")
+                           from marts.fct_cost_reconciliation
+                           where model = 'claude-haiku-4-5' order by usage_date""")
     # differences of 2.00, 3.00 and 5.00 do not exceed 5.00: every day matches
     assert [r[1] for r in rows] == ["matched"] * 4
     dbt_build(recon, "--select", "fct_cost_reconciliation")

@@ -169,7 +169,7 @@ focus_lines as (
 
     select
         'focus:' || file_path || ':' || row_number as x_cost_line_id,
-        lower(trim(ProviderName)) as x_provider,
+        coalesce(lower(trim(ProviderName)), '(unknown provider)') as x_provider,
         'focus' as x_source_system,
         BillingAccountId,
         BillingAccountName,
