@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, cast
 
 import duckdb
 import polars as pl
@@ -30,6 +31,7 @@ TTL_SECONDS = 60
 RETRY_DELAY_SECONDS = 0.5
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _PERIOD = re.compile(r"^\d{4}-\d{2}$")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class DashboardDataError(Exception):
@@ -63,7 +65,7 @@ class MartMissing(DashboardDataError):
 class MartIncompatible(DashboardDataError):
     def __init__(self, tables: tuple[str, ...], detail: str) -> None:
         self.tables = tables
-        names = ", ".join(f"`{t}`" for t in tables)
+        names = ", ".join(f"`{t}`" for t in tables) or "the snapshot"
         super().__init__(
             f"Not available yet: {names} does not have the columns this page reads "
             f"({detail.splitlines()[0]})."
@@ -120,7 +122,8 @@ def run_query(
                 raise WarehouseMissing(snap.path) from exc
             raise WarehouseBusy(snap.path, str(exc)) from exc
         try:
-            missing = tuple(t for t in needs if t not in _existing(con))
+            existing = _existing(con) if needs else set()
+            missing = tuple(t for t in needs if t not in existing)
             if missing:
                 raise MartMissing(missing)
             table = con.sql(sql, params=params or {}).to_arrow_table()
@@ -137,8 +140,9 @@ def run_query(
     raise AssertionError("unreachable")
 
 
-def _cached(func):  # type: ignore[no-untyped-def]
-    return st.cache_data(ttl=TTL_SECONDS, show_spinner=False)(func)
+def _cached(func: F) -> F:
+    """``st.cache_data`` with the dashboard's TTL (errors are never cached)."""
+    return cast(F, st.cache_data(ttl=TTL_SECONDS, show_spinner=False)(func))
 
 
 # --------------------------------------------------------------------------- common

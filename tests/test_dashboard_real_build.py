@@ -154,7 +154,7 @@ def test_data_quality_on_the_real_load(app_env: Settings) -> None:
     at = open_page("data_quality")
     freshness = frame(at, "source", "latest_arrival")
     usage = freshness[freshness["source"] == "usage"]
-    # 10 raw rows: 9 events of the worked invoice (one a duplicate delivery) + 3 added here
+    # 12 raw rows: the worked invoice's 9 events (one a duplicate delivery) + 3 added here
     assert list(usage["raw_rows"]) == ["12"]
     assert list(usage["duplicate_rows"]) == ["1"]
     assert metrics(at)["Quarantined rows"] == "0"

@@ -42,7 +42,14 @@ def _list(snap: da.Snapshot, period: str) -> pl.DataFrame:
         st.metric(f"Billed total ({currency})", fmt.money(amount, currency))
     if blocked:
         st.warning("Blocked invoices cannot be closed until the reason is resolved.")
+        ui.show_table(
+            table.filter(pl.col("is_blocked")).select(
+                "customer_id", "invoice_id", "blocked_reason"
+            ),
+            key="blocked",
+        )
         with ui.section():
+            st.caption("Unpriced usage (never billed at 0; add a price or exclude it at close)")
             ui.show_table(
                 da.unpriced_usage(snap, period),
                 quantities=["quantity", "event_count"],
@@ -50,12 +57,6 @@ def _list(snap: da.Snapshot, period: str) -> pl.DataFrame:
                 key="unpriced",
                 empty="No unpriced usage rows for this period.",
             )
-        ui.show_table(
-            table.filter(pl.col("is_blocked")).select(
-                "customer_id", "invoice_id", "blocked_reason"
-            ),
-            key="blocked",
-        )
     ui.show_table(
         table.select(
             "customer_id",
