@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections import Counter, defaultdict
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,8 @@ SHARED_DOCS = Path(__file__).resolve().parent.parent.parent / "shared" / "docs"
 SMALL = {"customers": 10, "events": 8000, "start": dt.date(2026, 9, 20), "days": 20, "seed": 3}
 REASONS = {
     "unparseable", "missing_id", "missing_subject", "missing_time", "invalid_time",
-    "negative_quantity", "future_time", "unknown_customer", "unknown_event_type",
+    "invalid_quantity", "negative_quantity", "future_time", "unknown_customer",
+    "unknown_event_type",
 }
 QUANTITY_KEYS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens",
                  "images", "audio_seconds", "gpu_seconds", "gb_stored")
@@ -206,8 +207,12 @@ def _classify(ev: dict[str, Any], arrival: dt.datetime, customers: set[str],
         t = dt.datetime.fromisoformat(str(ev["time"]).replace("Z", "+00:00"))
     except ValueError:
         return "invalid_time"
-    if any(ev["data"].get(k) is not None and Decimal(str(ev["data"][k])) < 0
-           for k in QUANTITY_KEYS):
+    quantities = [ev["data"][k] for k in QUANTITY_KEYS if ev["data"].get(k) is not None]
+    try:
+        numbers = [Decimal(str(v)) for v in quantities]
+    except InvalidOperation:
+        return "invalid_quantity"
+    if any(v < 0 for v in numbers):
         return "negative_quantity"
     if t > arrival + dt.timedelta(days=1):
         return "future_time"
@@ -237,15 +242,23 @@ def _read_events(path: Path) -> list[dict[str, Any] | None]:
             for r in table.to_pylist()]
 
 
+def _payload(ev: dict[str, Any]) -> str:
+    """The event as the ingester compares it: typed values (12.50 == 12.5), NULL == absent."""
+    data = {k: (str(Decimal(str(v)).normalize()) if isinstance(v, (int, float, Decimal))
+                and not isinstance(v, bool) else str(v))
+            for k, v in ev["data"].items() if v is not None}
+    return json.dumps([ev["type"], ev["subject"], ev["time"], data], sort_keys=True)
+
+
 def _scan(data_dir: Path) -> dict[str, dict[str, Any]]:
     customers, types = _known(data_dir)
     result: dict[str, dict[str, Any]] = {}
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str], tuple[str, str]] = {}  # key -> (first file, payload)
     for path in sorted((data_dir / "raw" / "usage").iterdir()):
         day = _file_date(path.name)
         arrival = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(days=1)
         reasons: Counter[str] = Counter()
-        exact = conflicts = 0
+        exact = conflicts = same_file = earlier_file = 0
         billable: list[dict[str, Any]] = []
         rows = _read_events(path)
         for ev in rows:
@@ -255,19 +268,24 @@ def _scan(data_dir: Path) -> dict[str, dict[str, Any]]:
                 continue
             assert ev is not None
             key = (ev["source"], ev["id"])
-            payload = json.dumps([ev["type"], ev["subject"], ev["time"],
-                                  {k: str(v) for k, v in ev["data"].items()}], sort_keys=True)
+            payload = _payload(ev)
             if key in seen:
-                if seen[key] == payload:
+                first_file, first_payload = seen[key]
+                if first_payload == payload:
                     exact += 1
                 else:
                     conflicts += 1
+                if first_file == path.name:
+                    same_file += 1
+                else:
+                    earlier_file += 1
                 continue
-            seen[key] = payload
+            seen[key] = (path.name, payload)
             billable.append(ev)
         result[f"raw/usage/{path.name}"] = {
             "raw_rows": len(rows), "malformed_rows": dict(reasons),
             "exact_duplicate_rows": exact, "conflict_rows": conflicts, "events": billable,
+            "duplicate_rows_same_file": same_file, "duplicate_rows_earlier_file": earlier_file,
         }
     return result
 
@@ -288,8 +306,13 @@ def test_planted_faults_are_in_the_files_as_the_truth_says(
         assert seen["malformed_rows"] == want["malformed_rows"], name
         assert seen["exact_duplicate_rows"] == want["exact_duplicate_rows"], name
         assert seen["conflict_rows"] == want["conflict_rows"], name
+        assert seen["duplicate_rows_same_file"] == want["duplicate_rows_same_file"], name
+        assert seen["duplicate_rows_earlier_file"] == want["duplicate_rows_earlier_file"], name
+        assert want["duplicate_rows"] == (want["duplicate_rows_same_file"]
+                                          + want["duplicate_rows_earlier_file"])
         assert want["raw_rows"] == (want["loaded_rows"] + want["duplicate_rows"]
                                     + want["quarantined_rows"])
+        assert len(seen["events"]) == want["loaded_rows"], name
         assert want["exact_duplicate_rows"] >= 1 and want["conflict_rows"] >= 1
         all_reasons |= set(seen["malformed_rows"])
         failed = sum(e["data"].get("status") == "error" for e in seen["events"])
@@ -299,6 +322,60 @@ def test_planted_faults_are_in_the_files_as_the_truth_says(
     assert all(set(scanned[n]["malformed_rows"]) == REASONS for n in jsonl)
     total = sum(s["raw_rows"] for s in scanned.values())
     assert total == truth["totals"]["raw_rows"]
+
+
+def test_redeliveries_repeat_the_previous_day_file_at_the_start_of_the_next(
+    data_dir: Path, scanned: dict[str, dict[str, Any]], truth: dict[str, Any]
+) -> None:
+    day_files = sorted(n for n in scanned if not n.endswith("_late.jsonl"))
+    assert truth["usage_files"][day_files[0]]["duplicate_rows_earlier_file"] == 0
+    for prev, name in zip(day_files, day_files[1:], strict=False):
+        k = truth["usage_files"][name]["duplicate_rows_earlier_file"]
+        assert k >= 1, name
+        head = _read_events(data_dir / name)[:k]
+        kept = {(e["source"], e["id"]): _payload(e) for e in scanned[prev]["events"]}
+        for ev in head:
+            assert ev is not None
+            assert kept[(ev["source"], ev["id"])] == _payload(ev), name
+    assert truth["totals"]["duplicate_rows_earlier_file"] == sum(
+        truth["usage_files"][n]["duplicate_rows_earlier_file"] for n in day_files)
+
+
+def test_invalid_quantity_is_a_quoted_non_number_in_jsonl_only(
+    data_dir: Path, truth: dict[str, Any]
+) -> None:
+    pattern = re.compile(r'"output_tokens":"\d+x"')
+    for name, want in truth["usage_files"].items():
+        text = (data_dir / name).read_bytes()
+        if name.endswith(".jsonl"):
+            found = len(pattern.findall(text.decode()))
+            assert found == want["malformed_rows"]["invalid_quantity"] >= 1, name
+        else:
+            assert "invalid_quantity" not in want["malformed_rows"], name
+            assert "unparseable" not in want["malformed_rows"], name
+
+
+def test_malformed_share_is_about_a_tenth_of_a_percent_on_bigger_files(tmp_path: Path) -> None:
+    out = tmp_path / "medium"
+    params: dict[str, Any] = {"customers": 12, "events": 48_000, "start": dt.date(2026, 9, 1),
+                              "days": 14, "seed": 5}
+    generate(out, usage_format="mixed", progress=False, **params)
+    truth = json.loads((out / "generator_truth.json").read_text())
+    scanned = _scan(out)
+    malformed: Counter[str] = Counter()
+    for name, seen in scanned.items():
+        want = truth["usage_files"][name]
+        assert seen["malformed_rows"] == want["malformed_rows"], name
+        assert seen["duplicate_rows_earlier_file"] == want["duplicate_rows_earlier_file"], name
+        assert seen["duplicate_rows_same_file"] == want["duplicate_rows_same_file"], name
+        malformed.update(seen["malformed_rows"])
+    assert set(malformed) == REASONS  # every reason, dealt in rotation over the files
+    assert max(malformed.values()) - min(malformed.values()) <= 4
+    raw = truth["totals"]["raw_rows"]
+    assert sum(malformed.values()) == truth["totals"]["quarantined_rows"]
+    assert 0.0008 <= sum(malformed.values()) / raw <= 0.0012
+    dup_share = truth["totals"]["duplicate_rows"] / raw
+    assert 0.004 <= dup_share <= 0.007
 
 
 def test_late_file_holds_last_days_of_the_previous_month(

@@ -162,6 +162,9 @@ def generate(
     daily: list[pl.DataFrame] = []
     late_truth: dict[str, dict[str, object]] = {}
 
+    reason_offsets: dict[tuple[str, ...], int] = {}
+    carry: list[pl.DataFrame] = []  # the previous day file's rows to redeliver
+
     def emit(
         rows_df: pl.DataFrame,
         name: str,
@@ -169,23 +172,34 @@ def generate(
         file_day: dt.date,
         usage_dates: list[str],
         rng: np.random.Generator,
-    ) -> None:
+        redelivered: pl.DataFrame | None,
+    ) -> pl.DataFrame:
         reasons = usage.REASONS if fmt == "jsonl" else usage.PARQUET_REASONS
-        rows, clean, tally = usage.plant_faults(rows_df, rng, file_day, reasons)
+        planted = usage.plant_faults(
+            rows_df,
+            rng,
+            file_day,
+            reasons,
+            reason_offset=reason_offsets.get(reasons, 0),
+            redelivered=redelivered,
+        )
+        tally = planted.tally
+        reason_offsets[reasons] = reason_offsets.get(reasons, 0) + sum(tally.malformed.values())
         path = usage_dir / name
         if fmt == "jsonl":
-            usage.write_jsonl(rows, path)
+            usage.write_jsonl(planted.rows, path)
         else:
-            usage.write_parquet(rows, path)
+            usage.write_parquet(planted.rows, path)
         entry = tally.as_dict()
         entry.update(
             format=fmt,
             arrival_date=file_day.isoformat(),
             usage_dates=usage_dates,
-            failed_rows=int((clean["status"] == "error").sum()),
+            failed_rows=int((planted.clean["status"] == "error").sum()),
         )
         files[f"raw/usage/{name}"] = entry
-        aggs.append(usage.aggregate_clean(clean))
+        aggs.append(usage.aggregate_clean(planted.clean))
+        return planted.redeliver
 
     columns = [
         TextColumn("[bold]generate[/]"),
@@ -210,20 +224,22 @@ def generate(
                 late_buffer.setdefault(late_day, []).append(df.filter(pl.Series(pick)))
                 df = df.filter(~pl.Series(pick))
             fmt = _file_format(usage_format, day)
-            emit(
+            nxt = emit(
                 df,
                 f"events_{day.isoformat()}.{fmt}",
                 fmt,
                 day,
                 [day.isoformat()],
                 np.random.default_rng([seed, 3, i]),
+                carry.pop() if carry else None,
             )
+            carry.append(nxt)
             if day in late_files:
                 ld = late_files[day]
                 late = pl.concat(late_buffer.pop(ld)).sort("_ts", "_seq")
                 name = f"events_{ld.isoformat()}_late.jsonl"
                 dates = sorted({(day - dt.timedelta(days=k)).isoformat() for k in range(3)})
-                emit(late, name, "jsonl", ld, dates, np.random.default_rng([seed, 4, i]))
+                emit(late, name, "jsonl", ld, dates, np.random.default_rng([seed, 4, i]), None)
                 late_truth[f"raw/usage/{name}"] = {
                     "events": late.height,
                     "utc_dates": dates,
@@ -258,6 +274,8 @@ def generate(
         "exact_duplicate_rows",
         "conflict_rows",
         "duplicate_rows",
+        "duplicate_rows_same_file",
+        "duplicate_rows_earlier_file",
         "loaded_rows",
         "failed_rows",
     ):

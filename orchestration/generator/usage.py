@@ -55,14 +55,20 @@ REASONS: tuple[str, ...] = (
     "missing_subject",
     "missing_time",
     "invalid_time",
+    "invalid_quantity",
     "negative_quantity",
     "future_time",
     "unknown_customer",
     "unknown_event_type",
 )
-PARQUET_REASONS: tuple[str, ...] = tuple(r for r in REASONS if r != "unparseable")
+# Parquet columns are typed: a cut line or a quantity that is not a number cannot be written.
+JSONL_ONLY_REASONS: frozenset[str] = frozenset({"unparseable", "invalid_quantity"})
+PARQUET_REASONS: tuple[str, ...] = tuple(r for r in REASONS if r not in JSONL_ONLY_REASONS)
 MALFORMED_RATE = 0.001
-DUPLICATE_RATE = 0.005
+# a file with fewer rows than this still gets one malformed row of every reason
+SMALL_FILE_ROWS = 2_000
+DUPLICATE_RATE = 0.004  # exact repeats inside a file
+REDELIVERY_RATE = 0.001  # exact repeats of a file's rows at the start of the next day's file
 CONFLICT_RATE = 0.0005
 FAILED_RATE = 0.01
 LATE_SHARE = 0.03
@@ -314,41 +320,71 @@ def _dec_text(col: str, scale: int) -> pl.Expr:
 
 @dataclass
 class PlantedFile:
-    """The faults planted in one usage file (ground truth for tests)."""
+    """The faults planted in one usage file (ground truth for tests).
+
+    Duplicates follow the ingester's rule (a row is a duplicate when its (source, id) was loaded
+    before: by an earlier file in path order, or by an earlier row of the same file)."""
 
     raw_rows: int = 0
     malformed: dict[str, int] = field(default_factory=dict)
-    exact_duplicate_rows: int = 0
-    conflict_rows: int = 0
+    same_file_exact: int = 0  # exact repeats of an earlier row of the same file
+    earlier_file_exact: int = 0  # exact redeliveries of a row of the previous day's file
+    conflict_rows: int = 0  # same (source, id) as an earlier row of the file, other payload
 
     def as_dict(self) -> dict[str, object]:
         quarantined = sum(self.malformed.values())
-        dups = self.exact_duplicate_rows + self.conflict_rows
+        exact = self.same_file_exact + self.earlier_file_exact
+        dups = exact + self.conflict_rows
         return {
             "raw_rows": self.raw_rows,
             "malformed_rows": dict(sorted(self.malformed.items())),
             "quarantined_rows": quarantined,
-            "exact_duplicate_rows": self.exact_duplicate_rows,
+            "exact_duplicate_rows": exact,
             "conflict_rows": self.conflict_rows,
             "duplicate_rows": dups,
+            "duplicate_rows_same_file": self.same_file_exact + self.conflict_rows,
+            "duplicate_rows_earlier_file": self.earlier_file_exact,
             "loaded_rows": self.raw_rows - quarantined - dups,
         }
 
 
+@dataclass(frozen=True)
+class Planted:
+    rows: pl.DataFrame  # the rows to write, in file order
+    clean: pl.DataFrame  # clean first deliveries of this file's own events (they count)
+    tally: PlantedFile
+    redeliver: pl.DataFrame  # rows to repeat at the start of the next day's file
+
+
+def malformed_count(n: int, n_reasons: int) -> int:
+    """Malformed rows for a file of ``n`` events: ~MALFORMED_RATE, one of each reason when small."""
+    if n < SMALL_FILE_ROWS:
+        return n_reasons
+    return max(1, round(n * MALFORMED_RATE))
+
+
 def plant_faults(
-    df: pl.DataFrame, rng: np.random.Generator, file_day: dt.date, reasons: tuple[str, ...]
-) -> tuple[pl.DataFrame, pl.DataFrame, PlantedFile]:
+    df: pl.DataFrame,
+    rng: np.random.Generator,
+    file_day: dt.date,
+    reasons: tuple[str, ...],
+    *,
+    reason_offset: int = 0,
+    redelivered: pl.DataFrame | None = None,
+) -> Planted:
     """Mark malformed rows (one reason each), add exact duplicates and conflicts.
 
-    Returns (rows to write, clean rows that count, the tally). ``df`` is sorted by time.
-    Malformed rows are chosen among llm.completion events (their corruption is visible in any
-    field); duplicates among the clean rows, conflicts among clean llm rows."""
+    ``df`` is sorted by time. Malformed rows are chosen among llm.completion events (their
+    corruption is visible in any field); duplicates among the clean rows, conflicts among clean
+    llm rows. Reasons are dealt in rotation starting at ``reason_offset`` (so that over many
+    files every reason gets its share). ``redelivered`` rows (from the previous day's file) are
+    written first, unchanged; a sample of this file's clean rows is returned for the next file."""
     n = df.height
     is_llm = df["_t"].to_numpy() == 0
     llm_idx = np.flatnonzero(is_llm)
-    k_mal = min(len(llm_idx) // 4, max(len(reasons), round(n * MALFORMED_RATE)))
+    k_mal = min(len(llm_idx) // 2, malformed_count(n, len(reasons)))
     mal_idx = np.sort(rng.choice(llm_idx, size=k_mal, replace=False))
-    reason_codes = np.resize(np.arange(len(reasons)), k_mal)
+    reason_codes = (reason_offset + np.arange(k_mal)) % len(reasons)
     rng.shuffle(reason_codes)
     ok = np.ones(n, dtype=bool)
     ok[mal_idx] = False
@@ -360,6 +396,8 @@ def plant_faults(
     ok_llm = np.flatnonzero(free)
     k_conf = min(len(ok_llm) // 4, max(1, round(n * CONFLICT_RATE)))
     conf_idx = np.sort(rng.choice(ok_llm, size=k_conf, replace=False))
+    k_next = min(len(ok_idx) // 4, max(1, round(n * REDELIVERY_RATE)))
+    next_idx = np.sort(rng.choice(ok_idx, size=k_next, replace=False))
 
     time_fmt = "%Y-%m-%dT%H:%M:%S%.3fZ"
     base = df.with_columns(
@@ -374,7 +412,8 @@ def plant_faults(
         output_tokens=pl.col("output_tokens") + 7,
         latency_ms=pl.col("latency_ms") + 1,
     )
-    # the malformed rows: a small frame, corrupted field by field
+    # the malformed rows: a small frame, corrupted field by field (``invalid_quantity`` and
+    # ``unparseable`` are written by the JSONL writer from ``_reason``)
     code = {r: i for i, r in enumerate(reasons)}
     rc = pl.col("_reason")
     file_ms = int(
@@ -405,63 +444,142 @@ def plant_faults(
         .then(-pl.col("output_tokens") - 1)
         .otherwise(pl.col("output_tokens")),
     )
-    # one gather puts every row in place: bad rows where they were, copies right after
-    # their original (exact duplicates first, then conflicts)
+    # one gather puts every row in place: redeliveries first, bad rows where they were, copies
+    # right after their original (exact duplicates first, then conflicts)
     k_bad = len(mal_idx)
-    idx = np.arange(n + k_bad + k_dup + k_conf, dtype=np.int64)[:n].copy()
+    k_re = 0 if redelivered is None else redelivered.height
+    idx = np.arange(n, dtype=np.int64)
     idx[mal_idx] = n + np.arange(k_bad)
     extra_pos = np.concatenate([dup_idx, conf_idx])
     extra_src = n + k_bad + np.arange(k_dup + k_conf)
     order = np.argsort(extra_pos, kind="stable")
     idx = np.insert(idx, extra_pos[order] + 1, extra_src[order])
-    rows = pl.concat([base, bad, dups, confs]).gather(idx)
+    idx = np.concatenate([n + k_bad + k_dup + k_conf + np.arange(k_re), idx])
+    frames = [base, bad, dups, confs]
+    if redelivered is not None:
+        frames.append(redelivered.select(base.columns).with_columns(_copy=pl.lit(3, pl.Int8)))
+    rows = pl.concat(frames).gather(idx)
     counts = np.bincount(reason_codes, minlength=len(reasons))
     tally = PlantedFile(
         raw_rows=rows.height,
         malformed={r: int(c) for r, c in zip(reasons, counts, strict=True) if c},
-        exact_duplicate_rows=k_dup,
+        same_file_exact=k_dup,
+        earlier_file_exact=k_re,
         conflict_rows=k_conf,
     )
-    return rows, clean, tally
+    return Planted(rows=rows, clean=clean, tally=tally, redeliver=base[next_idx])
 
 
-def _json_lines(rows: pl.DataFrame) -> pl.Series:
+# ---- JSONL --------------------------------------------------------------------------------------
+
+_SCALED: dict[str, tuple[str, int]] = {  # JSON key -> (integer column, decimal places)
+    "audio_seconds": ("_audio_tenths", 1),
+    "gpu_seconds": ("_gpu_millis", 3),
+    "gb_stored": ("_gb_milli", 3),
+}
+_ENVELOPE: tuple[str, ...] = ("id", "source", "type", "subject", "time")
+
+
+def _value(key: str) -> pl.Expr:
+    if key in _SCALED:
+        return _dec_text(*_SCALED[key])
+    return pl.col(key).cast(pl.String)
+
+
+def _merge_literals(pieces: list[str | pl.Expr]) -> list[pl.Expr]:
+    out: list[pl.Expr] = []
+    text = ""
+    for p in pieces:
+        if isinstance(p, str):
+            text += p
+            continue
+        if text:
+            out.append(pl.lit(text))
+            text = ""
+        out.append(p)
+    if text:
+        out.append(pl.lit(text))
+    return out
+
+
+def _flat_line(part: pl.DataFrame) -> pl.Expr | None:
+    """One flat concatenation for rows that share a null pattern (None if they don't)."""
+    pieces: list[str | pl.Expr] = ['{"specversion":"1.0"']
+    for key in _ENVELOPE:
+        if part[key].null_count():
+            return None
+        pieces += [f',"{key}":"', pl.col(key).cast(pl.String), '"']
+    pieces.append(',"data":{')
+    sep = ""
+    for key, is_string in DATA_COLUMNS:
+        col = _SCALED[key][0] if key in _SCALED else key
+        nulls = part[col].null_count()
+        if nulls == part.height:
+            continue
+        if nulls:
+            return None
+        quote = '"' if is_string else ""
+        pieces += [f'{sep}"{key}":{quote}', _value(key), quote]
+        sep = ","
+    pieces.append("}}\n")
+    return pl.concat_str(_merge_literals(pieces))
+
+
+def _generic_line() -> pl.Expr:
+    """Any row (absent keys for NULLs) and the planted JSONL-only faults; slower, for few rows."""
+
     def seg(key: str, expr: pl.Expr, is_string: bool) -> pl.Expr:
         text = expr.cast(pl.String)
         val = pl.concat_str(pl.lit('"'), text, pl.lit('"')) if is_string else text
         return pl.concat_str(pl.lit(f',"{key}":'), val)
 
-    data_cols = {
-        "audio_seconds": _dec_text("_audio_tenths", 1),
-        "gpu_seconds": _dec_text("_gpu_millis", 3),
-        "gb_stored": _dec_text("_gb_milli", 3),
-    }
-    data_segs = [seg(k, data_cols.get(k, pl.col(k)), s) for k, s in DATA_COLUMNS]
+    bad_number = REASONS.index("invalid_quantity")
+    out_text = (
+        pl.when(pl.col("_reason") == bad_number)
+        .then(pl.concat_str(pl.lit('"'), pl.col("output_tokens").cast(pl.String), pl.lit('x"')))
+        .otherwise(pl.col("output_tokens").cast(pl.String))
+    )
+    values = {k: _value(k) for k, _ in DATA_COLUMNS} | {"output_tokens": out_text}
+    data_segs = [seg(k, values[k], s) for k, s in DATA_COLUMNS]
     data = pl.concat_str(data_segs, ignore_nulls=True).str.slice(1)
     line = pl.concat_str(
         [
             pl.lit('{"specversion":"1.0"'),
-            seg("id", pl.col("id"), True),
-            seg("source", pl.col("source"), True),
-            seg("type", pl.col("type"), True),
-            seg("subject", pl.col("subject"), True),
-            seg("time", pl.col("time"), True),
+            *(seg(k, pl.col(k), True) for k in _ENVELOPE),
             pl.concat_str(pl.lit(',"data":{'), data, pl.lit("}}")),
         ],
         ignore_nulls=True,
     )
-    unparseable = REASONS.index("unparseable")
-    line = (
-        pl.when(pl.col("_reason") == unparseable)
-        .then(line.str.slice(0, line.str.len_chars() // 2))
-        .otherwise(line)
-    )
-    return rows.select(line.alias("line")).to_series()
+    cut = pl.col("_reason") == REASONS.index("unparseable")
+    line = pl.when(cut).then(line.str.slice(0, line.str.len_chars() // 2)).otherwise(line)
+    return pl.concat_str(line, pl.lit("\n"))
+
+
+def _json_lines(rows: pl.DataFrame) -> pl.Series:
+    """One CloudEvents JSON text per row, each ending in a newline, in row order.
+
+    Rows are built per event type with one flat concatenation (within a type the same keys are
+    present); malformed rows (``_reason`` set, codes of ``REASONS``) take the generic path."""
+    rows = rows.with_row_index("_row")
+    is_bad = pl.col("_reason") >= 0
+    parts = [rows.filter(is_bad).select("_row", _generic_line().alias("line"))]
+    for _, part in sorted(rows.filter(~is_bad).partition_by("_t", as_dict=True).items()):
+        expr = _flat_line(part)
+        parts.append(part.select("_row", (_generic_line() if expr is None else expr).alias("line")))
+    return pl.concat(parts).sort("_row")["line"]
 
 
 def write_jsonl(rows: pl.DataFrame, path: Path) -> None:
-    lines = _json_lines(rows)
-    path.write_text(lines.str.join("\n").item() + "\n", encoding="utf-8")
+    """Write the lines' bytes straight from the Arrow buffer (no Python string per line)."""
+    arr = _json_lines(rows).rechunk().to_arrow()
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)
+    begin, end = int(offsets[arr.offset]), int(offsets[arr.offset + len(arr)])
+    with path.open("wb") as fh:
+        if end > begin:
+            fh.write(memoryview(data_buf)[begin:end])  # type: ignore[arg-type]
 
 
 def write_parquet(rows: pl.DataFrame, path: Path) -> None:
