@@ -67,7 +67,9 @@ def test_unpriced_usage_lands_in_its_mart_never_on_a_line(built: Settings) -> No
     ]
     assert query(built, """
         select count(*) from marts.fct_invoice_lines
-        where meter_code in ('gpu_seconds') or dimensions like '%llama%'""") == [(0,)]
+        where customer_id = 'cus_ny'
+          and (meter_code in ('gpu_seconds', 'images') or dimensions like '%llama%')""") \
+        == [(0,)]
 
 
 def test_plan_change_two_prorated_fees_and_separately_tiered_usage(built: Settings) -> None:
@@ -80,15 +82,19 @@ def test_plan_change_two_prorated_fees_and_separately_tiered_usage(built: Settin
         ("subscription", "subscription:sub_sw_scale:scale:v1", D("12"), D("193.16")),
         ("usage", "usage:sub_sw_pro:images:2:0", D("100"), D("5.00")),          # graduated
         ("usage", "usage:sub_sw_scale:agent_workspaces:2:0", D("2"), D("4.00")),  # ws_a, ws_b
+        ("usage", "usage:sub_sw_scale:gpu_seconds:4:0", D("0"), D("5.00")),  # first-tier fee
         ("usage", "usage:sub_sw_scale:images:0:0", D("200"), D("2.00")),        # per_unit
         ("usage", "usage:sub_sw_scale:resolved_tickets:1:0", D("3"), D("1.50")),  # filter
         ("usage", "usage:sub_sw_scale:storage_gb:3:0", D("80"), D("8.00")),     # latest, volume
-        ("tax", "tax", D("274.34"), D("0.00")),
+        ("tax", "tax", D("279.34"), D("0.00")),
     ]
     assert invoice(built, "cus_switch:2026-10") == (
-        D("274.34"), D("0.00"), D("0.00"), D("274.34"), False, None)
-    assert lines(built, "cus_switch:2026-11")[0] == (
-        "subscription", "subscription:sub_sw_scale:scale:v1", D("30"), D("499.00"))
+        D("279.34"), D("0.00"), D("0.00"), D("279.34"), False, None)
+    assert lines(built, "cus_switch:2026-11") == [
+        ("subscription", "subscription:sub_sw_scale:scale:v1", D("30"), D("499.00")),
+        ("usage", "usage:sub_sw_scale:gpu_seconds:4:0", D("0"), D("5.00")),
+        ("tax", "tax", D("504.00"), D("0.00")),
+    ]
 
 
 def test_credit_burn_order_expiry_and_ledger(built: Settings) -> None:
@@ -132,7 +138,7 @@ def test_every_usage_line_traces_to_its_events(built: Settings) -> None:
         from marts.fct_invoice_lines l
         join staging.stg_reference__meters m on l.meter_code = m.meter_code
         where l.line_type = 'usage' order by 1, 2""")
-    assert len(usage_lines) == 7
+    assert len(usage_lines) == 9
     sql = compile_analysis(built, "invoice_line_events", {})  # no connection held during dbt
     with connect(built.warehouse, read_only=True) as con:
         events = con.execute(sql).fetchall()
@@ -140,7 +146,7 @@ def test_every_usage_line_traces_to_its_events(built: Settings) -> None:
     for row in events:
         by_line.setdefault((row[0], row[1]), []).append(row)
     for invoice_id, line_key, quantity, aggregation in usage_lines:
-        rows = by_line[(invoice_id, line_key)]
+        rows = by_line.get((invoice_id, line_key), [])  # none for a first-tier fee line
         event_quantities = [row[9] for row in rows]
         if aggregation in ("sum", "count"):
             assert sum(event_quantities) == quantity, (invoice_id, line_key)

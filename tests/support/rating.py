@@ -138,6 +138,11 @@ SCALE_V1: dict[str, Any] = {
         {"meter": "storage_gb", "model": "volume", "prices": [
             {"tiers": [{"up_to": 100, "unit_price": "0.10"}, {"unit_price": "0.05"}]},
         ]},
+        # a first tier with a flat fee: charged every period, even without usage
+        {"meter": "gpu_seconds", "model": "graduated", "prices": [
+            {"tiers": [{"up_to": 3600, "unit_price": "0", "flat_fee": "5.00"},
+                       {"unit_price": "0.001"}]},
+        ]},
     ],
 }
 

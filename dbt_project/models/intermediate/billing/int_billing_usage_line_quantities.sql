@@ -2,6 +2,8 @@
 -- The line quantity aggregates the matched daily rows the meter's way over the period: sum and
 -- count add up, max takes the maximum, latest the last event's value, count_unique the distinct
 -- values of the whole period. Tiers and free units therefore apply per subscription and period.
+-- A graduated default price row whose first tier has a flat fee gets a line even without usage
+-- (PRICING.md: the first tier's flat fee is charged even at quantity 0).
 with
 
 priced as (
@@ -20,6 +22,30 @@ prices as (
 conditions as (
 
     select * from {{ ref('stg_reference__plan_price_conditions') }}
+
+),
+
+subscription_periods as (
+
+    select * from {{ ref('int_billing_subscription_periods') }}
+
+),
+
+charges as (
+
+    select * from {{ ref('stg_reference__plan_charges') }}
+
+),
+
+meters as (
+
+    select * from {{ ref('stg_reference__meters') }}
+
+),
+
+tiers as (
+
+    select * from {{ ref('int_billing_price_tiers') }}
 
 ),
 
@@ -74,6 +100,74 @@ grouped as (
 
 ),
 
+first_tier_fees_without_usage as (
+
+    select
+        subscription_periods.customer_id,
+        subscription_periods.period,
+        subscription_periods.subscription_id,
+        subscription_periods.plan_code,
+        subscription_periods.plan_version,
+        charges.meter_code,
+        charges.charge_index,
+        prices.price_index,
+        meters.meter_name,
+        meters.unit,
+        meters.aggregation,
+        charges.charge_model,
+        charges.price_per,
+        cast(0 as hugeint) as event_count,
+        cast(0 as decimal(38, 9)) as sum_quantity,
+        cast(0 as decimal(38, 9)) as max_quantity,
+        cast(0 as decimal(38, 9)) as latest_quantity,
+        cast(0 as bigint) as distinct_quantity,
+        cast(null as date) as first_usage_date,
+        cast(null as date) as last_usage_date
+
+    from subscription_periods
+    inner join charges
+        on
+            subscription_periods.plan_code = charges.plan_code
+            and subscription_periods.plan_version = charges.plan_version
+            and charges.charge_model = 'graduated'
+    inner join prices
+        on
+            charges.plan_code = prices.plan_code
+            and charges.plan_version = prices.plan_version
+            and charges.charge_index = prices.charge_index
+            and prices.when_json is null
+    inner join tiers
+        on
+            prices.plan_code = tiers.plan_code
+            and prices.plan_version = tiers.plan_version
+            and prices.charge_index = tiers.charge_index
+            and prices.price_index = tiers.price_index
+            and tiers.is_first_tier
+            and tiers.flat_fee > 0
+    inner join meters
+        on charges.meter_code = meters.meter_code
+    where not exists (
+        select 1
+        from grouped
+        where
+            grouped.subscription_id = subscription_periods.subscription_id
+            and grouped.period = subscription_periods.period
+            and grouped.charge_index = charges.charge_index
+            and grouped.price_index = prices.price_index
+    )
+
+),
+
+all_lines as (
+
+    select * from grouped
+
+    union all by name
+
+    select * from first_tier_fees_without_usage
+
+),
+
 final as (
 
     select
@@ -111,7 +205,7 @@ final as (
         grouped.first_usage_date,
         grouped.last_usage_date
 
-    from grouped
+    from all_lines as grouped
     inner join prices
         on
             grouped.plan_code = prices.plan_code
