@@ -174,6 +174,33 @@ def periods(snap: Snapshot) -> list[str]:
 
 
 @_cached
+def default_period(snap: Snapshot) -> str | None:
+    """The period the pickers start on: the newest one with at least half as many invoices as
+    the busiest period (so a sliver of next month, from customers in later time zones, is not
+    the default); the newest period when there are no invoices."""
+    if "marts.fct_invoices" not in tables(snap):
+        known = periods(snap)
+        return known[0] if known else None
+    df = run_query(
+        snap,
+        """
+        with counts as (
+            select period, count(*) as invoices
+            from marts.fct_invoices
+            group by period
+        )
+        select period
+        from counts
+        where invoices * 2 >= (select max(invoices) from counts)
+        order by period desc
+        limit 1
+        """,
+        needs=("marts.fct_invoices",),
+    )
+    return df.item() if df.height else None
+
+
+@_cached
 def customers(snap: Snapshot) -> pl.DataFrame:
     """customer_id, customer_name, currency (name = id, USD when the reference table is absent)."""
     if "staging.stg_reference__customers" in tables(snap):
@@ -744,10 +771,10 @@ def alerts(snap: Snapshot, period: str) -> pl.DataFrame:
                 spend_date as alert_date,
                 customer_id,
                 'anomaly' as alert_type,
-                'daily spend ' || coalesce(cast(spend_to_median_ratio as varchar), '∞')
+                'day of ' || coalesce(cast(basis_to_median_ratio as varchar), '∞')
                     || '× the trailing median' as detail,
                 currency,
-                spend as amount,
+                anomaly_basis as amount,
                 anomaly_threshold as reference_amount,
             from anomalies
         ),

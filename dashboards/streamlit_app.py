@@ -25,9 +25,11 @@ PAGES = [
 def _pickers(snap: da.Snapshot) -> None:
     """Period and customer pickers in the entrypoint, so their state survives page changes."""
     period_options = da.periods(snap)
+    default = da.default_period(snap)
     st.sidebar.selectbox(
         "Billing period",
         period_options,
+        index=period_options.index(default) if default in period_options else 0,
         key="period",
         help="Calendar month in each customer's time zone.",
         placeholder="no periods yet",

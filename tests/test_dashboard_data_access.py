@@ -137,3 +137,19 @@ def test_last_run_absent_or_bad(tmp_settings: Settings) -> None:
 def test_snapshot_path_follows_settings(tmp_settings: Settings) -> None:
     assert da.published_path() == tmp_settings.data_dir / "published" / "warehouse.duckdb"
     assert Path(da.data_dir()) == tmp_settings.data_dir
+
+
+def test_default_period_skips_a_sliver_of_next_month(tmp_settings: Settings) -> None:
+    build = write_contract_fixture(tmp_settings.data_dir / "b.duckdb")
+    con = duckdb.connect(str(build))
+    con.execute(
+        "insert into marts.fct_invoices by name "
+        "select 'cus_tokyo:2026-11' as invoice_id, 'cus_tokyo' as customer_id, "
+        "'2026-11' as period, 'USD' as currency, 0.00 as total, 'draft' as status, "
+        "false as is_blocked"
+    )
+    con.close()
+    publish(build, tmp_settings)
+    snap = da.snapshot()
+    assert da.periods(snap) == ["2026-11", "2026-10", "2026-09"]
+    assert da.default_period(snap) == "2026-10"  # 1 invoice in 2026-11 vs 3 in 2026-10

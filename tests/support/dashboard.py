@@ -349,9 +349,10 @@ select
     'cus_acme:2026-10-02' as anomaly_id, 'cus_acme' as customer_id, 'USD' as currency,
     date '2026-10-02' as spend_date, '2026-10' as period,
     cast(120.00 as decimal(38, 2)) as spend,
-    cast(10.00 as decimal(38, 12)) as trailing_median_spend,
+    cast(120.00 as decimal(38, 2)) as anomaly_basis,
+    cast(10.00 as decimal(38, 12)) as trailing_median_basis,
     cast(50.00 as decimal(38, 2)) as anomaly_threshold,
-    cast(12.00 as decimal(18, 2)) as spend_to_median_ratio
+    cast(12.00 as decimal(18, 2)) as basis_to_median_ratio
 """,
     "fct_spend_alerts": """
 create table marts.fct_spend_alerts as
