@@ -64,11 +64,23 @@ def money(text: str) -> Decimal:
 # --- as of, daily spend -------------------------------------------------------------------------
 
 def test_as_of_is_the_day_before_the_last_event(built: Settings) -> None:
-    got = rows(built, "select distinct as_of_date from marts.fct_customer_daily_spend")
-    assert got == [{"as_of_date": D(2026, 10, 20)}]
+    # the last event is 2026-10-21T16:00Z: Oct 21 in UTC, Oct 22 in Tokyo
+    got = rows(built, """select as_of_date, count(distinct customer_id) as customers
+                         from marts.fct_customer_daily_spend group by 1 order by 1""")
+    assert got == [{"as_of_date": D(2026, 10, 20), "customers": 7},
+                   {"as_of_date": D(2026, 10, 21), "customers": 1}]
     # cus_onpace used 100,000 tokens on Oct 21 too: after the as-of day, never counted
     assert rows(built, "select * from marts.fct_customer_daily_spend "
-                       "where spend_date > date '2026-10-20'") == []
+                       "where spend_date > as_of_date") == []
+
+
+def test_days_are_local_days(built: Settings) -> None:
+    # cus_tokyo: 30,000 tokens at 2026-09-30T20:00Z = Oct 1 05:00 in Tokyo -> October spend
+    got = rows(built, """select spend_date, spend from marts.fct_customer_daily_spend
+                         where customer_id = 'cus_tokyo' and spend <> 0""")
+    assert got == [{"spend_date": D(2026, 10, 1), "spend": money("30.00")}]
+    assert one(built, """select max(spend_date) as last_day from marts.fct_customer_daily_spend
+                         where customer_id = 'cus_tokyo'""") == {"last_day": D(2026, 10, 21)}
 
 
 def test_daily_spend_is_the_increase_of_the_tiered_amount(built: Settings) -> None:
@@ -321,8 +333,8 @@ def test_weekly_markdown_export(built: Settings) -> None:
     paths = write_weekly_summaries(built)  # default: the latest complete week, 2026-W42
     base = built.exports_dir / "summaries" / "2026-W42"
     assert paths == sorted(base / f"{c}.md" for c in (
-        "cus_atrisk", "cus_budget", "cus_onpace", "cus_renewal", "cus_spike", "cus_trailing",
-        "cus_weekly"))
+        "cus_atrisk", "cus_budget", "cus_onpace", "cus_renewal", "cus_spike", "cus_tokyo",
+        "cus_trailing", "cus_weekly"))
     assert (base / "cus_weekly.md").read_text() == WEEKLY_MD
     before = {p: p.read_bytes() for p in paths}
     assert write_weekly_summaries(built, "2026-W42") == paths

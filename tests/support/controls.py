@@ -1,9 +1,9 @@
 """A tiny, hand-computable data directory for the controls marts (contract progress, credit
 balances, spend alerts, anomalies, weekly summary).
 
-Every customer is in UTC; the last event is on 2026-10-21, so the as-of day (the last complete
-day) is 2026-10-20 for everyone. The expected figures are worked out in
-tests/test_controls_marts.py next to each assertion.
+Every customer but ``cus_tokyo`` is in UTC; the last event is on 2026-10-21 (UTC), so the as-of
+day (the last complete day) is 2026-10-20 for them and 2026-10-21 for ``cus_tokyo``. The
+expected figures are worked out in tests/test_controls_marts.py next to each assertion.
 
 Plans: ``flat`` (no fee; ``tokens`` per_unit 1.00 per 1,000 input tokens, so 100,000 tokens =
 100.00) and ``tiered`` (fee 31.00 a month = 1.00 a day in October; ``images`` graduated: the
@@ -42,8 +42,9 @@ def _daily(customer_id: str, first: dt.date, last: dt.date, tokens: int,
 
 CUSTOMERS: tuple[str, ...] = (
     "cus_onpace", "cus_atrisk", "cus_renewal", "cus_budget", "cus_trailing", "cus_weekly",
-    "cus_spike",
+    "cus_spike", "cus_tokyo",
 )
+TIMEZONES: dict[str, str] = {"cus_tokyo": "Asia/Tokyo"}
 
 
 def usage_rows() -> list[Usage]:
@@ -73,6 +74,10 @@ def usage_rows() -> list[Usage]:
     spike = D(2026, 10, 14)
     rows += [u if u.day != spike else Usage(u.customer_id, u.day, u.kind, 200_000, u.model)
              for u in _daily("cus_spike", D(2026, 9, 1), D(2026, 10, 20), 20_000)]
+    # T (Asia/Tokyo, UTC+9): 2026-09-30T20:00Z is Oct 1 local (30.00 of October); its last
+    # event, 2026-10-21T16:00Z, is Oct 22 local, so its as-of day is Oct 21 (UTC ones: Oct 20).
+    rows.append(Usage("cus_tokyo", D(2026, 9, 30), "tokens", 30_000, "gpt-4o-2024-08-06", 20))
+    rows.append(Usage("cus_tokyo", D(2026, 10, 21), "tokens", 10_000, "gpt-4o-2024-08-06", 16))
     return rows
 
 
@@ -149,6 +154,7 @@ SUBSCRIPTIONS: tuple[tuple[str, str, str], ...] = (
     ("cus_trailing", "flat", "2026-07-01"),
     ("cus_weekly", "tiered", "2026-10-01"),
     ("cus_spike", "flat", "2026-09-01"),
+    ("cus_tokyo", "flat", "2026-09-01"),
 )
 
 CONTRACTS_CSV = """\
@@ -181,8 +187,8 @@ def write_data_dir(data: Path, rows: Iterable[Usage] | None = None) -> Path:
     (ref / "plans" / "tiered_v1.yml").write_text(TIERED_PLAN_YML)
     (ref / "customers.csv").write_text(
         CUSTOMERS_CSV_HEADER + "\n"
-        + "".join(f"{c},{c[4:].capitalize()},USD,UTC,0,enterprise,,billing@{c[4:]}.test\n"
-                  for c in CUSTOMERS))
+        + "".join(f"{c},{c[4:].capitalize()},USD,{TIMEZONES.get(c, 'UTC')},0,enterprise,,"
+                  f"billing@{c[4:]}.test\n" for c in CUSTOMERS))
     (ref / "subscriptions.csv").write_text(
         "subscription_id,customer_id,plan_code,start_date,end_date\n"
         + "".join(f"sub_{c[4:]},{c},{p},{start},\n" for c, p, start in SUBSCRIPTIONS))
