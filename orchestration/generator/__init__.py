@@ -195,7 +195,9 @@ def generate(
             format=fmt,
             arrival_date=file_day.isoformat(),
             usage_dates=usage_dates,
-            failed_rows=int((planted.clean["status"] == "error").sum()),
+            failed_rows=int(
+                planted.clean.select((pl.col("status") == "error").sum()).collect().item()
+            ),
         )
         files[f"raw/usage/{name}"] = entry
         aggs.append(usage.aggregate_clean(planted.clean))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -110,7 +111,16 @@ def _codes(values: list[str], table: list[str]) -> np.ndarray:
     return np.array([table.index(v) for v in values], dtype=np.int64)
 
 
-_DIGITS4 = np.array([list(f"{i:04d}".encode()) for i in range(10_000)], dtype=np.uint8)
+@functools.cache
+def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Text lookup tables: 4-digit groups, ``HH:MM:SS`` per second of day, ``.mmmZ``."""
+    d4 = np.array([f"{i:04d}".encode() for i in range(10_000)], dtype="S4")
+    hms = np.array(
+        [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}".encode() for s in range(86_400)],
+        dtype="S8",
+    )
+    milli = np.array([f".{i:03d}Z".encode() for i in range(1000)], dtype="S5")
+    return d4, hms, milli
 
 
 def _as_strings(buf: np.ndarray) -> pl.Series:
@@ -122,53 +132,43 @@ def _as_strings(buf: np.ndarray) -> pl.Series:
     return pl.Series(pl.from_arrow(arr)).cast(pl.String)
 
 
-def _put_digits(buf: np.ndarray, col: int, values: np.ndarray, width: int) -> None:
-    """Write ``values`` zero-padded to ``width`` digits into ``buf[:, col:col+width]``."""
-    x = values.astype(np.int64)
-    end = col + width
-    while end > col:
-        take = min(4, end - col)
-        chunk = _DIGITS4[x % 10_000]
-        buf[:, end - take : end] = chunk[:, 4 - take :]
-        x = x // 10_000
-        end -= take
+def _records_as_strings(rec: np.ndarray) -> pl.Series:
+    """A packed structured array of byte-string fields, each record one fixed-width string."""
+    return _as_strings(rec.view(np.uint8).reshape(len(rec), rec.dtype.itemsize))
 
 
 def _fixed_width_ids(prefix: str, numbers: np.ndarray, width: int) -> pl.Series:
-    """``prefix`` + zero-padded ``numbers`` as strings."""
-    head = np.frombuffer(prefix.encode(), dtype=np.uint8)
-    buf = np.empty((len(numbers), len(head) + width), dtype=np.uint8)
-    buf[:, : len(head)] = head
-    _put_digits(buf, len(head), numbers, width)
-    return _as_strings(buf)
+    """``prefix`` + zero-padded ``numbers`` (``width`` a multiple of 4) as strings."""
+    if width % 4:
+        raise ValueError("width must be a multiple of 4")
+    d4 = _tables()[0]
+    groups = width // 4
+    head = prefix.encode()
+    rec = np.empty(
+        len(numbers), dtype=[("p", f"S{len(head)}"), *((f"g{k}", "S4") for k in range(groups))]
+    )
+    rec["p"] = head
+    x = numbers.astype(np.int64)
+    for k in reversed(range(groups)):
+        rec[f"g{k}"] = d4[x % 10_000]
+        x = x // 10_000
+    return _records_as_strings(rec)
 
 
 def iso_times(ts_ms: np.ndarray) -> pl.Series:
     """Epoch milliseconds as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC)."""
+    _, hms, milli = _tables()
     days, ms = np.divmod(ts_ms.astype(np.int64), 86_400_000)
     uniq, inv = np.unique(days, return_inverse=True)
     dates = np.array(
-        [
-            list((dt.date(1970, 1, 1) + dt.timedelta(days=int(d))).isoformat().encode())
-            for d in uniq
-        ],
-        dtype=np.uint8,
-    ).reshape(len(uniq), 10)
-    buf = np.empty((len(ts_ms), 24), dtype=np.uint8)
-    buf[:, :10] = dates[inv]
-    buf[:, 10] = ord("T")
-    secs, milli = np.divmod(ms, 1000)
-    mins, sec = np.divmod(secs, 60)
-    hour, minute = np.divmod(mins, 60)
-    _put_digits(buf, 11, hour, 2)
-    buf[:, 13] = ord(":")
-    _put_digits(buf, 14, minute, 2)
-    buf[:, 16] = ord(":")
-    _put_digits(buf, 17, sec, 2)
-    buf[:, 19] = ord(".")
-    _put_digits(buf, 20, milli, 3)
-    buf[:, 23] = ord("Z")
-    return _as_strings(buf)
+        [f"{dt.date(1970, 1, 1) + dt.timedelta(days=int(d))}T".encode() for d in uniq],
+        dtype="S11",
+    )
+    rec = np.empty(len(ts_ms), dtype=[("d", "S11"), ("t", "S8"), ("m", "S5")])
+    rec["d"] = dates[inv]
+    rec["t"] = hms[ms // 1000]
+    rec["m"] = milli[ms % 1000]
+    return _records_as_strings(rec)
 
 
 def _pick(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:
@@ -207,9 +207,11 @@ def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
     local_hour = _pick(rng, _HOURS, n)
     hour = (local_hour - offsets) % 24
     day_ms = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
-    ts = day_ms + hour * 3_600_000 + rng.integers(0, 3_600_000, n)
-    order = np.argsort(ts, kind="stable")  # by time; ties by draw order
-    ts, ci = ts[order], ci[order]
+    ms_of_day = hour * 3_600_000 + rng.integers(0, 3_600_000, n)
+    # by time, ties by draw order: one sort of unique keys (time << 32 | draw index)
+    keys = np.sort((ms_of_day.astype(np.int64) << 32) | np.arange(n, dtype=np.int64))
+    ts = day_ms + (keys >> 32)
+    ci = ci[keys & 0xFFFF_FFFF]
     # every other field is drawn i.i.d., directly in time order (no reordering)
     tcode = _pick(rng, _TYPE_P, n)
     m_p = np.array([m[2] for m in LLM_MODELS])
@@ -348,10 +350,13 @@ class PlantedFile:
         }
 
 
+_NOT_WRITTEN = frozenset({"_seq", "_ts", "_ci", "_day"})  # internal columns no writer needs
+
+
 @dataclass(frozen=True)
 class Planted:
-    rows: pl.DataFrame  # the rows to write, in file order
-    clean: pl.DataFrame  # clean first deliveries of this file's own events (they count)
+    rows: pl.DataFrame  # the rows to write, in file order (writers' columns only)
+    clean: pl.LazyFrame  # clean first deliveries of this file's own events (they count)
     tally: PlantedFile
     redeliver: pl.DataFrame  # rows to repeat at the start of the next day's file
 
@@ -400,15 +405,10 @@ def plant_faults(
     next_idx = np.sort(rng.choice(ok_idx, size=k_next, replace=False))
 
     time_fmt = "%Y-%m-%dT%H:%M:%S%.3fZ"
-    base = df.with_columns(
-        time=iso_times(df["_ts"].to_numpy()),
-        _reason=pl.lit(-1, dtype=pl.Int8),
-        _copy=pl.lit(0, dtype=pl.Int8),
-    )
-    clean = base.filter(pl.Series(ok))
-    dups = base[dup_idx].with_columns(_copy=pl.lit(1, dtype=pl.Int8))
+    base = df.with_columns(time=iso_times(df["_ts"].to_numpy()), _reason=pl.lit(-1, pl.Int8))
+    clean = base.lazy().filter(pl.lit(pl.Series(ok)))
+    dups = base[dup_idx]
     confs = base[conf_idx].with_columns(
-        _copy=pl.lit(2, dtype=pl.Int8),
         output_tokens=pl.col("output_tokens") + 7,
         latency_ms=pl.col("latency_ms") + 1,
     )
@@ -457,8 +457,9 @@ def plant_faults(
     idx = np.concatenate([n + k_bad + k_dup + k_conf + np.arange(k_re), idx])
     frames = [base, bad, dups, confs]
     if redelivered is not None:
-        frames.append(redelivered.select(base.columns).with_columns(_copy=pl.lit(3, pl.Int8)))
-    rows = pl.concat(frames).gather(idx)
+        frames.append(redelivered)
+    written = [c for c in base.columns if c not in _NOT_WRITTEN]
+    rows = pl.concat([f.select(written) for f in frames]).gather(idx)
     counts = np.bincount(reason_codes, minlength=len(reasons))
     tally = PlantedFile(
         raw_rows=rows.height,
@@ -614,7 +615,7 @@ def write_parquet(rows: pl.DataFrame, path: Path) -> None:
     )
 
 
-def aggregate_clean(clean: pl.DataFrame) -> pl.DataFrame:
+def aggregate_clean(clean: pl.LazyFrame) -> pl.DataFrame:
     """Billable (successful, clean, first delivery) usage per UTC date x customer x model."""
     return (
         clean.filter(pl.col("status") == "success", pl.col("provider").is_not_null())
@@ -630,4 +631,5 @@ def aggregate_clean(clean: pl.DataFrame) -> pl.DataFrame:
             audio_tenths=pl.col("_audio_tenths").sum(),
         )
         .with_columns(pl.col("subject", "provider", "model", "type").cast(pl.String))
+        .collect()
     )
