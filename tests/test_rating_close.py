@@ -29,12 +29,12 @@ def test_rebuild_is_identical_then_late_usage_becomes_an_adjustment(tmp_path: Pa
 
     # determinism: same inputs, a second build -> byte-identical marts
     first = marts_checksums(s)
-    dbt_build(s, unit_tests=False)
+    dbt_build(s, unit_tests=False, data_tests=False)
     assert marts_checksums(s) == first
 
     # close October; its invoice and lines are frozen in the ledger
     issue_period(s, "2026-10")
-    dbt_build(s, unit_tests=False)
+    dbt_build(s, unit_tests=False, data_tests=False)
     issued_lines = query(s, """
         select line_no, line_type, line_key, quantity, amount from marts.fct_invoice_lines
         where invoice_id = 'cus_northwind:2026-10' order by line_no""")

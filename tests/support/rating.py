@@ -273,13 +273,16 @@ def write_data_dir(data_dir: Path, sc: Scenario) -> None:
 
 # --------------------------------------------------------------------------- dbt
 
-def dbt_build(s: Settings, *select: str, unit_tests: bool = True) -> None:
+def dbt_build(s: Settings, *select: str, unit_tests: bool = True,
+              data_tests: bool = True) -> None:
     """`dbt build` of the rating models (and their parents, with the tests of those models only)
     on the warehouse of ``s``, with a private target/log dir. ``unit_tests=False`` skips the dbt
-    unit tests (they do not depend on the data; one build per session runs them)."""
+    unit tests (they do not depend on the data; one build per session runs them);
+    ``data_tests=False`` skips data tests too (intermediate steps of a multi-build test)."""
     sel = list(select) or ["+marts.billing"]
-    if not unit_tests:
-        sel += ["--exclude-resource-type", "unit_test"]
+    skipped = ([] if unit_tests else ["unit_test"]) + ([] if data_tests else ["test"])
+    if skipped:
+        sel += ["--exclude-resource-type", *skipped]
     work = s.data_dir.parent / "dbt"
     env = {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs"),
            "METERLINE_DBT_THREADS": "2"}
