@@ -9,6 +9,26 @@ Public API (the Dagster assets and the CLI call exactly this):
 
 Each call opens its own connection, ensures the schema, loads each new file in its own
 transaction (rows + quarantine + manifest row commit together) and closes the connection.
+
+Decisions (see each loader's docstring for details):
+
+- A file is (path relative to the data dir, sha256). Seen before -> skipped (``FileLoad.skipped``
+  with the earlier batch id, zero counts). Same path, new hash -> a new batch.
+- Counting unit of ``raw_rows``: a non-blank JSONL line, a CSV data row, a Parquet row, a JSON
+  page's bucket *result*, a reference row (YAML: a meter, a plan version, an allocation rule).
+  Empty buckets (``results: []``, or dashboard CSV rows with only time columns) carry no data:
+  no row, not a raw row, counted in ``FileLoad.empty_buckets``. A JSON file that cannot be
+  parsed is one raw row, quarantined ``unparseable`` with the file's text.
+- Always ``raw_rows = loaded_rows + duplicate_rows + quarantined_rows`` per file: checked before
+  the file commits, and by a Great Expectations suite over every file of the call.
+- Quarantine reason codes. Usage: unparseable, missing_id (id or source), missing_subject,
+  missing_time, invalid_time, invalid_quantity, negative_quantity, future_time,
+  unknown_customer, unknown_event_type. Provider pages/CSVs: unparseable, unknown_object,
+  unexpected_object, invalid_time, invalid_amount, invalid_quantity, negative_quantity.
+  FOCUS: unparseable, missing_required, invalid_time, invalid_decimal.
+- Text is parsed strictly (``sqlexpr``): ``5/1/25`` is an invalid time, ``$10,000.00`` an invalid
+  decimal, ``12.5`` an invalid integer count, ``10.0`` the integer 10. Money never goes through
+  float arithmetic (JSON numbers are cast from their shortest round-trip text).
 """
 
 from __future__ import annotations
