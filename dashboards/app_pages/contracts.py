@@ -40,7 +40,7 @@ def _burndown(progress: pl.DataFrame) -> None:
             color=alt.Color("series:N", title=None),
             tooltip=["contract_id", "period", "series", alt.Tooltip("amount:Q", format="$,.2f")],
         )
-        .properties(height=180, width=320)
+        .properties(height=180, width=240)
         .facet(facet=alt.Facet("contract_id:N", title=None), columns=3)
     )
     st.altair_chart(chart)

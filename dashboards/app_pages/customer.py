@@ -29,20 +29,21 @@ def _usage(snap: da.Snapshot, customer_id: str, period: str) -> None:
     daily = da.customer_usage_daily(snap, customer_id, period)
     if daily.is_empty():
         return
+    meters = daily.get_column("meter_code").unique().sort().to_list()
+    meter = st.selectbox("Daily usage of meter", meters, key="customer_meter")
     chart = (
-        alt.Chart(ui.chart_frame(daily, ["quantity"]).to_pandas())
+        alt.Chart(
+            ui.chart_frame(daily.filter(pl.col("meter_code") == meter), ["quantity"]).to_pandas()
+        )
         .mark_bar()
         .encode(
             x=alt.X("usage_date:T", title="Day"),
-            y=alt.Y("quantity:Q", title="Quantity"),
-            color=alt.Color("meter_code:N", title="Meter"),
-            tooltip=["usage_date", "meter_code", "quantity"],
+            y=alt.Y("quantity:Q", title=f"{meter} per day"),
+            tooltip=["usage_date", "meter_code", alt.Tooltip("quantity:Q", format=",")],
         )
-        .properties(height=220)
-        .facet(row=alt.Row("meter_code:N", title=None))
-        .resolve_scale(y="independent")
+        .properties(height=240)
     )
-    st.altair_chart(chart)
+    st.altair_chart(chart, width="stretch")
 
 
 def _invoice(snap: da.Snapshot, customer_id: str, period: str) -> None:
