@@ -170,10 +170,11 @@ def test_month_contract_inside_its_renewal_window(built: Settings) -> None:
 def test_credit_balance_follows_the_ledger_and_projects_exhaustion(built: Settings) -> None:
     # cus_atrisk: 5000.00 paid grant Sep 1; September's invoice burns 1500.00 at Oct 1.
     got = rows(built, """
-        select balance_date, balance from marts.fct_credit_balances
+        select balance_date, balance, customer_balance from marts.fct_credit_balances
         where grant_id = 'gr_atrisk' and balance_date in ('2026-09-30', '2026-10-01')
         order by balance_date""")
-    assert [r["balance"] for r in got] == [money("5000.00"), money("3500.00")]
+    assert [(r["balance"], r["customer_balance"]) for r in got] == [
+        (money("5000.00"), money("5000.00")), (money("3500.00"), money("3500.00"))]
     # As of Oct 20: October's 1000.00 spent so far is pending -> 2500.00 available; burn rate
     # 50.00 a day -> 2500 / 50 = 50 days after Oct 20 = Dec 9.
     assert one(built, """

@@ -244,6 +244,9 @@ final as (
         cast(balances.burned_to_date as decimal(38, 2)) as burned_to_date,
         cast(balances.expired_to_date as decimal(38, 2)) as expired_to_date,
         cast(balances.balance as decimal(38, 2)) as balance,
+        cast(sum(balances.balance) over (
+            partition by spine.customer_id, spine.balance_date
+        ) as decimal(38, 2)) as customer_balance,
         projection.burn_rank,
         projection.pending_burn,
         projection.available_balance,
