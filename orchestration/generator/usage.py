@@ -189,6 +189,13 @@ def day_counts(scn: Scenario, events: int) -> list[int]:
     return [int(x) for x in base]
 
 
+def _at(n: int, rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Lookup codes: ``codes`` at ``rows``, -1 (NULL) elsewhere."""
+    full = np.full(n, -1, dtype=np.int64)
+    full[rows] = codes
+    return full
+
+
 def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
     """``n`` clean events of usage day ``day_index``, sorted by time (columns: see below)."""
     day = scn.start + dt.timedelta(days=day_index)
@@ -212,57 +219,68 @@ def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
     keys = np.sort((ms_of_day.astype(np.int64) << 32) | np.arange(n, dtype=np.int64))
     ts = day_ms + (keys >> 32)
     ci = ci[keys & 0xFFFF_FFFF]
-    # every other field is drawn i.i.d., directly in time order (no reordering)
+    # every other field is drawn i.i.d., directly in time order (no reordering); a field that
+    # only one event type has is drawn only for the rows of that type
     tcode = _pick(rng, _TYPE_P, n)
-    m_p = np.array([m[2] for m in LLM_MODELS])
-    mcode = _pick(rng, m_p, n)
+    rows_of = [np.flatnonzero(tcode == t) for t in range(len(EVENT_TYPES))]
+    llm = rows_of[0]
+    n_llm = len(LLM_MODELS)
+    mcode = _pick(rng, np.array([m[2] for m in LLM_MODELS]), len(llm))
     med_in = np.array([m[3] for m in LLM_MODELS], dtype=np.float64)[mcode]
     med_out = np.array([m[4] for m in LLM_MODELS], dtype=np.float64)[mcode]
     cshare = np.array([m[5] for m in LLM_MODELS])[mcode]
     wshare = np.array([m[6] for m in LLM_MODELS])[mcode]
-    inp = np.clip(np.rint(med_in * rng.lognormal(0.0, 0.55, n)), 20, 190_000).astype(np.int64)
-    out = np.clip(np.rint(med_out * rng.lognormal(0.0, 0.5, n)), 1, 60_000).astype(np.int64)
-    cached = (inp * (rng.random(n) * 2.0 * cshare)).astype(np.int64)
-    cwrite = (inp * (rng.random(n) * 2.0 * wshare)).astype(np.int64)
-    emb_in = np.clip(np.rint(600 * rng.lognormal(0.0, 0.7, n)), 1, 8000).astype(np.int64)
-    images = rng.integers(1, 5, n)
-    audio_tenths = rng.integers(50, 6000, n)
-    gpu_millis = rng.integers(5_000, 1_800_000, n)
-    gpu_t = rng.integers(0, len(GPU_TYPES), n)
-    outcome = _pick(rng, np.array([0.7, 0.2, 0.1]), n)
-    gb_milli = rng.integers(1_000, 500_000, n)
+    k = len(llm)
+    inp = np.clip(np.rint(med_in * rng.lognormal(0.0, 0.55, k)), 20, 190_000).astype(np.int64)
+    out = np.clip(np.rint(med_out * rng.lognormal(0.0, 0.5, k)), 1, 60_000).astype(np.int64)
+    cached = (inp * (rng.random(k) * 2.0 * cshare)).astype(np.int64)
+    cwrite = (inp * (rng.random(k) * 2.0 * wshare)).astype(np.int64)
+    anth_model = np.array([m[0] == "anthropic" for m in LLM_MODELS])
+    cwrite[~anth_model[mcode]] = 0
+    n_of = [len(r) for r in rows_of]
+    emb_in = np.clip(np.rint(600 * rng.lognormal(0.0, 0.7, n_of[1])), 1, 8000).astype(np.int64)
+    images = rng.integers(1, 5, n_of[2])
+    audio_tenths = rng.integers(50, 6000, n_of[3])
+    gpu_millis = rng.integers(5_000, 1_800_000, n_of[4])
+    gpu_t = rng.integers(0, len(GPU_TYPES), n_of[4])
+    outcome = _pick(rng, np.array([0.7, 0.2, 0.1]), n_of[5])
+    gb_milli = rng.integers(1_000, 500_000, n_of[6])
     failed = rng.random(n) < FAILED_RATE
-    latency = (200 + out // 50 + rng.integers(20, 900, n)).astype(np.int64)
+    out_all = np.zeros(n, dtype=np.int64)
+    out_all[llm] = out
+    latency = 200 + out_all // 50 + rng.integers(20, 900, n)
     feature = rng.integers(0, len(FEATURES), n)
     ws = rng.integers(1, 4, n)
 
-    is_llm = tcode == 0
-    anth_models = np.array([m[0] == "anthropic" for m in LLM_MODELS])
-    is_anth = is_llm & anth_models[mcode]
-    n_llm = len(LLM_MODELS)
-    # lookup codes; the last entry of every lookup table is NULL
-    model_code = np.select(
-        [is_llm, tcode == 1, tcode == 2, tcode == 3],
-        [mcode, n_llm, n_llm + 1, n_llm + 2],
-        n_llm + 3,
-    )
+    # product code: the LLM models first, then one per other event type; every dimension is a
+    # lookup by product code into a small table whose last entry (index -1) means NULL
+    pcode = (tcode + (n_llm - 1)).astype(np.int64)
+    pcode[llm] = mcode
+    is_anth_p = np.array([m[0] == "anthropic" for m in LLM_MODELS] + [False] * 6)
+    type_p = np.array([0] * n_llm + [1, 2, 3, 4, 5, 6])
     model_tab = [m[1] for m in LLM_MODELS] + [EMBEDDING_MODEL, IMAGE_MODEL, AUDIO_MODEL, None]
-    prov_code = np.select([is_anth, (tcode <= 3)], [1, 0], 2)
-    ep_code = np.where(is_anth, len(_ENDPOINTS), tcode)
-    tier_code = np.select([is_anth, tcode <= 3], [1, 0], 2)
+    model_p = np.array([*range(n_llm), n_llm, n_llm + 1, n_llm + 2, -1, -1, -1])
+    prov_p = np.where(is_anth_p, 1, np.where(type_p <= 3, 0, -1))
+    ep_p = np.where(is_anth_p, len(_ENDPOINTS), type_p)
+    tier_p = np.where(is_anth_p, 1, np.where(type_p <= 3, 0, -1))
 
     def look(table: list[str | None], codes: np.ndarray) -> pl.Series:
-        """Gather from a small table as an Enum (no per-row strings; None entries -> NULL)."""
+        """Gather from a small table as an Enum (no per-row strings); code -1 -> NULL."""
         values = [v for v in table if v is not None]
         tab = pl.Series(values, dtype=pl.Enum(values))
-        if len(values) == len(table):
-            return tab.gather(codes)
-        null_code = table.index(None)
-        idx = pl.Series(np.where(codes == null_code, 0, codes))
-        return tab.gather(idx.set(pl.Series(codes == null_code), None))
+        idx = codes.astype(np.uint32)
+        nulls = codes < 0
+        if not nulls.any():
+            return tab.gather(idx)
+        return tab.gather(pl.Series(pa.array(idx, mask=nulls)))
 
-    def only(mask: np.ndarray, values: np.ndarray) -> pl.Series:
-        return pl.Series(values).set(pl.Series(~mask), None) if (~mask).any() else pl.Series(values)
+    def only(rows: np.ndarray, values: np.ndarray) -> pl.Series:
+        """``values`` at ``rows``, NULL elsewhere."""
+        full = np.zeros(n, dtype=np.int64)
+        full[rows] = values
+        valid = np.zeros(n, dtype=bool)
+        valid[rows] = True
+        return pl.Series(pa.array(full, mask=~valid))
 
     seq = np.arange(n, dtype=np.int64)
     ids = _fixed_width_ids("evt_", seq + day_index * 100_000_000, 12)
@@ -280,24 +298,26 @@ def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
             ),
             "type": look([*EVENT_TYPES, UNKNOWN_TYPE], tcode),
             "subject": look([*(c.customer_id for c in cust), UNKNOWN_CUSTOMER], ci),
-            "provider": look(["openai", "anthropic", None], prov_code),
-            "model": look(model_tab, model_code),
-            "input_tokens": only(is_llm | (tcode == 1), np.where(is_llm, inp, emb_in)),
-            "cached_input_tokens": only(is_llm, cached),
-            "cache_write_tokens": only(is_llm, np.where(is_anth, cwrite, 0)),
-            "output_tokens": only(is_llm, out),
-            "images": only(tcode == 2, images),
-            "_audio_tenths": only(tcode == 3, audio_tenths),
-            "_gpu_millis": only(tcode == 4, gpu_millis),
-            "gpu_type": look([*GPU_TYPES, None], np.where(tcode == 4, gpu_t, len(GPU_TYPES))),
-            "outcome": look([*OUTCOMES, None], np.where(tcode == 5, outcome, len(OUTCOMES))),
-            "_gb_milli": only(tcode == 6, gb_milli),
+            "provider": look(["openai", "anthropic", None], prov_p[pcode]),
+            "model": look(model_tab, model_p[pcode]),
+            "input_tokens": only(
+                np.concatenate([llm, rows_of[1]]), np.concatenate([inp, emb_in])
+            ),
+            "cached_input_tokens": only(llm, cached),
+            "cache_write_tokens": only(llm, cwrite),
+            "output_tokens": only(llm, out),
+            "images": only(rows_of[2], images),
+            "_audio_tenths": only(rows_of[3], audio_tenths),
+            "_gpu_millis": only(rows_of[4], gpu_millis),
+            "gpu_type": look([*GPU_TYPES, None], _at(n, rows_of[4], gpu_t)),
+            "outcome": look([*OUTCOMES, None], _at(n, rows_of[5], outcome)),
+            "_gb_milli": only(rows_of[6], gb_milli),
             "status": look(["success", "error"], failed.astype(np.int64)),
             "latency_ms": latency,
-            "endpoint": look([*_ENDPOINTS, "/v1/messages"], ep_code),
+            "endpoint": look([*_ENDPOINTS, "/v1/messages"], ep_p[pcode]),
             "feature": look(list(FEATURES), feature),
             "workspace_id": look(["ws_0", "ws_1", "ws_2", "ws_3"], ws),
-            "service_tier": look(["default", "standard", None], tier_code),
+            "service_tier": look(["default", "standard", None], tier_p[pcode]),
         }
     )
     return df
