@@ -78,42 +78,66 @@ charged as (
 
 ),
 
--- every (usage row, price row) pair whose conditions all hold
+-- price matching runs once per distinct (charge, dimension values), not per usage row
+combos as (
+
+    select distinct
+        plan_code,
+        plan_version,
+        charge_index
+        {%- for dim in usage_dimension_fields() %},
+        {{ dim }}
+        {%- endfor %}
+
+    from charged
+    where charge_index is not null
+
+),
+
+-- every (combination, price row) pair whose conditions all hold
 candidate_matches as (
 
     select
-        charged.usage_daily_id,
-        charged.subscription_id,
+        combos.plan_code,
+        combos.plan_version,
+        combos.charge_index,
+        {%- for dim in usage_dimension_fields() %}
+        combos.{{ dim }},
+        {%- endfor %}
         prices.price_index
 
-    from charged
+    from combos
     inner join prices
         on
-            charged.plan_code = prices.plan_code
-            and charged.plan_version = prices.plan_version
-            and charged.charge_index = prices.charge_index
+            combos.plan_code = prices.plan_code
+            and combos.plan_version = prices.plan_version
+            and combos.charge_index = prices.charge_index
     left join conditions
         on
             prices.plan_code = conditions.plan_code
             and prices.plan_version = conditions.plan_version
             and prices.charge_index = conditions.charge_index
             and prices.price_index = conditions.price_index
-    group by charged.usage_daily_id, charged.subscription_id, prices.price_index
+    group by all
     having
         count(conditions.dimension) = 0
-        or bool_and({{ glob_match(dimension_value('conditions.dimension', 'charged'), 'conditions.pattern') }})
+        or bool_and({{ glob_match(dimension_value('conditions.dimension', 'combos'), 'conditions.pattern') }})
 
 ),
 
 first_match as (
 
     select
-        usage_daily_id,
-        subscription_id,
+        plan_code,
+        plan_version,
+        charge_index,
+        {%- for dim in usage_dimension_fields() %}
+        {{ dim }},
+        {%- endfor %}
         min(price_index) as price_index
 
     from candidate_matches
-    group by usage_daily_id, subscription_id
+    group by all
 
 ),
 
@@ -132,8 +156,12 @@ final as (
     from charged
     left join first_match
         on
-            charged.usage_daily_id = first_match.usage_daily_id
-            and charged.subscription_id is not distinct from first_match.subscription_id
+            charged.plan_code = first_match.plan_code
+            and charged.plan_version = first_match.plan_version
+            and charged.charge_index = first_match.charge_index
+            {%- for dim in usage_dimension_fields() %}
+            and charged.{{ dim }} is not distinct from first_match.{{ dim }}
+            {%- endfor %}
 
 )
 

@@ -1,4 +1,7 @@
 -- Metered usage per customer x meter x every event dimension x local day (customer time zone).
+-- A view over int_usage_daily_metered: the rows exist once (10M-event builds copy nothing).
+{{ config(materialized='view') }}
+
 with
 
 metered as (
