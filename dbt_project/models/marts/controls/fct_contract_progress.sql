@@ -127,8 +127,17 @@ measured as (
         datediff('day', evaluated.window_start, evaluated.window_end) as window_days,
         greatest(datediff('day', evaluated.window_start, evaluated.evaluation_date) + 1, 0)
             as elapsed_days,
-        greatest(datediff('day', evaluated.evaluation_date, evaluated.window_end) - 1, 0)
-            as remaining_days,
+        greatest(
+            datediff(
+                'day',
+                greatest(
+                    cast({{ dbt.dateadd('day', 1, 'evaluated.evaluation_date') }} as date),
+                    evaluated.window_start
+                ),
+                evaluated.window_end
+            ),
+            0
+        ) as remaining_days,
         cast(consumption.consumed_to_date as decimal(38, 2)) as consumed_to_date,
         cast(consumption.period_consumed as decimal(38, 2)) as period_consumed,
         cast(consumption.term_consumed_to_date as decimal(38, 2)) as term_consumed_to_date,
