@@ -6,8 +6,10 @@ Refuses (returns False, says why, naming customers) when:
 - the period has no invoices in ``marts.fct_invoices``;
 - a non-excluded customer of the period has unpriced usage (``fct_invoices.is_blocked`` or rows in
   ``fct_unpriced_usage``);
-- the grace period is not over, unless ``force``: the data's last event must be at least
-  ``close_grace_days`` (dbt var, default 2) past the period end in each customer's time zone.
+- the grace period is not over, unless ``force``: "now" must be at least ``close_grace_days``
+  (dbt var, default 2) past the period end in each customer's time zone, where now is the later
+  of the clock (``now``, default the wall clock) and the data's last event. The clock only gates
+  the close; nothing it writes depends on it.
 
 Otherwise, in one transaction: numbers ``INV-<YYYYMM>-<NNNNN>`` in customer id order (excluded
 customers get no number and stay drafts), copies the invoices and their lines from the marts into
@@ -112,10 +114,12 @@ def _blocked_customers(con: duckdb.DuckDBPyConnection, period: str,
 
 
 def _grace_not_over(con: duckdb.DuckDBPyConnection, period: str, exclude: list[str],
-                    grace: int) -> tuple[str | None, list[tuple[str, str]]]:
-    """(last event time, [(customer, grace end UTC)]) for customers whose grace is not over."""
+                    grace: int, now: dt.datetime) -> tuple[str, list[tuple[str, str]]]:
+    """("now" used, [(customer, grace end UTC)]) for customers whose grace is not over; now is
+    the later of ``now`` (UTC) and the data's last event."""
     row = con.execute("select max(event_time) from staging.stg_usage__events").fetchone()
-    last = row[0] if row else None
+    last_event = row[0] if row else None
+    last = max(now, last_event) if last_event is not None else now
     rows = con.execute(
         """
         with
@@ -149,13 +153,13 @@ def _grace_not_over(con: duckdb.DuckDBPyConnection, period: str, exclude: list[s
 
         select customer_id, strftime(grace_end_utc, '%Y-%m-%d %H:%M UTC')
         from final
-        where ? is null or grace_end_utc > ?
+        where grace_end_utc > timezone('UTC', cast(? as timestamp))
         order by customer_id
         """,
-        [period, grace, last, last],
+        [period, grace, last],
     ).fetchall()
     late = [(c, g) for c, g in rows if c not in exclude]
-    return (str(last) if last is not None else None), late
+    return last.strftime("%Y-%m-%d %H:%M UTC"), late
 
 
 NUMBERED_SQL = """
@@ -274,11 +278,13 @@ def _issue(con: duckdb.DuckDBPyConnection, period: str, exclude: list[str],
 
 
 def close_period(s: Settings, period: str, exclude: list[str], *, force: bool = False,
-                 as_of: dt.datetime | None = None,
+                 as_of: dt.datetime | None = None, now: dt.datetime | None = None,
                  echo: Callable[[str], None] = print) -> bool:
-    """Close ``period`` (see the module doc). True when the period is closed (now or before)."""
+    """Close ``period`` (see the module doc). True when the period is closed (now or before).
+    ``as_of``: issued_at/closed_at to record (UTC, naive); ``now``: the clock for the grace
+    check (UTC, naive; default the wall clock)."""
     try:
-        result = close_period_result(s, period, exclude, force=force, as_of=as_of)
+        result = close_period_result(s, period, exclude, force=force, as_of=as_of, now=now)
     except CloseRefused as refused:
         echo(f"refused to close {period}: {refused}")
         return False
@@ -287,7 +293,8 @@ def close_period(s: Settings, period: str, exclude: list[str], *, force: bool = 
 
 
 def close_period_result(s: Settings, period: str, exclude: list[str], *, force: bool = False,
-                        as_of: dt.datetime | None = None) -> CloseResult:
+                        as_of: dt.datetime | None = None,
+                        now: dt.datetime | None = None) -> CloseResult:
     if not PERIOD_RE.match(period):
         raise CloseRefused(f"period must be YYYY-MM, got {period!r}")
     exclude = sorted(set(exclude))
@@ -319,10 +326,11 @@ def close_period_result(s: Settings, period: str, exclude: list[str], *, force: 
                 + " ".join(f"--exclude {c}" for c, _ in blocked))
         grace = grace_days()
         if not force:
-            last, late = _grace_not_over(con, period, exclude, grace)
+            clock = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            last, late = _grace_not_over(con, period, exclude, grace, clock)
             if late:
                 raise CloseRefused(
-                    f"grace period ({grace} days) not over: last event {last}; "
+                    f"grace period ({grace} days) not over at {last}: "
                     + ", ".join(f"{c} until {g}" for c, g in late[:10])
                     + (f" (+{len(late) - 10} more)" if len(late) > 10 else "")
                     + ". Use --force to close anyway.")

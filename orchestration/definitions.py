@@ -17,6 +17,7 @@ from orchestration.defs.ingest.assets import INGEST_ASSETS
 from orchestration.defs.ingest.sensors import SENSORS
 from orchestration.defs.quality.checks import RAW_CHECKS
 from orchestration.defs.quality.ge_checks import ge_checks
+from orchestration.defs.quality.sensors import RUN_LOG_SENSORS
 from orchestration.defs.resources import MeterlineResource
 from orchestration.defs.schedules.schedules import JOBS, SCHEDULES
 
@@ -27,6 +28,6 @@ defs = dg.Definitions(
     asset_checks=[*RAW_CHECKS, *ge_checks()],
     jobs=JOBS,
     schedules=SCHEDULES,
-    sensors=SENSORS,
+    sensors=[*SENSORS, *RUN_LOG_SENSORS],
     resources={"meterline": MeterlineResource(), "dbt": dbt_resource()},
 )

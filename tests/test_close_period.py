@@ -186,3 +186,33 @@ def test_published_snapshot_has_the_marts(built: Settings, closed: dict[str, Any
     rows = query(built.published_warehouse, "select count(*) from marts.fct_invoices")
     assert rows[0][0] == 6
     assert not list(built.published_warehouse.parent.glob(".*tmp*"))
+
+
+def test_grace_period_refuses_until_over(built: Settings) -> None:
+    import datetime as dt
+
+    messages: list[str] = []
+    # the data's last event is 2026-11-10: November's grace ends 2026-12-03 00:00 UTC
+    assert not close_period(built, "2026-11", [], now=dt.datetime(2026, 11, 20),
+                            echo=messages.append)
+    assert "grace period (2 days) not over at 2026-11-20 00:00 UTC" in messages[0]
+    for customer in ("cus_acme", "cus_globex", "cus_northwind"):
+        assert f"{customer} until 2026-12-03 00:00 UTC" in messages[0]
+    assert "--force" in messages[0]
+    assert query(built, "select count(*) from ledger.period_closes where period = '2026-11'") \
+        == [(0,)]
+
+
+def test_summary_shows_the_closed_period(built: Settings, closed: dict[str, Any],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from orchestration.summary import print_summary
+
+    print_summary(built, PERIOD)
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines()]
+    assert ["issued", "USD", "2", "1144.17", "0"] in [[c for c in r if c not in "│┃"]
+                                                       for r in rows]
+    assert ["draft", "USD", "1", "99.15", "1"] in [[c for c in r if c not in "│┃"]
+                                                     for r in rows]
+    assert "period 2026-10 closed (2 invoices)" in out
+    assert "usage_events" in out

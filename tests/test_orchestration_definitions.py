@@ -165,3 +165,39 @@ def test_split_dbt_stages_partitions_the_wall_time() -> None:
     assert [(s.name, s.seconds, s.ok) for s in subs] == [(STAGING, 12.0, True),
                                                         (RATING, 28.0, False)]
     assert "c" in subs[1].detail
+
+
+def test_run_status_sensors_record_dagster_runs_in_the_run_log(defs: dg.Definitions,
+                                                               tmp_settings: Settings) -> None:
+    """A run launched by Dagster (schedule, UI) writes the same run log `meterline close` reads,
+    with its failed blocking checks."""
+    from orchestration.defs.quality.run_log import read_run_log
+    from orchestration.defs.quality.sensors import record_pipeline_failure
+
+    assert {"record_pipeline_start", "record_pipeline_success",
+            "record_pipeline_failure"} <= {s.name for s in defs.sensors}  # type: ignore[union-attr]
+
+    @dg.asset(key=["raw", "thing"])
+    def thing() -> int:
+        return 1
+
+    @dg.asset_check(asset=thing, blocking=True)
+    def thing_is_valid() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=False)
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([thing, thing_is_valid], instance=instance, raise_on_error=False)
+    assert not result.success  # a failed blocking check fails the run
+    run = instance.get_run_by_id(result.run_id)
+    assert run is not None
+    failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+    ctx = dg.build_run_status_sensor_context(sensor_name="record_pipeline_failure",
+                                             dagster_event=failure, dagster_instance=instance,
+                                             dagster_run=run).for_run_failure()
+    record_pipeline_failure(ctx)  # type: ignore[call-arg]
+    log = read_run_log(tmp_settings)
+    assert log is not None and log.status == "failed"
+    assert "thing_is_valid" in (log.error or "")
+    assert [(c.asset, c.check, c.passed, c.blocking) for c in log.checks] == [
+        ("raw/thing", "thing_is_valid", False, True)]
+    assert len(log.failed_checks) == 1

@@ -9,4 +9,9 @@
 - ``schedules`` jobs (the whole pipeline, its stages, period close) and their schedules.
 
 ``orchestration/definitions.py`` only assembles these modules.
+
+Partitions: none, on purpose. Ingestion is already incremental per file (manifest by content
+hash: a run loads only new files), and the dbt marts aggregate whole billing periods in customer
+time zones; daily-partitioned dbt assets would start dbt once per day partition, which costs more
+than one build of a small warehouse. Revisit if a model becomes incremental on event date.
 """
