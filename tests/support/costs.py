@@ -1,25 +1,21 @@
 """Helpers for the provider-cost tests: build a small data dir, load it, run the cost marts.
 
-`load_warehouse` goes through the real loader (`orchestration.ingest`). Until the provider
-loader (`orchestration.ingest.providers`) exists, provider files are loaded by
-`_load_provider_files_direct`, plain DuckDB SQL following docs/design.md and the DDL.
+`load_warehouse` goes through the real loader (`orchestration.ingest.ingest_all`) and the
+catalog step, exactly as the pipeline does.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from orchestration.config import Settings
 from orchestration.costs import CatalogResult, resolve_catalog_prices
 from orchestration.dbt_runner import run_dbt
-from orchestration.warehouse import FOCUS_COLUMNS, connect, ensure_schema
+from orchestration.warehouse import connect
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
@@ -56,10 +52,6 @@ METERS_YML = """meters:
     field: images
     unit: image
 """
-
-
-def provider_loader_available() -> bool:
-    return importlib.util.find_spec("orchestration.ingest.providers") is not None
 
 
 def copy_fixture(data_dir: Path, fixture: str, provider: str) -> Path:
@@ -112,18 +104,10 @@ def write_events(data_dir: Path, name: str, events: list[dict[str, Any]]) -> Pat
 
 
 def load_warehouse(s: Settings) -> CatalogResult:
-    """Ingest the data dir (real loader), then the catalog step."""
-    from orchestration import ingest
+    """Ingest the data dir with the real loader (``ingest_all``), then the catalog step."""
+    from orchestration.ingest import ingest_all
 
-    if provider_loader_available():
-        ingest.ingest_all(s)
-    else:
-        if (s.reference_dir / "customers.csv").exists():
-            ingest.ingest_reference(s)
-            ingest.ingest_usage(s)
-        with connect(s.warehouse) as con:
-            ensure_schema(con)
-            _load_provider_files_direct(con, s.data_dir)
+    ingest_all(s)
     return resolve_catalog_prices(s)
 
 
@@ -150,104 +134,6 @@ def query(s: Settings, sql: str, params: list[Any] | None = None) -> list[tuple[
 
 def dec(text: str) -> Decimal:
     return Decimal(text)
-
-
-# --- fallback provider loader (used only while orchestration.ingest.providers is missing) ---
-
-def _insert(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, path: Path,
-            batch_id: int, rel: str) -> None:
-    con.execute(f"insert into raw.{table} by name "
-                f"select {batch_id} as batch_id, '{rel}' as file_path, * from ({select_sql})"
-                .replace("$PATH", str(path)))
-
-
-def _load_provider_files_direct(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
-    files = sorted((data_dir / "raw" / "costs").rglob("*.*"))
-    for batch_id, path in enumerate(files, start=1000):
-        rel = path.relative_to(data_dir).as_posix()
-        provider = path.parent.name
-        name = path.name
-        if provider == "openai" and name.endswith(".json") and "cost" in name:
-            _insert(con, "openai_costs", """
-                select row_number() over () as row_number, 'api_page' as source_format,
-                  to_timestamp(b.start_time)::timestamp as bucket_start,
-                  to_timestamp(b.end_time)::timestamp as bucket_end,
-                  try_cast(r.amount.value::varchar as decimal(38,16)) as amount_value,
-                  upper(r.amount.currency) as amount_currency, r.line_item, r.project_id,
-                  try_cast(r.quantity::varchar as decimal(38,12)) as quantity, r.quantity_unit
-                from read_json('$PATH', maximum_object_size=100000000) p,
-                  unnest(p.data) t(b), unnest(b.results) u(r)""", path, batch_id, rel)
-        elif provider == "openai" and name.endswith(".json"):
-            _insert(con, "openai_usage", """
-                select row_number() over () as row_number, 'api_page' as source_format,
-                  to_timestamp(b.start_time)::timestamp as bucket_start,
-                  to_timestamp(b.end_time)::timestamp as bucket_end,
-                  r.object as result_object, 'model' as group_by, r.model,
-                  r.input_tokens, r.input_cached_tokens, r.input_cache_write_tokens,
-                  r.input_uncached_tokens, r.output_tokens, r.num_model_requests
-                from read_json('$PATH', maximum_object_size=100000000,
-                  columns={'object': 'varchar', 'data': 'struct(start_time bigint, end_time bigint,
-                    results struct("object" varchar, model varchar, input_tokens bigint,
-                    input_cached_tokens bigint, input_cache_write_tokens bigint,
-                    input_uncached_tokens bigint, output_tokens bigint,
-                    num_model_requests bigint)[])[]'}) p,
-                  unnest(p.data) t(b), unnest(b.results) u(r)""", path, batch_id, rel)
-        elif provider == "openai" and "cost" in name:
-            _insert(con, "openai_costs", """
-                select row_number() over () as row_number, 'dashboard_csv' as source_format,
-                  to_timestamp(start_time)::timestamp as bucket_start,
-                  to_timestamp(end_time)::timestamp as bucket_end,
-                  amount_value::decimal(38,16) as amount_value,
-                  upper(amount_currency) as amount_currency, line_item, project_id,
-                  organization_id
-                from read_csv('$PATH', header=true, all_varchar=true)""", path, batch_id, rel)
-        elif provider == "openai":
-            _insert(con, "openai_usage", """
-                select row_number() over () as row_number, 'dashboard_csv' as source_format,
-                  to_timestamp(start_time::bigint)::timestamp as bucket_start,
-                  to_timestamp(end_time::bigint)::timestamp as bucket_end,
-                  'api_key_id,batch,model,project_id,service_tier,user_id' as group_by,
-                  project_id, user_id, api_key_id, model, batch::boolean as batch, service_tier,
-                  input_tokens::double::bigint as input_tokens,
-                  input_cached_tokens::double::bigint as input_cached_tokens,
-                  input_uncached_tokens::double::bigint as input_uncached_tokens,
-                  output_tokens::double::bigint as output_tokens,
-                  num_model_requests::double::bigint as num_model_requests
-                from read_csv('$PATH', header=true, all_varchar=true)
-                where input_tokens is not null""", path, batch_id, rel)
-        elif provider == "anthropic" and "cost" in name:
-            _insert(con, "anthropic_costs", """
-                select row_number() over () as row_number,
-                  b.starting_at::timestamptz::timestamp as bucket_start,
-                  b.ending_at::timestamptz::timestamp as bucket_end,
-                  r.amount::decimal(38,9) as amount_cents, r.currency, r.workspace_id,
-                  r.description, r.cost_type, r.model, r.token_type, r.service_tier,
-                  r.context_window
-                from read_json('$PATH', maximum_object_size=100000000) p,
-                  unnest(p.data) t(b), unnest(b.results) u(r)""", path, batch_id, rel)
-        elif provider == "anthropic":
-            _insert(con, "anthropic_usage", """
-                select row_number() over () as row_number,
-                  b.starting_at::timestamptz::timestamp as bucket_start,
-                  b.ending_at::timestamptz::timestamp as bucket_end,
-                  'model' as group_by, r.model,
-                  r.uncached_input_tokens,
-                  r.cache_creation.ephemeral_5m_input_tokens as cache_creation_5m_input_tokens,
-                  r.cache_creation.ephemeral_1h_input_tokens as cache_creation_1h_input_tokens,
-                  r.cache_read_input_tokens, r.output_tokens
-                from read_json('$PATH', maximum_object_size=100000000) p,
-                  unnest(p.data) t(b), unnest(b.results) u(r)""", path, batch_id, rel)
-        elif provider == "focus" and name.endswith(".csv"):
-            cols = con.execute(
-                f"select * from read_csv('{path}', header=true, all_varchar=true) limit 0"
-            ).description
-            present = [c[0] for c in cols]
-            sel = ", ".join(
-                f"try_cast(nullif(nullif(\"{c}\", 'NULL'), '') as {FOCUS_COLUMNS[c]}) as \"{c}\""
-                for c in present if c in FOCUS_COLUMNS)
-            _insert(con, "focus_costs", f"""
-                select row_number() over () as row_number, {sel}
-                from read_csv('$PATH', header=true, all_varchar=true)""", path, batch_id, rel)
 
 
 def write_json(data_dir: Path, rel: str, body: dict[str, Any]) -> Path:
