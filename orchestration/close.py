@@ -33,7 +33,7 @@ import duckdb
 import yaml
 
 from orchestration.config import DBT_PROJECT_DIR, Settings
-from orchestration.defs.quality.run_log import read_run_log
+from orchestration.defs.quality.run_log import read_run_log, run_lock
 from orchestration.exports import clean_stale_temp, export_period
 from orchestration.warehouse import connect, ensure_schema
 
@@ -297,7 +297,14 @@ def close_period_result(s: Settings, period: str, exclude: list[str], *, force: 
                         now: dt.datetime | None = None) -> CloseResult:
     if not PERIOD_RE.match(period):
         raise CloseRefused(f"period must be YYYY-MM, got {period!r}")
-    exclude = sorted(set(exclude))
+    with run_lock(s) as locked:
+        if not locked:
+            raise CloseRefused(f"a meterline run is in progress on {s.data_dir}; close after it")
+        return _close_locked(s, period, sorted(set(exclude)), force=force, as_of=as_of, now=now)
+
+
+def _close_locked(s: Settings, period: str, exclude: list[str], *, force: bool,
+                  as_of: dt.datetime | None, now: dt.datetime | None) -> CloseResult:
     clean_stale_temp(s)
     with connect(s.warehouse) as con:
         ensure_schema(con)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import time
@@ -44,6 +43,7 @@ from orchestration.defs.quality.run_log import (
     CheckResult,
     RunLog,
     StageResult,
+    run_lock,
     write_run_log,
 )
 
@@ -172,23 +172,6 @@ def settings_env(s: Settings) -> Iterator[None]:
                 os.environ.pop(n, None)
             else:
                 os.environ[n] = v
-
-
-@contextmanager
-def run_lock(s: Settings) -> Iterator[bool]:
-    """One run at a time per data directory (released by the OS if the process dies)."""
-    path = s.data_dir / ".meterline" / "run.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _now() -> str:

@@ -8,8 +8,11 @@ blocks closing until a run completes. The benchmark reads ``stages``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,3 +85,21 @@ def read_run_log(s: Settings) -> RunLog | None:
         error=data.get("error"),
         published=data.get("published"),
     )
+
+
+@contextmanager
+def run_lock(s: Settings) -> Iterator[bool]:
+    """One writer job (`meterline run` or `meterline close`) at a time per data directory;
+    yields False when another holds it. The OS releases it if the process dies."""
+    path = s.data_dir / ".meterline" / "run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
