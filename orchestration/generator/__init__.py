@@ -29,12 +29,20 @@ LLM models over two providers plus embeddings, images, audio, GPU jobs, agent ta
 Planted, and recorded in ``generator_truth.json``:
 
 - ~1% failed requests (``status: error``: metered, never billed by providers);
-- per file ~0.5% exact duplicate deliveries and ~0.05% conflicts (same (source, id), different
-  output_tokens; the first delivery, earlier in the file, is the one kept and billed);
-- per file ~0.1% malformed rows (at least one of every reason code: ``unparseable`` (JSONL only:
-  a line cut in half), ``missing_id``, ``missing_subject``, ``missing_time``, ``invalid_time``,
-  ``negative_quantity`` (output_tokens), ``future_time`` (5 days after the file's date),
-  ``unknown_customer``, ``unknown_event_type``);
+- ~0.5% exact duplicate deliveries: ~0.4% repeats at the end of the same file (a retry burst),
+  and ~0.1% redeliveries: rows of the previous day's file repeated, unchanged, at the start of
+  the next day's file (never into or out of a late file); ~0.05% conflicts (same (source, id)
+  as an earlier row of the file, different output_tokens). The first delivery is the one kept
+  and billed. Per file the truth tells ``duplicate_rows_same_file`` (exact repeats and
+  conflicts) and ``duplicate_rows_earlier_file`` (redeliveries), as the ingester counts them:
+  files load in path order, and ``events_<day>.*`` sorts before ``events_<day>_late.jsonl``;
+- ~0.1% malformed rows, one reason each, dealt in rotation across files so every reason gets its
+  share (a file under 2,000 rows gets one of every reason): ``unparseable`` (a line cut in
+  half), ``missing_id``, ``missing_subject``, ``missing_time``, ``invalid_time``,
+  ``invalid_quantity`` (``"output_tokens":"123x"``), ``negative_quantity`` (output_tokens),
+  ``future_time`` (5 days after the file's date), ``unknown_customer``,
+  ``unknown_event_type``. ``unparseable`` and ``invalid_quantity`` are planted in JSONL files
+  only: Parquet columns are typed, so neither can be written there;
 - late events (above); one mid-size customer (time zone UTC) with a 10x day;
 - ``claude-haiku-4-5-20251001`` on three consecutive weekdays: the provider reports and bills
   tokens x 1.02 (every other provider x model x day agrees exactly with billable usage x prices);
@@ -42,8 +50,14 @@ Planted, and recorded in ``generator_truth.json``:
   OpenAI costs; dall-e-3's per-image price comes from provider_prices.csv too.
 
 Provider exports count only billable usage: clean (not malformed), first delivery, successful.
-Every day is generated and written on its own (memory bounded by one day), with a per-day seed,
-so the same seed gives byte-identical files.
+Every day is generated and written on its own, with a per-day seed, so the same seed gives
+byte-identical files. Memory is bounded by about two days of events: one helper thread generates
+the next day and another writes the previous file while the current day is planted (NumPy,
+Polars and the file writers release the GIL). The report gives events/s (wall) and events per
+CPU-second (all threads; independent of other load on the machine). Per-event text (ids, ISO
+times, JSONL lines) is built on whole columns: lookup tables of fixed-width byte strings, one
+flat Polars concatenation per event type, and the JSONL bytes written straight from the Arrow
+buffer.
 """
 
 from __future__ import annotations

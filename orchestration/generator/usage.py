@@ -403,7 +403,8 @@ def plant_faults(
     corruption is visible in any field); duplicates among the clean rows, conflicts among clean
     llm rows. Reasons are dealt in rotation starting at ``reason_offset`` (so that over many
     files every reason gets its share). ``redelivered`` rows (from the previous day's file) are
-    written first, unchanged; a sample of this file's clean rows is returned for the next file."""
+    written first, unchanged, and this file's repeats last; a sample of this file's clean rows is
+    returned for the next file."""
     n = df.height
     is_llm = df["_t"].to_numpy() == 0
     llm_idx = np.flatnonzero(is_llm)
@@ -464,22 +465,20 @@ def plant_faults(
         .then(-pl.col("output_tokens") - 1)
         .otherwise(pl.col("output_tokens")),
     )
-    # one gather puts every row in place: redeliveries first, bad rows where they were, copies
-    # right after their original (exact duplicates first, then conflicts)
-    k_bad = len(mal_idx)
+    # file order: redeliveries first, then the day's events with each bad row in its place
+    # (scattered into the few corrupted columns, no full copy), then the exact repeats and
+    # conflicts of this file (a retry burst at the end: every original comes earlier)
     k_re = 0 if redelivered is None else redelivered.height
-    idx = np.arange(n, dtype=np.int64)
-    idx[mal_idx] = n + np.arange(k_bad)
-    extra_pos = np.concatenate([dup_idx, conf_idx])
-    extra_src = n + k_bad + np.arange(k_dup + k_conf)
-    order = np.argsort(extra_pos, kind="stable")
-    idx = np.insert(idx, extra_pos[order] + 1, extra_src[order])
-    idx = np.concatenate([n + k_bad + k_dup + k_conf + np.arange(k_re), idx])
-    frames = [base, bad, dups, confs]
-    if redelivered is not None:
-        frames.append(redelivered)
     written = [c for c in base.columns if c not in _NOT_WRITTEN]
-    rows = pl.concat([f.select(written) for f in frames]).gather(idx)
+    fixed = {}
+    for c in ("id", "subject", "type", "time", "output_tokens", "_reason"):
+        col = base[c].clone()
+        col.scatter(mal_idx, bad[c])
+        fixed[c] = col
+    frames = [base.with_columns(**fixed), dups, confs]
+    if redelivered is not None:
+        frames.insert(0, redelivered)
+    rows = pl.concat([f.select(written) for f in frames])
     counts = np.bincount(reason_codes, minlength=len(reasons))
     tally = PlantedFile(
         raw_rows=rows.height,
