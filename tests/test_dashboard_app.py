@@ -333,3 +333,12 @@ def test_cost_marts_not_available_yet(tmp_settings: Settings) -> None:
     assert "Not available yet: `marts.fct_cost_reconciliation`" in shown
     at = open_page("invoices", at)  # periods still come from the invoices
     assert metrics(at)["Invoices"] == "3"
+
+
+def test_snapshot_being_replaced_is_a_message(tmp_settings: Settings) -> None:
+    path = tmp_settings.published_warehouse
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"half-copied snapshot" * 512)  # not (yet) a DuckDB file
+    at = open_page("invoices")
+    assert "is being refreshed right now; reload the page in a few seconds" in texts(at)
+    assert not at.dataframe
