@@ -86,17 +86,20 @@ def test_days_are_local_days(built: Settings) -> None:
 def test_daily_spend_is_the_increase_of_the_tiered_amount(built: Settings) -> None:
     # cus_weekly images in October: 100 a day Oct 5-11 (700 at 0.10), 200 on Oct 12 (900),
     # 300 on Oct 13 -> 100 at 0.10 + 200 at 0.05 = 20.00 (not 300 x 0.10 = 30.00),
-    # 800 on Oct 14 at 0.05 = 40.00; plus the fee accrual of 1.00 a day.
+    # 800 on Oct 14 at 0.05 = 40.00; plus the fee accrual of 1.00 a day. The first tier's 5.00
+    # flat fee is due at quantity 0: charged on the subscription's first day, Oct 1.
     got = rows(built, """
         select spend_date, fees, usage_spend, spend, spend_to_date
         from marts.fct_customer_daily_spend
-        where customer_id = 'cus_weekly' and spend_date between '2026-10-12' and '2026-10-15'
+        where customer_id = 'cus_weekly' and spend_date in (
+            '2026-10-01', '2026-10-12', '2026-10-13', '2026-10-14', '2026-10-15')
         order by spend_date""")
     assert [(r["fees"], r["usage_spend"], r["spend"], r["spend_to_date"]) for r in got] == [
-        (money("1.00"), money("20.00"), money("21.00"), money("102.00")),
-        (money("1.00"), money("20.00"), money("21.00"), money("123.00")),
-        (money("1.00"), money("40.00"), money("41.00"), money("164.00")),
-        (money("1.00"), money("5.00"), money("6.00"), money("170.00")),
+        (money("1.00"), money("5.00"), money("6.00"), money("6.00")),
+        (money("1.00"), money("20.00"), money("21.00"), money("107.00")),
+        (money("1.00"), money("20.00"), money("21.00"), money("128.00")),
+        (money("1.00"), money("40.00"), money("41.00"), money("169.00")),
+        (money("1.00"), money("5.00"), money("6.00"), money("175.00")),
     ]
 
 

@@ -7,7 +7,8 @@ expected figures are worked out in tests/test_controls_marts.py next to each ass
 
 Plans: ``flat`` (no fee; ``tokens`` per_unit 1.00 per 1,000 input tokens, so 100,000 tokens =
 100.00) and ``tiered`` (fee 31.00 a month = 1.00 a day in October; ``images`` graduated: the
-first 1,000 images of a period at 0.10, the rest at 0.05).
+first 1,000 images of a period at 0.10 plus a 5.00 flat fee due even without usage, the rest at
+0.05).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ charges:
     model: graduated
     prices:
       - tiers:
-          - {up_to: 1000, unit_price: "0.10"}
+          - {up_to: 1000, unit_price: "0.10", flat_fee: "5.00"}
           - {unit_price: "0.05"}
 """
 

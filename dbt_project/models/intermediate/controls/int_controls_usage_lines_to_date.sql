@@ -4,13 +4,27 @@
 -- the days so far) priced with the same charge-model macros as int_billing_usage_rated, rounded
 -- once like the invoice line. The day's amount is the increase of that rounded line amount, so
 -- tiers and free units apply cumulatively within the period and the day amounts of a line add
--- up exactly to its invoice amount. Works on the daily aggregates, never on events.
+-- up exactly to its invoice amount. Works on the daily aggregates, never on events. Each line
+-- also has a quantity-0 row on its subscription's first active day of the period (before any
+-- usage), which carries an amount due at quantity 0 (a graduated first tier's flat fee).
 with
 
 priced as (
 
     select * from {{ ref('int_billing_usage_priced') }}
     where unpriced_reason is null
+
+),
+
+lines as (
+
+    select * from {{ ref('int_billing_usage_line_quantities') }}
+
+),
+
+subscription_periods as (
+
+    select * from {{ ref('int_billing_subscription_periods') }}
 
 ),
 
@@ -62,6 +76,56 @@ line_days as (
 
 ),
 
+-- every invoice usage line also starts at quantity 0 on the subscription's first active day of
+-- the period, so an amount due at quantity 0 (a graduated first tier's flat fee) is charged on
+-- that day, with or without usage later in the period
+line_starts as (
+
+    select
+        lines.line_key,
+        lines.customer_id,
+        lines.period,
+        subscription_periods.active_from as usage_date,
+        lines.subscription_id,
+        lines.plan_code,
+        lines.plan_version,
+        lines.meter_code,
+        lines.charge_index,
+        lines.price_index,
+        lines.aggregation,
+        lines.charge_model,
+        lines.price_per,
+        cast(0 as decimal(38, 9)) as sum_quantity,
+        cast(0 as decimal(38, 9)) as max_quantity,
+        cast(0 as decimal(38, 9)) as latest_quantity,
+        cast([] as varchar[]) as unique_values
+
+    from lines
+    inner join subscription_periods
+        on
+            lines.subscription_id = subscription_periods.subscription_id
+            and lines.period = subscription_periods.period
+    where not exists (
+        select 1
+        from line_days
+        where
+            line_days.line_key = lines.line_key
+            and line_days.period = lines.period
+            and line_days.usage_date <= subscription_periods.active_from
+    )
+
+),
+
+all_line_days as (
+
+    select * from line_days
+
+    union all by name
+
+    select * from line_starts
+
+),
+
 -- count_unique: a value counts from the first day it is seen in the period
 unique_values as (
 
@@ -71,7 +135,7 @@ unique_values as (
         unnest(unique_values) as unique_value,
         usage_date
 
-    from line_days
+    from all_line_days
     where aggregation = 'count_unique'
 
 ),
@@ -96,27 +160,27 @@ unique_first_days as (
 to_date as (
 
     select
-        line_days.*,
+        all_line_days.*,
         cast(
-            case line_days.aggregation
-                when 'max' then max(line_days.max_quantity) over line_window
-                when 'latest' then line_days.latest_quantity
+            case all_line_days.aggregation
+                when 'max' then max(all_line_days.max_quantity) over line_window
+                when 'latest' then all_line_days.latest_quantity
                 when 'count_unique'
                     then coalesce(sum(unique_first_days.new_values) over line_window, 0)
-                else sum(line_days.sum_quantity) over line_window
+                else sum(all_line_days.sum_quantity) over line_window
             end
             as decimal(38, 9)
         ) as quantity_to_date
 
-    from line_days
+    from all_line_days
     left join unique_first_days
         on
-            line_days.line_key = unique_first_days.line_key
-            and line_days.period = unique_first_days.period
-            and line_days.usage_date = unique_first_days.usage_date
+            all_line_days.line_key = unique_first_days.line_key
+            and all_line_days.period = unique_first_days.period
+            and all_line_days.usage_date = unique_first_days.usage_date
     window line_window as (
-        partition by line_days.line_key, line_days.period
-        order by line_days.usage_date
+        partition by all_line_days.line_key, all_line_days.period
+        order by all_line_days.usage_date
         rows between unbounded preceding and current row
     )
 
