@@ -129,7 +129,8 @@ def _as_strings(buf: np.ndarray) -> pl.Series:
     offsets = np.arange(0, (n + 1) * row, row, dtype=np.int64)
     data = np.ascontiguousarray(buf).ravel()
     arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
-    return pl.Series(pl.from_arrow(arr)).cast(pl.String)
+    # through a table: ``pl.from_arrow`` / ``pl.Series(<arrow>)`` import pandas (~1 s, once)
+    return pl.DataFrame(pa.table({"s": arr}))["s"].cast(pl.String)
 
 
 def _records_as_strings(rec: np.ndarray) -> pl.Series:
@@ -187,6 +188,11 @@ def day_counts(scn: Scenario, events: int) -> list[int]:
     order = np.argsort(-(exact - base), kind="stable")
     base[order[:rest]] += 1
     return [int(x) for x in base]
+
+
+def _with_nulls(values: pl.Series, nulls: np.ndarray) -> pl.Series:
+    """``values`` with NULL where ``nulls`` (Polars only: no pandas import on the way)."""
+    return pl.select(pl.when(~pl.lit(pl.Series(nulls))).then(pl.lit(values))).to_series()
 
 
 def _at(n: int, rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -272,7 +278,7 @@ def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
         nulls = codes < 0
         if not nulls.any():
             return tab.gather(idx)
-        return tab.gather(pl.Series(pa.array(idx, mask=nulls)))
+        return tab.gather(_with_nulls(pl.Series(np.where(nulls, 0, idx)), nulls))
 
     def only(rows: np.ndarray, values: np.ndarray) -> pl.Series:
         """``values`` at ``rows``, NULL elsewhere."""
@@ -280,7 +286,7 @@ def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
         full[rows] = values
         valid = np.zeros(n, dtype=bool)
         valid[rows] = True
-        return pl.Series(pa.array(full, mask=~valid))
+        return _with_nulls(pl.Series(full), ~valid)
 
     seq = np.arange(n, dtype=np.int64)
     ids = _fixed_width_ids("evt_", seq + day_index * 100_000_000, 12)
