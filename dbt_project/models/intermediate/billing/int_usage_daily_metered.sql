@@ -27,30 +27,73 @@ event_values as (
 
 ),
 
-joined as (
+-- meters without filters join plainly; only the (few) rows of filtered meters are checked
+unfiltered_meters as (
+
+    select * from meters
+    where meter_code not in (select meter_code from meter_filters)
+
+),
+
+filtered_meters as (
+
+    select * from meters
+    where meter_code in (select meter_code from meter_filters)
+
+),
+
+joined_unfiltered as (
 
     select
         daily.*,
-        meters.meter_code,
-        meters.meter_name,
-        meters.aggregation,
-        meters.field,
-        meters.unit,
-        meters.dimensions as meter_dimensions
+        unfiltered_meters.meter_code,
+        unfiltered_meters.meter_name,
+        unfiltered_meters.aggregation,
+        unfiltered_meters.field,
+        unfiltered_meters.unit,
+        unfiltered_meters.dimensions as meter_dimensions
 
     from daily
-    inner join meters
-        on daily.event_type = meters.event_type
+    inner join unfiltered_meters
+        on daily.event_type = unfiltered_meters.event_type
+    where unfiltered_meters.include_failed or daily.status = 'success'
+
+),
+
+joined_filtered as (
+
+    select
+        daily.*,
+        filtered_meters.meter_code,
+        filtered_meters.meter_name,
+        filtered_meters.aggregation,
+        filtered_meters.field,
+        filtered_meters.unit,
+        filtered_meters.dimensions as meter_dimensions
+
+    from daily
+    inner join filtered_meters
+        on daily.event_type = filtered_meters.event_type
     where
-        (meters.include_failed or daily.status = 'success')
+        (filtered_meters.include_failed or daily.status = 'success')
         and not exists (
             select 1
             from meter_filters
             where
-                meter_filters.meter_code = meters.meter_code
+                meter_filters.meter_code = filtered_meters.meter_code
                 and {{ dimension_value('meter_filters.field', 'daily') }}
                 is distinct from meter_filters.filter_value
         )
+
+),
+
+joined as (
+
+    select * from joined_unfiltered
+
+    union all
+
+    select * from joined_filtered
 
 ),
 
