@@ -280,6 +280,9 @@ def test_data_quality_run_freshness_quarantine(published: Settings) -> None:
     assert m["Last run"] == "succeeded"
     assert (m["Checks"], m["Failed"], m["Failed, blocking"]) == ("2", "1", "0")
     assert m["Quarantined rows"] == "2"
+    checks = frame(at, "asset", "check", "passed")
+    assert list(checks["check"]) == ["totals_match", "rows_conserved"]  # failed first
+    assert list(checks.columns)[:3] == ["asset", "check", "passed"]
     freshness = frame(at, "source", "latest_arrival")
     assert list(freshness["source"]) == ["openai", "usage"]
     assert list(freshness["quarantined_rows"]) == ["0", "2"]

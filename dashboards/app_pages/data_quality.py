@@ -18,16 +18,26 @@ def _rows(items: object) -> list[dict[str, Any]]:
     return [i if isinstance(i, dict) else {"value": i} for i in items]
 
 
+def _frame(rows: list[dict[str, Any]], first: list[str]) -> pl.DataFrame:
+    """Rows of the run log as text columns, the ``first`` ones leading."""
+    keys = list(
+        dict.fromkeys(
+            [k for k in first if any(k in r for r in rows)] + [k for r in rows for k in r]
+        )
+    )
+    return pl.DataFrame({k: [str(r.get(k, "")) for r in rows] for k in keys})
+
+
 def _last_run() -> None:
     run = da.last_run()
     if run is None:
         st.caption("No run log yet (`<data_dir>/.meterline/last_run.json`): run `meterline run`.")
         return
     status = str(run.get("status", "unknown"))
-    cols = st.columns(3)
-    cols[0].metric("Last run", status)
-    cols[1].metric("Started (UTC)", str(run.get("started_at") or "—"))
-    cols[2].metric("Finished (UTC)", str(run.get("finished_at") or "—"))
+    st.metric("Last run", status)
+    st.caption(
+        f"Started {run.get('started_at') or '—'} · finished {run.get('finished_at') or '—'} (UTC)"
+    )
     if status == "failed":
         st.error(f"The last run failed: {run.get('error') or 'see the run log'}")
     elif status == "running":
@@ -39,7 +49,7 @@ def _last_run() -> None:
     if stages:
         st.caption("Stages")
         ui.show_table(
-            pl.DataFrame([{k: str(v) for k, v in r.items()} for r in stages]),
+            _frame(stages, ["name", "ok", "seconds", "detail"]),
             currency_column=None,
             key="stages",
         )
@@ -56,9 +66,8 @@ def _last_run() -> None:
     cols[2].metric("Failed, blocking", f"{len(blocking):,}")
     if failed:
         st.error(f"{len(failed)} check(s) failed ({len(blocking)} blocking).")
-    frame = pl.DataFrame(
-        [{k: str(v) for k, v in r.items()} for r in failed + [c for c in checks if c not in failed]]
-    )
+    ordered = failed + [c for c in checks if c not in failed]
+    frame = _frame(ordered, ["asset", "check", "passed", "blocking", "detail"])
     ui.show_table(frame, currency_column=None, key="checks")
 
 
