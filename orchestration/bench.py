@@ -272,10 +272,43 @@ def bench_env(data: Path, memory_limit: str) -> dict[str, str]:
     return env
 
 
-def run_pipeline_measured(data: Path, env: dict[str, str], name: str) -> Phase:
+def code_snapshot(work: Path) -> Path:
+    """The committed code (git HEAD) extracted under ``work``: the bench measures a commit, not a
+    work tree that other people are editing while it runs (a model or test added mid-run breaks
+    dbt's manifest). Falls back to the live tree when git is unavailable."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, check=True,
+                                capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return REPO_ROOT
+    src = work / f"src_{commit[:12]}"
+    if not (src / "orchestration" / "cli.py").exists():
+        tmp = work / f".src_{commit[:12]}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", commit], cwd=REPO_ROOT, check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
+        # `@dbt_assets` reads target/manifest.json at import (what `make manifest` does)
+        project = tmp / "dbt_project"
+        env = {**os.environ, "METERLINE_WAREHOUSE": str(work / "parse.duckdb")}
+        parsed = subprocess.run(
+            [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet",
+             "--project-dir", str(project), "--profiles-dir", str(project)],
+            cwd=project, env=env, capture_output=True, text=True)
+        if parsed.returncode != 0:
+            raise BenchError(f"dbt parse of the snapshot failed:\n{parsed.stdout[-4000:]}")
+        (work / "parse.duckdb").unlink(missing_ok=True)
+        tmp.rename(src)
+    return src
+
+
+def run_pipeline_measured(data: Path, env: dict[str, str], name: str,
+                          code: Path = REPO_ROOT) -> Phase:
     cmd = [sys.executable, "-c", "from orchestration.cli import main; main()", "run", "--quiet",
            "--data-dir", str(data)]
-    m = measure(cmd, env=env, cwd=REPO_ROOT)
+    env = {**env, "PYTHONPATH": str(code)}
+    m = measure(cmd, env=env, cwd=code)
     log_path = data / ".meterline" / "last_run.json"
     log = json.loads(log_path.read_text(encoding="utf-8")) if log_path.exists() else {}
     if m.returncode != 0 or log.get("status") != "succeeded":
@@ -283,7 +316,28 @@ def run_pipeline_measured(data: Path, env: dict[str, str], name: str) -> Phase:
                          f"status {log.get('status')}):\n{log.get('error') or ''}\n"
                          f"{m.output[-6000:]}")
     stages = {st["name"]: float(st["seconds"]) for st in log.get("stages", [])}
-    return Phase(name, m.seconds, m.cpu_seconds, m.peak_rss_bytes, stages)
+    return Phase(name, m.seconds, m.cpu_seconds, m.peak_rss_bytes, stages,
+                 detail=dbt_node_times(data / ".meterline" / "dbt_target" / "run_results.json"))
+
+
+def dbt_node_times(path: Path, top: int = 8) -> dict[str, Any]:
+    """Where dbt's time went: the slowest nodes, and node count / seconds per resource type."""
+    if not path.exists():
+        return {}
+    results = json.loads(path.read_text(encoding="utf-8")).get("results", [])
+    by_type: dict[str, list[float]] = {}
+    for r in results:
+        kind = str(r.get("unique_id", "?")).split(".")[0]
+        acc = by_type.setdefault(kind, [0, 0.0])
+        acc[0] += 1
+        acc[1] += float(r.get("execution_time") or 0.0)
+    slowest = sorted(results, key=lambda r: -float(r.get("execution_time") or 0.0))[:top]
+    return {
+        "dbt_by_type": {k: {"nodes": int(v[0]), "seconds": round(v[1], 2)}
+                        for k, v in sorted(by_type.items())},
+        "dbt_slowest": [{"node": r.get("unique_id"), "seconds": round(
+            float(r.get("execution_time") or 0.0), 2)} for r in slowest],
+    }
 
 
 def floor_child(argv: Sequence[str]) -> None:
@@ -369,6 +423,14 @@ def format_table(result: dict[str, Any]) -> str:
         f"{'incremental day (total)':<28}{inc['seconds']:>10.2f}{inc['cpu_seconds']:>10.2f}"
         f"{_gb(inc['peak_rss_bytes']):>12}",
         "",
+    ]
+    for label, phase in (("full", full), ("incremental", inc)):
+        slow = phase["detail"].get("dbt_slowest", [])
+        if slow:
+            lines.append(f"slowest dbt nodes ({label} run, thread seconds): " + ", ".join(
+                f"{str(x['node']).split('.')[-1][:40]} {x['seconds']:.1f}" for x in slow[:5]))
+    lines += [
+        "",
         f"incremental_to_full={result['incremental_to_full']}",
         f"cpu_ratio_to_floor={result['cpu_ratio_to_floor']}",
     ]
@@ -406,21 +468,24 @@ def run_bench(*, events: int = 10_000_000, days: int = 30, customers: int = 500,
     held = split_holdout(data, holdout, cutoff)
     reset_warehouse(data)
     env = bench_env(data, memory_limit)
+    code = code_snapshot(work)
+    echo(f"code: {code}")
     load_before = _load()
 
     echo(f"full pipeline on {data} ...")
-    full = run_pipeline_measured(data, env, "full")
+    full = run_pipeline_measured(data, env, "full", code)
     echo(f"  {full.seconds:.1f}s")
     echo("floor query ...")
     floor = run_floor(data, work, memory_limit)
     echo(f"  {floor.seconds:.1f}s")
     restore_holdout(data, holdout)
     echo(f"incremental run (+{', '.join(held)}) ...")
-    inc = run_pipeline_measured(data, env, "incremental")
+    inc = run_pipeline_measured(data, env, "incremental", code)
     echo(f"  {inc.seconds:.1f}s")
 
     raw_rows = int(floor.detail["raw_rows"])
     result: dict[str, Any] = {
+        "code": str(code),
         "params": {"events": events, "days": days, "customers": customers, "seed": seed,
                    "start": start.isoformat(), "memory_limit": memory_limit,
                    "incremental_files": held},
