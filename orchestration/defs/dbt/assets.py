@@ -38,7 +38,10 @@ def meterline_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource,
     target = dbt_target_path(meterline.settings())
     target.mkdir(parents=True, exist_ok=True)
     (target / "run_results.json").unlink(missing_ok=True)
-    yield from dbt.cli(["build"], context=context, target_path=target).stream()
+    # dbt unit tests check the SQL logic on fixed inputs, not the data: they run in `make test`
+    # (tests/test_rating_*), not in every production build (8 of them cost ~10% of a build)
+    yield from dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context,
+                       target_path=target).stream()
 
 
 DBT_ASSETS: list[dg.AssetsDefinition] = [meterline_dbt_assets]
