@@ -88,18 +88,27 @@ def run(quiet: bool, data_dir: Path | None) -> None:
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
               default=None,
               help="issued_at / closed_at (UTC) to record; default: the end of the grace period.")
+@click.option("--no-refresh", is_flag=True,
+              help="Don't rebuild the marts and republish the snapshot after closing.")
 @DATA_DIR_OPTION
 def close(period: str, exclude: tuple[str, ...], force: bool, as_of: dt.datetime | None,
-          data_dir: Path | None) -> None:
+          no_refresh: bool, data_dir: Path | None) -> None:
     """Finalize a period: number and freeze its invoices, export the invoice CSVs.
 
     Refuses (exit 1) while the last run failed or a blocking check failed, or while a customer of
-    the period has unpriced usage (unless --exclude'd). Closing a closed period is a no-op."""
+    the period has unpriced usage (unless --exclude'd). Closing a closed period is a no-op.
+    Afterwards the marts are rebuilt and republished (as `meterline run`), so the dashboard and
+    analysts see the invoices as issued; --no-refresh skips that."""
     from orchestration.close import close_period
+    from orchestration.pipeline import run_pipeline
 
     s = settings(data_dir)
     ok = close_period(s, period, exclude=list(exclude), force=force, as_of=as_of,
                       echo=click.echo)
+    if ok and not no_refresh:
+        click.echo("refreshing the marts and the published snapshot (as `meterline run`) ...")
+        ok = run_pipeline(s, progress=False)
+        click.echo("refreshed" if ok else "refresh failed: see `meterline run`")
     sys.exit(0 if ok else 1)
 
 

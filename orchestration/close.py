@@ -354,6 +354,6 @@ def _close_locked(s: Settings, period: str, exclude: list[str], *, force: bool,
     message += f", total {money}" if money else ""
     message += f"; excluded: {', '.join(exclude)}" if exclude else ""
     message += f" (not in the period: {', '.join(unknown)})" if unknown else ""
-    message += f". Exports: {export.directory}. Run `meterline run` to refresh the marts."
+    message += f". Exports: {export.directory}."
     return CloseResult(period, closed=True, invoice_numbers=numbers, excluded=exclude,
                        message=message)
