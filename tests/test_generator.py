@@ -589,3 +589,110 @@ def test_undermetered_model_is_billed_two_percent_more(
     other = "2026-09-25"
     assert usage[(other, plant["model"])]["output_tokens"] == metered[(other, plant["model"])][
         "output_tokens"]
+
+
+# ---- realism: billing windows and shared infrastructure -----------------------------------------
+
+
+def test_usage_stays_inside_every_customers_local_billing_window(
+    data_dir: Path, scanned: dict[str, dict[str, Any]], truth: dict[str, Any]
+) -> None:
+    """No event before local 00:00 of a customer's subscription start, none after local
+    23:59:59 of the last usage day (so no invoice of a month without a subscription)."""
+    from zoneinfo import ZoneInfo
+
+    _, subs = _csv(data_dir / "reference" / "subscriptions.csv")
+    sub_start: dict[str, str] = {}
+    for s in subs:
+        sub_start[s["customer_id"]] = min(sub_start.get(s["customer_id"], "9999"), s["start_date"])
+    zones = {c["customer_id"]: ZoneInfo(c["timezone"]) for c in truth["customers"]}
+    last = (SMALL["start"] + dt.timedelta(days=SMALL["days"] - 1)).isoformat()  # type: ignore[operator]
+    first_local: dict[str, str] = {}
+    early_west = 0  # events of a western customer's first local day (before 00:00 UTC is gone)
+    for seen in scanned.values():
+        for e in seen["events"]:
+            t = dt.datetime.fromisoformat(e["time"].replace("Z", "+00:00"))
+            local = t.astimezone(zones[e["subject"]]).date().isoformat()
+            assert sub_start[e["subject"]] <= local <= last, (e["subject"], e["time"])
+            first_local[e["subject"]] = min(first_local.get(e["subject"], "9999"), local)
+            if t.date().isoformat() == SMALL["start"].isoformat() and t.hour < 4:  # type: ignore[union-attr]
+                early_west += zones[e["subject"]].key.startswith("America/")
+    assert early_west == 0
+    # usage starts when the subscription does: every customer is busy on its first local day
+    for c in truth["customers"]:
+        assert first_local[c["customer_id"]] == sub_start[c["customer_id"]] == c["start_date"]
+    # and the files keep their UTC-day naming: a file holds only its own UTC day
+    for name, seen in scanned.items():
+        if not name.endswith("_late.jsonl"):
+            assert {e["time"][:10] for e in seen["events"]} == {_file_date(name).isoformat()}
+
+
+def _focus_rows(data_dir: Path) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for path in sorted((data_dir / "raw" / "costs" / "focus").glob("*.csv")):
+        rows.extend(_csv(path)[1])
+    return rows
+
+
+def test_gpu_fleet_is_sized_from_the_gpu_seconds_of_the_events(
+    data_dir: Path, scanned: dict[str, dict[str, Any]], truth: dict[str, Any]
+) -> None:
+    """Shared GPU instance-hours of a UTC day = GPU-seconds of that day's jobs (clean, first
+    delivery, failed included) / 3600 / utilisation, rounded up to the hundredth of an hour,
+    per GPU type; one row per instance (<= 24 h); cost = hours x list price."""
+    util = Decimal(truth["focus"]["gpu_utilisation"])
+    assert Decimal("0.3") <= util <= Decimal("0.8")
+    prices = {g: Decimal(p) for g, p in truth["focus"]["gpu_instance_hour_usd"].items()}
+    assert Decimal(2) <= prices["h100"] <= Decimal(4) and prices["a100"] < prices["h100"]
+    busy: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for seen in scanned.values():
+        for e in seen["events"]:
+            if e["type"] == "gpu.job":
+                busy[(e["time"][:10], e["data"]["gpu_type"])] += Decimal(
+                    str(e["data"]["gpu_seconds"]))
+    assert busy
+    fleet: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    tagged_cost = shared_cost = Decimal(0)
+    for r in _focus_rows(data_dir):
+        if r["ServiceCategory"] != "Compute":
+            continue
+        hours, cost = Decimal(r["ConsumedQuantity"]), Decimal(r["BilledCost"])
+        assert Decimal(0) < hours <= 24
+        assert cost == hours * Decimal(r["ListUnitPrice"])
+        gpu = "h100" if "h100" in r["SkuId"] else "a100"
+        assert Decimal(r["ListUnitPrice"]) == prices[gpu]
+        if "customer_id" in (json.loads(r["Tags"]) if r["Tags"] else {}):
+            tagged_cost += cost
+            assert hours == Decimal(truth["focus"]["dedicated_gpu_hours_per_day"])
+        else:
+            fleet[(r["ChargePeriodStart"][:10], gpu)] += hours
+            shared_cost += cost
+    expected = {k: (v / 3600 / util).quantize(Decimal("0.01"), rounding="ROUND_CEILING")
+                for k, v in busy.items() if v}
+    assert dict(fleet) == expected
+    # the dedicated endpoint is one H100, not the whole bill
+    days = SMALL["days"]
+    assert tagged_cost == days * 24 * prices["h100"]  # type: ignore[operator]
+    monthly = truth["focus"]["monthly"]
+    assert sum(Decimal(m["compute_usd"]) for m in monthly.values()) == tagged_cost + shared_cost
+
+
+def test_storage_and_vector_db_cost_what_a_small_ai_company_pays(
+    data_dir: Path, truth: dict[str, Any]
+) -> None:
+    """Object storage at $0.023 per GB-month over the customers' stored data; the vector DB
+    tens to hundreds of dollars a month."""
+    rows = _focus_rows(data_dir)
+    storage = [r for r in rows if r["ServiceCategory"] == "Storage"]
+    assert {r["ListUnitPrice"] for r in storage} == {"0.023"}
+    for r in storage:
+        assert Decimal(r["BilledCost"]) == Decimal(r["ConsumedQuantity"]) * Decimal("0.023")
+    # stored data only grows (a customer's peak is kept), and covers the platform's own 500 GB
+    gb_months = [Decimal(r["ConsumedQuantity"]) for r in storage]
+    days_in = [31 if r["ChargePeriodStart"][5:7] == "10" else 30 for r in storage]
+    gbs = [q * n for q, n in zip(gb_months, days_in, strict=True)]
+    assert all(b - a >= Decimal("-0.0001") for a, b in zip(gbs, gbs[1:], strict=False))
+    assert gbs[0] >= 500
+    for month, m in truth["focus"]["monthly"].items():
+        days = sum(1 for r in storage if r["ChargePeriodStart"].startswith(month))
+        assert Decimal(10) * days / 30 <= Decimal(m["databases_usd"]) <= Decimal(500) * days / 30

@@ -175,6 +175,7 @@ def generate(
     late_buffer: dict[dt.date, list[pl.DataFrame]] = {}
     files: dict[str, dict[str, object]] = {}
     aggs: list[pl.DataFrame] = []
+    infra: list[pl.DataFrame] = []
     daily: list[pl.DataFrame] = []
     late_truth: dict[str, dict[str, object]] = {}
 
@@ -218,6 +219,7 @@ def generate(
         )
         files[f"raw/usage/{name}"] = entry
         aggs.append(usage.aggregate_clean(planted.clean))
+        infra.append(usage.aggregate_infra(planted.clean))
         return planted.redeliver
 
     columns = [
@@ -293,7 +295,13 @@ def generate(
     export_days = scn.usage_days()
     openai_truth = write_openai(out, scn, agg, book, export_days)
     anthropic_truth = write_anthropic(out, scn, agg, book, export_days)
-    focus_truth = write_focus(out, scn, export_days)
+    infra_daily = (
+        pl.concat(infra)
+        .group_by("date", "subject")
+        .agg(pl.col("h100_millis", "a100_millis").sum(), pl.col("gb_milli").max())
+        .sort("date", "subject")
+    )
+    focus_truth = write_focus(out, scn, export_days, infra_daily)
     reference_truth = write_reference(out, scn, _monthly_cost(agg, book))
 
     spike_c = scn.customers[scn.spike_customer].customer_id

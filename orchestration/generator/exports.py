@@ -7,7 +7,7 @@ import base64
 import csv
 import datetime as dt
 import json
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import polars as pl
@@ -574,59 +574,140 @@ def _focus_row(
     }
 
 
-def write_focus(out: Path, scn: Scenario, days: list[dt.date]) -> dict[str, object]:
+# Shared infrastructure, sized from the usage it carried (list prices, on demand).
+GPU_UTILISATION = Decimal("0.5")  # busy GPU-seconds / provisioned instance-seconds of the fleet
+GPU_FLEET: tuple[tuple[str, str, str], ...] = (  # (gpu_type, instance-hour price, sku)
+    ("h100", "2.99", "gpu-1x-h100-80gb"),
+    ("a100", "1.79", "gpu-1x-a100-80gb"),
+)
+DEDICATED_GPU_HOURS = Decimal(24)  # the tagged customer's always-on H100 inference endpoint
+STORAGE_PRICE = "0.023"  # per GB-month
+PLATFORM_GB = 500  # model weights, logs: stored whatever the customers do
+VECTOR_PRICE = "0.000016"  # per read unit
+_HOUR = Decimal("0.01")
+
+
+def _split_hours(hours: Decimal) -> list[Decimal]:
+    """Instance-hours of a day over as few instances as can run them (<= 24 h each)."""
+    if hours <= 0:
+        return []
+    n = int((hours / 24).to_integral_value(ROUND_CEILING))
+    each = (hours / n).quantize(_HOUR, ROUND_CEILING)
+    parts = [each] * (n - 1)
+    return [*parts, hours - sum(parts, Decimal(0))]
+
+
+def _stored_gb(scn: Scenario, days: list[dt.date], infra: pl.DataFrame) -> dict[dt.date, Decimal]:
+    """Data held per day: the platform's own plus, per customer, the peak it has stored so far
+    (data is kept after the snapshot)."""
+    peak: dict[str, int] = {}
+    by_day: dict[dt.date, list[tuple[str, int]]] = {}
+    rows = infra.filter(pl.col("gb_milli").is_not_null()).select("date", "subject", "gb_milli")
+    for d, subject, gb_milli in rows.iter_rows():  # customers x days: small
+        by_day.setdefault(d, []).append((subject, gb_milli))
+    out: dict[dt.date, Decimal] = {}
+    for d in days:
+        for subject, gb_milli in by_day.get(d, []):
+            peak[subject] = max(peak.get(subject, 0), gb_milli)
+        out[d] = PLATFORM_GB + Decimal(sum(peak.values())) / 1000
+    return out
+
+
+def write_focus(
+    out: Path, scn: Scenario, days: list[dt.date], infra: pl.DataFrame
+) -> dict[str, object]:
     """GPU instances + object storage (vendor `cloudgpu`, FOCUS 1.0) and a vector database
-    (`pinecone`, FOCUS 1.2). Some rows are tagged with a customer_id."""
+    (`pinecone`, FOCUS 1.2), sized from the usage they carried. ``infra``: per UTC date x
+    customer, ``h100_millis``, ``a100_millis`` (GPU time of the jobs) and ``gb_milli`` (peak
+    stored). The shared fleet runs GPU time / GPU_UTILISATION instance-hours a day per GPU type
+    (rows of <= 24 h, one per instance). Tagged rows: customers[0]'s dedicated always-on H100
+    endpoint and customers[3]'s dedicated vector index."""
     folder = out / "raw" / "costs" / "focus"
     folder.mkdir(parents=True, exist_ok=True)
     tagged = scn.customers[0].customer_id
     tagged2 = scn.customers[min(3, len(scn.customers) - 1)].customer_id
+    gpu_ms = {
+        r["date"]: r
+        for r in infra.group_by("date")
+        .agg(pl.col("h100_millis", "a100_millis").sum())
+        .iter_rows(named=True)
+    }
+    stored = _stored_gb(scn, days, infra)
     months: dict[str, list[dt.date]] = {}
     for d in days:
         months.setdefault(d.strftime("%Y-%m"), []).append(d)
     files: list[str] = []
     tagged_rows = 0
+    totals: dict[str, dict[str, Decimal]] = {}
     for month, mdays in months.items():
         gpu_rows: list[dict[str, str]] = []
         vec_rows: list[dict[str, str]] = []
+        total = totals.setdefault(
+            month,
+            {
+                "gpu_busy_hours": Decimal(0),
+                "gpu_instance_hours": Decimal(0),
+                "compute_usd": Decimal(0),
+                "storage_usd": Decimal(0),
+                "databases_usd": Decimal(0),
+                "tagged_usd": Decimal(0),
+            },
+        )
         for d in mdays:
-            for res, hours, tags in (
-                ("i-0gpu1h100a", Decimal(24), {"customer_id": tagged}),
-                ("i-0gpu2h100b", Decimal(24), {"team": "inference"}),
-                ("i-0gpu3a100c", Decimal(18 + d.weekday()), {}),
-            ):
-                is_h100 = "h100" in res
-                price = "98.32" if is_h100 else "32.77"
-                sku = "p5.48xlarge" if is_h100 else "p4d.24xlarge"
+            instances: list[tuple[str, Decimal, str, str, dict[str, str]]] = [
+                (
+                    "i-0gpu-dedicated-h100",
+                    DEDICATED_GPU_HOURS,
+                    "2.99",
+                    "gpu-1x-h100-80gb",
+                    {"customer_id": tagged},
+                )
+            ]
+            for gpu, price, sku in GPU_FLEET:
+                busy = Decimal(int(gpu_ms.get(d, {}).get(f"{gpu}_millis") or 0)) / 3_600_000
+                total["gpu_busy_hours"] += busy
+                hours = (busy / GPU_UTILISATION).quantize(_HOUR, ROUND_CEILING)
+                tags = {"team": "inference"} if gpu == "h100" else {}
+                for k, h in enumerate(_split_hours(hours), start=1):
+                    instances.append((f"i-0gpu-{gpu}-{k:03d}", h, price, sku, tags))
+            for res, hours, price, sku, tags in instances:
+                cost = hours * Decimal(price)
+                total["gpu_instance_hours"] += hours
+                total["compute_usd"] += cost
                 gpu_rows.append(
                     _focus_row(
                         d,
-                        cost=hours * Decimal(price),
+                        cost=cost,
                         qty=hours,
                         unit="Hours",
                         price=price,
-                        desc=f"${price} per On Demand Linux {sku} Instance Hour",
+                        desc=f"${price} per On Demand {sku} Instance Hour",
                         provider="CloudGPU",
                         service="Elastic Compute",
                         category="Compute",
                         subcategory="Virtual Machines",
                         resource=res,
                         resource_type="Virtual Machine",
-                        sku="p5.48xlarge" if is_h100 else "p4d.24xlarge",
+                        sku=sku,
                         tags=tags,
                         region="us-east-1",
                     )
                 )
-                tagged_rows += 1 if "customer_id" in tags else 0
-            gb = Decimal(5000 + 25 * (d - scn.start).days)
+                if "customer_id" in tags:
+                    tagged_rows += 1
+                    total["tagged_usd"] += cost
+            first, nxt = _month_bounds(d)
+            gb_months = (stored[d] / (nxt - first).days).quantize(Decimal("0.000001"))
+            cost = gb_months * Decimal(STORAGE_PRICE)
+            total["storage_usd"] += cost
             gpu_rows.append(
                 _focus_row(
                     d,
-                    cost=gb * Decimal("0.023") / 30,
-                    qty=gb / 30,
+                    cost=cost,
+                    qty=gb_months,
                     unit="GB-Months",
-                    price="0.023",
-                    desc="$0.023 per GB-Month of storage used",
+                    price=STORAGE_PRICE,
+                    desc=f"${STORAGE_PRICE} per GB-Month of storage used",
                     provider="CloudGPU",
                     service="Object Storage",
                     category="Storage",
@@ -639,16 +720,18 @@ def write_focus(out: Path, scn: Scenario, days: list[dt.date]) -> dict[str, obje
                 )
             )
             for res, units, tags in (
-                ("index-shared", Decimal(1_200_000 + 1000 * d.day), {}),
-                ("index-dedicated", Decimal(400_000), {"customer_id": tagged2}),
+                ("index-shared", Decimal(300_000 + 2000 * d.day), {}),
+                ("index-dedicated", Decimal(60_000), {"customer_id": tagged2}),
             ):
+                cost = units * Decimal(VECTOR_PRICE)
+                total["databases_usd"] += cost
                 vec_rows.append(
                     _focus_row(
                         d,
-                        cost=units * Decimal("0.000016"),
+                        cost=cost,
                         qty=units,
                         unit="Read Units",
-                        price="0.000016",
+                        price=VECTOR_PRICE,
                         desc="Serverless read units",
                         provider="Pinecone",
                         service="Pinecone Serverless",
@@ -661,7 +744,9 @@ def write_focus(out: Path, scn: Scenario, days: list[dt.date]) -> dict[str, obje
                         region="aws-us-east-1",
                     )
                 )
-                tagged_rows += 1 if "customer_id" in tags else 0
+                if "customer_id" in tags:
+                    tagged_rows += 1
+                    total["tagged_usd"] += cost
         for vendor, cols, rows in (
             ("cloudgpu", FOCUS_10, gpu_rows),
             ("pinecone", FOCUS_12, vec_rows),
@@ -678,4 +763,11 @@ def write_focus(out: Path, scn: Scenario, days: list[dt.date]) -> dict[str, obje
         "versions": {"cloudgpu": "1.0", "pinecone": "1.2"},
         "tagged_rows": tagged_rows,
         "tagged_customers": [tagged, tagged2],
+        "gpu_utilisation": str(GPU_UTILISATION),
+        "gpu_instance_hour_usd": {gpu: price for gpu, price, _ in GPU_FLEET},
+        "dedicated_gpu_hours_per_day": str(DEDICATED_GPU_HOURS),
+        "monthly": {
+            m: {k: format(v.quantize(Decimal("0.000001")), "f") for k, v in t.items()}
+            for m, t in totals.items()
+        },
     }

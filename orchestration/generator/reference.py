@@ -262,6 +262,12 @@ def plans() -> list[dict[str, Any]]:
     ]
 
 
+# The biggest customer's strategic deal: a deep usage discount on top of a dedicated, always-on
+# H100 endpoint (exports.DEDICATED_GPU_HOURS) that it uses a fraction of: its gross margin is
+# planted at about zero or below (the one deliberately unprofitable customer).
+TERM_DISCOUNT_PCT = "35"
+
+
 def _plan_of(segment: str) -> str:
     return {"enterprise": "enterprise", "startup": "pro", "self_serve": "starter"}[segment]
 
@@ -402,7 +408,7 @@ def write_reference(
                 max(Decimal(5000), full_month_cost(term.customer_id) * markup * 8)
             ),
             "commit_period": "term",
-            "usage_discount_pct": "15",
+            "usage_discount_pct": TERM_DISCOUNT_PCT,
             "renewal_notice_days": "90",
         },
         {
@@ -513,6 +519,14 @@ def write_reference(
             "start_date": cs[scn.late_starter].start_date.isoformat(),
         },
         "price_change": {"plan": "pro", "version": 2, "effective_from": "2026-10-01"},
+        "unprofitable_customer": {
+            "customer_id": term.customer_id,
+            "why": (
+                f"term contract with a {TERM_DISCOUNT_PCT}% usage discount, heavy Claude usage "
+                "and a dedicated always-on H100 endpoint (tagged FOCUS rows) it uses a fraction of"
+            ),
+            "expected_margin": "about zero or negative; every other customer positive",
+        },
     }
 
 

@@ -8,6 +8,7 @@ import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -202,6 +203,46 @@ def _at(n: int, rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return full
 
 
+def _real_offsets(scn: Scenario, day: dt.date) -> np.ndarray:
+    """Each customer's actual UTC offset in hours at noon UTC of ``day`` (DST included)."""
+    noon = dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC)
+    out = []
+    for c in scn.customers:
+        delta = noon.astimezone(ZoneInfo(c.timezone)).utcoffset() or dt.timedelta(0)
+        out.append(int(delta.total_seconds() // 3600))
+    return np.array(out, dtype=np.int64)
+
+
+def _keep_in_local_window(
+    scn: Scenario, day_index: int, rng: np.random.Generator, ci: np.ndarray, local_hour: np.ndarray
+) -> None:
+    """Usage stays inside each customer's own billing window, in its local time: from local
+    00:00 of its start day to local 23:59:59 of the last usage day. An event's UTC hour comes
+    from its rhythm hour and the customer's nominal offset; its local date from the real offset
+    (DST) of that day. On the UTC days at the edges, an event whose local date falls outside is
+    redrawn (in place) among the hours of that UTC day that are inside (same hourly rhythm).
+    Middle days draw nothing extra."""
+    day = scn.start + dt.timedelta(days=day_index)
+    nominal = np.array([c.utc_offset for c in scn.customers], dtype=np.int64)
+    real = _real_offsets(scn, day)
+    first = np.array([(c.start_date - scn.start).days for c in scn.customers])
+
+    def local_day(hours: np.ndarray, k: np.ndarray) -> np.ndarray:
+        utc_hour = (hours - nominal[k]) % 24
+        return day_index + (utc_hour + real[k]) // 24
+
+    ld = local_day(local_hour, ci)
+    bad = (ld < first[ci]) | (ld > scn.days - 1)
+    if not bad.any():
+        return
+    hours = np.arange(24)
+    for k in np.unique(ci[bad]):  # customers at an edge this day: a few, not events
+        rows = np.flatnonzero(bad & (ci == k))
+        inside = local_day(hours, np.full(24, k))
+        ok = (inside >= first[k]) & (inside <= scn.days - 1)
+        local_hour[rows] = _pick(rng, np.where(ok, _HOURS, 0.0), len(rows))
+
+
 def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
     """``n`` clean events of usage day ``day_index``, sorted by time (columns: see below)."""
     day = scn.start + dt.timedelta(days=day_index)
@@ -218,6 +259,7 @@ def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
     ci = np.repeat(np.arange(len(cust)), counts)
     offsets = np.array([c.utc_offset for c in cust])[ci]
     local_hour = _pick(rng, _HOURS, n)
+    _keep_in_local_window(scn, day_index, rng, ci, local_hour)
     hour = (local_hour - offsets) % 24
     day_ms = int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
     ms_of_day = hour * 3_600_000 + rng.integers(0, 3_600_000, n)
@@ -656,5 +698,23 @@ def aggregate_clean(clean: pl.LazyFrame) -> pl.DataFrame:
             audio_tenths=pl.col("_audio_tenths").sum(),
         )
         .with_columns(pl.col("subject", "provider", "model", "type").cast(pl.String))
+        .collect()
+    )
+
+
+def aggregate_infra(clean: pl.LazyFrame) -> pl.DataFrame:
+    """What the shared infrastructure carried, per UTC date x customer (clean, first delivery,
+    failed requests included: a failed job still held its GPU): GPU milliseconds per GPU type
+    and the peak of stored data (GB x 1000)."""
+    return (
+        clean.filter(pl.col("type").cast(pl.String).is_in(["gpu.job", "storage.snapshot"]))
+        .with_columns(date=pl.col("_ts").cast(pl.Datetime("ms")).dt.date())
+        .group_by("date", "subject")
+        .agg(
+            h100_millis=pl.col("_gpu_millis").filter(pl.col("gpu_type") == "h100").sum(),
+            a100_millis=pl.col("_gpu_millis").filter(pl.col("gpu_type") == "a100").sum(),
+            gb_milli=pl.col("_gb_milli").max(),
+        )
+        .with_columns(pl.col("subject").cast(pl.String))
         .collect()
     )
