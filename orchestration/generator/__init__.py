@@ -18,13 +18,24 @@ What it writes (``out`` is the data directory):
   string, ≤5 decimals) and ``usage_report_messages_*`` (group_by model) pages.
 - ``raw/costs/focus/cloudgpu_<YYYY-MM>.csv`` (FOCUS 1.0: GPU instances ``Compute``, object
   storage ``Storage``) and ``pinecone_<YYYY-MM>.csv`` (FOCUS 1.2: vector database ``Databases``);
-  some rows carry ``Tags`` ``{"customer_id": ...}``.
+  some rows carry ``Tags`` ``{"customer_id": ...}``. Sized from the usage they carried: the
+  shared GPU fleet runs, per UTC day and GPU type, the jobs' GPU-seconds / 3600 / 0.5
+  utilisation instance-hours (one row per instance, <= 24 h) at $2.99 (H100) / $1.79 (A100)
+  list; object storage is the platform's 500 GB + each customer's peak stored GB so far at
+  $0.023 per GB-month; the vector DB costs ~$5-6 a day. Tagged: customers[0]'s dedicated,
+  always-on H100 endpoint (24 h a day) and customers[3]'s dedicated index.
 - ``reference/``: meters.yml, plans/<code>_v<version>.yml, customers.csv, subscriptions.csv,
   contracts.csv, credit_grants.csv, budgets.csv, provider_prices.csv, cost_allocation.yml.
 - ``generator_truth.json``: the ground truth of everything planted (tests read it).
 
 Shape: Zipf-like customer weights (a few carry most usage), weekday and local-hour rhythm, five
 LLM models over two providers plus embeddings, images, audio, GPU jobs, agent tasks and storage.
+Every customer's usage lies inside its own billing window in its local time (real UTC offset,
+DST included): from local 00:00 of its subscription start to local 23:59:59 of the last usage
+day; on the UTC days at the edges, events that would fall outside are redrawn among the hours
+inside. Day files stay UTC days. Margins (default data): most customers between ~55 % and
+~75 %, enterprise customers with light usage higher (their fee); customers[0] is planted
+unprofitable (35 % term discount + its dedicated H100; truth ``reference.unprofitable_customer``).
 
 Planted, and recorded in ``generator_truth.json``:
 
