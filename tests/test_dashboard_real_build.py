@@ -94,9 +94,13 @@ def test_invoices_page_shows_the_worked_invoice(app_env: Settings) -> None:
         "$1,080.00",
     )
     lines = frame(at, "line_no", "line_type")
-    amounts = dict(zip(lines["description"], lines["amount"], strict=True))
-    assert amounts["LLM input tokens · model=gpt-4o*"] == "$6.00"
-    assert amounts["Images (graduated)"] == "$242.00"
+    by_meter = {
+        (m, d if isinstance(d, str) else None): a
+        for m, d, a in zip(lines["meter_code"], lines["dimensions"], lines["amount"], strict=True)
+        if isinstance(m, str)
+    }
+    assert by_meter[("llm_input_tokens", "model=gpt-4o*")] == "$6.00"
+    assert by_meter[("images", None)] == "$242.00"
     assert sorted(lines["amount"]) == sorted(
         [
             "$99.00",
@@ -113,9 +117,8 @@ def test_invoices_page_shows_the_worked_invoice(app_env: Settings) -> None:
         ]
     )
     # from the gpt-4o* input line to its days: both gpt-4o events, never claude's
-    line_no = int(
-        lines.loc[lines["description"] == "LLM input tokens · model=gpt-4o*", "line_no"].iloc[0]
-    )
+    gpt4o = (lines["meter_code"] == "llm_input_tokens") & (lines["dimensions"] == "model=gpt-4o*")
+    line_no = int(lines.loc[gpt4o, "line_no"].iloc[0])
     at = pick(at, "Usage line", line_no)
     daily = frame(at, "usage_date", "dimensions", "quantity")
     assert list(daily["quantity"]) == ["1,700,000", "1,700,000"]

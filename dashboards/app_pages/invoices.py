@@ -95,9 +95,7 @@ def _detail(snap: da.Snapshot, table: pl.DataFrame, period: str) -> None:
     cols[3].metric("Total", fmt.money(invoice["total"], currency))
 
     lines = da.invoice_lines(snap, invoice_id)
-    ui.show_table(
-        lines.drop("meter_code"), money=["amount"], quantities=["quantity"], key="invoice_lines"
-    )
+    ui.show_table(lines, money=["amount"], quantities=["quantity"], key="invoice_lines")
     st.caption("Unit prices are shown unrounded, as rated.")
     _downloads(invoice, period)
 
