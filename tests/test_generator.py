@@ -644,6 +644,17 @@ def test_gpu_fleet_is_sized_from_the_gpu_seconds_of_the_events(
     assert Decimal("0.3") <= util <= Decimal("0.8")
     prices = {g: Decimal(p) for g, p in truth["focus"]["gpu_instance_hour_usd"].items()}
     assert Decimal(2) <= prices["h100"] <= Decimal(4) and prices["a100"] < prices["h100"]
+    # a busy GPU-second costs less than the per-unit plans charge for it (10-30 % margin)
+    plans = [yaml.safe_load(p.read_text())
+             for p in sorted((data_dir / "reference" / "plans").glob("*.yml"))]
+    per_unit = [row for p in plans for c in p["charges"]
+                if c["meter"] == "gpu_seconds" and c["model"] == "per_unit" for row in c["prices"]]
+    assert per_unit
+    for row in per_unit:
+        gpu = "h100" if "when" in row else "a100"
+        cost_per_second = prices[gpu] / 3600 / util
+        margin = 1 - cost_per_second / Decimal(row["unit_price"])
+        assert Decimal("0.10") <= margin <= Decimal("0.30"), (gpu, margin)
     busy: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for seen in scanned.values():
         for e in seen["events"]:

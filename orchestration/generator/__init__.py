@@ -19,7 +19,7 @@ What it writes (``out`` is the data directory):
 - ``raw/costs/focus/cloudgpu_<YYYY-MM>.csv`` (FOCUS 1.0: GPU instances ``Compute``, object
   storage ``Storage``) and ``pinecone_<YYYY-MM>.csv`` (FOCUS 1.2: vector database ``Databases``);
   some rows carry ``Tags`` ``{"customer_id": ...}``. Sized from the usage they carried: the
-  shared GPU fleet runs, per UTC day and GPU type, the jobs' GPU-seconds / 3600 / 0.5
+  shared GPU fleet runs, per UTC day and GPU type, the jobs' GPU-seconds / 3600 / 0.7
   utilisation instance-hours (one row per instance, <= 24 h) at $2.99 (H100) / $1.79 (A100)
   list; object storage is the platform's 500 GB + each customer's peak stored GB so far at
   $0.023 per GB-month; the vector DB costs ~$5-6 a day. Tagged: customers[0]'s dedicated,
@@ -35,7 +35,7 @@ DST included): from local 00:00 of its subscription start to local 23:59:59 of t
 day; on the UTC days at the edges, events that would fall outside are redrawn among the hours
 inside. Day files stay UTC days. Margins (default data): most customers between ~55 % and
 ~75 %, enterprise customers with light usage higher (their fee); customers[0] is planted
-unprofitable (35 % term discount + its dedicated H100; truth ``reference.unprofitable_customer``).
+unprofitable (40 % term discount + its dedicated H100; truth ``reference.unprofitable_customer``).
 
 Planted, and recorded in ``generator_truth.json``:
 

@@ -575,7 +575,7 @@ def _focus_row(
 
 
 # Shared infrastructure, sized from the usage it carried (list prices, on demand).
-GPU_UTILISATION = Decimal("0.5")  # busy GPU-seconds / provisioned instance-seconds of the fleet
+GPU_UTILISATION = Decimal("0.7")  # busy GPU-seconds / provisioned instance-seconds of the fleet
 GPU_FLEET: tuple[tuple[str, str, str], ...] = (  # (gpu_type, instance-hour price, sku)
     ("h100", "2.99", "gpu-1x-h100-80gb"),
     ("a100", "1.79", "gpu-1x-a100-80gb"),

@@ -265,7 +265,7 @@ def plans() -> list[dict[str, Any]]:
 # The biggest customer's strategic deal: a deep usage discount on top of a dedicated, always-on
 # H100 endpoint (exports.DEDICATED_GPU_HOURS) that it uses a fraction of: its gross margin is
 # planted at about zero or below (the one deliberately unprofitable customer).
-TERM_DISCOUNT_PCT = "35"
+TERM_DISCOUNT_PCT = "40"
 
 
 def _plan_of(segment: str) -> str:
