@@ -146,7 +146,7 @@ def dashboard(port: int, host: str, data_dir: Path | None) -> None:
     app = REPO_ROOT / "dashboards" / "streamlit_app.py"
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host,
            "--server.port", str(port), "--server.headless", "true",
-           "--browser.gatherUsageStats", "false"]
+           "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
     sys.exit(subprocess.call(cmd, env=env))
 
 
