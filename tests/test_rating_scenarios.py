@@ -160,3 +160,17 @@ def test_every_usage_line_traces_to_its_events(built: Settings) -> None:
     with connect(built.warehouse, read_only=True) as con:
         traced = con.execute(sql).fetchall()
     assert [(r[3], r[9]) for r in traced] == [("sw3", 1), ("sw4", 1), ("sw6", 1)]
+
+
+def test_tiered_and_count_lines_state_their_basis(built: Settings) -> None:
+    rows = query(built, """
+        select line_key, description from marts.fct_invoice_lines
+        where invoice_id = 'cus_switch:2026-10' and line_type = 'usage' order by line_no""")
+    assert rows == [
+        ("usage:sub_sw_pro:images:2:0", "Images · graduated: 100 × 0.05"),
+        ("usage:sub_sw_scale:agent_workspaces:2:0", "Active agent workspaces · 2.00 per workspace"),
+        ("usage:sub_sw_scale:gpu_seconds:4:0", "GPU seconds · graduated: 5.00"),  # first-tier fee
+        ("usage:sub_sw_scale:images:0:0", "Images · 0.01 per image"),
+        ("usage:sub_sw_scale:resolved_tickets:1:0", "Resolved tickets · 0.50 per ticket"),
+        ("usage:sub_sw_scale:storage_gb:3:0", "Storage · volume: 80 × 0.10"),
+    ]

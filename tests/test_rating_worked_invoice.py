@@ -95,3 +95,26 @@ def test_money_columns_are_decimal(built: Settings) -> None:
 def test_data_dir_is_written_for_the_loader(built: Settings) -> None:
     ref = Path(built.data_dir) / "reference"
     assert (ref / "meters.yml").exists() and (ref / "plans" / "pro_v1.yml").exists()
+
+
+def test_each_usage_line_states_its_price_basis(built: Settings) -> None:
+    """quantity x unit_price / price_per (less free units) = amount, checkable from the line:
+    the description says the basis in words, price_per carries it as a number."""
+    rows = query(built, """
+        select line_no, description, unit_price, price_per, amount from marts.fct_invoice_lines
+        where invoice_id = 'cus_northwind:2026-10' and line_type = 'usage' order by line_no""")
+    assert [(n, d, None if u is None else u.normalize(), None if p is None else p.normalize(), a)
+            for n, d, u, p, a in rows] == [
+        (2, "API requests · 3 packages × 0.50 per package of 1,000 requests",
+         Decimal("0.5"), Decimal("1"), Decimal("1.50")),
+        (3, "Images · graduated: 1,000 × 0.05 + 4,000 × 0.04 + 2.00 + 1,000 × 0.03",
+         None, Decimal("1"), Decimal("242.00")),
+        (4, "LLM input tokens · model=gpt-4o* · 2.50 per 1,000,000 tokens, first 1,000,000 free",
+         Decimal("2.5"), Decimal("1E+6"), Decimal("6.00")),
+        (5, "LLM input tokens · model=claude-sonnet-4-5* · 3.00 per 1,000,000 tokens",
+         Decimal("3"), Decimal("1E+6"), Decimal("3.00")),
+        (6, "LLM output tokens · model=gpt-4o* · 10.00 per 1,000,000 tokens",
+         Decimal("10"), Decimal("1E+6"), Decimal("4.10")),
+        (7, "LLM output tokens · model=claude-sonnet-4-5* · 15.00 per 1,000,000 tokens",
+         Decimal("15"), Decimal("1E+6"), Decimal("3.00")),
+    ]

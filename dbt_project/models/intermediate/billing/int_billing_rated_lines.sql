@@ -35,7 +35,8 @@ fee_lines as (
         subscription_id,
         plan_code,
         plan_version,
-        cast(null as varchar) as charge_model
+        cast(null as varchar) as charge_model,
+        cast(null as decimal(38, 12)) as price_per
 
     from fees
     where fee is not null and plan_version is not null
@@ -51,11 +52,7 @@ usage_lines as (
         line_key,
         'usage' as line_type,
         meter_name || case when dimensions is not null then ' · ' || dimensions else '' end
-        || case charge_model
-            when 'package' then ' (' || package_count || ' packages)'
-            when 'per_unit' then ''
-            else ' (' || charge_model || ')'
-        end as description,
+        || ' · ' || price_text as description,
         meter_code,
         dimensions,
         quantity,
@@ -66,7 +63,8 @@ usage_lines as (
         subscription_id,
         plan_code,
         plan_version,
-        charge_model
+        charge_model,
+        price_per
 
     from usage
 

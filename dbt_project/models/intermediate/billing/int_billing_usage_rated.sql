@@ -50,7 +50,29 @@ tiered as (
                     ) }}
                 else {{ to_money(0) }}
             end
-        ) as tiered_amount
+        ) as tiered_amount,
+        {{ dbt.listagg(
+            "case
+                when billable.charge_model = 'graduated' then
+                    case
+                        when " ~ tier_units('billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to') ~ " > 0
+                            and (tiers.is_first_tier or billable.billable_quantity > tiers.lower_bound)
+                            and tiers.flat_fee > 0
+                            then " ~ format_quantity(tier_units('billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to')) ~ " || ' × ' || " ~ format_price('tiers.unit_price') ~ " || ' + ' || " ~ format_price('tiers.flat_fee') ~ "
+                        when " ~ tier_units('billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to') ~ " > 0
+                            then " ~ format_quantity(tier_units('billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to')) ~ " || ' × ' || " ~ format_price('tiers.unit_price') ~ "
+                        when (tiers.is_first_tier or billable.billable_quantity > tiers.lower_bound)
+                            and tiers.flat_fee > 0
+                            then " ~ format_price('tiers.flat_fee') ~ "
+                    end
+                when billable.billable_quantity > 0
+                    and " ~ volume_tier_contains('billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to', 'tiers.is_first_tier') ~ "
+                    then " ~ format_quantity('billable.billable_quantity') ~ " || ' × ' || " ~ format_price('tiers.unit_price') ~ "
+                    || case when tiers.flat_fee > 0 then ' + ' || " ~ format_price('tiers.flat_fee') ~ " else '' end
+            end",
+            "' + '",
+            "order by tiers.tier_index"
+        ) }} as tiers_text
 
     from billable
     inner join tiers
@@ -75,7 +97,8 @@ amounts as (
                 when 'graduated' then coalesce(tiered.tiered_amount, 0)
                 when 'volume' then coalesce(tiered.tiered_amount, 0)
             end"
-        ) }} as amount_unrounded
+        ) }} as amount_unrounded,
+        tiered.tiers_text
 
     from billable
     left join tiered
@@ -116,7 +139,19 @@ final as (
             then {{ package_count('billable_quantity', 'package_size') }}
         end as package_count,
         amount_unrounded,
-        {{ round_money('amount_unrounded') }} as amount
+        {{ round_money('amount_unrounded') }} as amount,
+        -- the price basis, e.g. "2.50 per 1,000,000 tokens, first 1,000,000 free"
+        case charge_model
+            when 'per_unit' then {{ format_price('unit_price') }} || ' ' || {{ per_units_text('price_per', 'unit') }}
+            when 'package' then {{ format_quantity(package_count('billable_quantity', 'package_size')) }}
+                || ' packages × ' || {{ format_price('package_price') }} || ' per package of '
+                || {{ format_quantity('package_size') }} || ' ' || {{ plural_unit("coalesce(unit, 'unit')") }}
+            else charge_model || ': ' || coalesce(tiers_text, '0')
+                || case
+                    when coalesce(price_per, 1) <> 1 then ' (prices ' || {{ per_units_text('price_per', 'unit') }} || ')'
+                    else ''
+                end
+        end || {{ free_units_text('free_units', 'unit') }} as price_text
 
     from amounts
 

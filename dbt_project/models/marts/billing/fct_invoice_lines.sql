@@ -59,7 +59,8 @@ draft_rated_lines as (
         rated.subscription_id,
         rated.plan_code,
         rated.plan_version,
-        rated.charge_model
+        rated.charge_model,
+        rated.price_per
 
     from rated
     inner join drafts
@@ -85,7 +86,8 @@ draft_adjustment_lines as (
         cast(null as varchar) as subscription_id,
         cast(null as varchar) as plan_code,
         cast(null as integer) as plan_version,
-        cast(null as varchar) as charge_model
+        cast(null as varchar) as charge_model,
+        cast(null as decimal(38, 12)) as price_per
 
     from adjustments
     inner join drafts
@@ -198,7 +200,8 @@ draft_lines as (
         cast(null as varchar) as subscription_id,
         cast(null as varchar) as plan_code,
         cast(null as integer) as plan_version,
-        cast(null as varchar) as charge_model
+        cast(null as varchar) as charge_model,
+        cast(null as decimal(38, 12)) as price_per
 
     from draft_summary_lines
 
@@ -249,7 +252,8 @@ final as (
         numbered_drafts.plan_version,
         numbered_drafts.charge_model,
         'draft' as status,
-        cast(null as varchar) as invoice_number
+        cast(null as varchar) as invoice_number,
+        numbered_drafts.price_per
 
     from numbered_drafts
     inner join drafts
@@ -277,7 +281,8 @@ final as (
         cast(null as integer) as plan_version,
         cast(null as varchar) as charge_model,
         'issued' as status,
-        issued_lines.invoice_number
+        issued_lines.invoice_number,
+        cast(null as decimal(38, 12)) as price_per
 
     from issued_lines
 

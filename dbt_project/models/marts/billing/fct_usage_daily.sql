@@ -29,7 +29,8 @@ final as (
         event_count,
         quantity,
         first_event_time,
-        last_event_time
+        last_event_time,
+        extra_dimensions
 
     from metered
 
