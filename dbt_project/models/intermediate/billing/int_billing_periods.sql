@@ -1,6 +1,9 @@
 -- The invoice spine: one row per customer x billing month (customer time zone), from the
 -- customer's first subscription or usage month through the month, in the customer's time zone,
 -- of the last event in the data (never the wall clock). Issued periods carry their number.
+-- A customer whose last month is issued also gets the month after it as a draft: late usage for
+-- an issued period becomes adjustment lines on the next open invoice, which must exist (else
+-- the adjustment would be on no invoice). That draft carries the adjustments and the fees.
 with
 
 customers as (
@@ -34,6 +37,17 @@ horizon as (
 
 ),
 
+last_issued as (
+
+    select
+        customer_id,
+        max(period_start) as last_issued_month
+
+    from issued
+    group by customer_id
+
+),
+
 first_days as (
 
     select customer_id, min(start_date) as first_day
@@ -53,13 +67,21 @@ bounds as (
     select
         customers.customer_id,
         {{ month_start('min(first_days.first_day)') }} as first_month,
-        {{ month_start(
-            'cast(' ~ to_local_ts('any_value(horizon.last_event_time)', 'any_value(customers.timezone)') ~ ' as date)'
-        ) }} as last_month
+        greatest(
+            {{ month_start(
+                'cast(' ~ to_local_ts('any_value(horizon.last_event_time)', 'any_value(customers.timezone)') ~ ' as date)'
+            ) }},
+            coalesce(
+                cast({{ dbt.dateadd('month', 1, 'any_value(last_issued.last_issued_month)') }} as date),
+                cast('1900-01-01' as date)
+            )
+        ) as last_month
 
     from customers
     inner join first_days
         on customers.customer_id = first_days.customer_id
+    left join last_issued
+        on customers.customer_id = last_issued.customer_id
     cross join horizon
     group by customers.customer_id
 
@@ -69,8 +91,7 @@ spine as (
 
     select
         customer_id,
-        cast(unnest(range(first_month, last_month + interval 1 month, interval 1 month)) as date)
-            as period_start
+        {{ month_starts_between('first_month', 'last_month') }} as period_start
 
     from bounds
     where first_month <= last_month
@@ -84,12 +105,12 @@ final as (
         spine.customer_id,
         {{ period_of('spine.period_start') }} as period,
         spine.period_start,
-        cast(spine.period_start + interval 1 month as date) as period_end,
-        datediff('day', spine.period_start, cast(spine.period_start + interval 1 month as date))
+        cast({{ dbt.dateadd('month', 1, 'spine.period_start') }} as date) as period_end,
+        {{ dbt.datediff('spine.period_start', 'cast(' ~ dbt.dateadd('month', 1, 'spine.period_start') ~ ' as date)', 'day') }}
             as days_in_period,
         {{ to_utc_ts('cast(spine.period_start as timestamp)', 'customers.timezone') }}
             as period_start_utc,
-        {{ to_utc_ts('cast(spine.period_start + interval 1 month as timestamp)', 'customers.timezone') }}
+        {{ to_utc_ts('cast(' ~ dbt.dateadd('month', 1, 'spine.period_start') ~ ' as timestamp)', 'customers.timezone') }}
             as period_end_utc,
         row_number() over (partition by spine.customer_id order by spine.period_start)
             as period_index,
