@@ -16,36 +16,61 @@
 {%- endmacro %}
 
 {# The value of the dimension named by the text expression `name_expr`, for a row that carries
-   every dimension column (optionally qualified by `relation`). NULL for an unknown name. #}
-{% macro dimension_value(name_expr, relation=none) -%}
+   every dimension column (optionally qualified by `relation`). Any other name is looked up in
+   the JSON object `extra_json` when given (an event's extra_data, or a metered row's
+   extra_dimensions), else NULL. #}
+{% macro dimension_value(name_expr, relation=none, extra_json=none) -%}
     case {{ name_expr }}
     {%- for dim in usage_dimension_fields() %}
         when '{{ dim }}' then {{ relation ~ '.' if relation else '' }}{{ dim }}
     {%- endfor %}
+    {%- if extra_json is not none %}
+        else {{ json_text(extra_json, name_expr) }}
+    {%- endif %}
     end
 {%- endmacro %}
 
-{# A quantity column named by a meter's `field`: `<prefix><field>` for each quantity field. #}
-{% macro quantity_value(name_expr, prefix) -%}
+{# A quantity column named by a meter's `field`: `<prefix><field>` for each quantity field; any
+   other name is read from the JSON object `extra_json` when given (a number in extra_data). #}
+{% macro quantity_value(name_expr, prefix, extra_json=none) -%}
     case {{ name_expr }}
     {%- for field in usage_quantity_fields() %}
         when '{{ field }}' then cast({{ prefix }}{{ field }} as decimal(38, 9))
     {%- endfor %}
+    {%- if extra_json is not none %}
+        else cast({{ json_text(extra_json, name_expr) }} as decimal(38, 9))
+    {%- endif %}
     end
 {%- endmacro %}
 
+{# The typed field names (dimensions and quantities), as a SQL list for `in (...)`. #}
+{% macro typed_field_names_sql() -%}
+    ({%- for f in usage_dimension_fields() + usage_quantity_fields() + ['latency_ms'] %}'{{ f }}'{{ ", " if not loop.last }}{%- endfor -%})
+{%- endmacro %}
+
 {# Key of a customer x meter x local day x dimensions row (fct_usage_daily grain). Built on
-   aggregated rows only, never per event. #}
-{% macro usage_daily_key(relation=none) -%}
+   aggregated rows only, never per event. `extra_dimensions` (meters reading extra data keys)
+   is the last part; NULL parts are skipped, so rows of other meters keep their key. #}
+{% macro usage_daily_key(relation=none, with_extra=false) -%}
     {%- set p = relation ~ '.' if relation else '' -%}
-    md5(concat_ws('|', {{ p }}customer_id, {{ p }}meter_code, cast({{ p }}usage_date as varchar)
-    {%- for dim in usage_dimension_fields() %}, coalesce({{ p }}{{ dim }}, '\x00'){% endfor %}))
+    {%- set parts = [p ~ 'customer_id', p ~ 'meter_code', 'cast(' ~ p ~ 'usage_date as varchar)'] -%}
+    {%- for dim in usage_dimension_fields() %}{% do parts.append("coalesce(" ~ p ~ dim ~ ", '\\x00')") %}{% endfor -%}
+    {%- if with_extra %}{% do parts.append(p ~ 'extra_dimensions') %}{% endif -%}
+    {{ hash_parts(parts) }}
 {%- endmacro %}
 
 {# "model=gpt-4o, provider=openai": the meter's declared dimensions of a row, as text. #}
-{% macro dimensions_text(dimensions_list, relation=none) -%}
+{% macro dimensions_text(dimensions_list, relation=none, extra_json=none) -%}
+    {{ return(adapter.dispatch('dimensions_text', 'meterline')(dimensions_list, relation, extra_json)) }}
+{%- endmacro %}
+
+{% macro default__dimensions_text(dimensions_list, relation=none, extra_json=none) -%}
+    {{ exceptions.raise_compiler_error("dimensions_text: implement <adapter>__dimensions_text for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__dimensions_text(dimensions_list, relation=none, extra_json=none) -%}
     array_to_string(
-        list_transform({{ dimensions_list }}, lambda dim_name: dim_name || '=' || coalesce({{ dimension_value('dim_name', relation) }}, '')),
+        list_transform({{ dimensions_list }}, lambda dim_name: dim_name || '=' || coalesce({{ dimension_value('dim_name', relation, extra_json) }}, '')),
         ', '
     )
 {%- endmacro %}

@@ -43,7 +43,7 @@ event_quantities as (
         sum(
             case
                 when meters.aggregation = 'count' then 1
-                else coalesce({{ quantity_value('meters.field', 'events.') }}, 0)
+                else coalesce({{ quantity_value('meters.field', 'events.', 'events.extra_data') }}, 0)
             end
         ) as event_quantity
 
@@ -57,7 +57,7 @@ event_quantities as (
             from meter_filters
             where
                 meter_filters.meter_code = meters.meter_code
-                and {{ dimension_value('meter_filters.field', 'events') }}
+                and {{ dimension_value('meter_filters.field', 'events', 'events.extra_data') }}
                 is distinct from meter_filters.filter_value
         )
     group by meters.meter_code

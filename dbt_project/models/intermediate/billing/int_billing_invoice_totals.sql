@@ -77,13 +77,18 @@ blocks as (
 
     select
         invoice_id,
-        'unpriced usage: ' || string_agg(
-            distinct meter_code || ' (' || unpriced_reason || ')', ', '
-            order by meter_code || ' (' || unpriced_reason || ')'
-        ) as blocked_reason
+        'unpriced usage: ' || {{ dbt.listagg(
+            'blocked_meter', "', '", 'order by blocked_meter'
+        ) }} as blocked_reason
 
-    from unpriced
-    where blocks_close
+    from (
+        select distinct
+            invoice_id,
+            meter_code || ' (' || unpriced_reason || ')' as blocked_meter
+
+        from unpriced
+        where blocks_close
+    ) as blocked_meters
     group by invoice_id
 
 ),

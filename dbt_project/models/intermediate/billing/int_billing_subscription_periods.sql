@@ -85,12 +85,12 @@ final as (
         plan_currency,
         active_from,
         active_to,
-        datediff('day', active_from, active_to) as active_days,
+        {{ dbt.datediff('active_from', 'active_to', 'day') }} as active_days,
         days_in_period,
         fee,
-        {{ prorated_fee('fee', 'datediff(\'day\', active_from, active_to)', 'days_in_period') }}
+        {{ prorated_fee('fee', dbt.datediff('active_from', 'active_to', 'day'), 'days_in_period') }}
             as fee_amount_unrounded,
-        {{ round_money(prorated_fee('fee', 'datediff(\'day\', active_from, active_to)', 'days_in_period')) }}
+        {{ round_money(prorated_fee('fee', dbt.datediff('active_from', 'active_to', 'day'), 'days_in_period')) }}
             as fee_amount
 
     from versioned

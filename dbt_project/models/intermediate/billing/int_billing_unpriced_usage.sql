@@ -14,10 +14,10 @@ priced as (
 grouped as (
 
     select
-        md5(concat_ws(
-            '|', customer_id, period, meter_code, coalesce(subscription_id, ''), unpriced_reason,
-            dimensions
-        )) as unpriced_id,
+        {{ hash_parts([
+            'customer_id', 'period', 'meter_code', "coalesce(subscription_id, '')",
+            'unpriced_reason', 'dimensions'
+        ]) }} as unpriced_id,
         customer_id || ':' || period as invoice_id,
         customer_id,
         period,
@@ -34,8 +34,8 @@ grouped as (
         cast(
             case any_value(aggregation)
                 when 'max' then max(quantity)
-                when 'latest' then arg_max(quantity, struct_pack(t := last_event_time, q := quantity))
-                when 'count_unique' then len(list_distinct(flatten(list(unique_values))))
+                when 'latest' then {{ arg_max_by('quantity', ['last_event_time', 'quantity']) }}
+                when 'count_unique' then {{ count_distinct_in_lists('unique_values') }}
                 else sum(quantity)
             end
             as decimal(38, 9)

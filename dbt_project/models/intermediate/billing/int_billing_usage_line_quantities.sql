@@ -56,7 +56,7 @@ price_dimensions as (
         plan_version,
         charge_index,
         price_index,
-        string_agg(dimension || '=' || pattern, ', ' order by dimension) as dimensions
+        {{ dbt.listagg("dimension || '=' || pattern", "', '", 'order by dimension') }} as dimensions
 
     from conditions
     group by plan_code, plan_version, charge_index, price_index
@@ -82,8 +82,8 @@ grouped as (
         sum(event_count) as event_count,
         sum(quantity) as sum_quantity,
         max(quantity) as max_quantity,
-        arg_max(quantity, struct_pack(t := last_event_time, q := quantity)) as latest_quantity,
-        len(list_distinct(flatten(list(unique_values)))) as distinct_quantity,
+        {{ arg_max_by('quantity', ['last_event_time', 'quantity']) }} as latest_quantity,
+        {{ count_distinct_in_lists('unique_values') }} as distinct_quantity,
         min(usage_date) as first_usage_date,
         max(usage_date) as last_usage_date
 
@@ -116,7 +116,7 @@ first_tier_fees_without_usage as (
         meters.aggregation,
         charges.charge_model,
         charges.price_per,
-        cast(0 as hugeint) as event_count,
+        cast(0 as {{ dbt.type_bigint() }}) as event_count,
         cast(0 as decimal(38, 9)) as sum_quantity,
         cast(0 as decimal(38, 9)) as max_quantity,
         cast(0 as decimal(38, 9)) as latest_quantity,
@@ -160,9 +160,10 @@ first_tier_fees_without_usage as (
 
 all_lines as (
 
+    -- both CTEs list the same columns in the same order
     select * from grouped
 
-    union all by name
+    union all
 
     select * from first_tier_fees_without_usage
 

@@ -1,7 +1,8 @@
 -- Daily metered usage assigned to the subscription active on its local day, the plan version of
 -- that subscription's period, the plan's charge for the meter, and the first price row whose
 -- `when` globs all match (rows tried in order; a row without `when` matches everything).
--- Rows that cannot be priced keep a NULL price and an `unpriced_reason`.
+-- Rows that cannot be priced keep a NULL price and an `unpriced_reason`. A `when` key that is
+-- not a typed dimension is read from the row's extra_dimensions (meters on extra data keys).
 with
 
 usage as (
@@ -84,10 +85,11 @@ combos as (
     select distinct
         plan_code,
         plan_version,
-        charge_index
-        {%- for dim in usage_dimension_fields() %},
-        {{ dim }}
+        charge_index,
+        {%- for dim in usage_dimension_fields() %}
+        {{ dim }},
         {%- endfor %}
+        extra_dimensions
 
     from charged
     where charge_index is not null
@@ -104,6 +106,7 @@ candidate_matches as (
         {%- for dim in usage_dimension_fields() %}
         combos.{{ dim }},
         {%- endfor %}
+        combos.extra_dimensions,
         prices.price_index
 
     from combos
@@ -118,10 +121,21 @@ candidate_matches as (
             and prices.plan_version = conditions.plan_version
             and prices.charge_index = conditions.charge_index
             and prices.price_index = conditions.price_index
-    group by all
+    group by
+        combos.plan_code,
+        combos.plan_version,
+        combos.charge_index,
+        {%- for dim in usage_dimension_fields() %}
+        combos.{{ dim }},
+        {%- endfor %}
+        combos.extra_dimensions,
+        prices.price_index
     having
         count(conditions.dimension) = 0
-        or bool_and({{ glob_match(dimension_value('conditions.dimension', 'combos'), 'conditions.pattern') }})
+        or {{ bool_and_agg(glob_match(
+            dimension_value('conditions.dimension', 'combos', 'combos.extra_dimensions'),
+            'conditions.pattern'
+        )) }}
 
 ),
 
@@ -134,10 +148,18 @@ first_match as (
         {%- for dim in usage_dimension_fields() %}
         {{ dim }},
         {%- endfor %}
+        extra_dimensions,
         min(price_index) as price_index
 
     from candidate_matches
-    group by all
+    group by
+        plan_code,
+        plan_version,
+        charge_index,
+        {%- for dim in usage_dimension_fields() %}
+        {{ dim }},
+        {%- endfor %}
+        extra_dimensions
 
 ),
 
@@ -162,6 +184,7 @@ final as (
             {%- for dim in usage_dimension_fields() %}
             and charged.{{ dim }} is not distinct from first_match.{{ dim }}
             {%- endfor %}
+            and charged.extra_dimensions is not distinct from first_match.extra_dimensions
 
 )
 

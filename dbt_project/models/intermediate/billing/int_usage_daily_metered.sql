@@ -1,6 +1,8 @@
 -- Daily usage per customer x meter x local day x dimensions: the daily aggregates joined to the
 -- meters of their event type (aggregate before join), with the status rule and the meters'
--- equality filters applied, and the meter's quantity picked from the aggregates.
+-- equality filters applied, and the meter's quantity picked from the aggregates. Meters that read
+-- extra `data` keys come metered from int_usage_extended_daily (their own event pass) and are
+-- appended; extra_dimensions is NULL for every other meter.
 with
 
 daily as (
@@ -27,17 +29,36 @@ event_values as (
 
 ),
 
+extended as (
+
+    select * from {{ ref('int_usage_extended_daily') }}
+
+),
+
+extra_keys as (
+
+    select * from {{ ref('int_usage_meter_extra_keys') }}
+
+),
+
+typed_meters as (
+
+    select * from meters
+    where meter_code not in (select meter_code from extra_keys)
+
+),
+
 -- meters without filters join plainly; only the (few) rows of filtered meters are checked
 unfiltered_meters as (
 
-    select * from meters
+    select * from typed_meters
     where meter_code not in (select meter_code from meter_filters)
 
 ),
 
 filtered_meters as (
 
-    select * from meters
+    select * from typed_meters
     where meter_code in (select meter_code from meter_filters)
 
 ),
@@ -107,7 +128,7 @@ keyed as (
 
 ),
 
-final as (
+typed_final as (
 
     select
         keyed.usage_daily_id,
@@ -136,11 +157,22 @@ final as (
         ) as quantity,
         event_values.unique_values,
         keyed.first_event_time,
-        keyed.last_event_time
+        keyed.last_event_time,
+        cast(null as varchar) as extra_dimensions
 
     from keyed
     left join event_values
         on keyed.usage_daily_id = event_values.usage_daily_id
+
+),
+
+final as (
+
+    select * from typed_final
+
+    union all
+
+    select * from extended
 
 )
 

@@ -68,9 +68,9 @@ aggregated as (
 final as (
 
     select
-        md5(concat_ws('|', customer_id, event_type, cast(usage_date as varchar)
-        {%- for dim in usage_dimension_fields() %}, coalesce({{ dim }}, '\x00'){% endfor %}))
-            as events_daily_id,
+        {%- set parts = ['customer_id', 'event_type', 'cast(usage_date as varchar)'] %}
+        {%- for dim in usage_dimension_fields() %}{% do parts.append("coalesce(" ~ dim ~ ", '\\x00')") %}{% endfor %}
+        {{ hash_parts(parts) }} as events_daily_id,
         *
 
     from aggregated

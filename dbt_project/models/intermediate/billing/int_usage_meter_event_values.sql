@@ -15,10 +15,19 @@ customers as (
 
 ),
 
+extra_keys as (
+
+    select * from {{ ref('int_usage_meter_extra_keys') }}
+
+),
+
+-- meters reading extra data keys are metered by int_usage_extended_daily
 meters as (
 
     select * from {{ ref('stg_reference__meters') }}
-    where aggregation in ('latest', 'count_unique')
+    where
+        aggregation in ('latest', 'count_unique')
+        and meter_code not in (select meter_code from extra_keys)
 
 ),
 
@@ -37,7 +46,7 @@ metered as (
         coalesce(
             {{ dimension_value('meters.field', 'events') }},
             cast({{ quantity_value('meters.field', 'events.') }} as varchar),
-            json_extract_string(events.extra_data, meters.field)
+            {{ json_text('events.extra_data', 'meters.field') }}
         ) as value_text,
         {{ quantity_value('meters.field', 'events.') }} as value_quantity,
         events.event_time,
@@ -60,13 +69,10 @@ final as (
         meter_code,
         usage_date,
         max(event_time) as last_event_time,
-        arg_max(
-            value_quantity, struct_pack(t := event_time, s := event_source, i := event_id)
-        ) as latest_quantity,
+        {{ arg_max_by('value_quantity', ['event_time', 'event_source', 'event_id']) }}
+            as latest_quantity,
         count(distinct value_text) as distinct_values,
-        list(distinct value_text order by value_text) filter (
-            where aggregation = 'count_unique' and value_text is not null
-        ) as unique_values
+        {{ sorted_distinct_list('value_text', "aggregation = 'count_unique'") }} as unique_values
 
     from metered
     group by

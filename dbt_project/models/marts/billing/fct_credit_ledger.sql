@@ -63,9 +63,10 @@ last_balances as (
     select
         grants.grant_id,
         coalesce(
-            arg_max(burns.balance_after, burns.period_index) filter (
-                where cast(periods.period_end as timestamp) <= grants.expires_at
-            ),
+            {{ arg_max_by(
+                'burns.balance_after', ['burns.period_index'],
+                'cast(periods.period_end as timestamp) <= grants.expires_at'
+            ) }},
             {{ round_money('any_value(grants.amount)') }}
         ) as balance_at_expiry
 

@@ -12,7 +12,7 @@ keys as (
     select
         trim(meter_code) as meter_code,
         filter,
-        unnest(json_keys(filter)) as field
+        {{ json_object_keys_unnested('filter') }} as field
 
     from meters
     where filter is not null
@@ -23,8 +23,8 @@ final as (
 
     select
         meter_code,
-        field,
-        json_extract_string(filter, field) as filter_value
+        {{ strip_data_prefix('field') }} as field,
+        {{ json_text('filter', 'field') }} as filter_value
 
     from keys
 

@@ -15,7 +15,7 @@ keys as (
         charge_index,
         price_index,
         when_json,
-        unnest(json_keys(when_json)) as dimension
+        {{ json_object_keys_unnested('when_json') }} as dimension
 
     from prices
     where when_json is not null
@@ -30,7 +30,7 @@ final as (
         charge_index,
         price_index,
         dimension,
-        json_extract_string(when_json, dimension) as pattern
+        {{ json_text('when_json', 'dimension') }} as pattern
 
     from keys
 

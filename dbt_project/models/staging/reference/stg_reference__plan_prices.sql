@@ -15,7 +15,7 @@ final as (
         charge_index,
         price_index,
         when_json,
-        cast(json_keys(when_json) as varchar[]) as when_dimensions,
+        {{ json_object_keys_array('when_json') }} as when_dimensions,
         {{ to_money("nullif(trim(unit_price), '')") }} as unit_price,
         cast(coalesce(nullif(trim(free_units), ''), '0') as decimal(38, 9)) as free_units,
         cast(nullif(trim(package_size), '') as decimal(38, 9)) as package_size,

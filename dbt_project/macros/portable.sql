@@ -1,0 +1,194 @@
+{#
+  DuckDB-specific SQL of the billing models, behind adapter.dispatch (ARCHITECTURE.md "Portable
+  SQL"). Each macro has a duckdb__ implementation and a default__ one where a portable form
+  exists; where none does, default__ stops with a message naming what a new adapter must supply.
+  Kept in models because Snowflake, Databricks and BigQuery support them: `qualify`,
+  `any_value`, `with recursive`, `nulls last`.
+#}
+
+{# One row per month start from first_month to last_month (both DATE month starts): a
+   set-returning select expression. #}
+{% macro month_starts_between(first_month, last_month) -%}
+    {{ return(adapter.dispatch('month_starts_between', 'meterline')(first_month, last_month)) }}
+{%- endmacro %}
+
+{% macro default__month_starts_between(first_month, last_month) -%}
+    {{ exceptions.raise_compiler_error("month_starts_between: implement <adapter>__month_starts_between (a month series) for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__month_starts_between(first_month, last_month) -%}
+    cast(unnest(range({{ first_month }}, {{ last_month }} + interval 1 month, interval 1 month)) as date)
+{%- endmacro %}
+
+{# Aggregate: the value of `value` on the row with the greatest (order_1, order_2, ...) — a
+   total order, so the result is deterministic. #}
+{% macro arg_max_by(value, order_exprs, condition=none) -%}
+    {{ return(adapter.dispatch('arg_max_by', 'meterline')(value, order_exprs, condition)) }}
+{%- endmacro %}
+
+{% macro default__arg_max_by(value, order_exprs, condition=none) -%}
+    {{ exceptions.raise_compiler_error("arg_max_by: implement <adapter>__arg_max_by (max_by over a total order) for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__arg_max_by(value, order_exprs, condition=none) -%}
+    {%- if order_exprs | length == 1 -%}
+    arg_max({{ value }}, {{ order_exprs[0] }})
+    {%- else -%}
+    arg_max({{ value }}, struct_pack(
+        {%- for e in order_exprs %}o{{ loop.index }} := {{ e }}{{ ", " if not loop.last }}{%- endfor -%}
+    ))
+    {%- endif -%}
+    {%- if condition is not none %} filter (where {{ condition }}){%- endif -%}
+{%- endmacro %}
+
+{# Aggregate: the number of distinct elements over the lists of a group. #}
+{% macro count_distinct_in_lists(list_expr) -%}
+    {{ return(adapter.dispatch('count_distinct_in_lists', 'meterline')(list_expr)) }}
+{%- endmacro %}
+
+{% macro default__count_distinct_in_lists(list_expr) -%}
+    {{ exceptions.raise_compiler_error("count_distinct_in_lists: implement <adapter>__count_distinct_in_lists for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__count_distinct_in_lists(list_expr) -%}
+    len(list_distinct(flatten(list({{ list_expr }}))))
+{%- endmacro %}
+
+{# Aggregate: the sorted list of distinct non-null values of `value` on rows where `condition`. #}
+{% macro sorted_distinct_list(value, condition) -%}
+    {{ return(adapter.dispatch('sorted_distinct_list', 'meterline')(value, condition)) }}
+{%- endmacro %}
+
+{% macro default__sorted_distinct_list(value, condition) -%}
+    {{ exceptions.raise_compiler_error("sorted_distinct_list: implement <adapter>__sorted_distinct_list for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__sorted_distinct_list(value, condition) -%}
+    list(distinct {{ value }} order by {{ value }}) filter (where {{ condition }} and {{ value }} is not null)
+{%- endmacro %}
+
+{# Aggregate: true when `condition` holds on every row of the group. #}
+{% macro bool_and_agg(condition) -%}
+    {{ return(adapter.dispatch('bool_and_agg', 'meterline')(condition)) }}
+{%- endmacro %}
+
+{% macro default__bool_and_agg(condition) -%}
+    (min(case when {{ condition }} then 1 else 0 end) = 1)
+{%- endmacro %}
+
+{% macro duckdb__bool_and_agg(condition) -%}
+    bool_and({{ condition }})
+{%- endmacro %}
+
+{# The keys of a JSON object, one row each: a set-returning select expression. #}
+{% macro json_object_keys_unnested(json_expr) -%}
+    {{ return(adapter.dispatch('json_object_keys_unnested', 'meterline')(json_expr)) }}
+{%- endmacro %}
+
+{% macro default__json_object_keys_unnested(json_expr) -%}
+    {{ exceptions.raise_compiler_error("json_object_keys_unnested: implement <adapter>__json_object_keys_unnested for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__json_object_keys_unnested(json_expr) -%}
+    unnest(json_keys({{ json_expr }}))
+{%- endmacro %}
+
+{# The keys of a JSON object as an array of text. #}
+{% macro json_object_keys_array(json_expr) -%}
+    {{ return(adapter.dispatch('json_object_keys_array', 'meterline')(json_expr)) }}
+{%- endmacro %}
+
+{% macro default__json_object_keys_array(json_expr) -%}
+    {{ exceptions.raise_compiler_error("json_object_keys_array: implement <adapter>__json_object_keys_array for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__json_object_keys_array(json_expr) -%}
+    cast(json_keys({{ json_expr }}) as varchar[])
+{%- endmacro %}
+
+{# A JSON array of strings as an array of text ([] for NULL). #}
+{% macro json_text_array(json_expr) -%}
+    {{ return(adapter.dispatch('json_text_array', 'meterline')(json_expr)) }}
+{%- endmacro %}
+
+{% macro default__json_text_array(json_expr) -%}
+    {{ exceptions.raise_compiler_error("json_text_array: implement <adapter>__json_text_array for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__json_text_array(json_expr) -%}
+    coalesce(from_json({{ json_expr }}, '["VARCHAR"]'), [])
+{%- endmacro %}
+
+{# A meters.yml list of field names (JSON array) as an array of text, a `data.` prefix dropped
+   ("data.region" and "region" both name the event's data key region). #}
+{% macro meter_field_names(json_expr) -%}
+    {{ return(adapter.dispatch('meter_field_names', 'meterline')(json_expr)) }}
+{%- endmacro %}
+
+{% macro default__meter_field_names(json_expr) -%}
+    {{ exceptions.raise_compiler_error("meter_field_names: implement <adapter>__meter_field_names for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__meter_field_names(json_expr) -%}
+    list_transform(
+        coalesce(from_json({{ json_expr }}, '["VARCHAR"]'), []),
+        lambda field_name: {{ strip_data_prefix('field_name') }}
+    )
+{%- endmacro %}
+
+{# A field name with a leading `data.` removed. #}
+{% macro strip_data_prefix(expr) -%}
+    case when {{ expr }} like 'data.%' then substr({{ expr }}, 6) else {{ expr }} end
+{%- endmacro %}
+
+{# The elements of an array column, one row each: a set-returning select expression. #}
+{% macro array_unnested(array_expr) -%}
+    {{ return(adapter.dispatch('array_unnested', 'meterline')(array_expr)) }}
+{%- endmacro %}
+
+{% macro default__array_unnested(array_expr) -%}
+    {{ exceptions.raise_compiler_error("array_unnested: implement <adapter>__array_unnested for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__array_unnested(array_expr) -%}
+    unnest({{ array_expr }})
+{%- endmacro %}
+
+{# A JSON object (as text) holding only `keys_array` (sorted text array) of the JSON object
+   `json_expr`, values as text (null when absent): the extra dimensions of an event for a meter. #}
+{% macro json_project(json_expr, keys_array) -%}
+    {{ return(adapter.dispatch('json_project', 'meterline')(json_expr, keys_array)) }}
+{%- endmacro %}
+
+{% macro default__json_project(json_expr, keys_array) -%}
+    {{ exceptions.raise_compiler_error("json_project: implement <adapter>__json_project for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__json_project(json_expr, keys_array) -%}
+    cast(to_json(map_from_entries(list_transform(
+        {{ keys_array }},
+        lambda key_name: struct_pack(k := key_name, v := json_extract_string({{ json_expr }}, key_name))
+    ))) as varchar)
+{%- endmacro %}
+
+{# The text value of a top-level key of a JSON object (NULL when absent). #}
+{% macro json_text(json_expr, key_expr) -%}
+    {{ return(adapter.dispatch('json_text', 'meterline')(json_expr, key_expr)) }}
+{%- endmacro %}
+
+{% macro default__json_text(json_expr, key_expr) -%}
+    json_extract_path_text({{ json_expr }}, {{ key_expr }})
+{%- endmacro %}
+
+{% macro duckdb__json_text(json_expr, key_expr) -%}
+    json_extract_string({{ json_expr }}, {{ key_expr }})
+{%- endmacro %}
+
+{# md5 hex of the parts joined with '|', NULL parts skipped (the row keys of the usage models). #}
+{% macro hash_parts(parts) -%}
+    {{ return(adapter.dispatch('hash_parts', 'meterline')(parts)) }}
+{%- endmacro %}
+
+{% macro default__hash_parts(parts) -%}
+    md5(concat_ws('|', {{ parts | join(', ') }}))
+{%- endmacro %}
