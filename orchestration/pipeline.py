@@ -143,7 +143,11 @@ def split_dbt_stages(run_results: Mapping[str, Any], node_stage: Mapping[str, st
 def build_stages(defs: dg.Definitions) -> list[Stage]:
     from orchestration.defs.catalog.assets import CATALOG_ASSETS
     from orchestration.defs.dbt.assets import DBT_ASSETS
-    from orchestration.defs.exports.assets import INVOICE_EXPORTS_KEY, PUBLISHED_KEY
+    from orchestration.defs.exports.assets import (
+        INVOICE_EXPORTS_KEY,
+        PUBLISHED_KEY,
+        WEEKLY_SUMMARIES_KEY,
+    )
     from orchestration.defs.ingest.assets import INGEST_ASSETS
 
     ingest_keys = [k for a in INGEST_ASSETS for k in a.keys]
@@ -153,7 +157,8 @@ def build_stages(defs: dg.Definitions) -> list[Stage]:
         Stage(CHECKS, dg.AssetSelection.checks_for_assets(*ingest_keys)),
         Stage(CATALOG, dg.AssetSelection.assets(*[k for a in CATALOG_ASSETS for k in a.keys])),
         Stage(DBT, dg.AssetSelection.assets(*dbt_keys)),
-        Stage(PUBLISH, dg.AssetSelection.assets(INVOICE_EXPORTS_KEY, PUBLISHED_KEY)),
+        Stage(PUBLISH, dg.AssetSelection.assets(INVOICE_EXPORTS_KEY, WEEKLY_SUMMARIES_KEY,
+                                              PUBLISHED_KEY)),
     ]
 
 

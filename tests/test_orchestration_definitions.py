@@ -54,6 +54,9 @@ def test_graph_runs_ingest_to_staging_to_marts_to_exports(defs: dg.Definitions) 
     published_parents = graph.get(published).parent_keys
     assert invoices in published_parents
     assert key("exports", "invoice_csvs") in published_parents
+    assert key("exports", "weekly_summaries") in published_parents
+    assert key("marts", "fct_weekly_usage_summary") in graph.get(
+        key("exports", "weekly_summaries")).parent_keys
     assert key("raw", "load_manifest") in published_parents
     assert key("raw", "catalog_prices") in published_parents
 

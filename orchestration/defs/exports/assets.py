@@ -1,6 +1,6 @@
 """Exports: the invoice CSVs of closed periods (re-rendered from the ledger, so a close that was
-interrupted after its ledger commit gets its files; unchanged files are not rewritten) and the
-published read-only snapshot, the last asset of the graph."""
+interrupted after its ledger commit gets its files; unchanged files are not rewritten), the weekly
+usage summaries (Markdown), and the published read-only snapshot, the last asset of the graph."""
 
 
 from collections.abc import Sequence
@@ -10,6 +10,7 @@ import dagster as dg
 from orchestration.defs.resources import DUCKDB_WRITER_POOL, MeterlineResource
 
 INVOICE_EXPORTS_KEY = dg.AssetKey(["exports", "invoice_csvs"])
+WEEKLY_SUMMARIES_KEY = dg.AssetKey(["exports", "weekly_summaries"])
 PUBLISHED_KEY = dg.AssetKey(["exports", "published_warehouse"])
 
 
@@ -34,7 +35,20 @@ def build_export_assets(upstream: Sequence[dg.AssetKey]) -> list[dg.AssetsDefini
         return dg.MaterializeResult(metadata={"periods": ", ".join(periods),
                                               "files_written": len(written)})
 
-    @dg.asset(key=PUBLISHED_KEY, deps=[*upstream, INVOICE_EXPORTS_KEY], group_name="exports",
+    @dg.asset(key=WEEKLY_SUMMARIES_KEY, deps=list(upstream), group_name="exports",
+              pool=DUCKDB_WRITER_POOL, kinds={"markdown"},
+              description="exports/summaries/<YYYY-Www>/<customer_id>.md for the latest complete "
+                          "ISO week, from marts.fct_weekly_usage_summary.")
+    def weekly_summaries(meterline: MeterlineResource) -> dg.MaterializeResult:
+        from orchestration.summaries import write_weekly_summaries
+
+        paths = write_weekly_summaries(meterline.settings())
+        weeks = sorted({p.parent.name for p in paths})
+        return dg.MaterializeResult(metadata={"weeks": ", ".join(weeks),
+                                              "files_written": len(paths)})
+
+    @dg.asset(key=PUBLISHED_KEY, deps=[*upstream, INVOICE_EXPORTS_KEY, WEEKLY_SUMMARIES_KEY],
+              group_name="exports",
               pool=DUCKDB_WRITER_POOL, kinds={"duckdb"},
               description="Read-only snapshot for the dashboard and analysts, replaced "
                           "atomically after a successful run (blocking checks passed).")
@@ -45,4 +59,4 @@ def build_export_assets(upstream: Sequence[dg.AssetKey]) -> list[dg.AssetsDefini
         return dg.MaterializeResult(metadata={"path": str(result.path), "bytes": result.bytes,
                                               "seconds": result.seconds})
 
-    return [invoice_csvs, published_warehouse]
+    return [invoice_csvs, weekly_summaries, published_warehouse]
