@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 
 from orchestration.config import Settings
-from tests.support.rating import Scenario, _customer, build_from_scenario, event, query
+from orchestration.warehouse import connect
+from tests.support.rating import (
+    Scenario,
+    _customer,
+    build_from_scenario,
+    compile_analysis,
+    event,
+    query,
+)
 
 DOC_METERS: list[dict[str, Any]] = [
     # `data.pages` summed, priced by `data.region` (a dimension and a `when` key)
@@ -123,3 +131,18 @@ def test_only_meters_on_extra_keys_take_the_json_path(built: Settings) -> None:
     assert query(built, """
         select distinct meter_code from intermediate.int_usage_extended_daily order by 1""") == [
         ("doc_pages",), ("eu_completions",)]
+
+
+def test_lines_on_extra_keys_trace_to_their_events(built: Settings) -> None:
+    sql = compile_analysis(built, "invoice_line_events", {})  # no connection held during dbt
+    with connect(built.warehouse, read_only=True) as con:
+        rows = con.execute(sql).fetchall()
+    traced = sorted((r[1], r[3], r[9]) for r in rows if ":doc_pages:" in r[1]
+                    or ":eu_completions:" in r[1])
+    assert traced == [
+        ("usage:sub_docs:doc_pages:0:0", "c1", D("7")),
+        ("usage:sub_docs:doc_pages:0:0", "d1", D("100")),
+        ("usage:sub_docs:doc_pages:0:0", "d3", D("3")),
+        ("usage:sub_docs:doc_pages:0:1", "d2", D("50")),
+        ("usage:sub_docs:eu_completions:1:0", "l1", D("1")),
+    ]

@@ -45,6 +45,18 @@ events as (
 
 ),
 
+meter_filters as (
+
+    select * from {{ ref('stg_reference__meter_filters') }}
+
+),
+
+extra_keys as (
+
+    select * from {{ ref('int_usage_meter_extra_keys') }}
+
+),
+
 line_rows as (
 
     select
@@ -68,10 +80,23 @@ line_rows as (
 
 line_meter as (
 
-    select meters.*
+    select
+        meters.*,
+        meter_keys.extra_keys
+
     from meters
     inner join (select distinct meter_code from line_rows) as used
         on meters.meter_code = used.meter_code
+    left join (
+        select
+            meter_code,
+            {{ sorted_distinct_list('extra_key', "key_role in ('dimension', 'price_condition')") }}
+                as extra_keys
+
+        from extra_keys
+        group by meter_code
+    ) as meter_keys
+        on meters.meter_code = meter_keys.meter_code
 
 ),
 
@@ -82,6 +107,8 @@ customer_events as (
         line_meter.meter_code,
         line_meter.aggregation,
         line_meter.field,
+        -- meters on extra data keys: the event's values of those keys (NULL for other meters)
+        {{ json_project('events.extra_data', 'line_meter.extra_keys') }} as extra_dimensions,
         cast(
             {{ to_local_ts('events.event_time', "coalesce(customers.timezone, 'UTC')") }} as date
         ) as usage_date
@@ -91,7 +118,16 @@ customer_events as (
         on events.event_type = line_meter.event_type
     inner join customers
         on events.customer_id = customers.customer_id
-    where events.customer_id in (select customer_id from line)
+    where
+        events.customer_id in (select customer_id from line)
+        and not exists (
+            select 1
+            from meter_filters
+            where
+                meter_filters.meter_code = line_meter.meter_code
+                and {{ dimension_value('meter_filters.field', 'events', 'events.extra_data') }}
+                is distinct from meter_filters.filter_value
+        )
 
 ),
 
@@ -109,13 +145,13 @@ final as (
         customer_events.meter_code,
         case
             when customer_events.aggregation = 'count' then cast(1 as decimal(38, 9))
-            else {{ quantity_value('customer_events.field', 'customer_events.') }}
+            else {{ quantity_value('customer_events.field', 'customer_events.', 'customer_events.extra_data') }}
         end as quantity,
         line_rows.line_quantity
 
     from customer_events
     inner join line_rows
-        on {{ usage_daily_key('customer_events') }} = line_rows.usage_daily_id
+        on {{ usage_daily_key('customer_events', with_extra=true) }} = line_rows.usage_daily_id
 
 )
 
