@@ -12,8 +12,9 @@ from orchestration.config import DBT_PROJECT_DIR, Settings, settings
 from orchestration.dbt_runner import run_dbt
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = REPO_ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+# copies of ../shared/fixtures (the official FOCUS sample, provider API examples) and the FOCUS
+# column list, so the suite needs nothing outside the repository
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -23,7 +23,8 @@ import yaml
 from orchestration.catalog import list_prices
 from orchestration.generator import generate
 
-SHARED_DOCS = Path(__file__).resolve().parent.parent.parent / "shared" / "docs"
+# the FOCUS column list per version (a copy of shared/docs/focus_columns_by_version.json)
+FOCUS_SPEC = Path(__file__).resolve().parent / "fixtures/focus/focus_columns_by_version.json"
 SMALL = {"customers": 10, "events": 8000, "start": dt.date(2026, 9, 20), "days": 20, "seed": 3}
 REASONS = {
     "unparseable", "missing_id", "missing_subject", "missing_time", "invalid_time",
@@ -471,7 +472,7 @@ def test_anthropic_pages_follow_the_documented_shape(data_dir: Path) -> None:
 
 
 def test_focus_files_have_the_spec_columns(data_dir: Path, truth: dict[str, Any]) -> None:
-    spec = json.loads((SHARED_DOCS / "focus_columns_by_version.json").read_text())
+    spec = json.loads(FOCUS_SPEC.read_text())
     customers, _ = _known(data_dir)
     folder = data_dir / "raw" / "costs" / "focus"
     categories: set[str] = set()
