@@ -31,26 +31,67 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Data directory to write (raw/, reference/).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Data directory to write (raw/, reference/).",
+)
 @click.option("--customers", type=int, default=40, show_default=True, help="Number of customers.")
-@click.option("--events", type=int, default=300_000, show_default=True,
-              help="Approximate number of usage events.")
-@click.option("--start", "start", type=click.DateTime(["%Y-%m-%d"]), default="2026-09-01",
-              show_default=True, help="First day of usage (UTC).")
+@click.option(
+    "--events",
+    type=int,
+    default=300_000,
+    show_default=True,
+    help="Approximate number of usage events.",
+)
+@click.option(
+    "--start",
+    "start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default="2026-09-01",
+    show_default=True,
+    help="First day of usage (UTC).",
+)
 @click.option("--days", type=int, default=61, show_default=True, help="Days of usage.")
-@click.option("--seed", type=int, default=42, show_default=True,
-              help="Random seed: the same seed gives byte-identical files.")
-@click.option("--usage-format", type=click.Choice(["mixed", "jsonl", "parquet"]), default="mixed",
-              show_default=True, help="Usage batch file format (mixed = JSONL and Parquet).")
+@click.option(
+    "--seed",
+    type=int,
+    default=42,
+    show_default=True,
+    help="Random seed: the same seed gives byte-identical files.",
+)
+@click.option(
+    "--usage-format",
+    type=click.Choice(["mixed", "jsonl", "parquet"]),
+    default="mixed",
+    show_default=True,
+    help="Usage batch file format (mixed = JSONL and Parquet).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def generate(out: Path, customers: int, events: int, start: dt.datetime, days: int, seed: int,
-             usage_format: str, quiet: bool) -> None:
+def generate(
+    out: Path,
+    customers: int,
+    events: int,
+    start: dt.datetime,
+    days: int,
+    seed: int,
+    usage_format: str,
+    quiet: bool,
+) -> None:
     """Generate a realistic demo data directory (usage, provider exports, reference files)."""
     from orchestration.generator import generate as run_generate
 
-    report = run_generate(out, customers=customers, events=events, start=start.date(), days=days,
-                          seed=seed, usage_format=usage_format, progress=not quiet)
+    report = run_generate(
+        out,
+        customers=customers,
+        events=events,
+        start=start.date(),
+        days=days,
+        seed=seed,
+        usage_format=usage_format,
+        progress=not quiet,
+    )
     click.echo(report)
 
 
@@ -81,18 +122,36 @@ def run(quiet: bool, data_dir: Path | None) -> None:
 
 @main.command()
 @click.option("--period", required=True, help="Billing period to close, YYYY-MM.")
-@click.option("--exclude", "exclude", multiple=True,
-              help="Customer id to leave out of this close (e.g. with unpriced usage). Repeatable.")
-@click.option("--force", is_flag=True,
-              help="Close before the grace period (close_grace_days) is over.")
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
-              default=None,
-              help="issued_at / closed_at (UTC) to record; default: the end of the grace period.")
-@click.option("--no-refresh", is_flag=True,
-              help="Don't rebuild the marts and republish the snapshot after closing.")
+@click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    help="Customer id to leave out of this close (e.g. with unpriced usage). Repeatable.",
+)
+@click.option(
+    "--force", is_flag=True, help="Close before the grace period (close_grace_days) is over."
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    default=None,
+    help="issued_at / closed_at (UTC) to record; default: the end of the grace period.",
+)
+@click.option(
+    "--no-refresh",
+    is_flag=True,
+    help="Don't rebuild the marts and republish the snapshot after closing.",
+)
 @DATA_DIR_OPTION
-def close(period: str, exclude: tuple[str, ...], force: bool, as_of: dt.datetime | None,
-          no_refresh: bool, data_dir: Path | None) -> None:
+def close(
+    period: str,
+    exclude: tuple[str, ...],
+    force: bool,
+    as_of: dt.datetime | None,
+    no_refresh: bool,
+    data_dir: Path | None,
+) -> None:
     """Finalize a period: number and freeze its invoices, export the invoice CSVs.
 
     Refuses (exit 1) while the last run failed or a blocking check failed, or while a customer of
@@ -103,8 +162,7 @@ def close(period: str, exclude: tuple[str, ...], force: bool, as_of: dt.datetime
     from orchestration.pipeline import run_pipeline
 
     s = settings(data_dir)
-    ok = close_period(s, period, exclude=list(exclude), force=force, as_of=as_of,
-                      echo=click.echo)
+    ok = close_period(s, period, exclude=list(exclude), force=force, as_of=as_of, echo=click.echo)
     if ok and not no_refresh:
         click.echo("refreshing the marts and the published snapshot (as `meterline run`) ...")
         ok = run_pipeline(s, progress=False)
@@ -126,8 +184,12 @@ def summary(period: str | None, data_dir: Path | None) -> None:
 @click.option("--events", type=int, default=10_000_000, show_default=True)
 @click.option("--days", type=int, default=30, show_default=True)
 @click.option("--customers", type=int, default=500, show_default=True)
-@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to generate the benchmark data (default: bench/work).")
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to generate the benchmark data (default: bench/work).",
+)
 def bench(events: int, days: int, customers: int, work_dir: Path | None) -> None:
     """Benchmark the pipeline against the DuckDB floor; prints ratio_to_floor=<x>."""
     from orchestration.bench import run_bench
@@ -144,9 +206,23 @@ def dashboard(port: int, host: str, data_dir: Path | None) -> None:
     s = settings(data_dir)
     env = s.dbt_env()
     app = REPO_ROOT / "dashboards" / "streamlit_app.py"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host,
-           "--server.port", str(port), "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+    ]
     sys.exit(subprocess.call(cmd, env=env))
 
 
@@ -161,8 +237,18 @@ def ui(port: int, data_dir: Path | None) -> None:
     env = s.dbt_env()
     env.setdefault("DAGSTER_HOME", str(s.data_dir / ".dagster"))
     ensure_instance_config(Path(env["DAGSTER_HOME"]))  # duckdb_writer pool limit 1
-    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions",
-           "-h", "127.0.0.1", "-p", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "orchestration.definitions",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
     sys.exit(subprocess.call(cmd, env=env, cwd=os.fspath(REPO_ROOT)))
 
 

@@ -77,7 +77,9 @@ def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> set[str]:
     rows = con.execute(
         "select column_name from information_schema.columns where table_schema = ? "
-        "and table_name = ?", [schema, name]).fetchall()
+        "and table_name = ?",
+        [schema, name],
+    ).fetchall()
     return {r[0] for r in rows}
 
 
@@ -86,35 +88,43 @@ def _check_run_log(s: Settings) -> None:
     if log is None:
         raise CloseRefused("no pipeline run recorded: run `meterline run` first")
     if log.status != "succeeded":
-        raise CloseRefused(f"the last pipeline run {log.status} (started {log.started_at}): "
-                           "fix it and run `meterline run` again")
+        raise CloseRefused(
+            f"the last pipeline run {log.status} (started {log.started_at}): "
+            "fix it and run `meterline run` again"
+        )
     failed = log.failed_checks
     if failed:
         names = ", ".join(f"{c.asset}:{c.check}" for c in failed)
         raise CloseRefused(f"blocking checks failed in the last run: {names}")
 
 
-def _blocked_customers(con: duckdb.DuckDBPyConnection, period: str,
-                       exclude: list[str]) -> list[tuple[str, str]]:
+def _blocked_customers(
+    con: duckdb.DuckDBPyConnection, period: str, exclude: list[str]
+) -> list[tuple[str, str]]:
     """(customer, reason) of non-excluded customers with unpriced usage in the period."""
     blocked: dict[str, str] = {}
     rows = con.execute(
         "select customer_id, coalesce(blocked_reason, 'blocked') from marts.fct_invoices "
-        "where period = ? and is_blocked order by customer_id", [period]).fetchall()
+        "where period = ? and is_blocked order by customer_id",
+        [period],
+    ).fetchall()
     blocked.update({c: r for c, r in rows})
     if _relation_exists(con, "marts", "fct_unpriced_usage"):
         cols = _columns(con, "marts", "fct_unpriced_usage")
         if {"customer_id", "period"} <= cols:
             rows = con.execute(
                 "select customer_id, count(*) from marts.fct_unpriced_usage where period = ? "
-                "group by customer_id order by customer_id", [period]).fetchall()
+                "group by customer_id order by customer_id",
+                [period],
+            ).fetchall()
             for c, n in rows:
                 blocked.setdefault(c, f"{n} unpriced usage row(s) in fct_unpriced_usage")
     return sorted((c, r) for c, r in blocked.items() if c not in exclude)
 
 
-def _grace_not_over(con: duckdb.DuckDBPyConnection, period: str, exclude: list[str],
-                    grace: int, now: dt.datetime) -> tuple[str, list[tuple[str, str]]]:
+def _grace_not_over(
+    con: duckdb.DuckDBPyConnection, period: str, exclude: list[str], grace: int, now: dt.datetime
+) -> tuple[str, list[tuple[str, str]]]:
     """("now" used, [(customer, grace end UTC)]) for customers whose grace is not over; now is
     the later of ``now`` (UTC) and the data's last event."""
     row = con.execute("select max(event_time) from staging.stg_usage__events").fetchone()
@@ -250,8 +260,9 @@ order by i.invoice_number
 """
 
 
-def _issue(con: duckdb.DuckDBPyConnection, period: str, exclude: list[str],
-           issued_at: dt.datetime) -> list[str]:
+def _issue(
+    con: duckdb.DuckDBPyConnection, period: str, exclude: list[str], issued_at: dt.datetime
+) -> list[str]:
     params = {"period": period, "exclude": exclude}
     con.execute("begin transaction")
     try:
@@ -261,13 +272,20 @@ def _issue(con: duckdb.DuckDBPyConnection, period: str, exclude: list[str],
         con.execute(INSERT_LINES_SQL)
         bad = con.execute(TOTALS_MISMATCH_SQL, {"period": period}).fetchall()
         if bad:
-            raise CloseRefused("invoice lines do not sum to the invoice total: " + ", ".join(
-                f"{n} total {t} lines {s}" for n, t, s in bad[:10]))
-        numbers = [r[0] for r in con.execute(
-            "select issued_number from close_numbered order by issued_number").fetchall()]
+            raise CloseRefused(
+                "invoice lines do not sum to the invoice total: "
+                + ", ".join(f"{n} total {t} lines {s}" for n, t, s in bad[:10])
+            )
+        numbers = [
+            r[0]
+            for r in con.execute(
+                "select issued_number from close_numbered order by issued_number"
+            ).fetchall()
+        ]
         con.execute(
             "insert into ledger.period_closes values (?, ?, ?, ?)",
-            [period, issued_at, len(numbers), ",".join(sorted(exclude)) or None])
+            [period, issued_at, len(numbers), ",".join(sorted(exclude)) or None],
+        )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -277,9 +295,16 @@ def _issue(con: duckdb.DuckDBPyConnection, period: str, exclude: list[str],
     return numbers
 
 
-def close_period(s: Settings, period: str, exclude: list[str], *, force: bool = False,
-                 as_of: dt.datetime | None = None, now: dt.datetime | None = None,
-                 echo: Callable[[str], None] = print) -> bool:
+def close_period(
+    s: Settings,
+    period: str,
+    exclude: list[str],
+    *,
+    force: bool = False,
+    as_of: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+    echo: Callable[[str], None] = print,
+) -> bool:
     """Close ``period`` (see the module doc). True when the period is closed (now or before).
     ``as_of``: issued_at/closed_at to record (UTC, naive); ``now``: the clock for the grace
     check (UTC, naive; default the wall clock)."""
@@ -292,9 +317,15 @@ def close_period(s: Settings, period: str, exclude: list[str], *, force: bool = 
     return True
 
 
-def close_period_result(s: Settings, period: str, exclude: list[str], *, force: bool = False,
-                        as_of: dt.datetime | None = None,
-                        now: dt.datetime | None = None) -> CloseResult:
+def close_period_result(
+    s: Settings,
+    period: str,
+    exclude: list[str],
+    *,
+    force: bool = False,
+    as_of: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> CloseResult:
     if not PERIOD_RE.match(period):
         raise CloseRefused(f"period must be YYYY-MM, got {period!r}")
     with run_lock(s) as locked:
@@ -303,34 +334,57 @@ def close_period_result(s: Settings, period: str, exclude: list[str], *, force: 
         return _close_locked(s, period, sorted(set(exclude)), force=force, as_of=as_of, now=now)
 
 
-def _close_locked(s: Settings, period: str, exclude: list[str], *, force: bool,
-                  as_of: dt.datetime | None, now: dt.datetime | None) -> CloseResult:
+def _close_locked(
+    s: Settings,
+    period: str,
+    exclude: list[str],
+    *,
+    force: bool,
+    as_of: dt.datetime | None,
+    now: dt.datetime | None,
+) -> CloseResult:
     clean_stale_temp(s)
     with connect(s.warehouse) as con:
         ensure_schema(con)
-        done = con.execute("select closed_at, invoice_count from ledger.period_closes "
-                           "where period = ?", [period]).fetchone()
+        done = con.execute(
+            "select closed_at, invoice_count from ledger.period_closes where period = ?", [period]
+        ).fetchone()
         if done is not None:
             export = export_period(s, con, period)
-            repaired = f"; re-created {len(export.written)} missing export file(s)" \
-                if export.written else ""
-            return CloseResult(period, closed=True, already_closed=True, message=(
-                f"{period} is already closed (closed_at {done[0]}, {done[1]} invoices): "
-                f"nothing to do{repaired}. Exports: {export.directory}"))
+            repaired = (
+                f"; re-created {len(export.written)} missing export file(s)"
+                if export.written
+                else ""
+            )
+            return CloseResult(
+                period,
+                closed=True,
+                already_closed=True,
+                message=(
+                    f"{period} is already closed (closed_at {done[0]}, {done[1]} invoices): "
+                    f"nothing to do{repaired}. Exports: {export.directory}"
+                ),
+            )
         _check_run_log(s)
         if not _relation_exists(con, "marts", "fct_invoices"):
             raise CloseRefused("marts.fct_invoices does not exist: run `meterline run` first")
-        customers = [r[0] for r in con.execute(
-            "select customer_id from marts.fct_invoices where period = ? order by customer_id",
-            [period]).fetchall()]
+        customers = [
+            r[0]
+            for r in con.execute(
+                "select customer_id from marts.fct_invoices where period = ? order by customer_id",
+                [period],
+            ).fetchall()
+        ]
         if not customers:
             raise CloseRefused(f"no invoices for {period} in marts.fct_invoices")
         blocked = _blocked_customers(con, period, exclude)
         if blocked:
             raise CloseRefused(
-                "unpriced usage for " + "; ".join(f"{c} ({r})" for c, r in blocked)
+                "unpriced usage for "
+                + "; ".join(f"{c} ({r})" for c, r in blocked)
                 + ". Add a price and re-run, or exclude them: "
-                + " ".join(f"--exclude {c}" for c, _ in blocked))
+                + " ".join(f"--exclude {c}" for c, _ in blocked)
+            )
         grace = grace_days()
         if not force:
             clock = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -340,20 +394,27 @@ def _close_locked(s: Settings, period: str, exclude: list[str], *, force: bool,
                     f"grace period ({grace} days) not over at {last}: "
                     + ", ".join(f"{c} until {g}" for c, g in late[:10])
                     + (f" (+{len(late) - 10} more)" if len(late) > 10 else "")
-                    + ". Use --force to close anyway.")
+                    + ". Use --force to close anyway."
+                )
         issued_at = as_of or default_issued_at(period, grace)
         numbers = _issue(con, period, exclude, issued_at)
         totals = con.execute(
             "select currency, sum(total) from ledger.issued_invoices where period = ? "
-            "group by currency order by currency", [period]).fetchall()
+            "group by currency order by currency",
+            [period],
+        ).fetchall()
         export = export_period(s, con, period)
     unknown = [c for c in exclude if c not in customers]
     money = ", ".join(f"{cur} {amt}" for cur, amt in totals)
-    message = (f"closed {period}: {len(numbers)} invoices "
-               f"({numbers[0]} .. {numbers[-1]})" if numbers else f"closed {period}: 0 invoices")
+    message = (
+        f"closed {period}: {len(numbers)} invoices ({numbers[0]} .. {numbers[-1]})"
+        if numbers
+        else f"closed {period}: 0 invoices"
+    )
     message += f", total {money}" if money else ""
     message += f"; excluded: {', '.join(exclude)}" if exclude else ""
     message += f" (not in the period: {', '.join(unknown)})" if unknown else ""
     message += f". Exports: {export.directory}."
-    return CloseResult(period, closed=True, invoice_numbers=numbers, excluded=exclude,
-                       message=message)
+    return CloseResult(
+        period, closed=True, invoice_numbers=numbers, excluded=exclude, message=message
+    )

@@ -29,18 +29,51 @@ import duckdb
 from orchestration.config import Settings
 
 LINE_COLUMNS: tuple[str, ...] = (
-    "invoice_number", "customer_id", "period_start", "period_end", "line_no", "line_type",
-    "description", "meter", "dimensions", "quantity", "unit", "unit_price", "amount", "currency",
+    "invoice_number",
+    "customer_id",
+    "period_start",
+    "period_end",
+    "line_no",
+    "line_type",
+    "description",
+    "meter",
+    "dimensions",
+    "quantity",
+    "unit",
+    "unit_price",
+    "amount",
+    "currency",
 )
 SUMMARY_COLUMNS: tuple[str, ...] = (
-    "invoice_number", "customer_id", "period", "period_start", "period_end", "currency",
-    "line_count", "subtotal", "discount_total", "credit_total", "tax_total", "total",
+    "invoice_number",
+    "customer_id",
+    "period",
+    "period_start",
+    "period_end",
+    "currency",
+    "line_count",
+    "subtotal",
+    "discount_total",
+    "credit_total",
+    "tax_total",
+    "total",
 )
-TEXT_LINE_COLUMNS = frozenset({"invoice_number", "customer_id", "line_type", "description",
-                               "meter", "dimensions", "unit", "currency"})
+TEXT_LINE_COLUMNS = frozenset(
+    {
+        "invoice_number",
+        "customer_id",
+        "line_type",
+        "description",
+        "meter",
+        "dimensions",
+        "unit",
+        "currency",
+    }
+)
 TEXT_SUMMARY_COLUMNS = frozenset({"invoice_number", "customer_id", "period", "currency"})
-MONEY_COLUMNS = frozenset({"amount", "subtotal", "discount_total", "credit_total", "tax_total",
-                           "total"})
+MONEY_COLUMNS = frozenset(
+    {"amount", "subtotal", "discount_total", "credit_total", "tax_total", "total"}
+)
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -75,14 +108,16 @@ def format_cell(column: str, value: Any, text_columns: frozenset[str]) -> str:
     return str(value)
 
 
-def render_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]],
-               text_columns: frozenset[str]) -> bytes:
+def render_csv(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], text_columns: frozenset[str]
+) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([format_cell(c, v, text_columns)
-                         for c, v in zip(columns, row, strict=True)])
+        writer.writerow(
+            [format_cell(c, v, text_columns) for c, v in zip(columns, row, strict=True)]
+        )
     return buf.getvalue().encode("utf-8")
 
 
@@ -91,7 +126,7 @@ class PeriodExport:
     period: str
     directory: Path
     files: dict[str, bytes]  # file name -> content
-    written: list[str]       # file names whose bytes changed on disk
+    written: list[str]  # file names whose bytes changed on disk
 
 
 def render_period(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, bytes]:
@@ -126,8 +161,10 @@ def render_period(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, byte
     by_invoice: dict[str, list[tuple[Any, ...]]] = {inv[0]: [] for inv in invoices}
     for line in lines:
         by_invoice.setdefault(line[0], []).append(line)
-    files = {f"{number}.csv": render_csv(LINE_COLUMNS, rows, TEXT_LINE_COLUMNS)
-             for number, rows in by_invoice.items()}
+    files = {
+        f"{number}.csv": render_csv(LINE_COLUMNS, rows, TEXT_LINE_COLUMNS)
+        for number, rows in by_invoice.items()
+    }
     files["summary.csv"] = render_csv(SUMMARY_COLUMNS, invoices, TEXT_SUMMARY_COLUMNS)
     return files
 

@@ -112,8 +112,9 @@ def _epoch(iso: str) -> float:
     return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def split_dbt_stages(run_results: Mapping[str, Any], node_stage: Mapping[str, str],
-                     started: float, finished: float) -> list[StageResult]:
+def split_dbt_stages(
+    run_results: Mapping[str, Any], node_stage: Mapping[str, str], started: float, finished: float
+) -> list[StageResult]:
     """Partition the dbt build's wall time [started, finished] (epoch seconds) into sub-stages."""
     ends: dict[str, float] = {}
     counts: dict[str, int] = {}
@@ -130,11 +131,15 @@ def split_dbt_stages(run_results: Mapping[str, Any], node_stage: Mapping[str, st
     out: list[StageResult] = []
     previous = started
     for i, st in enumerate(present):
-        end = finished if i == len(present) - 1 else min(max(ends.get(st, previous), previous),
-                                                         finished)
+        end = (
+            finished
+            if i == len(present) - 1
+            else min(max(ends.get(st, previous), previous), finished)
+        )
         errors = failed.get(st, [])
-        detail = f"{counts[st]} dbt nodes" + (f"; failed: {', '.join(errors[:10])}"
-                                              if errors else "")
+        detail = f"{counts[st]} dbt nodes" + (
+            f"; failed: {', '.join(errors[:10])}" if errors else ""
+        )
         out.append(StageResult(st, round(end - previous, 3), not errors, detail))
         previous = end
     return out
@@ -157,8 +162,10 @@ def build_stages(defs: dg.Definitions) -> list[Stage]:
         Stage(CHECKS, dg.AssetSelection.checks_for_assets(*ingest_keys)),
         Stage(CATALOG, dg.AssetSelection.assets(*[k for a in CATALOG_ASSETS for k in a.keys])),
         Stage(DBT, dg.AssetSelection.assets(*dbt_keys)),
-        Stage(PUBLISH, dg.AssetSelection.assets(INVOICE_EXPORTS_KEY, WEEKLY_SUMMARIES_KEY,
-                                              PUBLISHED_KEY)),
+        Stage(
+            PUBLISH,
+            dg.AssetSelection.assets(INVOICE_EXPORTS_KEY, WEEKLY_SUMMARIES_KEY, PUBLISHED_KEY),
+        ),
     ]
 
 
@@ -203,10 +210,20 @@ def _failure_detail(result: dg.ExecuteInProcessResult) -> str:
 def _check_results(result: dg.ExecuteInProcessResult) -> list[CheckResult]:
     out = []
     for ev in result.get_asset_check_evaluations():
-        meta = "; ".join(f"{k}={getattr(v, 'value', v)}" for k, v in sorted(ev.metadata.items())
-                         if k in ("problems", "first", "failed_row_count", "message"))
-        out.append(CheckResult(asset=ev.asset_key.to_user_string(), check=ev.check_name,
-                               passed=ev.passed, blocking=bool(ev.blocking), detail=meta[:500]))
+        meta = "; ".join(
+            f"{k}={getattr(v, 'value', v)}"
+            for k, v in sorted(ev.metadata.items())
+            if k in ("problems", "first", "failed_row_count", "message")
+        )
+        out.append(
+            CheckResult(
+                asset=ev.asset_key.to_user_string(),
+                check=ev.check_name,
+                passed=ev.passed,
+                blocking=bool(ev.blocking),
+                detail=meta[:500],
+            )
+        )
     return out
 
 
@@ -230,8 +247,9 @@ class StageProgress:
             self.console.print(st.detail, markup=False, highlight=False)
 
 
-def _dbt_sub_stages(s: Settings, st: StageResult, started: float,
-                    finished: float) -> list[StageResult]:
+def _dbt_sub_stages(
+    s: Settings, st: StageResult, started: float, finished: float
+) -> list[StageResult]:
     """The dbt stage split into its sub-stages (or itself, when dbt left no run results)."""
     from orchestration.defs.dbt.assets import DBT_MANIFEST, dbt_target_path
 
@@ -246,8 +264,10 @@ def _dbt_sub_stages(s: Settings, st: StageResult, started: float,
     if not st.ok and all(sub.ok for sub in subs):  # failed outside a node (e.g. dbt itself)
         subs[-1] = StageResult(subs[-1].name, subs[-1].seconds, False, st.detail)
     elif not st.ok:
-        subs = [StageResult(x.name, x.seconds, x.ok, x.detail if x.ok else
-                            f"{x.detail}\n{st.detail}") for x in subs]
+        subs = [
+            StageResult(x.name, x.seconds, x.ok, x.detail if x.ok else f"{x.detail}\n{st.detail}")
+            for x in subs
+        ]
     return subs
 
 
@@ -263,8 +283,7 @@ def manifest_is_stale() -> bool:
     for sub in ("models", "macros", "tests", "seeds", "snapshots"):
         root = DBT_PROJECT_DIR / sub
         if root.is_dir():
-            sources += [p for p in root.rglob("*") if p.suffix in (".sql", ".yml", ".yaml",
-                                                                    ".csv")]
+            sources += [p for p in root.rglob("*") if p.suffix in (".sql", ".yml", ".yaml", ".csv")]
     return any(p.exists() and p.stat().st_mtime > built for p in sources)
 
 
@@ -300,8 +319,9 @@ def run_pipeline(s: Settings, *, progress: bool = True, log_level: str = "CRITIC
 
     with run_lock(s) as locked:
         if not locked:
-            StageProgress(True).console.print(f"another meterline run holds {s.data_dir}; "
-                                              "try again when it ends")
+            StageProgress(True).console.print(
+                f"another meterline run holds {s.data_dir}; try again when it ends"
+            )
             return False
         log = RunLog(status="running", started_at=_now())
         write_run_log(s, log)
@@ -320,8 +340,9 @@ def run_pipeline(s: Settings, *, progress: bool = True, log_level: str = "CRITIC
                 ok = result.success and not failed
                 detail = _failure_detail(result) if not result.success else ""
                 if failed:
-                    detail = "\n".join([detail, *(f"check failed: {c.asset} {c.check} {c.detail}"
-                                                  for c in failed)]).strip()
+                    detail = "\n".join(
+                        [detail, *(f"check failed: {c.asset} {c.check} {c.detail}" for c in failed)]
+                    ).strip()
                 st = StageResult(stage.name, round(time.perf_counter() - started, 3), ok, detail)
                 done = [st]
                 if stage.name == DBT:
@@ -339,15 +360,17 @@ def run_pipeline(s: Settings, *, progress: bool = True, log_level: str = "CRITIC
         return True
 
 
-def _execute(s: Settings, defs: dg.Definitions, stage: Stage, instance: dg.DagsterInstance,
-             log_level: str) -> dg.ExecuteInProcessResult:
+def _execute(
+    s: Settings, defs: dg.Definitions, stage: Stage, instance: dg.DagsterInstance, log_level: str
+) -> dg.ExecuteInProcessResult:
     stream_log = s.data_dir / ".meterline" / "dbt_stream.log"
     with open(stream_log, "a", encoding="utf-8") as fh, contextlib.redirect_stdout(fh):
         return _materialize(defs, stage, instance, log_level)
 
 
-def _materialize(defs: dg.Definitions, stage: Stage, instance: dg.DagsterInstance,
-                 log_level: str) -> dg.ExecuteInProcessResult:
+def _materialize(
+    defs: dg.Definitions, stage: Stage, instance: dg.DagsterInstance, log_level: str
+) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         assets=[*(defs.assets or []), *(defs.asset_checks or [])],  # type: ignore[list-item]
         selection=stage.selection,

@@ -61,5 +61,6 @@ def publish(s: Settings) -> PublishResult:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-    return PublishResult(path=dest, bytes=dest.stat().st_size,
-                         seconds=round(time.perf_counter() - started, 3))
+    return PublishResult(
+        path=dest, bytes=dest.stat().st_size, seconds=round(time.perf_counter() - started, 3)
+    )

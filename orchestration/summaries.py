@@ -24,10 +24,25 @@ MART = "marts.fct_weekly_usage_summary"
 _WEEK = re.compile(r"^\d{4}-W\d{2}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.@-]")
 _COLUMNS = (
-    "customer_id", "customer_name", "currency", "iso_week", "week_start", "week_end",
-    "is_complete_week", "as_of_date", "spend", "fees", "usage_spend", "discount",
-    "previous_week_spend", "spend_change", "spend_change_pct", "top_model", "top_model_spend",
-    "peak_day", "peak_day_spend",
+    "customer_id",
+    "customer_name",
+    "currency",
+    "iso_week",
+    "week_start",
+    "week_end",
+    "is_complete_week",
+    "as_of_date",
+    "spend",
+    "fees",
+    "usage_spend",
+    "discount",
+    "previous_week_spend",
+    "spend_change",
+    "spend_change_pct",
+    "top_model",
+    "top_model_spend",
+    "peak_day",
+    "peak_day_spend",
 )
 
 
@@ -85,10 +100,12 @@ def render_summary(row: WeeklySummary) -> str:
     last_day = row.week_end - timedelta(days=1)
     name = _md_text(row.customer_name or row.customer_id)
     status = "complete week" if row.is_complete_week else f"partial week, data to {row.as_of_date}"
-    top = (f"{_md_text(row.top_model)} ({money(row.top_model_spend, cur)})"
-           if row.top_model is not None else "-")
-    peak = (f"{row.peak_day} ({money(row.peak_day_spend, cur)})"
-            if row.peak_day is not None else "-")
+    top = (
+        f"{_md_text(row.top_model)} ({money(row.top_model_spend, cur)})"
+        if row.top_model is not None
+        else "-"
+    )
+    peak = f"{row.peak_day} ({money(row.peak_day_spend, cur)})" if row.peak_day is not None else "-"
     lines = [
         f"# Weekly usage summary: {name}",
         "",
@@ -143,7 +160,8 @@ def load_summaries(s: Settings, week: str | None = None) -> list[WeeklySummary]:
     with connect(s.warehouse, read_only=True) as con:
         if week is None:
             found = con.execute(
-                f"select max(iso_week) from {MART} where is_complete_week").fetchone()
+                f"select max(iso_week) from {MART} where is_complete_week"
+            ).fetchone()
             week = found[0] if found else None
             if week is None:
                 return []

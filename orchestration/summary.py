@@ -17,15 +17,25 @@ from orchestration.warehouse import connect
 
 
 def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
-    return [r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_schema = ? "
-        "order by table_name", [schema]).fetchall()]
+    return [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = ? "
+            "order by table_name",
+            [schema],
+        ).fetchall()
+    ]
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
-    return {r[0] for r in con.execute(
-        "select column_name from information_schema.columns where table_schema = ? "
-        "and table_name = ?", [schema, table]).fetchall()}
+    return {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? "
+            "and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
 
 
 def _table(title: str, headers: list[str], rows: list[tuple[Any, ...]]) -> Table:
@@ -88,56 +98,84 @@ order by status, currency
 def summary_tables(s: Settings, period: str | None) -> list[Table | str]:
     out: list[Table | str] = []
     with connect(s.warehouse, read_only=True) as con:
-        raw_rows = [(t, con.execute(f"select count(*) from raw.{t}").fetchone()[0])  # type: ignore[index]
-                    for t in _tables(con, "raw")]
+        raw_rows = [
+            (t, con.execute(f"select count(*) from raw.{t}").fetchone()[0])  # type: ignore[index]
+            for t in _tables(con, "raw")
+        ]
         out.append(_table("raw tables", ["table", "rows"], [r for r in raw_rows if r[1]]))
         files = con.execute(
             "select source, count(*), sum(raw_rows), sum(loaded_rows), sum(duplicate_rows), "
             "sum(quarantined_rows) from raw.load_manifest group by source order by source"
         ).fetchall()
-        out.append(_table("files loaded", ["source", "files", "raw", "loaded", "duplicates",
-                                           "quarantined"], files))
+        out.append(
+            _table(
+                "files loaded",
+                ["source", "files", "raw", "loaded", "duplicates", "quarantined"],
+                files,
+            )
+        )
         reasons = con.execute(
             "select reason_code, count(*) from raw.quarantine group by reason_code "
-            "order by reason_code").fetchall()
-        out.append(_table("quarantined rows by reason", ["reason", "rows"], reasons)
-                   if reasons else "quarantined rows: none")
+            "order by reason_code"
+        ).fetchall()
+        out.append(
+            _table("quarantined rows by reason", ["reason", "rows"], reasons)
+            if reasons
+            else "quarantined rows: none"
+        )
         period = period or default_period(con)
         marts = _tables(con, "marts")
         if period and "fct_invoices" in marts:
             rows = con.execute(INVOICES_SQL, {"period": period}).fetchall()
-            out.append(_table(f"invoices {period}", ["status", "currency", "invoices", "total",
-                                                     "blocked"], rows))
+            out.append(
+                _table(
+                    f"invoices {period}",
+                    ["status", "currency", "invoices", "total", "blocked"],
+                    rows,
+                )
+            )
         elif period:
             out.append(f"invoices {period}: marts.fct_invoices not built yet")
         if "fct_unpriced_usage" in marts:
             cols = _columns(con, "marts", "fct_unpriced_usage")
             if period and "period" in cols:
-                n = con.execute("select count(*) from marts.fct_unpriced_usage where period = ?",
-                                [period]).fetchone()
+                n = con.execute(
+                    "select count(*) from marts.fct_unpriced_usage where period = ?", [period]
+                ).fetchone()
                 label = f"unpriced usage rows ({period})"
             else:
                 n = con.execute("select count(*) from marts.fct_unpriced_usage").fetchone()
                 label = "unpriced usage rows"
             out.append(f"{label}: {n[0] if n else 0}")
-        closed = con.execute("select closed_at, invoice_count from ledger.period_closes "
-                             "where period = ?", [period]).fetchone() if period else None
+        closed = (
+            con.execute(
+                "select closed_at, invoice_count from ledger.period_closes where period = ?",
+                [period],
+            ).fetchone()
+            if period
+            else None
+        )
     if period:
         export_dir = s.exports_dir / "invoices" / period
         if closed is not None and export_dir.is_dir():
             n_files = sum(1 for p in export_dir.iterdir() if p.suffix == ".csv")
-            out.append(f"period {period} closed ({closed[1]} invoices); exports: {export_dir} "
-                       f"({n_files} files)")
+            out.append(
+                f"period {period} closed ({closed[1]} invoices); exports: {export_dir} "
+                f"({n_files} files)"
+            )
         else:
-            out.append(f"period {period} open (draft invoices); close it with "
-                       f"`meterline close --period {period}`")
+            out.append(
+                f"period {period} open (draft invoices); close it with "
+                f"`meterline close --period {period}`"
+            )
     log = read_run_log(s)
     if log is not None:
         stages = ", ".join(f"{st.name} {st.seconds:.1f}s" for st in log.stages)
         out.append(f"last run: {log.status} ({stages})")
         if log.failed_checks:
-            out.append("failed checks: " + ", ".join(f"{c.asset}:{c.check}"
-                                                      for c in log.failed_checks))
+            out.append(
+                "failed checks: " + ", ".join(f"{c.asset}:{c.check}" for c in log.failed_checks)
+            )
     return out
 
 

@@ -19,45 +19,80 @@ from orchestration.exports import (
 )
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("=SUM(A1:A9)", "'=SUM(A1:A9)"),
-    ("+1", "'+1"),
-    ("-cmd", "'-cmd"),
-    ("@foo", "'@foo"),
-    ("\tx", "'\tx"),
-    ("Images (graduated)", "Images (graduated)"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=SUM(A1:A9)", "'=SUM(A1:A9)"),
+        ("+1", "'+1"),
+        ("-cmd", "'-cmd"),
+        ("@foo", "'@foo"),
+        ("\tx", "'\tx"),
+        ("Images (graduated)", "Images (graduated)"),
+        ("", ""),
+    ],
+)
 def test_escape_text(value: str, expected: str) -> None:
     assert escape_text(value) == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (Decimal("1E+6"), "1000000"),
-    (Decimal("2.500000000000"), "2.5"),
-    (Decimal("0.000000150000"), "0.00000015"),
-    (Decimal("0E-9"), "0"),
-    (Decimal("-3.10"), "-3.1"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Decimal("1E+6"), "1000000"),
+        (Decimal("2.500000000000"), "2.5"),
+        (Decimal("0.000000150000"), "0.00000015"),
+        (Decimal("0E-9"), "0"),
+        (Decimal("-3.10"), "-3.1"),
+    ],
+)
 def test_plain_decimal(value: Decimal, expected: str) -> None:
     assert plain_decimal(value) == expected
 
 
 def test_line_rendering_escapes_text_not_numbers() -> None:
-    row = ("INV-202610-00002", "cus_x", "2026-10-01", "2026-11-01", 8, "discount",
-           "=HYPERLINK(\"http://x\")", None, "-model=a*", None, None, None, Decimal("-25.96"),
-           "USD")
+    row = (
+        "INV-202610-00002",
+        "cus_x",
+        "2026-10-01",
+        "2026-11-01",
+        8,
+        "discount",
+        '=HYPERLINK("http://x")',
+        None,
+        "-model=a*",
+        None,
+        None,
+        None,
+        Decimal("-25.96"),
+        "USD",
+    )
     data = render_csv(LINE_COLUMNS, [row], TEXT_LINE_COLUMNS).decode()
     header, line = data.splitlines()
     assert header == ",".join(LINE_COLUMNS)
-    assert line == ("INV-202610-00002,cus_x,2026-10-01,2026-11-01,8,discount,"
-                    "\"'=HYPERLINK(\"\"http://x\"\")\",,'-model=a*,,,,-25.96,USD")
+    assert line == (
+        "INV-202610-00002,cus_x,2026-10-01,2026-11-01,8,discount,"
+        '"\'=HYPERLINK(""http://x"")",,\'-model=a*,,,,-25.96,USD'
+    )
     assert data.endswith("\n") and "\r" not in data
 
 
 def test_amounts_have_two_places_and_floats_are_refused() -> None:
-    row = ("I", "c", "d", "d", 1, "usage", "x", "m", "", Decimal("1E+6"), "token",
-           Decimal("2.500000000000"), Decimal("3"), "USD")
+    row = (
+        "I",
+        "c",
+        "d",
+        "d",
+        1,
+        "usage",
+        "x",
+        "m",
+        "",
+        Decimal("1E+6"),
+        "token",
+        Decimal("2.500000000000"),
+        Decimal("3"),
+        "USD",
+    )
     line = render_csv(LINE_COLUMNS, [row], TEXT_LINE_COLUMNS).decode().splitlines()[1]
     assert line.endswith(",1000000,token,2.5,3.00,USD")
     bad = (*row[:9], 1.5, *row[10:])

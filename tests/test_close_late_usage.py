@@ -56,20 +56,32 @@ def broken(late: dict[str, Any]) -> dict[str, Any]:
     s: Settings = late["s"]
     published = sha(s.published_warehouse)
     with connect(s.warehouse) as con:
-        con.execute("update raw.load_manifest set raw_rows = raw_rows + 1 "
-                    "where batch_id = (select min(batch_id) from raw.load_manifest "
-                    "where source = 'usage')")
+        con.execute(
+            "update raw.load_manifest set raw_rows = raw_rows + 1 "
+            "where batch_id = (select min(batch_id) from raw.load_manifest "
+            "where source = 'usage')"
+        )
     ok = run_pipeline(s, progress=False)
     messages: list[str] = []
     closed = close_period(s, "2026-11", [], force=True, echo=messages.append)
-    return {"ok": ok, "published_before": published, "published_after": sha(s.published_warehouse),
-            "log": read_run_log(s), "closed": closed, "message": "\n".join(messages)}
+    return {
+        "ok": ok,
+        "published_before": published,
+        "published_after": sha(s.published_warehouse),
+        "log": read_run_log(s),
+        "closed": closed,
+        "message": "\n".join(messages),
+    }
 
 
 def test_late_event_is_rated_in_october(late: dict[str, Any]) -> None:
-    rows = query(late["s"], "select quantity, amount from marts.fct_invoice_lines "
-                            "where customer_id = 'cus_acme' and period = ? "
-                            "and line_type = 'usage' and meter_code = 'llm_input_tokens'", [OCT])
+    rows = query(
+        late["s"],
+        "select quantity, amount from marts.fct_invoice_lines "
+        "where customer_id = 'cus_acme' and period = ? "
+        "and line_type = 'usage' and meter_code = 'llm_input_tokens'",
+        [OCT],
+    )
     # the issued October invoice shows the issued line (2,000,000 tokens, 0.30)
     assert [(Decimal(q), a) for q, a in rows] == [(Decimal(2_000_000), Decimal("0.30"))]
 
@@ -77,23 +89,36 @@ def test_late_event_is_rated_in_october(late: dict[str, Any]) -> None:
 def test_issued_invoice_and_csv_never_change(late: dict[str, Any]) -> None:
     assert late["after"] == late["before"]
     assert len(late["before"]["csv"]) == 3
-    oct_invoice = query(late["s"], "select status, invoice_number, total from marts.fct_invoices "
-                                   "where customer_id = 'cus_acme' and period = ?", [OCT])
+    oct_invoice = query(
+        late["s"],
+        "select status, invoice_number, total from marts.fct_invoices "
+        "where customer_id = 'cus_acme' and period = ?",
+        [OCT],
+    )
     assert oct_invoice == [("issued", "INV-202610-00001", Decimal("64.17"))]
 
 
 def test_difference_is_an_adjustment_on_the_next_draft(late: dict[str, Any]) -> None:
     s = late["s"]
-    adjustments = query(s, "select amount, currency from marts.fct_invoice_lines "
-                           "where customer_id = 'cus_acme' and period = '2026-11' "
-                           "and line_type = 'adjustment'")
+    adjustments = query(
+        s,
+        "select amount, currency from marts.fct_invoice_lines "
+        "where customer_id = 'cus_acme' and period = '2026-11' "
+        "and line_type = 'adjustment'",
+    )
     # 3,000,000 tokens now rate to 0.45 against the issued 0.30
     assert adjustments == [(Decimal("0.15"), "USD")]
-    nov = query(s, "select status, invoice_number, adjustment_total, total "
-                   "from marts.fct_invoices where customer_id = 'cus_acme' and period = '2026-11'")
+    nov = query(
+        s,
+        "select status, invoice_number, adjustment_total, total "
+        "from marts.fct_invoices where customer_id = 'cus_acme' and period = '2026-11'",
+    )
     assert nov == [("draft", None, Decimal("0.15"), Decimal("99.30"))]
-    others = query(s, "select count(*) from marts.fct_invoice_lines where line_type = "
-                      "'adjustment' and customer_id <> 'cus_acme'")
+    others = query(
+        s,
+        "select count(*) from marts.fct_invoice_lines where line_type = "
+        "'adjustment' and customer_id <> 'cus_acme'",
+    )
     assert others == [(0,)]
 
 
@@ -103,8 +128,10 @@ def test_failed_checks_block_publish_and_close(broken: dict[str, Any]) -> None:
     assert log is not None and log.status == "failed"
     assert [st.name for st in log.stages] == ["ingest", "checks"]
     failed = {(c.asset, c.check) for c in log.failed_checks}
-    assert failed == {("raw/load_manifest", "rows_conserved"),
-                      ("raw/load_manifest", "ge_batch_summaries")}
+    assert failed == {
+        ("raw/load_manifest", "rows_conserved"),
+        ("raw/load_manifest", "ge_batch_summaries"),
+    }
     assert broken["published_after"] == broken["published_before"]
     assert broken["closed"] is False
     assert "rows_conserved" in broken["message"] or "failed" in broken["message"]

@@ -23,12 +23,24 @@ D = dt.date
 
 def _row(**kw: object) -> WeeklySummary:
     base: dict[str, object] = dict(
-        customer_id="cus_x", customer_name="X_Corp | *Ltd*", currency="EUR", iso_week="2026-W43",
-        week_start=D(2026, 10, 19), week_end=D(2026, 10, 26), is_complete_week=False,
-        as_of_date=D(2026, 10, 20), spend=Decimal("1234.5"), fees=Decimal("0"),
-        usage_spend=Decimal("1300.00"), discount=Decimal("-65.50"),
-        previous_week_spend=Decimal("0.00"), spend_change=Decimal("1234.50"),
-        spend_change_pct=None, top_model=None, top_model_spend=None, peak_day=None,
+        customer_id="cus_x",
+        customer_name="X_Corp | *Ltd*",
+        currency="EUR",
+        iso_week="2026-W43",
+        week_start=D(2026, 10, 19),
+        week_end=D(2026, 10, 26),
+        is_complete_week=False,
+        as_of_date=D(2026, 10, 20),
+        spend=Decimal("1234.5"),
+        fees=Decimal("0"),
+        usage_spend=Decimal("1300.00"),
+        discount=Decimal("-65.50"),
+        previous_week_spend=Decimal("0.00"),
+        spend_change=Decimal("1234.50"),
+        spend_change_pct=None,
+        top_model=None,
+        top_model_spend=None,
+        peak_day=None,
         peak_day_spend=None,
     )
     base.update(kw)
@@ -73,7 +85,8 @@ def test_writes_latest_complete_week_from_the_mart(tmp_settings: Settings) -> No
         "spend decimal(38,2), fees decimal(38,2), usage_spend decimal(38,2), "
         "discount decimal(38,2), previous_week_spend decimal(38,2), spend_change decimal(38,2), "
         "spend_change_pct decimal(18,2), top_model varchar, top_model_spend decimal(38,2), "
-        "peak_day date, peak_day_spend decimal(38,2)")
+        "peak_day date, peak_day_spend decimal(38,2)"
+    )
     with connect(tmp_settings.warehouse) as con:
         con.execute("create schema marts")
         con.execute(f"create table marts.fct_weekly_usage_summary ({cols})")

@@ -38,35 +38,61 @@ rules:
 def alloc(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data = tmp_path_factory.mktemp("alloc") / "data"
     data.mkdir()
-    write_reference(data, [("cus_c", "startup"), ("cus_b", "startup"), ("cus_a", "enterprise")],
-                    allocation_yml=ALLOCATION_YML)
+    write_reference(
+        data,
+        [("cus_c", "startup"), ("cus_b", "startup"), ("cus_a", "enterprise")],
+        allocation_yml=ALLOCATION_YML,
+    )
     events = []
     for day in ("2026-10-01", "2026-10-02"):
         for cus in ("cus_c", "cus_b", "cus_a"):  # equal GPU-seconds: remainders tie
-            events.append({"type": "gpu.job", "subject": cus, "time": f"{day}T10:00:00Z",
-                           "gpu_seconds": 1, "gpu_type": "h100", "status": "success"})
+            events.append(
+                {
+                    "type": "gpu.job",
+                    "subject": cus,
+                    "time": f"{day}T10:00:00Z",
+                    "gpu_seconds": 1,
+                    "gpu_type": "h100",
+                    "status": "success",
+                }
+            )
     # cus_a makes one more request on day 1 (requests 2 : 1 : 1)
-    events.append({"type": "image.generation", "subject": "cus_a",
-                   "time": "2026-10-01T11:00:00Z", "images": 1})
+    events.append(
+        {
+            "type": "image.generation",
+            "subject": "cus_a",
+            "time": "2026-10-01T11:00:00Z",
+            "images": 1,
+        }
+    )
     write_events(data, "usage_2026-10-31.jsonl", events)
-    write_focus_csv(data, "cloudgpu_2026-10.csv", [
-        focus_row("2026-10-01", "100.00", "Compute", "GPU Instances"),
-        focus_row("2026-10-01", "7.00", "Compute", "GPU Instances", {"customer_id": "cus_c"}),
-        focus_row("2026-10-01", "10.01", "Databases", "Vector DB"),
-        focus_row("2026-10-01", "1.23", "Storage", "Object Storage"),  # no rule: unattributed
-        focus_row("2026-10-02", "0.104", "Compute", "GPU Instances"),
-        # unknown customer tag, no rule for Storage: unattributed
-        focus_row("2026-10-02", "2.003", "Storage", "Object Storage", {"customer_id": "cus_zzz"}),
-    ])
+    write_focus_csv(
+        data,
+        "cloudgpu_2026-10.csv",
+        [
+            focus_row("2026-10-01", "100.00", "Compute", "GPU Instances"),
+            focus_row("2026-10-01", "7.00", "Compute", "GPU Instances", {"customer_id": "cus_c"}),
+            focus_row("2026-10-01", "10.01", "Databases", "Vector DB"),
+            focus_row("2026-10-01", "1.23", "Storage", "Object Storage"),  # no rule: unattributed
+            focus_row("2026-10-02", "0.104", "Compute", "GPU Instances"),
+            # unknown customer tag, no rule for Storage: unattributed
+            focus_row(
+                "2026-10-02", "2.003", "Storage", "Object Storage", {"customer_id": "cus_zzz"}
+            ),
+        ],
+    )
     s = settings(data)
     build_costs(s, "fct_cogs_daily", "fct_provider_costs")
     return s
 
 
 def test_allocated_amounts(alloc: Settings) -> None:
-    rows = query(alloc, """
+    rows = query(
+        alloc,
+        """
         select cost_date::varchar, customer_id, model, cogs_allocated, cogs_direct
-        from marts.fct_cogs_daily order by cost_date, model, customer_id""")
+        from marts.fct_cogs_daily order by cost_date, model, customer_id""",
+    )
     D = Decimal
     z = D("0.00")
     assert rows == [
@@ -88,21 +114,29 @@ def test_allocated_amounts(alloc: Settings) -> None:
 
 
 def test_allocations_sum_exactly_to_shared_cost(alloc: Settings) -> None:
-    rows = query(alloc, """
+    rows = query(
+        alloc,
+        """
         with billed as (
             select x_charge_date as day, round(sum(BilledCost), 2) as billed
             from marts.fct_provider_costs group by all),
         cogs as (select cost_date as day, sum(cogs_total) as cogs
                  from marts.fct_cogs_daily group by all)
-        select day::varchar, billed, cogs from billed join cogs using (day) order by day""")
-    assert rows == [("2026-10-01", Decimal("118.24"), Decimal("118.24")),
-                    ("2026-10-02", Decimal("2.11"), Decimal("2.11"))]
+        select day::varchar, billed, cogs from billed join cogs using (day) order by day""",
+    )
+    assert rows == [
+        ("2026-10-01", Decimal("118.24"), Decimal("118.24")),
+        ("2026-10-02", Decimal("2.11"), Decimal("2.11")),
+    ]
 
 
 def test_classification(alloc: Settings) -> None:
-    rows = query(alloc, """
+    rows = query(
+        alloc,
+        """
         select cost_date::varchar, service_name, recipient_kind, tag_customer_id, driver
-        from intermediate.int_shared_costs_classified order by cost_date, billed_cost desc""")
+        from intermediate.int_shared_costs_classified order by cost_date, billed_cost desc""",
+    )
     assert rows == [
         ("2026-10-01", "GPU Instances", "driver", None, "gpu_seconds"),
         ("2026-10-01", "Vector DB", "driver", None, "requests"),
@@ -115,11 +149,13 @@ def test_classification(alloc: Settings) -> None:
 
 # --- the allocation macro on its own: exact sums for any amounts and weights -------------
 
+
 def _render_allocation() -> str:
     src = (REPO_ROOT / "dbt_project" / "macros" / "costs" / "cost_helpers.sql").read_text()
     env = jinja2.Environment(extensions=["jinja2.ext.do"])
-    tpl = env.from_string(src + "{{ allocate_largest_remainder('t', ['pool'], 'amount', "
-                                "'weight', 'rid', 2) }}")
+    tpl = env.from_string(
+        src + "{{ allocate_largest_remainder('t', ['pool'], 'amount', 'weight', 'rid', 2) }}"
+    )
     return tpl.render()
 
 
@@ -133,13 +169,17 @@ ALLOCATION_SQL = _render_allocation()
 )
 def test_largest_remainder_sums_exactly(cents: int, weights: list[int]) -> None:
     con = duckdb.connect()
-    con.execute("create table t (pool int, rid varchar, amount decimal(38,2), "
-                "weight decimal(38,15))")
+    con.execute(
+        "create table t (pool int, rid varchar, amount decimal(38,2), weight decimal(38,15))"
+    )
     amount = Decimal(cents) / 100
-    con.executemany("insert into t values (1, ?, ?, ?)",
-                    [(f"r{i:02d}", amount, Decimal(w) / 1000) for i, w in enumerate(weights)])
-    rows = con.execute(f"select rid, allocated_amount from ({ALLOCATION_SQL}) order by rid"
-                       ).fetchall()
+    con.executemany(
+        "insert into t values (1, ?, ?, ?)",
+        [(f"r{i:02d}", amount, Decimal(w) / 1000) for i, w in enumerate(weights)],
+    )
+    rows = con.execute(
+        f"select rid, allocated_amount from ({ALLOCATION_SQL}) order by rid"
+    ).fetchall()
     con.close()
     assert sum(a for _, a in rows) == amount
     total = sum(weights)

@@ -24,8 +24,9 @@ def fake_lookup(provider: str, model: str, on: dt.date) -> CatalogPrice | None:
     prices = {"input": Decimal("0.0000025"), "output": output}
     if model.startswith("claude"):
         prices = {"input": Decimal("0.000001"), "output": Decimal("0.000005")}
-    return CatalogPrice(provider=provider, model=model, catalog_model_id=model.split("-20")[0],
-                        prices=prices)
+    return CatalogPrice(
+        provider=provider, model=model, catalog_model_id=model.split("-20")[0], prices=prices
+    )
 
 
 def _warehouse(path: Path) -> duckdb.DuckDBPyConnection:
@@ -52,7 +53,9 @@ def _warehouse(path: Path) -> duckdb.DuckDBPyConnection:
 
 def test_month_starts_after() -> None:
     assert month_starts_after(dt.date(2026, 9, 10), dt.date(2026, 11, 2)) == [
-        dt.date(2026, 10, 1), dt.date(2026, 11, 1)]
+        dt.date(2026, 10, 1),
+        dt.date(2026, 11, 1),
+    ]
     assert month_starts_after(dt.date(2026, 12, 5), dt.date(2027, 1, 1)) == [dt.date(2027, 1, 1)]
     assert month_starts_after(dt.date(2026, 9, 10), dt.date(2026, 9, 30)) == []
 
@@ -76,18 +79,60 @@ def test_resolves_once_and_versions_on_price_change(tmp_path: Path) -> None:
                effective_from::varchar, resolved_for::varchar
         from raw.catalog_prices order by all""").fetchall()
     assert rows == [
-        ("anthropic", "claude-haiku-4-5-20251001", "claude-haiku-4-5", "input",
-         Decimal("0.000001"), "2026-10-05", "2026-10-05"),
-        ("anthropic", "claude-haiku-4-5-20251001", "claude-haiku-4-5", "output",
-         Decimal("0.000005"), "2026-10-05", "2026-10-05"),
-        ("openai", "gpt-4o-2024-08-06", "gpt-4o", "input", Decimal("0.0000025"),
-         "2026-09-10", "2026-09-10"),
-        ("openai", "gpt-4o-2024-08-06", "gpt-4o", "input", Decimal("0.0000025"),
-         "2026-10-01", "2026-10-01"),
-        ("openai", "gpt-4o-2024-08-06", "gpt-4o", "output", Decimal("0.000008"),
-         "2026-10-01", "2026-10-01"),
-        ("openai", "gpt-4o-2024-08-06", "gpt-4o", "output", Decimal("0.00001"),
-         "2026-09-10", "2026-09-10"),
+        (
+            "anthropic",
+            "claude-haiku-4-5-20251001",
+            "claude-haiku-4-5",
+            "input",
+            Decimal("0.000001"),
+            "2026-10-05",
+            "2026-10-05",
+        ),
+        (
+            "anthropic",
+            "claude-haiku-4-5-20251001",
+            "claude-haiku-4-5",
+            "output",
+            Decimal("0.000005"),
+            "2026-10-05",
+            "2026-10-05",
+        ),
+        (
+            "openai",
+            "gpt-4o-2024-08-06",
+            "gpt-4o",
+            "input",
+            Decimal("0.0000025"),
+            "2026-09-10",
+            "2026-09-10",
+        ),
+        (
+            "openai",
+            "gpt-4o-2024-08-06",
+            "gpt-4o",
+            "input",
+            Decimal("0.0000025"),
+            "2026-10-01",
+            "2026-10-01",
+        ),
+        (
+            "openai",
+            "gpt-4o-2024-08-06",
+            "gpt-4o",
+            "output",
+            Decimal("0.000008"),
+            "2026-10-01",
+            "2026-10-01",
+        ),
+        (
+            "openai",
+            "gpt-4o-2024-08-06",
+            "gpt-4o",
+            "output",
+            Decimal("0.00001"),
+            "2026-09-10",
+            "2026-09-10",
+        ),
     ]
     unknown = con.execute("""select provider, model, first_seen::varchar, last_seen::varchar
                              from raw.catalog_unknown_models""").fetchall()
@@ -113,5 +158,7 @@ def test_real_catalog_prices_are_exact_decimals() -> None:
     haiku = list_prices("anthropic", "claude-haiku-4-5-20251001", dt.date(2026, 10, 1))
     assert haiku is not None
     assert (haiku.prices["cached_input"], haiku.prices["cache_write"]) == (
-        Decimal("0.0000001"), Decimal("0.00000125"))
+        Decimal("0.0000001"),
+        Decimal("0.00000125"),
+    )
     assert list_prices("openai", "no-such-model-xyz", dt.date(2026, 10, 1)) is None

@@ -28,8 +28,12 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data = tmp_path_factory.mktemp("ledger") / "data"
     data.mkdir()
     copy_fixture(data, "focus/focus_sample.csv", "focus")
-    for name in ("openai_costs.page.json", "openai_dashboard_cost_export.csv",
-                 "openai_usage_completions.page.json", "openai_dashboard_completions_export.csv"):
+    for name in (
+        "openai_costs.page.json",
+        "openai_dashboard_cost_export.csv",
+        "openai_usage_completions.page.json",
+        "openai_dashboard_completions_export.csv",
+    ):
         copy_fixture(data, f"providers/{name}", "openai")
     for name in ("anthropic_cost_report.page.json", "anthropic_usage_report_messages.page.json"):
         copy_fixture(data, f"providers/{name}", "anthropic")
@@ -39,8 +43,13 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 def test_ledger_totals_per_source_are_exact(ledger: Settings) -> None:
-    rows = dict(query(ledger, """
-        select x_source_system, sum(BilledCost) from marts.fct_provider_costs group by 1"""))
+    rows = dict(
+        query(
+            ledger,
+            """
+        select x_source_system, sum(BilledCost) from marts.fct_provider_costs group by 1""",
+        )
+    )
     assert rows == {
         "focus": focus_sample_billed_total(),
         "openai_costs_api": Decimal("0.06"),
@@ -53,50 +62,76 @@ def test_ledger_totals_per_source_are_exact(ledger: Settings) -> None:
 
 
 def test_focus_rows_all_kept_with_their_categories(ledger: Settings) -> None:
-    rows = dict(query(ledger, """
+    rows = dict(
+        query(
+            ledger,
+            """
         select ChargeCategory, count(*) from marts.fct_provider_costs
-        where x_source_system = 'focus' group by 1"""))
+        where x_source_system = 'focus' group by 1""",
+        )
+    )
     assert rows == {"Usage": 997, "Adjustment": 2, "Credit": 1}
-    effective = query(ledger, """select sum(EffectiveCost) from marts.fct_provider_costs
-                                 where x_source_system = 'focus'""")[0][0]
+    effective = query(
+        ledger,
+        """select sum(EffectiveCost) from marts.fct_provider_costs
+                                 where x_source_system = 'focus'""",
+    )[0][0]
     assert Decimal("14.97") < effective < Decimal("14.99")
 
 
 def test_anthropic_line_in_focus_names(ledger: Settings) -> None:
-    row = query(ledger, """
+    row = query(
+        ledger,
+        """
         select ProviderName, ServiceName, ChargeCategory, BilledCost, BillingCurrency,
                ChargePeriodStart, ChargePeriodEnd, x_model, x_model_key, x_token_type, SkuId
-        from marts.fct_provider_costs where x_source_system = 'anthropic_cost_report'""")
+        from marts.fct_provider_costs where x_source_system = 'anthropic_cost_report'""",
+    )
     assert len(row) == 1
-    (provider, service, category, billed, currency, start, end, model, key, token_type,
-     sku) = row[0]
+    (provider, service, category, billed, currency, start, end, model, key, token_type, sku) = row[
+        0
+    ]
     assert (provider, service, category, currency) == ("Anthropic", "Claude API", "Usage", "USD")
     assert billed == Decimal("1.2378912")
     assert (str(start), str(end)) == ("2025-08-01 00:00:00", "2025-08-02 00:00:00")
-    assert (model, key, token_type) == ("claude-sonnet-4-20250514", "claude-sonnet-4",
-                                        "uncached_input_tokens")
+    assert (model, key, token_type) == (
+        "claude-sonnet-4-20250514",
+        "claude-sonnet-4",
+        "uncached_input_tokens",
+    )
     assert sku == "Claude Sonnet 4 Usage - Input Tokens"
 
 
 def test_money_columns_are_decimal_never_double(ledger: Settings) -> None:
-    types = dict(query(ledger, """
+    types = dict(
+        query(
+            ledger,
+            """
         select column_name, data_type from information_schema.columns
-        where table_schema = 'marts' and table_name = 'fct_provider_costs'"""))
+        where table_schema = 'marts' and table_name = 'fct_provider_costs'""",
+        )
+    )
     for col in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost"):
         assert types[col] == "DECIMAL(38,15)"
-    doubles = query(ledger, """
+    doubles = query(
+        ledger,
+        """
         select table_name, column_name from information_schema.columns
         where table_schema in ('marts', 'intermediate')
           and (table_name like 'fct_provider%' or table_name like 'int_provider%')
-          and data_type in ('DOUBLE', 'FLOAT', 'REAL')""")
+          and data_type in ('DOUBLE', 'FLOAT', 'REAL')""",
+    )
     assert doubles == []
 
 
 def test_provider_usage_token_semantics(ledger: Settings) -> None:
-    rows = query(ledger, """
+    rows = query(
+        ledger,
+        """
         select provider, model, total_input_tokens, uncached_input_tokens, cached_input_tokens,
                cache_write_tokens, cache_write_1h_tokens, output_tokens, total_tokens
-        from marts.fct_provider_usage order by provider, file_path, row_number""")
+        from marts.fct_provider_usage order by provider, file_path, row_number""",
+    )
     assert rows == [
         # Anthropic: input is the sum of its parts (1500 + 200 + 500 + 1000)
         ("anthropic", "claude-sonnet-4-20250514", 3200, 1500, 200, 500, 1000, 500, 3700),

@@ -27,12 +27,27 @@ from orchestration.generator import generate
 FOCUS_SPEC = Path(__file__).resolve().parent / "fixtures/focus/focus_columns_by_version.json"
 SMALL = {"customers": 10, "events": 8000, "start": dt.date(2026, 9, 20), "days": 20, "seed": 3}
 REASONS = {
-    "unparseable", "missing_id", "missing_subject", "missing_time", "invalid_time",
-    "invalid_quantity", "negative_quantity", "future_time", "unknown_customer",
+    "unparseable",
+    "missing_id",
+    "missing_subject",
+    "missing_time",
+    "invalid_time",
+    "invalid_quantity",
+    "negative_quantity",
+    "future_time",
+    "unknown_customer",
     "unknown_event_type",
 }
-QUANTITY_KEYS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens",
-                 "images", "audio_seconds", "gpu_seconds", "gb_stored")
+QUANTITY_KEYS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "images",
+    "audio_seconds",
+    "gpu_seconds",
+    "gb_stored",
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +70,11 @@ def _csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 
 def _sha_tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 # ---- determinism -------------------------------------------------------------------------------
@@ -78,8 +96,7 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path, data_dir: Path) ->
 
 def test_parquet_format_writes_parquet_days_and_a_jsonl_late_file(tmp_path: Path) -> None:
     out = tmp_path / "pq"
-    generate(out, usage_format="parquet", progress=False,
-             **{**SMALL, "events": 3000})  # type: ignore[arg-type]
+    generate(out, usage_format="parquet", progress=False, **{**SMALL, "events": 3000})  # type: ignore[arg-type]
     names = sorted(p.name for p in (out / "raw" / "usage").iterdir())
     assert len(names) == 21
     assert names.count("events_2026-10-01_late.jsonl") == 1
@@ -91,17 +108,52 @@ def test_parquet_format_writes_parquet_days_and_a_jsonl_late_file(tmp_path: Path
 
 def test_reference_csvs_have_the_documented_columns(data_dir: Path) -> None:
     expected = {
-        "customers.csv": ["customer_id", "name", "currency", "timezone", "tax_rate", "segment",
-                          "parent_customer_id", "billing_email"],
-        "subscriptions.csv": ["subscription_id", "customer_id", "plan_code", "start_date",
-                              "end_date"],
-        "contracts.csv": ["contract_id", "customer_id", "start_date", "end_date", "commit_amount",
-                          "commit_period", "usage_discount_pct", "renewal_notice_days"],
-        "credit_grants.csv": ["grant_id", "customer_id", "amount", "granted_at", "expires_at",
-                              "priority", "kind"],
+        "customers.csv": [
+            "customer_id",
+            "name",
+            "currency",
+            "timezone",
+            "tax_rate",
+            "segment",
+            "parent_customer_id",
+            "billing_email",
+        ],
+        "subscriptions.csv": [
+            "subscription_id",
+            "customer_id",
+            "plan_code",
+            "start_date",
+            "end_date",
+        ],
+        "contracts.csv": [
+            "contract_id",
+            "customer_id",
+            "start_date",
+            "end_date",
+            "commit_amount",
+            "commit_period",
+            "usage_discount_pct",
+            "renewal_notice_days",
+        ],
+        "credit_grants.csv": [
+            "grant_id",
+            "customer_id",
+            "amount",
+            "granted_at",
+            "expires_at",
+            "priority",
+            "kind",
+        ],
         "budgets.csv": ["customer_id", "monthly_budget", "alert_thresholds_pct", "hard_limit"],
-        "provider_prices.csv": ["provider", "model", "price_component", "unit_price", "price_per",
-                                "effective_from", "effective_to"],
+        "provider_prices.csv": [
+            "provider",
+            "model",
+            "price_component",
+            "unit_price",
+            "price_per",
+            "effective_from",
+            "effective_to",
+        ],
     }
     for name, cols in expected.items():
         header, rows = _csv(data_dir / "reference" / name)
@@ -141,8 +193,10 @@ def test_reference_csvs_have_the_documented_columns(data_dir: Path) -> None:
     _, grants = _csv(data_dir / "reference" / "credit_grants.csv")
     assert {g["kind"] for g in grants} == {"paid", "promotional"}
     assert any(g["kind"] == "promotional" and g["expires_at"] == "" for g in grants)
-    assert any(SMALL["start"].isoformat() < g["expires_at"] <= last_day.isoformat()  # type: ignore[union-attr]
-               for g in grants)
+    assert any(
+        SMALL["start"].isoformat() < g["expires_at"] <= last_day.isoformat()  # type: ignore[union-attr]
+        for g in grants
+    )
     _, budgets = _csv(data_dir / "reference" / "budgets.csv")
     assert {b["alert_thresholds_pct"] for b in budgets} == {"50|80|100|150|200"}
     assert {b["hard_limit"] for b in budgets} == {"true", "false"}
@@ -151,14 +205,24 @@ def test_reference_csvs_have_the_documented_columns(data_dir: Path) -> None:
 def test_meters_and_plans_price_every_meter(data_dir: Path) -> None:
     meters = yaml.safe_load((data_dir / "reference" / "meters.yml").read_text())["meters"]
     codes = {m["code"]: m for m in meters}
-    assert set(codes) == {"llm_input_tokens", "llm_output_tokens", "api_requests",
-                          "embedding_tokens", "images", "audio_seconds", "gpu_seconds",
-                          "resolved_tickets", "storage_gb"}
+    assert set(codes) == {
+        "llm_input_tokens",
+        "llm_output_tokens",
+        "api_requests",
+        "embedding_tokens",
+        "images",
+        "audio_seconds",
+        "gpu_seconds",
+        "resolved_tickets",
+        "storage_gb",
+    }
     assert codes["llm_input_tokens"]["dimensions"] == ["provider", "model"]
     assert codes["resolved_tickets"]["filter"] == {"outcome": "resolved"}
     assert codes["storage_gb"]["aggregation"] == "max"
-    plans = [yaml.safe_load(p.read_text())
-             for p in sorted((data_dir / "reference" / "plans").glob("*.yml"))]
+    plans = [
+        yaml.safe_load(p.read_text())
+        for p in sorted((data_dir / "reference" / "plans").glob("*.yml"))
+    ]
     versions = Counter(p["code"] for p in plans)
     assert versions["pro"] == 2
     pro2 = next(p for p in plans if p["code"] == "pro" and p["version"] == 2)
@@ -197,11 +261,15 @@ def _file_date(name: str) -> dt.date:
     return dt.date.fromisoformat(re.findall(r"\d{4}-\d{2}-\d{2}", name)[-1])
 
 
-def _classify(ev: dict[str, Any], arrival: dt.datetime, customers: set[str],
-              types: set[str]) -> str | None:
+def _classify(
+    ev: dict[str, Any], arrival: dt.datetime, customers: set[str], types: set[str]
+) -> str | None:
     """The documented quarantine rules, applied independently of the generator."""
-    for key, reason in (("id", "missing_id"), ("subject", "missing_subject"),
-                        ("time", "missing_time")):
+    for key, reason in (
+        ("id", "missing_id"),
+        ("subject", "missing_subject"),
+        ("time", "missing_time"),
+    ):
         if ev.get(key) in (None, ""):
             return reason
     try:
@@ -238,16 +306,26 @@ def _read_events(path: Path) -> list[dict[str, Any] | None]:
     table = con.sql(f"select * from read_parquet('{path}')").to_arrow_table()
     con.close()
     envelope = ("specversion", "id", "source", "type", "subject", "time")
-    return [{**{k: r[k] for k in envelope},
-             "data": {k: v for k, v in r.items() if k not in envelope and v is not None}}
-            for r in table.to_pylist()]
+    return [
+        {
+            **{k: r[k] for k in envelope},
+            "data": {k: v for k, v in r.items() if k not in envelope and v is not None},
+        }
+        for r in table.to_pylist()
+    ]
 
 
 def _payload(ev: dict[str, Any]) -> str:
     """The event as the ingester compares it: typed values (12.50 == 12.5), NULL == absent."""
-    data = {k: (str(Decimal(str(v)).normalize()) if isinstance(v, (int, float, Decimal))
-                and not isinstance(v, bool) else str(v))
-            for k, v in ev["data"].items() if v is not None}
+    data = {
+        k: (
+            str(Decimal(str(v)).normalize())
+            if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+            else str(v)
+        )
+        for k, v in ev["data"].items()
+        if v is not None
+    }
     return json.dumps([ev["type"], ev["subject"], ev["time"], data], sort_keys=True)
 
 
@@ -284,9 +362,13 @@ def _scan(data_dir: Path) -> dict[str, dict[str, Any]]:
             seen[key] = (path.name, payload)
             billable.append(ev)
         result[f"raw/usage/{path.name}"] = {
-            "raw_rows": len(rows), "malformed_rows": dict(reasons),
-            "exact_duplicate_rows": exact, "conflict_rows": conflicts, "events": billable,
-            "duplicate_rows_same_file": same_file, "duplicate_rows_earlier_file": earlier_file,
+            "raw_rows": len(rows),
+            "malformed_rows": dict(reasons),
+            "exact_duplicate_rows": exact,
+            "conflict_rows": conflicts,
+            "events": billable,
+            "duplicate_rows_same_file": same_file,
+            "duplicate_rows_earlier_file": earlier_file,
         }
     return result
 
@@ -309,10 +391,12 @@ def test_planted_faults_are_in_the_files_as_the_truth_says(
         assert seen["conflict_rows"] == want["conflict_rows"], name
         assert seen["duplicate_rows_same_file"] == want["duplicate_rows_same_file"], name
         assert seen["duplicate_rows_earlier_file"] == want["duplicate_rows_earlier_file"], name
-        assert want["duplicate_rows"] == (want["duplicate_rows_same_file"]
-                                          + want["duplicate_rows_earlier_file"])
-        assert want["raw_rows"] == (want["loaded_rows"] + want["duplicate_rows"]
-                                    + want["quarantined_rows"])
+        assert want["duplicate_rows"] == (
+            want["duplicate_rows_same_file"] + want["duplicate_rows_earlier_file"]
+        )
+        assert want["raw_rows"] == (
+            want["loaded_rows"] + want["duplicate_rows"] + want["quarantined_rows"]
+        )
         assert len(seen["events"]) == want["loaded_rows"], name
         assert want["exact_duplicate_rows"] >= 1 and want["conflict_rows"] >= 1
         all_reasons |= set(seen["malformed_rows"])
@@ -339,7 +423,8 @@ def test_redeliveries_repeat_the_previous_day_file_at_the_start_of_the_next(
             assert ev is not None
             assert kept[(ev["source"], ev["id"])] == _payload(ev), name
     assert truth["totals"]["duplicate_rows_earlier_file"] == sum(
-        truth["usage_files"][n]["duplicate_rows_earlier_file"] for n in day_files)
+        truth["usage_files"][n]["duplicate_rows_earlier_file"] for n in day_files
+    )
 
 
 def test_invalid_quantity_is_a_quoted_non_number_in_jsonl_only(
@@ -358,8 +443,13 @@ def test_invalid_quantity_is_a_quoted_non_number_in_jsonl_only(
 
 def test_malformed_share_is_about_a_tenth_of_a_percent_on_bigger_files(tmp_path: Path) -> None:
     out = tmp_path / "medium"
-    params: dict[str, Any] = {"customers": 12, "events": 48_000, "start": dt.date(2026, 9, 1),
-                              "days": 14, "seed": 5}
+    params: dict[str, Any] = {
+        "customers": 12,
+        "events": 48_000,
+        "start": dt.date(2026, 9, 1),
+        "days": 14,
+        "seed": 5,
+    }
     generate(out, usage_format="mixed", progress=False, **params)
     truth = json.loads((out / "generator_truth.json").read_text())
     scanned = _scan(out)
@@ -388,9 +478,11 @@ def test_late_file_holds_last_days_of_the_previous_month(
     assert late["period_utc"] == "2026-09"
     days = Counter(e["time"][:10] for e in scanned[name]["events"])
     assert set(days) <= set(late["utc_dates"])
-    assert late["events"] == (truth["usage_files"][name]["raw_rows"]
-                              - truth["usage_files"][name]["exact_duplicate_rows"]
-                              - truth["usage_files"][name]["conflict_rows"])
+    assert late["events"] == (
+        truth["usage_files"][name]["raw_rows"]
+        - truth["usage_files"][name]["exact_duplicate_rows"]
+        - truth["usage_files"][name]["conflict_rows"]
+    )
     assert sum(late["events_by_local_period"].values()) == late["events"]
     late_ids = {(e["source"], e["id"]) for e in scanned[name]["events"]}
     for other, seen in scanned.items():
@@ -443,9 +535,11 @@ def test_openai_pages_follow_the_documented_shape(data_dir: Path) -> None:
     assert any(b["results"] == [] for b in buckets)  # an empty bucket, like the API returns
     result = next(r for b in buckets for r in b["results"])
     assert result["object"] == "organization.usage.completions.result"
-    assert result["input_tokens"] == (result["input_cached_tokens"]
-                                      + result["input_cache_write_tokens"]
-                                      + result["input_uncached_tokens"])
+    assert result["input_tokens"] == (
+        result["input_cached_tokens"]
+        + result["input_cache_write_tokens"]
+        + result["input_uncached_tokens"]
+    )
     assert {"num_model_requests", "output_tokens", "model", "project_id"} <= set(result)
     assert _pages(folder, "usage_embeddings")
 
@@ -462,9 +556,12 @@ def test_anthropic_pages_follow_the_documented_shape(data_dir: Path) -> None:
                 assert isinstance(r["amount"], str)
                 assert re.fullmatch(r"\d+(\.\d{1,5})?", r["amount"])
                 assert r["currency"] == "USD" and r["cost_type"] == "tokens"
-                assert r["token_type"] in {"uncached_input_tokens", "output_tokens",
-                                           "cache_read_input_tokens",
-                                           "cache_creation.ephemeral_5m_input_tokens"}
+                assert r["token_type"] in {
+                    "uncached_input_tokens",
+                    "output_tokens",
+                    "cache_read_input_tokens",
+                    "cache_creation.ephemeral_5m_input_tokens",
+                }
     usage = _pages(folder, "usage_report_messages")
     _check_chain(usage)
     r = next(r for p in usage for b in p["data"] for r in b["results"])
@@ -506,8 +603,7 @@ def _metered(scanned: dict[str, dict[str, Any]]) -> dict[tuple[str, str], dict[s
             if e["type"] != "llm.completion" or d.get("status") != "success":
                 continue
             acc = out[(e["time"][:10], d["model"])]
-            for k in ("input_tokens", "cached_input_tokens", "cache_write_tokens",
-                      "output_tokens"):
+            for k in ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens"):
                 acc[k] += int(d[k])
     return out
 
@@ -516,18 +612,25 @@ def test_openai_costs_equal_usage_times_list_prices(
     data_dir: Path, scanned: dict[str, dict[str, Any]]
 ) -> None:
     metered = _metered(scanned)
-    costs = {(dt.datetime.fromtimestamp(b["start_time"], dt.UTC).date().isoformat(),
-              r["line_item"]): Decimal(r["amount"]["value"])
-             for p in _pages(data_dir / "raw" / "costs" / "openai", "costs")
-             for b in p["data"] for r in b["results"]}
+    costs = {
+        (
+            dt.datetime.fromtimestamp(b["start_time"], dt.UTC).date().isoformat(),
+            r["line_item"],
+        ): Decimal(r["amount"]["value"])
+        for p in _pages(data_dir / "raw" / "costs" / "openai", "costs")
+        for b in p["data"]
+        for r in b["results"]
+    }
     day, model = "2026-09-25", "gpt-4o-mini-2024-07-18"
     m = metered[(day, model)]
     prices = list_prices("openai", model, dt.date.fromisoformat(day))
     assert prices is not None
     assert costs[(day, f"{model}, input")] == (
-        (m["input_tokens"] - m["cached_input_tokens"]) * prices.prices["input"])
+        (m["input_tokens"] - m["cached_input_tokens"]) * prices.prices["input"]
+    )
     assert costs[(day, f"{model}, cached input")] == (
-        m["cached_input_tokens"] * prices.prices["cached_input"])
+        m["cached_input_tokens"] * prices.prices["cached_input"]
+    )
     assert costs[(day, f"{model}, output")] == m["output_tokens"] * prices.prices["output"]
     # the negotiated gpt-4o output price (provider_prices.csv) applies from its effective date
     _, overrides = _csv(data_dir / "reference" / "provider_prices.csv")
@@ -543,9 +646,12 @@ def test_openai_costs_equal_usage_times_list_prices(
 
 
 def _anthropic_costs(data_dir: Path) -> dict[tuple[str, str, str], Decimal]:
-    return {(b["starting_at"][:10], r["model"], r["token_type"]): Decimal(r["amount"])
-            for p in _pages(data_dir / "raw" / "costs" / "anthropic", "cost_report")
-            for b in p["data"] for r in b["results"]}
+    return {
+        (b["starting_at"][:10], r["model"], r["token_type"]): Decimal(r["amount"])
+        for p in _pages(data_dir / "raw" / "costs" / "anthropic", "cost_report")
+        for b in p["data"]
+        for r in b["results"]
+    }
 
 
 def test_anthropic_costs_equal_usage_times_list_prices(
@@ -563,7 +669,8 @@ def test_anthropic_costs_equal_usage_times_list_prices(
         "uncached_input_tokens": uncached * p["input"] * 100,
         "cache_read_input_tokens": m["cached_input_tokens"] * p["cached_input"] * 100,
         "cache_creation.ephemeral_5m_input_tokens": (
-            m["cache_write_tokens"] * p["cache_write"] * 100),
+            m["cache_write_tokens"] * p["cache_write"] * 100
+        ),
         "output_tokens": m["output_tokens"] * p["output"] * 100,
     }
     for token_type, amount in expected.items():
@@ -577,19 +684,25 @@ def test_undermetered_model_is_billed_two_percent_more(
     assert plant["model"] == "claude-haiku-4-5-20251001" and plant["factor"] == "1.02"
     assert len(plant["utc_dates"]) == 3
     metered = _metered(scanned)
-    usage = {(b["starting_at"][:10], r["model"]): r
-             for p in _pages(data_dir / "raw" / "costs" / "anthropic", "usage_report_messages")
-             for b in p["data"] for r in b["results"]}
+    usage = {
+        (b["starting_at"][:10], r["model"]): r
+        for p in _pages(data_dir / "raw" / "costs" / "anthropic", "usage_report_messages")
+        for b in p["data"]
+        for r in b["results"]
+    }
     for day in plant["utc_dates"]:
         m = metered[(day, plant["model"])]
         reported = usage[(day, plant["model"])]
         assert reported["output_tokens"] == int(
-            (Decimal(m["output_tokens"]) * Decimal("1.02")).to_integral_value(ROUND_HALF_EVEN))
+            (Decimal(m["output_tokens"]) * Decimal("1.02")).to_integral_value(ROUND_HALF_EVEN)
+        )
         assert reported["output_tokens"] > m["output_tokens"]
     # a day outside the plant agrees exactly
     other = "2026-09-25"
-    assert usage[(other, plant["model"])]["output_tokens"] == metered[(other, plant["model"])][
-        "output_tokens"]
+    assert (
+        usage[(other, plant["model"])]["output_tokens"]
+        == metered[(other, plant["model"])]["output_tokens"]
+    )
 
 
 # ---- realism: billing windows and shared infrastructure -----------------------------------------
@@ -646,10 +759,17 @@ def test_gpu_fleet_is_sized_from_the_gpu_seconds_of_the_events(
     prices = {g: Decimal(p) for g, p in truth["focus"]["gpu_instance_hour_usd"].items()}
     assert Decimal(2) <= prices["h100"] <= Decimal(4) and prices["a100"] < prices["h100"]
     # a busy GPU-second costs less than the per-unit plans charge for it (10-30 % margin)
-    plans = [yaml.safe_load(p.read_text())
-             for p in sorted((data_dir / "reference" / "plans").glob("*.yml"))]
-    per_unit = [row for p in plans for c in p["charges"]
-                if c["meter"] == "gpu_seconds" and c["model"] == "per_unit" for row in c["prices"]]
+    plans = [
+        yaml.safe_load(p.read_text())
+        for p in sorted((data_dir / "reference" / "plans").glob("*.yml"))
+    ]
+    per_unit = [
+        row
+        for p in plans
+        for c in p["charges"]
+        if c["meter"] == "gpu_seconds" and c["model"] == "per_unit"
+        for row in c["prices"]
+    ]
     assert per_unit
     for row in per_unit:
         gpu = "h100" if "when" in row else "a100"
@@ -661,7 +781,8 @@ def test_gpu_fleet_is_sized_from_the_gpu_seconds_of_the_events(
         for e in seen["events"]:
             if e["type"] == "gpu.job":
                 busy[(e["time"][:10], e["data"]["gpu_type"])] += Decimal(
-                    str(e["data"]["gpu_seconds"]))
+                    str(e["data"]["gpu_seconds"])
+                )
     assert busy
     fleet: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     tagged_cost = shared_cost = Decimal(0)
@@ -679,8 +800,11 @@ def test_gpu_fleet_is_sized_from_the_gpu_seconds_of_the_events(
         else:
             fleet[(r["ChargePeriodStart"][:10], gpu)] += hours
             shared_cost += cost
-    expected = {k: (v / 3600 / util).quantize(Decimal("0.01"), rounding="ROUND_CEILING")
-                for k, v in busy.items() if v}
+    expected = {
+        k: (v / 3600 / util).quantize(Decimal("0.01"), rounding="ROUND_CEILING")
+        for k, v in busy.items()
+        if v
+    }
     assert dict(fleet) == expected
     # the dedicated endpoint is one H100, not the whole bill
     days = SMALL["days"]

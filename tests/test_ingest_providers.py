@@ -49,13 +49,18 @@ def test_focus_sample_totals_match_an_independent_decimal_sum(tmp_settings: Sett
     assert len(rows) == 1000
     assert (load.raw_rows, load.loaded_rows, load.quarantined_rows) == (1000, 1000, 0)
 
-    billed, effective, listed = _dsum(rows, "BilledCost"), _dsum(rows, "EffectiveCost"), \
-        _dsum(rows, "ListCost")
+    billed, effective, listed = (
+        _dsum(rows, "BilledCost"),
+        _dsum(rows, "EffectiveCost"),
+        _dsum(rows, "ListCost"),
+    )
     assert billed == Decimal("20.52022672899")
     assert effective == Decimal("14.97651418586")
     ((n, db_billed, db_effective, db_list, db_consumed),) = query(
-        s, "select count(*), sum(BilledCost), sum(EffectiveCost), sum(ListCost), "
-           "sum(ConsumedQuantity) from raw.focus_costs")
+        s,
+        "select count(*), sum(BilledCost), sum(EffectiveCost), sum(ListCost), "
+        "sum(ConsumedQuantity) from raw.focus_costs",
+    )
     assert (n, db_billed, db_effective, db_list) == (1000, billed, effective, listed)
     assert db_consumed == _dsum(rows, "ConsumedQuantity")
 
@@ -64,7 +69,9 @@ def test_focus_sample_totals_match_an_independent_decimal_sum(tmp_settings: Sett
     usage_based_lower = sum(1 for r in rows if r["ChargeFrequency"] == "Usage-based")
     assert usage_based_lower > 0
     first_start = min(dt.datetime.fromisoformat(r["ChargePeriodStart"]) for r in rows)
-    assert query(s, """
+    assert query(
+        s,
+        """
         select count(*) filter (where AvailabilityZone is null),
                count(*) filter (where ChargeFrequency = 'Usage-based'),
                min(ChargePeriodStart),
@@ -72,25 +79,49 @@ def test_focus_sample_totals_match_an_independent_decimal_sum(tmp_settings: Sett
                min(focus_version), max(focus_version),
                count(*) filter (where ConsumedQuantity < 0),
                count(*) filter (where BilledCost < 0)
-        from raw.focus_costs""") == [(
-        az_null, usage_based_lower, first_start, 1000, "1.0", "1.0",
-        sum(1 for r in rows if r["ConsumedQuantity"] not in ("NULL", "")
-            and Decimal(r["ConsumedQuantity"]) < 0),
-        sum(1 for r in rows if Decimal(r["BilledCost"]) < 0))]
+        from raw.focus_costs""",
+    ) == [
+        (
+            az_null,
+            usage_based_lower,
+            first_start,
+            1000,
+            "1.0",
+            "1.0",
+            sum(
+                1
+                for r in rows
+                if r["ConsumedQuantity"] not in ("NULL", "") and Decimal(r["ConsumedQuantity"]) < 0
+            ),
+            sum(1 for r in rows if Decimal(r["BilledCost"]) < 0),
+        )
+    ]
     # a row read back field by field (line 2 of the file)
-    assert query(s, """
+    assert query(
+        s,
+        """
         select BilledCost, BillingAccountId, ChargePeriodStart, ChargePeriodEnd, ListUnitPrice,
                ProviderName, ServiceName, Tags, extra_columns::varchar
-        from raw.focus_costs where row_number = 2""") == [(
-        Decimal("0.000016059900000"), "1234567890123", dt.datetime(2024, 9, 30, 22),
-        dt.datetime(2024, 9, 30, 23), Decimal("0.008000000000000"), "AWS",
-        "Elastic Load Balancing",
-        '{"application": "BrightLensMatrix", "environment": "dev", '
-        '"business_unit": "ViennaAI"}', '{"Id":"19384"}')]
+        from raw.focus_costs where row_number = 2""",
+    ) == [
+        (
+            Decimal("0.000016059900000"),
+            "1234567890123",
+            dt.datetime(2024, 9, 30, 22),
+            dt.datetime(2024, 9, 30, 23),
+            Decimal("0.008000000000000"),
+            "AWS",
+            "Elastic Load Balancing",
+            '{"application": "BrightLensMatrix", "environment": "dev", '
+            '"business_unit": "ViennaAI"}',
+            '{"Id":"19384"}',
+        )
+    ]
 
 
 def test_focus_spec_examples_with_us_dates_are_quarantined_not_misread(
-        tmp_settings: Settings) -> None:
+    tmp_settings: Settings,
+) -> None:
     s = tmp_settings
     _copy_focus(s)
     loads = {f.file_path.rsplit("/", 1)[-1]: f for f in ingest_provider(s, "focus")}
@@ -99,9 +130,12 @@ def test_focus_spec_examples_with_us_dates_are_quarantined_not_misread(
         f = loads[f"virtual_currency_pricing_model_{name}.csv"]
         assert (f.raw_rows, f.loaded_rows, f.quarantined_rows) == (n, 0, n)
         assert f.quarantine_reasons == {"invalid_time": n}
-    assert query(s, "select reason_detail from raw.quarantine where file_path like '%a1.csv'") \
-        == [("BillingPeriodEnd = 5/1/25; BillingPeriodStart = 4/1/25; "
-             "ChargePeriodEnd = 4/1/26; ChargePeriodStart = 4/1/25",)]
+    assert query(s, "select reason_detail from raw.quarantine where file_path like '%a1.csv'") == [
+        (
+            "BillingPeriodEnd = 5/1/25; BillingPeriodStart = 4/1/25; "
+            "ChargePeriodEnd = 4/1/26; ChargePeriodStart = 4/1/25",
+        )
+    ]
     # the BOM-prefixed first header is the real BilledCost column in the kept original text
     (rec,) = query(s, "select raw_record from raw.quarantine where file_path like '%a1.csv'")
     assert rec[0].startswith('{"BilledCost":"200000.00",')
@@ -111,10 +145,15 @@ def test_focus_spec_examples_with_us_dates_are_quarantined_not_misread(
 def test_openai_and_anthropic_examples_load_exactly(tmp_settings: Settings) -> None:
     s = tmp_settings
     _copy_provider_examples(s)
-    loads = {f.file_path.rsplit("/", 1)[-1]: f
-             for p in ("openai", "anthropic") for f in ingest_provider(s, p)}
-    summary = {k: (v.table_name, v.raw_rows, v.loaded_rows, v.quarantined_rows, v.empty_buckets)
-               for k, v in loads.items()}
+    loads = {
+        f.file_path.rsplit("/", 1)[-1]: f
+        for p in ("openai", "anthropic")
+        for f in ingest_provider(s, p)
+    }
+    summary = {
+        k: (v.table_name, v.raw_rows, v.loaded_rows, v.quarantined_rows, v.empty_buckets)
+        for k, v in loads.items()
+    }
     assert summary == {
         "openai_costs.page.json": ("openai_costs", 1, 1, 0, 0),
         "openai_usage_completions.page.json": ("openai_usage", 2, 2, 0, 1),
@@ -123,45 +162,136 @@ def test_openai_and_anthropic_examples_load_exactly(tmp_settings: Settings) -> N
         "anthropic_cost_report.page.json": ("anthropic_costs", 1, 1, 0, 0),
         "anthropic_usage_report_messages.page.json": ("anthropic_usage", 1, 1, 0, 0),
     }
-    assert query(s, """
+    assert query(
+        s,
+        """
         select source_format, bucket_start, bucket_end, amount_value, amount_currency,
                organization_id
-        from raw.openai_costs order by file_path, row_number""") == [
-        ("api_page", dt.datetime(2024, 11, 1), dt.datetime(2024, 11, 2),
-         Decimal("0.0600000000000000"), "USD", None),
-        ("dashboard_csv", dt.datetime(2025, 10, 5), dt.datetime(2025, 10, 6),
-         Decimal("0.8958740000000000"), "USD", "org-XXXXXXXXXXXXXXXXXXXXXXXX"),
-        ("dashboard_csv", dt.datetime(2025, 10, 6), dt.datetime(2025, 10, 7),
-         Decimal("0.5617712500000000"), "USD", "org-XXXXXXXXXXXXXXXXXXXXXXXX"),
+        from raw.openai_costs order by file_path, row_number""",
+    ) == [
+        (
+            "api_page",
+            dt.datetime(2024, 11, 1),
+            dt.datetime(2024, 11, 2),
+            Decimal("0.0600000000000000"),
+            "USD",
+            None,
+        ),
+        (
+            "dashboard_csv",
+            dt.datetime(2025, 10, 5),
+            dt.datetime(2025, 10, 6),
+            Decimal("0.8958740000000000"),
+            "USD",
+            "org-XXXXXXXXXXXXXXXXXXXXXXXX",
+        ),
+        (
+            "dashboard_csv",
+            dt.datetime(2025, 10, 6),
+            dt.datetime(2025, 10, 7),
+            Decimal("0.5617712500000000"),
+            "USD",
+            "org-XXXXXXXXXXXXXXXXXXXXXXXX",
+        ),
     ]
     assert query(s, "select sum(amount_value) from raw.openai_costs") == [
-        (Decimal("1.5176452500000000"),)]
-    assert query(s, """
+        (Decimal("1.5176452500000000"),)
+    ]
+    assert query(
+        s,
+        """
         select source_format, row_number, group_by, model, batch, input_tokens,
                input_cached_tokens, input_cache_write_tokens, input_uncached_tokens,
                output_tokens, num_model_requests
-        from raw.openai_usage order by file_path, row_number""") == [
-        ("dashboard_csv", 1, "api_key_id,batch,model,project_id,service_tier,user_id",
-         "gpt-4o-2024-08-06", False, 59200, 5760, None, 53440, 10646, 10),
-        ("dashboard_csv", 2, "api_key_id,batch,model,project_id,service_tier,user_id",
-         "gpt-5-2025-08-07", False, 46264, 8192, None, 38072, 60000, 8),
-        ("api_page", 1, "api_key_id,batch,model,project_id,service_tier,user_id",
-         "gpt-4o-mini-2024-07-18", False, 5000, 1800, 200, 3000, 1000, 5),
-        ("api_page", 2, "api_key_id,batch,model,project_id,service_tier,user_id",
-         None, None, 1000, 800, None, None, 500, 5),
+        from raw.openai_usage order by file_path, row_number""",
+    ) == [
+        (
+            "dashboard_csv",
+            1,
+            "api_key_id,batch,model,project_id,service_tier,user_id",
+            "gpt-4o-2024-08-06",
+            False,
+            59200,
+            5760,
+            None,
+            53440,
+            10646,
+            10,
+        ),
+        (
+            "dashboard_csv",
+            2,
+            "api_key_id,batch,model,project_id,service_tier,user_id",
+            "gpt-5-2025-08-07",
+            False,
+            46264,
+            8192,
+            None,
+            38072,
+            60000,
+            8,
+        ),
+        (
+            "api_page",
+            1,
+            "api_key_id,batch,model,project_id,service_tier,user_id",
+            "gpt-4o-mini-2024-07-18",
+            False,
+            5000,
+            1800,
+            200,
+            3000,
+            1000,
+            5,
+        ),
+        (
+            "api_page",
+            2,
+            "api_key_id,batch,model,project_id,service_tier,user_id",
+            None,
+            None,
+            1000,
+            800,
+            None,
+            None,
+            500,
+            5,
+        ),
     ]
-    assert query(s, """
+    assert query(
+        s,
+        """
         select bucket_start, amount_cents, currency, cost_type, token_type, model
-        from raw.anthropic_costs""") == [
-        (dt.datetime(2025, 8, 1), Decimal("123.789120000"), "USD", "tokens",
-         "uncached_input_tokens", "claude-sonnet-4-20250514")]
-    assert query(s, """
+        from raw.anthropic_costs""",
+    ) == [
+        (
+            dt.datetime(2025, 8, 1),
+            Decimal("123.789120000"),
+            "USD",
+            "tokens",
+            "uncached_input_tokens",
+            "claude-sonnet-4-20250514",
+        )
+    ]
+    assert query(
+        s,
+        """
         select group_by, uncached_input_tokens, cache_creation_5m_input_tokens,
                cache_creation_1h_input_tokens, cache_read_input_tokens, output_tokens,
                web_search_requests, context_window
-        from raw.anthropic_usage""") == [
-        ("api_key_id,context_window,model,service_tier,workspace_id", 1500, 500, 1000, 200,
-         500, 10, "0-200k")]
+        from raw.anthropic_usage""",
+    ) == [
+        (
+            "api_key_id,context_window,model,service_tier,workspace_id",
+            1500,
+            500,
+            1000,
+            200,
+            500,
+            10,
+            "0-200k",
+        )
+    ]
 
 
 MALFORMED = FIXTURES / "malformed"
@@ -175,16 +305,21 @@ def _copy_malformed(s: Settings) -> None:
         shutil.copyfile(f, dest)
 
 
-def test_malformed_provider_rows_are_quarantined_and_good_rows_load(
-        tmp_settings: Settings) -> None:
+def test_malformed_provider_rows_are_quarantined_and_good_rows_load(tmp_settings: Settings) -> None:
     s = tmp_settings
     _copy_malformed(s)
-    loads = {f.file_path.rsplit("/", 1)[-1]: f
-             for p in ("openai", "anthropic", "focus") for f in ingest_provider(s, p)}
+    loads = {
+        f.file_path.rsplit("/", 1)[-1]: f
+        for p in ("openai", "anthropic", "focus")
+        for f in ingest_provider(s, p)
+    }
     for f in loads.values():
         assert f.raw_rows == f.loaded_rows + f.duplicate_rows + f.quarantined_rows
-    got = query(s, "select split_part(file_path, '/', -1), row_number, reason_code "
-                   "from raw.quarantine order by 1, 2")
+    got = query(
+        s,
+        "select split_part(file_path, '/', -1), row_number, reason_code "
+        "from raw.quarantine order by 1, 2",
+    )
     assert got == [
         ("anthropic_cost_malformed.page.json", 3, "invalid_amount"),
         ("anthropic_cost_malformed.page.json", 4, "unexpected_object"),
@@ -209,37 +344,79 @@ def test_malformed_provider_rows_are_quarantined_and_good_rows_load(
     assert loads["anthropic_cost_malformed.page.json"].empty_buckets == 1
     # good rows: amounts exact, strings and numbers alike, never via float arithmetic
     assert query(s, "select amount_value from raw.openai_costs order by row_number") == [
-        (Decimal("0.1234567890123456"),), (Decimal("2.5000000000000001"),)]
+        (Decimal("0.1234567890123456"),),
+        (Decimal("2.5000000000000001"),),
+    ]
     assert query(s, "select amount_cents from raw.anthropic_costs order by row_number") == [
-        (Decimal("123.789120000"),), (Decimal("0.000000001"),)]
-    assert query(s, "select input_tokens, batch from raw.openai_usage order by row_number") \
-        == [(100, True), (20, None)]
-    assert query(s, """
+        (Decimal("123.789120000"),),
+        (Decimal("0.000000001"),),
+    ]
+    assert query(s, "select input_tokens, batch from raw.openai_usage order by row_number") == [
+        (100, True),
+        (20, None),
+    ]
+    assert query(
+        s,
+        """
         select row_number, BilledCost, ConsumedQuantity, ProviderName, PublisherName,
                ChargePeriodStart, Tags, extra_columns::varchar
-        from raw.focus_costs order by row_number""") == [
-        (1, Decimal("12.345678901000000"), Decimal("0.000003520000000"), "LambdaLabs",
-         "LambdaLabs", dt.datetime(2025, 9, 1), '{"customer_id": "cus_acme"}',
-         '{"x_InputTokens":"120000"}'),
-        (2, Decimal("-1.500000000000000"), Decimal("-3.000000000000000"), "LambdaLabs",
-         "LambdaLabs", dt.datetime(2025, 9, 2), None, '{"x_InputTokens":null}'),
+        from raw.focus_costs order by row_number""",
+    ) == [
+        (
+            1,
+            Decimal("12.345678901000000"),
+            Decimal("0.000003520000000"),
+            "LambdaLabs",
+            "LambdaLabs",
+            dt.datetime(2025, 9, 1),
+            '{"customer_id": "cus_acme"}',
+            '{"x_InputTokens":"120000"}',
+        ),
+        (
+            2,
+            Decimal("-1.500000000000000"),
+            Decimal("-3.000000000000000"),
+            "LambdaLabs",
+            "LambdaLabs",
+            dt.datetime(2025, 9, 2),
+            None,
+            '{"x_InputTokens":null}',
+        ),
     ]
-    details = dict(query(s, "select reason_code, reason_detail from raw.quarantine "
-                            "where file_path like '%focus_malformed.csv'"))
+    details = dict(
+        query(
+            s,
+            "select reason_code, reason_detail from raw.quarantine "
+            "where file_path like '%focus_malformed.csv'",
+        )
+    )
     assert details == {
         "missing_required": "required value missing: BilledCost",
         "invalid_time": "BillingPeriodEnd = 5/1/25; BillingPeriodStart = 4/1/25; "
-                        "ChargePeriodEnd = 4/2/25; ChargePeriodStart = 4/1/25",
+        "ChargePeriodEnd = 4/2/25; ChargePeriodStart = 4/1/25",
         "invalid_decimal": "BilledCost = $10,000.00 ",
     }
-    (truncated,) = query(s, "select raw_record from raw.quarantine "
-                            "where reason_code = 'unparseable'")
+    (truncated,) = query(
+        s, "select raw_record from raw.quarantine where reason_code = 'unparseable'"
+    )
     assert truncated[0] == (MALFORMED / "anthropic_truncated.page.json").read_text()
 
 
-ALL_RAW = ["raw.load_manifest", "raw.usage_events", "raw.usage_conflicts", "raw.quarantine",
-           "raw.openai_costs", "raw.openai_usage", "raw.anthropic_costs", "raw.anthropic_usage",
-           "raw.focus_costs", "raw.customers", "raw.meters", "raw.plans", "raw.plan_prices"]
+ALL_RAW = [
+    "raw.load_manifest",
+    "raw.usage_events",
+    "raw.usage_conflicts",
+    "raw.quarantine",
+    "raw.openai_costs",
+    "raw.openai_usage",
+    "raw.anthropic_costs",
+    "raw.anthropic_usage",
+    "raw.focus_costs",
+    "raw.customers",
+    "raw.meters",
+    "raw.plans",
+    "raw.plan_prices",
+]
 
 
 def test_ingest_all_twice_changes_nothing(tmp_settings: Settings) -> None:
@@ -250,8 +427,9 @@ def test_ingest_all_twice_changes_nothing(tmp_settings: Settings) -> None:
     _copy_focus(s)
     usage = s.raw_dir / "usage"
     usage.mkdir(parents=True)
-    shutil.copyfile(FIXTURES / "usage" / "malformed_2026-10-04.jsonl",
-                    usage / "malformed_2026-10-04.jsonl")
+    shutil.copyfile(
+        FIXTURES / "usage" / "malformed_2026-10-04.jsonl", usage / "malformed_2026-10-04.jsonl"
+    )
     first = ingest_all(s)
     assert not any(f.skipped for f in first.files)
     before = table_fingerprint(s, ALL_RAW)
@@ -264,7 +442,8 @@ def test_ingest_all_twice_changes_nothing(tmp_settings: Settings) -> None:
 
 
 def test_an_empty_page_is_one_unparseable_row_and_an_empty_csv_has_no_rows(
-        tmp_settings: Settings) -> None:
+    tmp_settings: Settings,
+) -> None:
     s = tmp_settings
     for rel in ("raw/costs/openai/x.json", "raw/costs/focus/x.csv"):
         p: Path = s.data_dir / rel
@@ -272,6 +451,9 @@ def test_an_empty_page_is_one_unparseable_row_and_an_empty_csv_has_no_rows(
         p.write_text("")
     (page,) = ingest_provider(s, "openai")
     assert (page.raw_rows, page.quarantined_rows, page.quarantine_reasons) == (
-        1, 1, {"unparseable": 1})
+        1,
+        1,
+        {"unparseable": 1},
+    )
     (empty_csv,) = ingest_provider(s, "focus")
     assert (empty_csv.skipped, empty_csv.raw_rows, empty_csv.loaded_rows) == (False, 0, 0)

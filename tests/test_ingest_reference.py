@@ -19,10 +19,21 @@ from tests.support.ingest import (
     write_reference,
 )
 
-REFERENCE_TABLES = ["raw.customers", "raw.subscriptions", "raw.contracts", "raw.credit_grants",
-                    "raw.budgets", "raw.provider_prices", "raw.meters", "raw.plans",
-                    "raw.plan_charges", "raw.plan_prices", "raw.plan_price_tiers",
-                    "raw.cost_allocation_rules", "raw.load_manifest"]
+REFERENCE_TABLES = [
+    "raw.customers",
+    "raw.subscriptions",
+    "raw.contracts",
+    "raw.credit_grants",
+    "raw.budgets",
+    "raw.provider_prices",
+    "raw.meters",
+    "raw.plans",
+    "raw.plan_charges",
+    "raw.plan_prices",
+    "raw.plan_price_tiers",
+    "raw.cost_allocation_rules",
+    "raw.load_manifest",
+]
 
 
 def _error_lines(s: Settings, overrides: dict[str, str | None]) -> list[str]:
@@ -37,8 +48,7 @@ def _error_lines(s: Settings, overrides: dict[str, str | None]) -> list[str]:
 def test_the_valid_reference_set_loads(tmp_settings: Settings) -> None:
     s = tmp_settings
     write_reference(s)
-    loads = {f.file_path: (f.table_name, f.raw_rows, f.loaded_rows)
-             for f in ingest_reference(s)}
+    loads = {f.file_path: (f.table_name, f.raw_rows, f.loaded_rows) for f in ingest_reference(s)}
     assert loads == {
         "reference/customers.csv": ("customers", 3, 3),
         "reference/subscriptions.csv": ("subscriptions", 2, 2),
@@ -50,96 +60,126 @@ def test_the_valid_reference_set_loads(tmp_settings: Settings) -> None:
         "reference/cost_allocation.yml": ("cost_allocation", 2, 2),
         "reference/plans/pro_v1.yml": ("plans", 1, 1),
     }
-    assert query(s, "select row_number, customer_id, currency, timezone, tax_rate, "
-                    "parent_customer_id from raw.customers order by row_number") == [
+    assert query(
+        s,
+        "select row_number, customer_id, currency, timezone, tax_rate, "
+        "parent_customer_id from raw.customers order by row_number",
+    ) == [
         (1, "cus_acme", "USD", "America/New_York", "0.2", None),
         (2, "cus_beta", "USD", "UTC", "0", None),
         (3, "cus_euro", "EUR", "Europe/Berlin", "0.19", None),
     ]
-    assert query(s, "select meter_code, event_type, aggregation, field, dimensions::varchar, "
-                    "include_failed from raw.meters order by row_number") == [
+    assert query(
+        s,
+        "select meter_code, event_type, aggregation, field, dimensions::varchar, "
+        "include_failed from raw.meters order by row_number",
+    ) == [
         ("llm_input_tokens", "llm.completion", "sum", "input_tokens", '["model"]', False),
         ("llm_output_tokens", "llm.completion", "sum", "output_tokens", '["model"]', False),
         ("images", "image.generation", "sum", "images", "[]", False),
         ("gpu_seconds", "gpu.job", "sum", "gpu_seconds", '["gpu_type"]', False),
     ]
-    assert query(s, "select plan_code, plan_version, currency, effective_from, fee "
-                    "from raw.plans") == [("pro", 1, "USD", "2026-01-01", "99.00")]
-    assert query(s, "select charge_index, meter_code, charge_model, price_per "
-                    "from raw.plan_charges order by charge_index") == [
-        (0, "llm_input_tokens", "per_unit", "1000000"), (1, "images", "graduated", None)]
-    assert query(s, "select charge_index, price_index, when_json::varchar, unit_price, "
-                    "free_units from raw.plan_prices order by charge_index, price_index") == [
-        (0, 0, '{"model": "gpt-4o*"}', "2.50", "1000000"), (0, 1, None, "1.00", None),
-        (1, 0, None, None, None)]
-    assert query(s, "select tier_index, up_to, unit_price, flat_fee from raw.plan_price_tiers "
-                    "order by tier_index") == [
-        (0, "1000", "0.05", None), (1, "5000", "0.04", "2.00"), (2, None, "0.03", None)]
-    assert query(s, "select rule_index, tag_key, match_json::varchar, driver "
-                    "from raw.cost_allocation_rules order by rule_index") == [
+    assert query(
+        s, "select plan_code, plan_version, currency, effective_from, fee from raw.plans"
+    ) == [("pro", 1, "USD", "2026-01-01", "99.00")]
+    assert query(
+        s,
+        "select charge_index, meter_code, charge_model, price_per "
+        "from raw.plan_charges order by charge_index",
+    ) == [(0, "llm_input_tokens", "per_unit", "1000000"), (1, "images", "graduated", None)]
+    assert query(
+        s,
+        "select charge_index, price_index, when_json::varchar, unit_price, "
+        "free_units from raw.plan_prices order by charge_index, price_index",
+    ) == [
+        (0, 0, '{"model": "gpt-4o*"}', "2.50", "1000000"),
+        (0, 1, None, "1.00", None),
+        (1, 0, None, None, None),
+    ]
+    assert query(
+        s,
+        "select tier_index, up_to, unit_price, flat_fee from raw.plan_price_tiers "
+        "order by tier_index",
+    ) == [(0, "1000", "0.05", None), (1, "5000", "0.04", "2.00"), (2, None, "0.03", None)]
+    assert query(
+        s,
+        "select rule_index, tag_key, match_json::varchar, driver "
+        "from raw.cost_allocation_rules order by rule_index",
+    ) == [
         (0, "customer_id", '{"ServiceCategory": "Compute"}', "gpu_seconds"),
-        (1, "customer_id", "{}", "requests")]
+        (1, "customer_id", "{}", "requests"),
+    ]
 
 
 def test_unknown_meter_in_a_plan(tmp_settings: Settings) -> None:
     plan = PLAN_PRO_V1.replace("- meter: images", "- meter: imagez")
     assert _error_lines(tmp_settings, {"plans/pro_v1.yml": plan}) == [
-        "reference/plans/pro_v1.yml: charges[1].meter: unknown meter 'imagez' "
-        "(not in meters.yml)"]
+        "reference/plans/pro_v1.yml: charges[1].meter: unknown meter 'imagez' (not in meters.yml)"
+    ]
 
 
 def test_tiers_not_ascending(tmp_settings: Settings) -> None:
     plan = PLAN_PRO_V1.replace("{up_to: 5000,", "{up_to: 900,")
     assert _error_lines(tmp_settings, {"plans/pro_v1.yml": plan}) == [
         "reference/plans/pro_v1.yml: charges[1].prices[0].tiers: tiers not ascending: "
-        "up_to 900 after 1000"]
+        "up_to 900 after 1000"
+    ]
 
 
 def test_plan_currency_differs_from_the_customers(tmp_settings: Settings) -> None:
     subs = SUBSCRIPTIONS_CSV + "sub_3,cus_euro,pro,2026-09-01,\n"
     assert _error_lines(tmp_settings, {"subscriptions.csv": subs}) == [
         "reference/subscriptions.csv: row 3: plan 'pro' is priced in USD but customer "
-        "'cus_euro' is billed in EUR"]
+        "'cus_euro' is billed in EUR"
+    ]
 
 
 def test_overlapping_subscriptions_for_one_customer(tmp_settings: Settings) -> None:
     subs = SUBSCRIPTIONS_CSV + "sub_3,cus_beta,pro,2026-10-19,2026-12-01\n"
     assert _error_lines(tmp_settings, {"subscriptions.csv": subs}) == [
         "reference/subscriptions.csv: row 3: subscription 'sub_3' of customer 'cus_beta' "
-        "overlaps subscription 'sub_2' (row 2)"]
+        "overlaps subscription 'sub_2' (row 2)"
+    ]
 
 
 def test_back_to_back_subscriptions_do_not_overlap(tmp_settings: Settings) -> None:
     s = tmp_settings
-    write_reference(s, {"subscriptions.csv": SUBSCRIPTIONS_CSV
-                        + "sub_3,cus_beta,pro,2026-10-20,\n"})
+    write_reference(
+        s, {"subscriptions.csv": SUBSCRIPTIONS_CSV + "sub_3,cus_beta,pro,2026-10-20,\n"}
+    )
     ingest_reference(s)
     assert query(s, "select count(*) from raw.subscriptions") == [(3,)]
 
 
 def test_negative_prices(tmp_settings: Settings) -> None:
     plan = PLAN_PRO_V1.replace('unit_price: "1.00"', 'unit_price: "-1.00"').replace(
-        '{unit_price: "0.03"}', '{unit_price: "-0.03"}')
+        '{unit_price: "0.03"}', '{unit_price: "-0.03"}'
+    )
     assert _error_lines(tmp_settings, {"plans/pro_v1.yml": plan}) == [
         "reference/plans/pro_v1.yml: charges[0].prices[1].unit_price: '-1.00' is negative",
-        "reference/plans/pro_v1.yml: charges[1].prices[0].tiers[2].unit_price: '-0.03' is "
-        "negative"]
+        "reference/plans/pro_v1.yml: charges[1].prices[0].tiers[2].unit_price: '-0.03' is negative",
+    ]
 
 
 def test_negative_amount_in_a_csv(tmp_settings: Settings) -> None:
     grants = CREDIT_GRANTS_CSV.replace("100.00", "-100.00")
-    prices = ("provider,model,price_component,unit_price,price_per,effective_from,"
-              "effective_to\nopenai,gpt-4o,input,-2.00,1000000,2026-01-01,\n")
-    assert _error_lines(tmp_settings, {"credit_grants.csv": grants,
-                                       "provider_prices.csv": prices}) == [
+    prices = (
+        "provider,model,price_component,unit_price,price_per,effective_from,"
+        "effective_to\nopenai,gpt-4o,input,-2.00,1000000,2026-01-01,\n"
+    )
+    assert _error_lines(
+        tmp_settings, {"credit_grants.csv": grants, "provider_prices.csv": prices}
+    ) == [
         "reference/credit_grants.csv: row 1: column 'amount': '-100.00' is negative",
-        "reference/provider_prices.csv: row 1: column 'unit_price': '-2.00' is negative"]
+        "reference/provider_prices.csv: row 1: column 'unit_price': '-2.00' is negative",
+    ]
 
 
 def test_missing_required_columns(tmp_settings: Settings) -> None:
     customers = "customer_id,name,timezone,tax_rate\ncus_acme,Acme,UTC,0\n"
     assert _error_lines(tmp_settings, {"customers.csv": customers}) == [
-        "reference/customers.csv: header: missing required column(s): currency"]
+        "reference/customers.csv: header: missing required column(s): currency"
+    ]
 
 
 def test_unparseable_dates(tmp_settings: Settings) -> None:
@@ -149,7 +189,8 @@ def test_unparseable_dates(tmp_settings: Settings) -> None:
         "reference/subscriptions.csv: row 2: column 'start_date': '09/01/2026' is not a date "
         "(YYYY-MM-DD)",
         "reference/subscriptions.csv: row 2: column 'end_date': '2026-02-30' is not a valid "
-        "calendar date"]
+        "calendar date",
+    ]
 
 
 def test_unparseable_decimals(tmp_settings: Settings) -> None:
@@ -158,73 +199,99 @@ def test_unparseable_decimals(tmp_settings: Settings) -> None:
         "reference/contracts.csv: row 1: column 'commit_amount': '1,000.00' is not a "
         "non-negative decimal",
         "reference/contracts.csv: row 1: column 'usage_discount_pct': 'ten' is not a "
-        "non-negative decimal"]
+        "non-negative decimal",
+    ]
 
 
 def test_unknown_plan_code_in_subscriptions(tmp_settings: Settings) -> None:
     subs = SUBSCRIPTIONS_CSV.replace("sub_2,cus_beta,pro", "sub_2,cus_beta,scale")
     assert _error_lines(tmp_settings, {"subscriptions.csv": subs}) == [
         "reference/subscriptions.csv: row 2: column 'plan_code': unknown plan 'scale' "
-        "(no plans/*.yml with this code)"]
+        "(no plans/*.yml with this code)"
+    ]
 
 
-@pytest.mark.parametrize(("file", "text", "row"), [
-    ("subscriptions.csv", SUBSCRIPTIONS_CSV + "sub_9,cus_nobody,pro,2026-09-01,\n", 3),
-    ("contracts.csv", CONTRACTS_CSV + "con_9,cus_nobody,2026-01-01,,,,,\n", 2),
-    ("credit_grants.csv", CREDIT_GRANTS_CSV + "gr_9,cus_nobody,5,2026-09-01,,1,paid\n", 2),
-    ("budgets.csv", "customer_id,monthly_budget,alert_thresholds_pct,hard_limit\n"
-                    "cus_nobody,10,50|100,true\n", 1),
-])
+@pytest.mark.parametrize(
+    ("file", "text", "row"),
+    [
+        ("subscriptions.csv", SUBSCRIPTIONS_CSV + "sub_9,cus_nobody,pro,2026-09-01,\n", 3),
+        ("contracts.csv", CONTRACTS_CSV + "con_9,cus_nobody,2026-01-01,,,,,\n", 2),
+        ("credit_grants.csv", CREDIT_GRANTS_CSV + "gr_9,cus_nobody,5,2026-09-01,,1,paid\n", 2),
+        (
+            "budgets.csv",
+            "customer_id,monthly_budget,alert_thresholds_pct,hard_limit\n"
+            "cus_nobody,10,50|100,true\n",
+            1,
+        ),
+    ],
+)
 def test_unknown_customer(tmp_settings: Settings, file: str, text: str, row: int) -> None:
     assert _error_lines(tmp_settings, {file: text}) == [
         f"reference/{file}: row {row}: column 'customer_id': unknown customer 'cus_nobody' "
-        "(not in customers.csv)"]
+        "(not in customers.csv)"
+    ]
 
 
 def test_bad_enum_values(tmp_settings: Settings) -> None:
     contracts = CONTRACTS_CSV.replace(",month,", ",year,")
     grants = CREDIT_GRANTS_CSV.replace("promotional", "gift")
-    meters = METERS_YML.replace("aggregation: sum\n    field: images",
-                                "aggregation: average\n    field: images")
+    meters = METERS_YML.replace(
+        "aggregation: sum\n    field: images", "aggregation: average\n    field: images"
+    )
     plan = PLAN_PRO_V1.replace("model: graduated", "model: tiered")
-    assert _error_lines(tmp_settings, {"contracts.csv": contracts, "credit_grants.csv": grants,
-                                       "meters.yml": meters, "plans/pro_v1.yml": plan}) == [
-        "reference/contracts.csv: row 1: column 'commit_period': 'year' is not one of "
-        "month, term",
-        "reference/credit_grants.csv: row 1: column 'kind': 'gift' is not one of paid, "
-        "promotional",
+    assert _error_lines(
+        tmp_settings,
+        {
+            "contracts.csv": contracts,
+            "credit_grants.csv": grants,
+            "meters.yml": meters,
+            "plans/pro_v1.yml": plan,
+        },
+    ) == [
+        "reference/contracts.csv: row 1: column 'commit_period': 'year' is not one of month, term",
+        "reference/credit_grants.csv: row 1: column 'kind': 'gift' is not one of paid, promotional",
         "reference/meters.yml: meters[2].aggregation: 'average' is not one of sum, count, "
         "count_unique, max, latest",
         "reference/plans/pro_v1.yml: charges[1].model: 'tiered' is not one of per_unit, "
-        "graduated, volume, package"]
+        "graduated, volume, package",
+    ]
 
 
 def test_duplicate_ids(tmp_settings: Settings) -> None:
     customers = CUSTOMERS_CSV + "cus_beta,Beta again,USD,UTC,0,,,\n"
-    meters = METERS_YML + "  - code: images\n    event_type: image.generation\n" \
-                          "    aggregation: count\n    unit: image\n"
-    lines = _error_lines(tmp_settings, {"customers.csv": customers, "meters.yml": meters,
-                                        "plans/pro_v1_copy.yml": PLAN_PRO_V1})
+    meters = (
+        METERS_YML + "  - code: images\n    event_type: image.generation\n"
+        "    aggregation: count\n    unit: image\n"
+    )
+    lines = _error_lines(
+        tmp_settings,
+        {"customers.csv": customers, "meters.yml": meters, "plans/pro_v1_copy.yml": PLAN_PRO_V1},
+    )
     assert lines == [
         "reference/customers.csv: row 2: duplicate customer_id 'cus_beta'",
         "reference/customers.csv: row 4: duplicate customer_id 'cus_beta'",
         "reference/meters.yml: meters[4].code: duplicate meter code 'images'",
         "reference/plans/pro_v1_copy.yml: version: duplicate plan version pro v1 "
-        "(also in reference/plans/pro_v1.yml)"]
+        "(also in reference/plans/pro_v1.yml)",
+    ]
 
 
 def test_bad_time_zone_name(tmp_settings: Settings) -> None:
     customers = CUSTOMERS_CSV.replace("Europe/Berlin", "Mars/Olympus_Mons")
     assert _error_lines(tmp_settings, {"customers.csv": customers}) == [
         "reference/customers.csv: row 3: column 'timezone': 'Mars/Olympus_Mons' is not an "
-        "IANA time zone name"]
+        "IANA time zone name"
+    ]
 
 
 def test_a_ragged_csv_row_names_the_line(tmp_settings: Settings) -> None:
-    lines = _error_lines(tmp_settings, {"contracts.csv": CONTRACTS_CSV.replace(
-        "1000.00", "1,000.00")})
-    assert lines == ["reference/contracts.csv: row 1: cannot be parsed as CSV (line 2): "
-                     "Expected Number of Columns: 8 Found: 9"]
+    lines = _error_lines(
+        tmp_settings, {"contracts.csv": CONTRACTS_CSV.replace("1000.00", "1,000.00")}
+    )
+    assert lines == [
+        "reference/contracts.csv: row 1: cannot be parsed as CSV (line 2): "
+        "Expected Number of Columns: 8 Found: 9"
+    ]
 
 
 def test_unparseable_yaml_names_the_file(tmp_settings: Settings) -> None:
@@ -233,38 +300,42 @@ def test_unparseable_yaml_names_the_file(tmp_settings: Settings) -> None:
     assert lines[0].startswith("reference/meters.yml: file: cannot be parsed as YAML: ")
 
 
-def test_an_invalid_reference_file_leaves_the_warehouse_as_it_was(
-        tmp_settings: Settings) -> None:
+def test_an_invalid_reference_file_leaves_the_warehouse_as_it_was(tmp_settings: Settings) -> None:
     s = tmp_settings
     write_reference(s)
     ingest_reference(s)
     before = table_fingerprint(s, REFERENCE_TABLES)
     bad = CUSTOMERS_CSV.replace("cus_beta,Beta,USD", "cus_beta,Beta,usd")
-    lines = _error_lines(s, {"customers.csv": bad,
-                             "subscriptions.csv": SUBSCRIPTIONS_CSV + "sub_3,cus_x,pro,,\n"})
+    lines = _error_lines(
+        s, {"customers.csv": bad, "subscriptions.csv": SUBSCRIPTIONS_CSV + "sub_3,cus_x,pro,,\n"}
+    )
     assert lines == [
         "reference/customers.csv: row 2: column 'currency': 'usd' is not an upper-case "
         "ISO 4217 currency code",
         "reference/subscriptions.csv: row 3: column 'start_date': a value is required",
         "reference/subscriptions.csv: row 3: column 'customer_id': unknown customer 'cus_x' "
-        "(not in customers.csv)"]
+        "(not in customers.csv)",
+    ]
     assert table_fingerprint(s, REFERENCE_TABLES) == before
 
 
 def test_a_changed_file_replaces_its_rows_and_a_removed_file_its_rows_go(
-        tmp_settings: Settings) -> None:
+    tmp_settings: Settings,
+) -> None:
     s = tmp_settings
     write_reference(s)
     first = {f.file_path: f.batch_id for f in ingest_reference(s)}
     again = ingest_reference(s)
     assert all(f.skipped for f in again)
-    write_reference(s, {"customers.csv": CUSTOMERS_CSV + "cus_new,New,USD,UTC,0,,,\n",
-                        "budgets.csv": None})
+    write_reference(
+        s, {"customers.csv": CUSTOMERS_CSV + "cus_new,New,USD,UTC,0,,,\n", "budgets.csv": None}
+    )
     second = {f.file_path: f for f in ingest_reference(s)}
     assert "reference/budgets.csv" not in second
     changed = second["reference/customers.csv"]
     assert not changed.skipped and changed.batch_id != first["reference/customers.csv"]
     assert second["reference/meters.yml"].skipped
     assert query(s, "select distinct batch_id, count(*) over () from raw.customers") == [
-        (changed.batch_id, 4)]
+        (changed.batch_id, 4)
+    ]
     assert query(s, "select count(*) from raw.budgets") == [(0,)]

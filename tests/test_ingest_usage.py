@@ -30,19 +30,31 @@ def s(tmp_settings: Settings) -> Settings:
 
 
 def test_malformed_jsonl_quarantines_every_reason_and_loads_the_good_rows(s: Settings) -> None:
-    copy_fixture("usage/malformed_2026-10-04.jsonl",
-                 s.raw_dir / "usage" / "malformed_2026-10-04.jsonl")
+    copy_fixture(
+        "usage/malformed_2026-10-04.jsonl", s.raw_dir / "usage" / "malformed_2026-10-04.jsonl"
+    )
     (load,) = ingest_usage(s)
-    assert (load.raw_rows, load.loaded_rows, load.duplicate_rows, load.quarantined_rows,
-            load.conflict_rows) == (15, 3, 2, 10, 1)
+    assert (
+        load.raw_rows,
+        load.loaded_rows,
+        load.duplicate_rows,
+        load.quarantined_rows,
+        load.conflict_rows,
+    ) == (15, 3, 2, 10, 1)
     assert load.raw_rows == load.loaded_rows + load.duplicate_rows + load.quarantined_rows
 
-    quarantined = query(s, "select row_number, reason_code from raw.quarantine "
-                           "order by row_number")
+    quarantined = query(s, "select row_number, reason_code from raw.quarantine order by row_number")
     assert quarantined == [
-        (3, "unparseable"), (4, "missing_id"), (5, "missing_subject"), (6, "missing_time"),
-        (7, "invalid_time"), (8, "invalid_quantity"), (9, "negative_quantity"),
-        (11, "future_time"), (12, "unknown_customer"), (13, "unknown_event_type"),
+        (3, "unparseable"),
+        (4, "missing_id"),
+        (5, "missing_subject"),
+        (6, "missing_time"),
+        (7, "invalid_time"),
+        (8, "invalid_quantity"),
+        (9, "negative_quantity"),
+        (11, "future_time"),
+        (12, "unknown_customer"),
+        (13, "unknown_event_type"),
     ]
     # the original line is kept, byte for byte
     lines = (s.raw_dir / "usage" / "malformed_2026-10-04.jsonl").read_text().splitlines()
@@ -54,44 +66,140 @@ def test_malformed_jsonl_quarantines_every_reason_and_loads_the_good_rows(s: Set
     assert details["invalid_time"] == "time is not an ISO 8601 timestamp: 10/03/2026 14:22"
     assert details["unknown_customer"] == "subject cus_ghost is not in customers.csv"
 
-    events = query(s, """
+    events = query(
+        s,
+        """
         select row_number, event_source, event_id, event_type, customer_id,
                strftime(event_time, '%Y-%m-%d %H:%M:%S.%f'), model, input_tokens,
                cached_input_tokens, output_tokens, images, latency_ms, feature,
                extra_data::varchar, is_duplicate
-        from raw.usage_events order by row_number""")
+        from raw.usage_events order by row_number""",
+    )
     assert events == [
-        (1, "gw-1", "evt_ok_1", "llm.completion", "cus_acme", "2026-10-03 14:22:05.123000",
-         "gpt-4o-2024-08-06", 1200, 200, 350, None, 812, "support-bot",
-         '{"prompt_version":"v7"}', False),
-        (2, "gw-1", "evt_ok_2", "image.generation", "cus_beta", "2026-10-03 09:00:00.000000",
-         "dall-e-3", None, None, None, 2, None, None, None, False),
-        (14, "gw-1", "evt_ok_1", "llm.completion", "cus_acme", "2026-10-03 14:22:05.123000",
-         "gpt-4o-2024-08-06", 1200, 200, 350, None, 812, "support-bot",
-         '{"prompt_version":"v7"}', True),
-        (15, "gw-1", "evt_ok_2", "image.generation", "cus_beta", "2026-10-03 09:00:00.000000",
-         "dall-e-3", None, None, None, 3, None, None, None, True),
-        (16, "gw-2", "evt_ok_2", "image.generation", "cus_beta", "2026-10-03 09:00:00.000000",
-         "dall-e-3", None, None, None, 4, None, None, None, False),
+        (
+            1,
+            "gw-1",
+            "evt_ok_1",
+            "llm.completion",
+            "cus_acme",
+            "2026-10-03 14:22:05.123000",
+            "gpt-4o-2024-08-06",
+            1200,
+            200,
+            350,
+            None,
+            812,
+            "support-bot",
+            '{"prompt_version":"v7"}',
+            False,
+        ),
+        (
+            2,
+            "gw-1",
+            "evt_ok_2",
+            "image.generation",
+            "cus_beta",
+            "2026-10-03 09:00:00.000000",
+            "dall-e-3",
+            None,
+            None,
+            None,
+            2,
+            None,
+            None,
+            None,
+            False,
+        ),
+        (
+            14,
+            "gw-1",
+            "evt_ok_1",
+            "llm.completion",
+            "cus_acme",
+            "2026-10-03 14:22:05.123000",
+            "gpt-4o-2024-08-06",
+            1200,
+            200,
+            350,
+            None,
+            812,
+            "support-bot",
+            '{"prompt_version":"v7"}',
+            True,
+        ),
+        (
+            15,
+            "gw-1",
+            "evt_ok_2",
+            "image.generation",
+            "cus_beta",
+            "2026-10-03 09:00:00.000000",
+            "dall-e-3",
+            None,
+            None,
+            None,
+            3,
+            None,
+            None,
+            None,
+            True,
+        ),
+        (
+            16,
+            "gw-2",
+            "evt_ok_2",
+            "image.generation",
+            "cus_beta",
+            "2026-10-03 09:00:00.000000",
+            "dall-e-3",
+            None,
+            None,
+            None,
+            4,
+            None,
+            None,
+            None,
+            False,
+        ),
     ]
-    conflicts = query(s, "select event_source, event_id, kept_batch_id, kept_row_number, "
-                         "conflicting_batch_id, conflicting_row_number, conflicting_file_path "
-                         "from raw.usage_conflicts")
-    assert conflicts == [("gw-1", "evt_ok_2", load.batch_id, 2, load.batch_id, 15,
-                          "raw/usage/malformed_2026-10-04.jsonl")]
-    manifest = query(s, "select source, table_name, file_format, "
-                        "strftime(arrival_at, '%Y-%m-%d %H:%M:%S.%f'), raw_rows, loaded_rows, "
-                        "duplicate_rows, quarantined_rows, conflict_rows "
-                        "from raw.load_manifest where batch_id = ?", [load.batch_id])
-    assert manifest == [("usage", "usage_events", "jsonl", "2026-10-04 23:59:59.999999",
-                         15, 3, 2, 10, 1)]
+    conflicts = query(
+        s,
+        "select event_source, event_id, kept_batch_id, kept_row_number, "
+        "conflicting_batch_id, conflicting_row_number, conflicting_file_path "
+        "from raw.usage_conflicts",
+    )
+    assert conflicts == [
+        (
+            "gw-1",
+            "evt_ok_2",
+            load.batch_id,
+            2,
+            load.batch_id,
+            15,
+            "raw/usage/malformed_2026-10-04.jsonl",
+        )
+    ]
+    manifest = query(
+        s,
+        "select source, table_name, file_format, "
+        "strftime(arrival_at, '%Y-%m-%d %H:%M:%S.%f'), raw_rows, loaded_rows, "
+        "duplicate_rows, quarantined_rows, conflict_rows "
+        "from raw.load_manifest where batch_id = ?",
+        [load.batch_id],
+    )
+    assert manifest == [
+        ("usage", "usage_events", "jsonl", "2026-10-04 23:59:59.999999", 15, 3, 2, 10, 1)
+    ]
 
 
 def test_loading_the_same_directory_twice_changes_nothing(s: Settings) -> None:
-    copy_fixture("usage/malformed_2026-10-04.jsonl",
-                 s.raw_dir / "usage" / "malformed_2026-10-04.jsonl")
-    write_jsonl(s.raw_dir / "usage" / "b_2026-10-05.jsonl",
-                [event(f"e{i}", input_tokens=i) for i in range(20)])
+    copy_fixture(
+        "usage/malformed_2026-10-04.jsonl", s.raw_dir / "usage" / "malformed_2026-10-04.jsonl"
+    )
+    write_jsonl(
+        s.raw_dir / "usage" / "b_2026-10-05.jsonl",
+        [event(f"e{i}", input_tokens=i) for i in range(20)],
+    )
     first = ingest_usage(s)
     before = table_fingerprint(s, USAGE_TABLES)
     again = ingest_usage(s)
@@ -106,19 +214,32 @@ def test_a_changed_file_is_a_new_batch_and_its_repeats_are_duplicates(s: Setting
     write_jsonl(path, [event(f"e{i}", input_tokens=i) for i in range(5)])
     (first,) = ingest_usage(s)
     # the export is re-sent with two new events and one changed payload
-    write_jsonl(path, [event(f"e{i}", input_tokens=i) for i in range(7)]
-                + [event("e0", input_tokens=999)])
+    write_jsonl(
+        path, [event(f"e{i}", input_tokens=i) for i in range(7)] + [event("e0", input_tokens=999)]
+    )
     (second,) = ingest_usage(s)
     assert second.batch_id != first.batch_id and not second.skipped
-    assert (second.raw_rows, second.loaded_rows, second.duplicate_rows,
-            second.quarantined_rows, second.conflict_rows) == (8, 2, 6, 0, 1)
-    kept = query(s, "select event_id, input_tokens from raw.usage_events "
-                    "where not is_duplicate order by event_id")
+    assert (
+        second.raw_rows,
+        second.loaded_rows,
+        second.duplicate_rows,
+        second.quarantined_rows,
+        second.conflict_rows,
+    ) == (8, 2, 6, 0, 1)
+    kept = query(
+        s,
+        "select event_id, input_tokens from raw.usage_events "
+        "where not is_duplicate order by event_id",
+    )
     assert kept == [(f"e{i}", i) for i in range(7)]
-    assert query(s, "select kept_batch_id, kept_row_number, conflicting_row_number "
-                    "from raw.usage_conflicts") == [(first.batch_id, 1, 8)]
-    assert query(s, "select count(*) from raw.load_manifest where file_path = ?",
-                 ["raw/usage/b_2026-10-05.jsonl"]) == [(2,)]
+    assert query(
+        s, "select kept_batch_id, kept_row_number, conflicting_row_number from raw.usage_conflicts"
+    ) == [(first.batch_id, 1, 8)]
+    assert query(
+        s,
+        "select count(*) from raw.load_manifest where file_path = ?",
+        ["raw/usage/b_2026-10-05.jsonl"],
+    ) == [(2,)]
 
 
 def test_parquet_usage_with_typed_columns_and_extra_columns(s: Settings) -> None:
@@ -141,19 +262,33 @@ def test_parquet_usage_with_typed_columns_and_extra_columns(s: Settings) -> None
         ) to '{out}' (format parquet)""")
     con.close()
     (load,) = ingest_usage(s)
-    assert (load.raw_rows, load.loaded_rows, load.duplicate_rows, load.quarantined_rows,
-            load.conflict_rows) == (7, 5, 1, 1, 0)
+    assert (
+        load.raw_rows,
+        load.loaded_rows,
+        load.duplicate_rows,
+        load.quarantined_rows,
+        load.conflict_rows,
+    ) == (7, 5, 1, 1, 0)
     assert query(s, "select row_number, reason_code, raw_record from raw.quarantine") == [
-        (5, "unknown_customer",
-         '{"id":"p4","source":"gw-9","type":"llm.completion","subject":"cus_ghost",'
-         '"time":"2026-10-01 04:00:00","model":"gpt-4o-mini","input_tokens":4000,'
-         '"output_tokens":7,"gpu_seconds":null,"experiment":null}')]
-    rows = query(s, "select event_id, input_tokens, gpu_seconds, extra_data::varchar, "
-                    "is_duplicate from raw.usage_events order by row_number")
+        (
+            5,
+            "unknown_customer",
+            '{"id":"p4","source":"gw-9","type":"llm.completion","subject":"cus_ghost",'
+            '"time":"2026-10-01 04:00:00","model":"gpt-4o-mini","input_tokens":4000,'
+            '"output_tokens":7,"gpu_seconds":null,"experiment":null}',
+        )
+    ]
+    rows = query(
+        s,
+        "select event_id, input_tokens, gpu_seconds, extra_data::varchar, "
+        "is_duplicate from raw.usage_events order by row_number",
+    )
     assert rows == [
-        ("p0", 0, None, None, False), ("p1", 1000, None, None, False),
+        ("p0", 0, None, None, False),
+        ("p1", 1000, None, None, False),
         ("p2", 2000, None, '{"experiment":"blue"}', False),
-        ("p3", 3000, Decimal("12.500000"), None, False), ("p5", 5000, None, None, False),
+        ("p3", 3000, Decimal("12.500000"), None, False),
+        ("p5", 5000, None, None, False),
         ("p2", 2000, None, '{"experiment":"blue"}', True),
     ]
 
@@ -166,24 +301,37 @@ def test_csv_usage_with_float_looking_counts_and_a_broken_row(s: Settings) -> No
         "c1,gw-3,llm.completion,cus_acme,2026-10-02T10:00:00Z,gpt-4o,100.0,20,eu\n"
         "c2,gw-3,llm.completion,cus_acme,2026-10-02T10:01:00Z,gpt-4o,1.5,20,eu\n"
         "c3,gw-3,llm.completion,cus_acme,2026-10-02T10:02:00Z,gpt-4o,10,20,eu,extra\n"
-        "c4,gw-3,llm.completion,cus_acme,2026-10-02T10:03:00Z,gpt-4o,10,,\n")
+        "c4,gw-3,llm.completion,cus_acme,2026-10-02T10:03:00Z,gpt-4o,10,,\n"
+    )
     (load,) = ingest_usage(s)
     assert (load.raw_rows, load.loaded_rows, load.quarantined_rows) == (4, 2, 2)
-    assert query(s, "select reason_code, raw_record from raw.quarantine order by reason_code") \
-        == [("invalid_quantity",
-             "c2,gw-3,llm.completion,cus_acme,2026-10-02T10:01:00Z,gpt-4o,1.5,20,eu"),
-            ("unparseable",
-             "c3,gw-3,llm.completion,cus_acme,2026-10-02T10:02:00Z,gpt-4o,10,20,eu,extra")]
+    assert query(s, "select reason_code, raw_record from raw.quarantine order by reason_code") == [
+        (
+            "invalid_quantity",
+            "c2,gw-3,llm.completion,cus_acme,2026-10-02T10:01:00Z,gpt-4o,1.5,20,eu",
+        ),
+        (
+            "unparseable",
+            "c3,gw-3,llm.completion,cus_acme,2026-10-02T10:02:00Z,gpt-4o,10,20,eu,extra",
+        ),
+    ]
     assert query(s, "select row_number, reason_code from raw.quarantine order by 1") == [
-        (2, "invalid_quantity"), (3, "unparseable")]
-    rows = query(s, "select row_number, event_id, input_tokens, output_tokens, "
-                    "extra_data::varchar from raw.usage_events order by event_id")
+        (2, "invalid_quantity"),
+        (3, "unparseable"),
+    ]
+    rows = query(
+        s,
+        "select row_number, event_id, input_tokens, output_tokens, "
+        "extra_data::varchar from raw.usage_events order by event_id",
+    )
     assert rows == [(1, "c1", 100, 20, '{"region":"eu"}'), (4, "c4", 10, None, None)]
 
 
 def test_usage_data_keys_outside_the_typed_columns_are_kept(s: Settings) -> None:
-    write_jsonl(s.raw_dir / "usage" / "x.jsonl", [
-        event("k1", input_tokens=5, tool_calls=3, meta={"a": [1, 2]}, model="m")])
+    write_jsonl(
+        s.raw_dir / "usage" / "x.jsonl",
+        [event("k1", input_tokens=5, tool_calls=3, meta={"a": [1, 2]}, model="m")],
+    )
     ingest_usage(s)
     (extra,) = query(s, "select extra_data::varchar from raw.usage_events")
     assert json.loads(extra[0]) == {"tool_calls": 3, "meta": {"a": [1, 2]}}

@@ -55,8 +55,10 @@ def test_graph_runs_ingest_to_staging_to_marts_to_exports(defs: dg.Definitions) 
     assert invoices in published_parents
     assert key("exports", "invoice_csvs") in published_parents
     assert key("exports", "weekly_summaries") in published_parents
-    assert key("marts", "fct_weekly_usage_summary") in graph.get(
-        key("exports", "weekly_summaries")).parent_keys
+    assert (
+        key("marts", "fct_weekly_usage_summary")
+        in graph.get(key("exports", "weekly_summaries")).parent_keys
+    )
     assert key("raw", "load_manifest") in published_parents
     assert key("raw", "catalog_prices") in published_parents
 
@@ -73,8 +75,11 @@ def test_checks_are_blocking_asset_checks(defs: dg.Definitions) -> None:
     }
     assert expected <= checks
     assert any(c.startswith("marts/fct_invoices:") for c in checks)
-    specs = {s.key.to_user_string(): s for a in (*defs.assets, *defs.asset_checks)  # type: ignore[union-attr]
-             for s in getattr(a, "check_specs", [])}
+    specs = {
+        s.key.to_user_string(): s
+        for a in (*defs.assets, *defs.asset_checks)  # type: ignore[union-attr]
+        for s in getattr(a, "check_specs", [])
+    }
     for name in expected:
         assert specs[name].blocking, name
 
@@ -107,18 +112,27 @@ def test_schedules(defs: dg.Definitions) -> None:
     monthly = defs.get_schedule_def("monthly_close")
     assert monthly.job_name == "close_period"
     ctx = dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2026, 11, 3, 13, 0, tzinfo=dt.UTC))
+        scheduled_execution_time=dt.datetime(2026, 11, 3, 13, 0, tzinfo=dt.UTC)
+    )
     request = monthly.evaluate_tick(ctx).run_requests[0]  # type: ignore[index]
     assert request.run_config == {"ops": {"close_period_op": {"config": {"period": "2026-10"}}}}
     assert request.run_key == "close-2026-10"
     ctx = dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2027, 1, 3, 13, 0, tzinfo=dt.UTC))
-    assert monthly.evaluate_tick(ctx).run_requests[0].run_config[  # type: ignore[index]
-        "ops"]["close_period_op"]["config"]["period"] == "2026-12"
+        scheduled_execution_time=dt.datetime(2027, 1, 3, 13, 0, tzinfo=dt.UTC)
+    )
+    assert (
+        monthly.evaluate_tick(ctx)
+        .run_requests[0]
+        .run_config[  # type: ignore[index]
+            "ops"
+        ]["close_period_op"]["config"]["period"]
+        == "2026-12"
+    )
 
 
-def test_sensor_requests_a_run_for_new_files_only(defs: dg.Definitions,
-                                                  tmp_settings: Settings) -> None:
+def test_sensor_requests_a_run_for_new_files_only(
+    defs: dg.Definitions, tmp_settings: Settings
+) -> None:
     sensor = defs.get_sensor_def("raw_files_sensor")
     assert sensor.job_name == "meterline_pipeline"
     empty = sensor.evaluate_tick(dg.build_sensor_context(cursor=None))
@@ -148,8 +162,9 @@ def test_dbt_sub_stages_follow_folders_and_parents(dbt_manifest: Path) -> None:
     assert stages["model.meterline.fct_invoice_lines"] == INVOICES
     assert stages["model.meterline.int_billing_usage_rated"] == RATING
     assert stages["model.meterline.fct_cost_reconciliation"] == COSTS
-    test_id = next(u for u in manifest["nodes"]
-                   if u.startswith("test.meterline.unique_fct_invoices_"))
+    test_id = next(
+        u for u in manifest["nodes"] if u.startswith("test.meterline.unique_fct_invoices_")
+    )
     assert stages[test_id] == INVOICES
 
 
@@ -157,28 +172,39 @@ def test_split_dbt_stages_partitions_the_wall_time() -> None:
     from orchestration.pipeline import RATING, STAGING, split_dbt_stages
 
     def res(uid: str, end: str, status: str = "success") -> dict[str, object]:
-        return {"unique_id": uid, "status": status,
-                "timing": [{"name": "execute", "started_at": end, "completed_at": end}]}
+        return {
+            "unique_id": uid,
+            "status": status,
+            "timing": [{"name": "execute", "started_at": end, "completed_at": end}],
+        }
 
     start = dt.datetime(2026, 11, 1, 0, 0, 0, tzinfo=dt.UTC).timestamp()
-    results = {"results": [res("a", "2026-11-01T00:00:10Z"), res("b", "2026-11-01T00:00:12Z"),
-                           res("c", "2026-11-01T00:00:30Z", "fail")]}
-    subs = split_dbt_stages(results, {"a": STAGING, "b": STAGING, "c": RATING}, start,
-                            start + 40)
-    assert [(s.name, s.seconds, s.ok) for s in subs] == [(STAGING, 12.0, True),
-                                                        (RATING, 28.0, False)]
+    results = {
+        "results": [
+            res("a", "2026-11-01T00:00:10Z"),
+            res("b", "2026-11-01T00:00:12Z"),
+            res("c", "2026-11-01T00:00:30Z", "fail"),
+        ]
+    }
+    subs = split_dbt_stages(results, {"a": STAGING, "b": STAGING, "c": RATING}, start, start + 40)
+    assert [(s.name, s.seconds, s.ok) for s in subs] == [
+        (STAGING, 12.0, True),
+        (RATING, 28.0, False),
+    ]
     assert "c" in subs[1].detail
 
 
-def test_run_status_sensors_record_dagster_runs_in_the_run_log(defs: dg.Definitions,
-                                                               tmp_settings: Settings) -> None:
+def test_run_status_sensors_record_dagster_runs_in_the_run_log(
+    defs: dg.Definitions, tmp_settings: Settings
+) -> None:
     """A run launched by Dagster (schedule, UI) writes the same run log `meterline close` reads,
     with its failed blocking checks."""
     from orchestration.defs.quality.run_log import read_run_log
     from orchestration.defs.quality.sensors import record_pipeline_failure
 
-    assert {"record_pipeline_start", "record_pipeline_success",
-            "record_pipeline_failure"} <= {s.name for s in defs.sensors}  # type: ignore[union-attr]
+    assert {"record_pipeline_start", "record_pipeline_success", "record_pipeline_failure"} <= {
+        s.name for s in defs.sensors
+    }  # type: ignore[union-attr]
 
     @dg.asset(key=["raw", "thing"])
     def thing() -> int:
@@ -194,13 +220,17 @@ def test_run_status_sensors_record_dagster_runs_in_the_run_log(defs: dg.Definiti
     run = instance.get_run_by_id(result.run_id)
     assert run is not None
     failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
-    ctx = dg.build_run_status_sensor_context(sensor_name="record_pipeline_failure",
-                                             dagster_event=failure, dagster_instance=instance,
-                                             dagster_run=run).for_run_failure()
+    ctx = dg.build_run_status_sensor_context(
+        sensor_name="record_pipeline_failure",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=run,
+    ).for_run_failure()
     record_pipeline_failure(ctx)  # type: ignore[call-arg]
     log = read_run_log(tmp_settings)
     assert log is not None and log.status == "failed"
     assert "thing_is_valid" in (log.error or "")
     assert [(c.asset, c.check, c.passed, c.blocking) for c in log.checks] == [
-        ("raw/thing", "thing_is_valid", False, True)]
+        ("raw/thing", "thing_is_valid", False, True)
+    ]
     assert len(log.failed_checks) == 1

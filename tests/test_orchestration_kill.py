@@ -34,10 +34,21 @@ def start_run(s: Settings, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "METERLINE_WAREHOUSE"}
     with open(log, "wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "orchestration.cli", "run", "--quiet", "--data-dir",
-             str(s.data_dir)],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "orchestration.cli",
+                "run",
+                "--quiet",
+                "--data-dir",
+                str(s.data_dir),
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def wait_for_dbt_building(s: Settings, proc: subprocess.Popen[bytes], timeout: float) -> None:
@@ -52,9 +63,12 @@ def wait_for_dbt_building(s: Settings, proc: subprocess.Popen[bytes], timeout: f
 
 
 def counts(s: Settings) -> list[tuple[object, ...]]:
-    return query(s, "select (select count(*) from raw.usage_events), "
-                    "(select count(*) from raw.load_manifest), "
-                    "(select count(*) from raw.quarantine)")
+    return query(
+        s,
+        "select (select count(*) from raw.usage_events), "
+        "(select count(*) from raw.load_manifest), "
+        "(select count(*) from raw.quarantine)",
+    )
 
 
 def test_killed_run_converges_to_a_clean_run(tmp_path: Path) -> None:

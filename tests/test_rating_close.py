@@ -24,8 +24,7 @@ ADJ_DISCOUNT_KEY = "adjustment:2026-10:discount:ctr_nw"
 
 def test_rebuild_is_identical_then_late_usage_becomes_an_adjustment(tmp_path: Path) -> None:
     sc = northwind()
-    sc.events.append(event("n1", "cus_northwind", "embedding", "2026-11-02T10:00:00Z",
-                           requests=10))
+    sc.events.append(event("n1", "cus_northwind", "embedding", "2026-11-02T10:00:00Z", requests=10))
     s = build_from_scenario(tmp_path, sc)
 
     # determinism: same inputs, a second build -> byte-identical marts
@@ -36,33 +35,60 @@ def test_rebuild_is_identical_then_late_usage_becomes_an_adjustment(tmp_path: Pa
     # close October; its invoice and lines are frozen in the ledger
     issue_period(s, "2026-10")
     dbt_build(s, unit_tests=False, data_tests=False)
-    issued_lines = query(s, """
+    issued_lines = query(
+        s,
+        """
         select line_no, line_type, line_key, quantity, amount from marts.fct_invoice_lines
-        where invoice_id = 'cus_northwind:2026-10' order by line_no""")
-    assert query(s, "select status, invoice_number, total from marts.fct_invoices "
-                    "where invoice_id = 'cus_northwind:2026-10'") == [
-        ("issued", "INV-202610-00001", D("1080.00"))]
+        where invoice_id = 'cus_northwind:2026-10' order by line_no""",
+    )
+    assert query(
+        s,
+        "select status, invoice_number, total from marts.fct_invoices "
+        "where invoice_id = 'cus_northwind:2026-10'",
+    ) == [("issued", "INV-202610-00001", D("1080.00"))]
 
     # a late file: 400,000 more gpt-4o input tokens on Oct 30
     late = s.data_dir / "raw" / "usage" / "usage_2026-11-04.jsonl"
-    late.write_text(json.dumps(event("late1", "cus_northwind", "llm.completion",
-                                     "2026-10-30T10:00:00Z", model="gpt-4o",
-                                     input_tokens=400_000, output_tokens=0)) + "\n")
+    late.write_text(
+        json.dumps(
+            event(
+                "late1",
+                "cus_northwind",
+                "llm.completion",
+                "2026-10-30T10:00:00Z",
+                model="gpt-4o",
+                input_tokens=400_000,
+                output_tokens=0,
+            )
+        )
+        + "\n"
+    )
     load(s)
     dbt_build(s, unit_tests=False)
 
     # the issued invoice is unchanged ...
-    assert query(s, """
+    assert (
+        query(
+            s,
+            """
         select line_no, line_type, line_key, quantity, amount from marts.fct_invoice_lines
-        where invoice_id = 'cus_northwind:2026-10' order by line_no""") == issued_lines
-    assert query(s, "select status, invoice_number, subtotal, credit_total, total "
-                    "from marts.fct_invoices where invoice_id = 'cus_northwind:2026-10'") == [
-        ("issued", "INV-202610-00001", D("1000.00"), D("100.00"), D("1080.00"))]
+        where invoice_id = 'cus_northwind:2026-10' order by line_no""",
+        )
+        == issued_lines
+    )
+    assert query(
+        s,
+        "select status, invoice_number, subtotal, credit_total, total "
+        "from marts.fct_invoices where invoice_id = 'cus_northwind:2026-10'",
+    ) == [("issued", "INV-202610-00001", D("1000.00"), D("100.00"), D("1080.00"))]
     # ... and November carries the difference: 2.8M - 1M free at 2.50/M = 7.00 vs 6.00 issued,
     # less October's 10% contract discount on it: -round(10% x 260.60) - (-25.96) = -0.10
-    assert query(s, """
+    assert query(
+        s,
+        """
         select line_type, line_key, quantity, amount from marts.fct_invoice_lines
-        where invoice_id = 'cus_northwind:2026-11' order by line_no""") == [
+        where invoice_id = 'cus_northwind:2026-11' order by line_no""",
+    ) == [
         ("subscription", "subscription:sub_nw_1:pro:v1", D("30"), D("99.00")),
         ("usage", "usage:sub_nw_1:api_requests:3:0", D("10"), D("0.50")),
         ("adjustment", ADJ_DISCOUNT_KEY, None, D("-0.10")),
@@ -71,24 +97,31 @@ def test_rebuild_is_identical_then_late_usage_becomes_an_adjustment(tmp_path: Pa
         ("minimum_commitment", "minimum_commitment:ctr_nw", None, D("900.55")),
         ("tax", "tax", D("1000.90"), D("200.18")),
     ]
-    assert query(s, """
+    assert query(
+        s,
+        """
         select adjustment_total, subtotal, credit_total, tax_total, total, status
-        from marts.fct_invoices where invoice_id = 'cus_northwind:2026-11'""") == [
-        (D("0.90"), D("1000.90"), D("0.00"), D("200.18"), D("1201.08"), "draft")]
+        from marts.fct_invoices where invoice_id = 'cus_northwind:2026-11'""",
+    ) == [(D("0.90"), D("1000.90"), D("0.00"), D("200.18"), D("1201.08"), "draft")]
     # credits burned on the issued invoice stay burned as issued
-    assert query(s, "select ledger_entry_id, amount from marts.fct_credit_ledger "
-                    "where entry_type = 'burn'") == [("burn:grant_nw_promo:2026-10", D("-100.00"))]
+    assert query(
+        s, "select ledger_entry_id, amount from marts.fct_credit_ledger where entry_type = 'burn'"
+    ) == [("burn:grant_nw_promo:2026-10", D("-100.00"))]
 
     # once November is issued with the adjustment, it is not adjusted a second time
     issue_period(s, "2026-11", issued_at="2026-12-03 00:00:00")
     sc2 = s.data_dir / "raw" / "usage" / "usage_2026-12-05.jsonl"
-    sc2.write_text(json.dumps(event("d1", "cus_northwind", "embedding", "2026-12-01T10:00:00Z",
-                                    requests=1)) + "\n")
+    sc2.write_text(
+        json.dumps(event("d1", "cus_northwind", "embedding", "2026-12-01T10:00:00Z", requests=1))
+        + "\n"
+    )
     load(s)
     dbt_build(s, unit_tests=False)
-    assert query(s, "select count(*) from marts.fct_invoice_lines "
-                    "where invoice_id = 'cus_northwind:2026-12' and line_type = 'adjustment'") \
-        == [(0,)]
+    assert query(
+        s,
+        "select count(*) from marts.fct_invoice_lines "
+        "where invoice_id = 'cus_northwind:2026-12' and line_type = 'adjustment'",
+    ) == [(0,)]
 
 
 def test_adjustment_after_the_last_issued_month_opens_the_next_invoice(tmp_path: Path) -> None:
@@ -98,14 +131,26 @@ def test_adjustment_after_the_last_issued_month_opens_the_next_invoice(tmp_path:
     s = build_from_scenario(tmp_path, northwind())
     # the spine runs through the month of the last event: no November yet
     assert query(s, "select invoice_id from marts.fct_invoices order by 1") == [
-        ("cus_northwind:2026-10",)]
+        ("cus_northwind:2026-10",)
+    ]
     issue_period(s, "2026-10")
 
     # 4,000,000 more gpt-4o input tokens on Oct 30 -> 6.4M billable at 2.50/M = 16.00 vs 6.00
     late = s.data_dir / "raw" / "usage" / "usage_2026-11-04.jsonl"
-    late.write_text(json.dumps(event("late1", "cus_northwind", "llm.completion",
-                                     "2026-10-30T10:00:00Z", model="gpt-4o",
-                                     input_tokens=4_000_000, output_tokens=0)) + "\n")
+    late.write_text(
+        json.dumps(
+            event(
+                "late1",
+                "cus_northwind",
+                "llm.completion",
+                "2026-10-30T10:00:00Z",
+                model="gpt-4o",
+                input_tokens=4_000_000,
+                output_tokens=0,
+            )
+        )
+        + "\n"
+    )
     load(s)
     dbt_build(s, unit_tests=False)
 
@@ -113,29 +158,68 @@ def test_adjustment_after_the_last_issued_month_opens_the_next_invoice(tmp_path:
         ("cus_northwind:2026-10", "issued", D("1080.00")),
         ("cus_northwind:2026-11", "draft", D("1210.80")),
     ]
-    assert query(s, """
+    assert query(
+        s,
+        """
         select line_type, line_key, description, quantity, amount from marts.fct_invoice_lines
-        where invoice_id = 'cus_northwind:2026-11' order by line_no""") == [
-        ("subscription", "subscription:sub_nw_1:pro:v1",
-         "Pro v1 subscription (30/30 days of 99.00)", D("30"), D("99.00")),
-        ("adjustment", ADJ_DISCOUNT_KEY,
-         "Late usage for 2026-10: Discount 10.00% of usage now 269.60 "
-         "(contract discount on the late usage)", None, D("-1.00")),
-        ("adjustment", ADJ_KEY,
-         "Late usage for 2026-10: LLM input tokens · model=gpt-4o* · 2.50 per 1,000,000 tokens, "
-         "first 1,000,000 free", D("4000000"), D("10.00")),
-        ("minimum_commitment", "minimum_commitment:ctr_nw", "Minimum commitment 1000.00 - 99.00",
-         None, D("901.00")),
+        where invoice_id = 'cus_northwind:2026-11' order by line_no""",
+    ) == [
+        (
+            "subscription",
+            "subscription:sub_nw_1:pro:v1",
+            "Pro v1 subscription (30/30 days of 99.00)",
+            D("30"),
+            D("99.00"),
+        ),
+        (
+            "adjustment",
+            ADJ_DISCOUNT_KEY,
+            "Late usage for 2026-10: Discount 10.00% of usage now 269.60 "
+            "(contract discount on the late usage)",
+            None,
+            D("-1.00"),
+        ),
+        (
+            "adjustment",
+            ADJ_KEY,
+            "Late usage for 2026-10: LLM input tokens · model=gpt-4o* · 2.50 per 1,000,000 tokens, "
+            "first 1,000,000 free",
+            D("4000000"),
+            D("10.00"),
+        ),
+        (
+            "minimum_commitment",
+            "minimum_commitment:ctr_nw",
+            "Minimum commitment 1000.00 - 99.00",
+            None,
+            D("901.00"),
+        ),
         ("tax", "tax", "Tax 20.00% of 1009.00", D("1009.00"), D("201.80")),
     ]
-    assert query(s, """
+    assert query(
+        s,
+        """
         select fees_total, usage_total, discount_total, adjustment_total, minimum_commitment_total,
                subtotal, credit_total, tax_total, total
-        from marts.fct_invoices where invoice_id = 'cus_northwind:2026-11'""") == [
-        (D("99.00"), D("0.00"), D("0.00"), D("9.00"), D("901.00"), D("1009.00"), D("0.00"),
-         D("201.80"), D("1210.80"))]
+        from marts.fct_invoices where invoice_id = 'cus_northwind:2026-11'""",
+    ) == [
+        (
+            D("99.00"),
+            D("0.00"),
+            D("0.00"),
+            D("9.00"),
+            D("901.00"),
+            D("1009.00"),
+            D("0.00"),
+            D("201.80"),
+            D("1210.80"),
+        )
+    ]
     # every outstanding adjustment is on an invoice
-    assert query(s, """
+    assert query(
+        s,
+        """
         select count(*) from intermediate.int_billing_adjustment_lines a
         left join marts.fct_invoices i on a.invoice_id = i.invoice_id
-        where i.invoice_id is null""") == [(0,)]
+        where i.invoice_id is null""",
+    ) == [(0,)]

@@ -12,9 +12,19 @@ from orchestration.config import Settings, settings
 from tests.support.rating import dbt_show_inline
 
 ROUNDING = {  # value -> half away from zero, 2 places
-    "0.005": "0.01", "-0.005": "-0.01", "2.675": "2.68", "-2.675": "-2.68", "0.125": "0.13",
-    "-0.125": "-0.13", "1.115": "1.12", "0.004": "0.00", "-0.004": "0.00", "0.0049999": "0.00",
-    "3.125": "3.13", "1000.995": "1001.00", "99999999999.994999": "99999999999.99",
+    "0.005": "0.01",
+    "-0.005": "-0.01",
+    "2.675": "2.68",
+    "-2.675": "-2.68",
+    "0.125": "0.13",
+    "-0.125": "-0.13",
+    "1.115": "1.12",
+    "0.004": "0.00",
+    "-0.004": "0.00",
+    "0.0049999": "0.00",
+    "3.125": "3.13",
+    "1000.995": "1001.00",
+    "99999999999.994999": "99999999999.99",
 }
 
 SQL = """
@@ -69,7 +79,7 @@ def test_round_money_is_half_away_from_zero(results: dict[str, dict[str, str]]) 
 
 
 def test_safe_divide_is_exact_decimal(results: dict[str, dict[str, str]]) -> None:
-    assert results["divide"]["rounded"] == "63.870967741935"   # 99 x 20 / 31, 12 places
+    assert results["divide"]["rounded"] == "63.870967741935"  # 99 x 20 / 31, 12 places
     assert results["divide"]["rounded_type"] == "DECIMAL(38,12)"
     assert results["divide_neg"]["rounded"] == "-0.666666666667"
     assert results["divide_zero"]["rounded"] is None
@@ -79,5 +89,5 @@ def test_safe_divide_is_exact_decimal(results: dict[str, dict[str, str]]) -> Non
 
 def test_time_zone_and_glob_macros(results: dict[str, dict[str, str]]) -> None:
     assert results["local_ny"]["rounded"] == "2026-10-31 22:30:00"
-    assert results["local_kathmandu"]["rounded"] == "2026-11-01 00:05:00"   # UTC+5:45
+    assert results["local_kathmandu"]["rounded"] == "2026-11-01 00:05:00"  # UTC+5:45
     assert results["glob"]["rounded"] == "truetruefalsefalse"

@@ -9,15 +9,22 @@ import re
 
 from orchestration.config import DBT_PROJECT_DIR
 
-RATING_MODEL_DIRS = ("models/staging/usage", "models/staging/reference",
-                     "models/intermediate/billing", "models/marts/billing", "tests/billing",
-                     "analyses")
+RATING_MODEL_DIRS = (
+    "models/staging/usage",
+    "models/staging/reference",
+    "models/intermediate/billing",
+    "models/marts/billing",
+    "tests/billing",
+    "analyses",
+)
 
 DUCKDB_ONLY = re.compile(
     r"(?<![.\w])(list_distinct|list_transform|flatten|arg_max|arg_min|struct_pack|json_keys|from_json|"
     r"json_extract_string|json_extract|string_agg|range|generate_series|datediff|"
     r"unnest|array_to_string|map_from_entries|to_json|hugeint)\s*\(|\bby\s+name\b|"
-    r"\bgroup\s+by\s+all\b|\binterval\s+1\s+month\b|::", re.IGNORECASE)
+    r"\bgroup\s+by\s+all\b|\binterval\s+1\s+month\b|::",
+    re.IGNORECASE,
+)
 
 
 def test_rating_models_have_no_duckdb_only_sql() -> None:
@@ -35,8 +42,10 @@ def test_every_portable_macro_has_a_duckdb_implementation() -> None:
     """Every dispatched macro has a default__; where the default only stops with an error (no
     portable form), a duckdb__ implementation exists."""
     text = (DBT_PROJECT_DIR / "macros" / "portable.sql").read_text()
-    bodies = {m.group(1): m.group(2) for m in re.finditer(
-        r"{% macro (\w+)\(.*?%}(.*?){%- endmacro %}", text, re.DOTALL)}
+    bodies = {
+        m.group(1): m.group(2)
+        for m in re.finditer(r"{% macro (\w+)\(.*?%}(.*?){%- endmacro %}", text, re.DOTALL)
+    }
     dispatched = set(re.findall(r"adapter\.dispatch\('(\w+)'", text))
     assert len(dispatched) >= 10
     for name in dispatched:

@@ -66,8 +66,10 @@ class CatalogResult:
 
     def __str__(self) -> str:
         unknown = ", ".join(f"{p}/{m}" for p, m in self.unknown_models) or "none"
-        return (f"catalog: {self.models_seen} models seen, {self.models_resolved} resolved, "
-                f"{self.price_rows} price rows; unknown: {unknown}")
+        return (
+            f"catalog: {self.models_seen} models seen, {self.models_resolved} resolved, "
+            f"{self.price_rows} price rows; unknown: {unknown}"
+        )
 
 
 def month_starts_after(first: dt.date, last: dt.date) -> list[dt.date]:
@@ -82,8 +84,9 @@ def month_starts_after(first: dt.date, last: dt.date) -> list[dt.date]:
         out.append(day)
 
 
-def price_versions(provider: str, model: str, first: dt.date, last: dt.date,
-                   lookup: PriceLookup = list_prices) -> list[tuple[dt.date, CatalogPrice]]:
+def price_versions(
+    provider: str, model: str, first: dt.date, last: dt.date, lookup: PriceLookup = list_prices
+) -> list[tuple[dt.date, CatalogPrice]]:
     """Price versions of one model over [first, last]: the first date's, then each later month
     start whose prices differ from the version before. Empty when the catalog does not know it."""
     initial = lookup(provider, model, first)
@@ -97,19 +100,31 @@ def price_versions(provider: str, model: str, first: dt.date, last: dt.date,
     return versions
 
 
-def _price_rows(provider: str, model: str,
-                versions: list[tuple[dt.date, CatalogPrice]]) -> list[tuple[object, ...]]:
+def _price_rows(
+    provider: str, model: str, versions: list[tuple[dt.date, CatalogPrice]]
+) -> list[tuple[object, ...]]:
     rows: list[tuple[object, ...]] = []
     for day, price in versions:
         for component in sorted(price.prices):
             unit_price: Decimal = price.prices[component]
-            rows.append((provider, model, price.catalog_model_id, component, unit_price, day, day,
-                         price.notes or None))
+            rows.append(
+                (
+                    provider,
+                    model,
+                    price.catalog_model_id,
+                    component,
+                    unit_price,
+                    day,
+                    day,
+                    price.notes or None,
+                )
+            )
     return rows
 
 
-def resolve_into(con: duckdb.DuckDBPyConnection,
-                 lookup: PriceLookup = list_prices) -> CatalogResult:
+def resolve_into(
+    con: duckdb.DuckDBPyConnection, lookup: PriceLookup = list_prices
+) -> CatalogResult:
     """Resolve and replace the catalog tables on an open connection (one transaction)."""
     ensure_schema(con)
     seen = con.execute(_SEEN_MODELS_SQL).fetchall()
@@ -130,7 +145,7 @@ def resolve_into(con: duckdb.DuckDBPyConnection,
                 "insert into raw.catalog_prices (provider, model, catalog_model_id, "
                 "price_component, unit_price, effective_from, resolved_for, notes) "
                 "values (?, ?, ?, ?, cast(? as decimal(38,18)), ?, ?, ?)",
-                [(*r[:4], format(r[4], 'f'), *r[5:]) for r in price_rows],
+                [(*r[:4], format(r[4], "f"), *r[5:]) for r in price_rows],
             )
         if unknown:
             con.executemany(

@@ -348,9 +348,7 @@ def generate_day(scn: Scenario, day_index: int, n: int) -> pl.DataFrame:
             "subject": look([*(c.customer_id for c in cust), UNKNOWN_CUSTOMER], ci),
             "provider": look(["openai", "anthropic", None], prov_p[pcode]),
             "model": look(model_tab, model_p[pcode]),
-            "input_tokens": only(
-                np.concatenate([llm, rows_of[1]]), np.concatenate([inp, emb_in])
-            ),
+            "input_tokens": only(np.concatenate([llm, rows_of[1]]), np.concatenate([inp, emb_in])),
             "cached_input_tokens": only(llm, cached),
             "cache_write_tokens": only(llm, cwrite),
             "output_tokens": only(llm, out),

@@ -24,8 +24,17 @@ from orchestration.ingest.pages import (
 )
 from orchestration.ingest.sqlexpr import dec_parse, int_parse, ts_parse
 
-USAGE_DIMS = ["api_key_id", "workspace_id", "model", "service_tier", "context_window",
-              "inference_geo", "account_id", "service_account_id", "speed"]
+USAGE_DIMS = [
+    "api_key_id",
+    "workspace_id",
+    "model",
+    "service_tier",
+    "context_window",
+    "inference_geo",
+    "account_id",
+    "service_account_id",
+    "speed",
+]
 USAGE_COUNTS: dict[str, str] = {
     "uncached_input_tokens": "$.uncached_input_tokens",
     "cache_creation_5m_input_tokens": "$.cache_creation.ephemeral_5m_input_tokens",
@@ -34,20 +43,43 @@ USAGE_COUNTS: dict[str, str] = {
     "output_tokens": "$.output_tokens",
     "web_search_requests": "$.server_tool_use.web_search_requests",
 }
-COST_COLUMNS = ["bucket_start", "bucket_end", "amount_cents", "currency", "workspace_id",
-                "description", "cost_type", "model", "token_type", "service_tier",
-                "context_window", "inference_geo", "raw_record"]
-USAGE_COLUMNS = ["bucket_start", "bucket_end", "group_by", "api_key_id", "workspace_id", "model",
-                 "service_tier", "context_window", *USAGE_COUNTS, "raw_record"]
+COST_COLUMNS = [
+    "bucket_start",
+    "bucket_end",
+    "amount_cents",
+    "currency",
+    "workspace_id",
+    "description",
+    "cost_type",
+    "model",
+    "token_type",
+    "service_tier",
+    "context_window",
+    "inference_geo",
+    "raw_record",
+]
+USAGE_COLUMNS = [
+    "bucket_start",
+    "bucket_end",
+    "group_by",
+    "api_key_id",
+    "workspace_id",
+    "model",
+    "service_tier",
+    "context_window",
+    *USAGE_COUNTS,
+    "raw_record",
+]
 STAGED = "_anthropic_staged"
 _IS_COST = "(json_exists(r, '$.amount'))"
-_IS_USAGE = ("(json_exists(r, '$.uncached_input_tokens') or json_exists(r, '$.output_tokens') "
-             "or json_exists(r, '$.cache_read_input_tokens'))")
+_IS_USAGE = (
+    "(json_exists(r, '$.uncached_input_tokens') or json_exists(r, '$.output_tokens') "
+    "or json_exists(r, '$.cache_read_input_tokens'))"
+)
 
 
 def _page_kind(con: duckdb.DuckDBPyConnection) -> str:
-    row = con.execute(f"select {_IS_COST} from {PAGE_TEMP} order by row_number limit 1"
-                      ).fetchone()
+    row = con.execute(f"select {_IS_COST} from {PAGE_TEMP} order by row_number limit 1").fetchone()
     return "costs" if row and row[0] else "usage"
 
 
@@ -59,12 +91,12 @@ def _stage(con: duckdb.DuckDBPyConnection, kind: str) -> None:
             when not {_IS_COST} and not {_IS_USAGE} then 'unknown_object'
             when not {_IS_COST} then 'unexpected_object'
             when {start} is null or {end} is null then 'invalid_time'
-            when {dec_parse(amount, 'DECIMAL(38,9)')} is null then 'invalid_amount'
+            when {dec_parse(amount, "DECIMAL(38,9)")} is null then 'invalid_amount'
         end"""
         detail = f"'amount is not a decimal string of cents: ' || coalesce({amount}, '(missing)')"
         select = f"""
         {start} as bucket_start, {end} as bucket_end,
-        {dec_parse(amount, 'DECIMAL(38,9)')} as amount_cents, r->>'$.currency' as currency,
+        {dec_parse(amount, "DECIMAL(38,9)")} as amount_cents, r->>'$.currency' as currency,
         r->>'$.workspace_id' as workspace_id, r->>'$.description' as description,
         r->>'$.cost_type' as cost_type, r->>'$.model' as model,
         r->>'$.token_type' as token_type, r->>'$.service_tier' as service_tier,
@@ -73,10 +105,15 @@ def _stage(con: duckdb.DuckDBPyConnection, kind: str) -> None:
         vals = {n: f"(r->>'{p}')" for n, p in USAGE_COUNTS.items()}
         bad = " or ".join(f"({v} is not null and {int_parse(v)} is null)" for v in vals.values())
         neg = " or ".join(f"coalesce({int_parse(v)} < 0, false)" for v in vals.values())
-        detail = "concat_ws('; ', " + ", ".join(
-            f"case when {v} is not null and {int_parse(v)} is null then '{n} is not an "
-            f"integer: ' || {v} when {int_parse(v)} < 0 then '{n} is negative: ' || {v} end"
-            for n, v in vals.items()) + ")"
+        detail = (
+            "concat_ws('; ', "
+            + ", ".join(
+                f"case when {v} is not null and {int_parse(v)} is null then '{n} is not an "
+                f"integer: ' || {v} when {int_parse(v)} < 0 then '{n} is negative: ' || {v} end"
+                for n, v in vals.items()
+            )
+            + ")"
+        )
         reason = f"""case
             when not {_IS_COST} and not {_IS_USAGE} then 'unknown_object'
             when {_IS_COST} then 'unexpected_object'
@@ -110,8 +147,9 @@ from checked
 """)
 
 
-def load_anthropic_file(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int,
-                        arrival: dt.datetime) -> tuple[str, Counts, int]:
+def load_anthropic_file(
+    con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int, arrival: dt.datetime
+) -> tuple[str, Counts, int]:
     del arrival
     parsed, empty = read_page(con, f)
     if not parsed:
@@ -119,6 +157,7 @@ def load_anthropic_file(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: in
     kind = _page_kind(con)
     _stage(con, kind)
     con.execute(f"drop table if exists {PAGE_TEMP}")
-    table, cols = ("anthropic_costs", COST_COLUMNS) if kind == "costs" else \
-        ("anthropic_usage", USAGE_COLUMNS)
+    table, cols = (
+        ("anthropic_costs", COST_COLUMNS) if kind == "costs" else ("anthropic_usage", USAGE_COLUMNS)
+    )
     return table, finish(con, STAGED, table, cols, batch_id, f, "anthropic"), empty

@@ -24,12 +24,28 @@ from orchestration.ingest.pages import finish
 from orchestration.ingest.sqlexpr import ident, lit, typed_parse
 from orchestration.warehouse import FOCUS_COLUMNS
 
-SINCE_1_1 = frozenset({"CapacityReservationId", "CapacityReservationStatus",
-                       "CommitmentDiscountQuantity", "CommitmentDiscountUnit",
-                       "ServiceSubcategory", "SkuMeter", "SkuPriceDetails"})
-SINCE_1_2 = frozenset({"BillingAccountType", "InvoiceId", "PricingCurrency",
-                       "PricingCurrencyContractedUnitPrice", "PricingCurrencyEffectiveCost",
-                       "PricingCurrencyListUnitPrice", "SubAccountType"})
+SINCE_1_1 = frozenset(
+    {
+        "CapacityReservationId",
+        "CapacityReservationStatus",
+        "CommitmentDiscountQuantity",
+        "CommitmentDiscountUnit",
+        "ServiceSubcategory",
+        "SkuMeter",
+        "SkuPriceDetails",
+    }
+)
+SINCE_1_2 = frozenset(
+    {
+        "BillingAccountType",
+        "InvoiceId",
+        "PricingCurrency",
+        "PricingCurrencyContractedUnitPrice",
+        "PricingCurrencyEffectiveCost",
+        "PricingCurrencyListUnitPrice",
+        "SubAccountType",
+    }
+)
 ALIASES = {"ServiceProviderName": "ProviderName", "HostProviderName": "PublisherName"}
 REQUIRED = ("BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargePeriodEnd")
 STAGED = "_focus_staged"
@@ -49,29 +65,36 @@ def _read_text_table(con: duckdb.DuckDBPyConnection, f: RawFile) -> bool:
     path = lit(str(f.path))
     try:
         if f.file_format == "parquet":
-            cols = [str(r[0]) for r in con.execute(
-                f"describe select * from read_parquet({path})").fetchall()]
+            cols = [
+                str(r[0])
+                for r in con.execute(f"describe select * from read_parquet({path})").fetchall()
+            ]
             casts = ", ".join(f"cast({ident(c)} as varchar) as {ident(c)}" for c in cols)
-            con.execute(f"create temp table {_TEXT} as select row_number() over () as __row, "
-                        f"{casts} from read_parquet({path})")
+            con.execute(
+                f"create temp table {_TEXT} as select row_number() over () as __row, "
+                f"{casts} from read_parquet({path})"
+            )
         else:
             con.execute(
                 f"create temp table {_TEXT} as select row_number() over () as __row, * "
                 f"from read_csv({path}, header = true, all_varchar = true, "
-                f"nullstr = ['NULL', ''])")
+                f"nullstr = ['NULL', ''])"
+            )
     except duckdb.Error:
         return False
     return True
 
 
-def load_focus_file(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int,
-                    arrival: dt.datetime) -> tuple[str, Counts, int]:
+def load_focus_file(
+    con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int, arrival: dt.datetime
+) -> tuple[str, Counts, int]:
     del arrival
     if not _read_text_table(con, f):
         con.execute(
             "insert into raw.quarantine select ?, 'focus', ?, 1, 'unparseable', "
             f"'not a readable FOCUS CSV/Parquet file', content from read_text({lit(str(f.path))})",
-            [batch_id, f.rel_path])
+            [batch_id, f.rel_path],
+        )
         return "focus_costs", Counts(1, 0, 0, 1, 0), 0
     names = [str(r[0]) for r in con.execute(f"describe {_TEXT}").fetchall() if r[0] != "__row"]
     by_name: dict[str, str] = {}
@@ -111,8 +134,13 @@ def load_focus_file(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int,
     bad_time = " or ".join(time_preds) or "false"
     bad_dec = " or ".join(dec_preds) or "false"
     bad_detail = "concat_ws('; ', " + (", ".join(details) or "null") + ")"
-    missing_detail = "'required value missing: ' || concat_ws(', ', " + ", ".join(
-        f"case when nullif(trim({txt(c)}), '') is null then '{c}' end" for c in REQUIRED) + ")"
+    missing_detail = (
+        "'required value missing: ' || concat_ws(', ', "
+        + ", ".join(
+            f"case when nullif(trim({txt(c)}), '') is null then '{c}' end" for c in REQUIRED
+        )
+        + ")"
+    )
     extra_pack = ", ".join(f"{ident(e.strip())} := {ident(e)}" for e in extras)
     extra = f"to_json(struct_pack({extra_pack}))" if extras else "null::json"
     pack = ", ".join(f"{ident(n.strip().lstrip(chr(0xFEFF)))} := {ident(n)}" for n in names)

@@ -28,12 +28,18 @@ from orchestration.quality.batch_summary import batch_summary_problems
 PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "focus")
 
 # (connection, file, batch_id, arrival) -> (raw table written, counts, empty buckets)
-FileLoader = Callable[[duckdb.DuckDBPyConnection, RawFile, int, dt.datetime],
-                      tuple[str, Counts, int]]
+FileLoader = Callable[
+    [duckdb.DuckDBPyConnection, RawFile, int, dt.datetime], tuple[str, Counts, int]
+]
 
 
-def load_files(con: duckdb.DuckDBPyConnection, source: str, files: list[RawFile],
-               loader: FileLoader, default_table: str) -> list[FileLoad]:
+def load_files(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    files: list[RawFile],
+    loader: FileLoader,
+    default_table: str,
+) -> list[FileLoad]:
     out: list[FileLoad] = []
     for f in files:
         prior = loaded_batch(con, f)
@@ -48,28 +54,51 @@ def load_files(con: duckdb.DuckDBPyConnection, source: str, files: list[RawFile]
             batch_id = next_batch_id(con)
             table, c, empty = loader(con, f, batch_id, arrival)
             if c.raw_rows != c.loaded_rows + c.duplicate_rows + c.quarantined_rows:
-                raise IngestError(f"{f.rel_path}: raw rows {c.raw_rows} != loaded "
-                                  f"{c.loaded_rows} + duplicates {c.duplicate_rows} + "
-                                  f"quarantined {c.quarantined_rows}; nothing loaded")
-            record_batch(con, batch_id=batch_id, source=source, table_name=table, f=f,
-                         arrival=arrival, loaded_at=loaded_at, c=c)
+                raise IngestError(
+                    f"{f.rel_path}: raw rows {c.raw_rows} != loaded "
+                    f"{c.loaded_rows} + duplicates {c.duplicate_rows} + "
+                    f"quarantined {c.quarantined_rows}; nothing loaded"
+                )
+            record_batch(
+                con,
+                batch_id=batch_id,
+                source=source,
+                table_name=table,
+                f=f,
+                arrival=arrival,
+                loaded_at=loaded_at,
+                c=c,
+            )
             reasons = quarantine_reasons(con, batch_id)
             con.commit()
         except BaseException:
             con.rollback()
             raise
-        out.append(FileLoad(source, table, f.rel_path, batch_id, False, c.raw_rows,
-                            c.loaded_rows, c.duplicate_rows, c.quarantined_rows, c.conflict_rows,
-                            empty, reasons))
-    problems = batch_summary_problems(
-        [f.__dict__ for f in out if not f.skipped])
+        out.append(
+            FileLoad(
+                source,
+                table,
+                f.rel_path,
+                batch_id,
+                False,
+                c.raw_rows,
+                c.loaded_rows,
+                c.duplicate_rows,
+                c.quarantined_rows,
+                c.conflict_rows,
+                empty,
+                reasons,
+            )
+        )
+    problems = batch_summary_problems([f.__dict__ for f in out if not f.skipped])
     if problems:
         raise IngestError("batch summaries failed validation:\n" + "\n".join(problems))
     return out
 
 
-def _usage_loader(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int,
-                  arrival: dt.datetime) -> tuple[str, Counts, int]:
+def _usage_loader(
+    con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int, arrival: dt.datetime
+) -> tuple[str, Counts, int]:
     return "usage_events", load_usage_file(con, f, batch_id, arrival), 0
 
 
@@ -78,8 +107,9 @@ def ingest_usage_files(con: duckdb.DuckDBPyConnection, s: Settings) -> list[File
     return load_files(con, "usage", files, _usage_loader, "usage_events")
 
 
-def ingest_provider_files(con: duckdb.DuckDBPyConnection, s: Settings,
-                          provider: str) -> list[FileLoad]:
+def ingest_provider_files(
+    con: duckdb.DuckDBPyConnection, s: Settings, provider: str
+) -> list[FileLoad]:
     from orchestration.ingest.providers import provider_loader
 
     loader, formats, default_table = provider_loader(provider)

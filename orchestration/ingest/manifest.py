@@ -34,9 +34,15 @@ def sha256_file(path: Path) -> str:
 
 def file_format(path: Path) -> str | None:
     name = path.name.lower()
-    for suffix, fmt in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "json"),
-                        (".csv", "csv"), (".parquet", "parquet"), (".yml", "yaml"),
-                        (".yaml", "yaml")):
+    for suffix, fmt in (
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".json", "json"),
+        (".csv", "csv"),
+        (".parquet", "parquet"),
+        (".yml", "yaml"),
+        (".yaml", "yaml"),
+    ):
         if name.endswith(suffix):
             return fmt
     return None
@@ -59,8 +65,12 @@ def discover(s: Settings, directory: Path, formats: Iterable[str]) -> list[RawFi
 
 
 def raw_file(s: Settings, p: Path, fmt: str) -> RawFile:
-    return RawFile(path=p, rel_path=p.relative_to(s.data_dir).as_posix(),
-                   content_hash=sha256_file(p), file_format=fmt)
+    return RawFile(
+        path=p,
+        rel_path=p.relative_to(s.data_dir).as_posix(),
+        content_hash=sha256_file(p),
+        file_format=fmt,
+    )
 
 
 def now_utc() -> dt.datetime:
@@ -90,8 +100,9 @@ def loaded_batch(con: duckdb.DuckDBPyConnection, f: RawFile) -> int | None:
 
 
 def loaded_table(con: duckdb.DuckDBPyConnection, batch_id: int) -> str | None:
-    row = con.execute("select table_name from raw.load_manifest where batch_id = ?",
-                      [batch_id]).fetchone()
+    row = con.execute(
+        "select table_name from raw.load_manifest where batch_id = ?", [batch_id]
+    ).fetchone()
     return None if row is None else str(row[0])
 
 
@@ -110,18 +121,41 @@ class Counts:
     conflict_rows: int
 
 
-def record_batch(con: duckdb.DuckDBPyConnection, *, batch_id: int, source: str, table_name: str,
-                 f: RawFile, arrival: dt.datetime, loaded_at: dt.datetime, c: Counts) -> None:
+def record_batch(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    batch_id: int,
+    source: str,
+    table_name: str,
+    f: RawFile,
+    arrival: dt.datetime,
+    loaded_at: dt.datetime,
+    c: Counts,
+) -> None:
     con.execute(
         "insert into raw.load_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [batch_id, source, table_name, f.rel_path, f.content_hash, f.file_format, arrival,
-         loaded_at, c.raw_rows, c.loaded_rows, c.duplicate_rows, c.quarantined_rows,
-         c.conflict_rows],
+        [
+            batch_id,
+            source,
+            table_name,
+            f.rel_path,
+            f.content_hash,
+            f.file_format,
+            arrival,
+            loaded_at,
+            c.raw_rows,
+            c.loaded_rows,
+            c.duplicate_rows,
+            c.quarantined_rows,
+            c.conflict_rows,
+        ],
     )
 
 
 def quarantine_reasons(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict[str, int]:
     rows = con.execute(
         "select reason_code, count(*) from raw.quarantine where batch_id = ? group by all "
-        "order by 1", [batch_id]).fetchall()
+        "order by 1",
+        [batch_id],
+    ).fetchall()
     return {str(code): int(n) for code, n in rows}

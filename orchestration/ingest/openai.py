@@ -30,35 +30,83 @@ from orchestration.ingest.sqlexpr import dec_parse, ident, int_parse, lit, ts_pa
 
 COST_OBJECT = "organization.costs.result"
 USAGE_PREFIX = "organization.usage."
-USAGE_DIMS = ["project_id", "user_id", "api_key_id", "model", "batch", "service_tier", "size",
-              "source", "vector_store_id", "context_level"]
-USAGE_COUNTS = ["input_tokens", "input_cached_tokens", "input_cache_write_tokens",
-                "input_uncached_tokens", "output_tokens", "num_model_requests"]
-COST_COLUMNS = ["source_format", "bucket_start", "bucket_end", "amount_value", "amount_currency",
-                "line_item", "project_id", "api_key_id", "organization_id", "quantity",
-                "quantity_unit", "raw_record"]
-USAGE_COLUMNS = ["source_format", "bucket_start", "bucket_end", "result_object", "group_by",
-                 "project_id", "user_id", "api_key_id", "model", "batch", "service_tier",
-                 *USAGE_COUNTS, "raw_record"]
+USAGE_DIMS = [
+    "project_id",
+    "user_id",
+    "api_key_id",
+    "model",
+    "batch",
+    "service_tier",
+    "size",
+    "source",
+    "vector_store_id",
+    "context_level",
+]
+USAGE_COUNTS = [
+    "input_tokens",
+    "input_cached_tokens",
+    "input_cache_write_tokens",
+    "input_uncached_tokens",
+    "output_tokens",
+    "num_model_requests",
+]
+COST_COLUMNS = [
+    "source_format",
+    "bucket_start",
+    "bucket_end",
+    "amount_value",
+    "amount_currency",
+    "line_item",
+    "project_id",
+    "api_key_id",
+    "organization_id",
+    "quantity",
+    "quantity_unit",
+    "raw_record",
+]
+USAGE_COLUMNS = [
+    "source_format",
+    "bucket_start",
+    "bucket_end",
+    "result_object",
+    "group_by",
+    "project_id",
+    "user_id",
+    "api_key_id",
+    "model",
+    "batch",
+    "service_tier",
+    *USAGE_COUNTS,
+    "raw_record",
+]
 STAGED = "_openai_staged"
 
 
 def _unix(expr: str) -> str:
-    return (f"(case when regexp_full_match(trim({expr}), '\\d+(\\.0*)?') "
-            f"then timezone('UTC', to_timestamp(try_cast(trim({expr}) as double)::bigint)) end)")
+    return (
+        f"(case when regexp_full_match(trim({expr}), '\\d+(\\.0*)?') "
+        f"then timezone('UTC', to_timestamp(try_cast(trim({expr}) as double)::bigint)) end)"
+    )
 
 
 def _count_detail(values: dict[str, str]) -> str:
-    return "concat_ws('; ', " + ", ".join(
-        f"case when {v} is not null and {int_parse(v)} is null then '{n} is not an integer: ' "
-        f"|| {v} when {int_parse(v)} < 0 then '{n} is negative: ' || {v} end"
-        for n, v in values.items()) + ")"
+    return (
+        "concat_ws('; ', "
+        + ", ".join(
+            f"case when {v} is not null and {int_parse(v)} is null then '{n} is not an integer: ' "
+            f"|| {v} when {int_parse(v)} < 0 then '{n} is negative: ' || {v} end"
+            for n, v in values.items()
+        )
+        + ")"
+    )
 
 
 def _count_checks(value: str) -> tuple[str, str, str]:
     """(any invalid, detail of invalid, any negative) over USAGE_COUNTS."""
-    bad = " or ".join(f"({value.format(c=c)} is not null and {int_parse(value.format(c=c))} "
-                      f"is null)" for c in USAGE_COUNTS)
+    bad = " or ".join(
+        f"({value.format(c=c)} is not null and {int_parse(value.format(c=c))} is null)"
+        for c in USAGE_COUNTS
+    )
     detail = _count_detail({c: value.format(c=c) for c in USAGE_COUNTS})
     neg = " or ".join(f"coalesce({int_parse(value.format(c=c))} < 0, false)" for c in USAGE_COUNTS)
     return bad, detail, neg
@@ -75,22 +123,24 @@ def _stage_page(con: duckdb.DuckDBPyConnection, kind: str) -> None:
                 '{USAGE_PREFIX}')) then 'unknown_object'
             when object <> '{COST_OBJECT}' then 'unexpected_object'
             when {start} is null or {end} is null then 'invalid_time'
-            when {amount} is null or {dec_parse(amount, 'DECIMAL(38,16)')} is null
+            when {amount} is null or {dec_parse(amount, "DECIMAL(38,16)")} is null
                 then 'invalid_amount'
-            when {qty} is not null and {dec_parse(qty, 'DECIMAL(38,12)')} is null
+            when {qty} is not null and {dec_parse(qty, "DECIMAL(38,12)")} is null
                 then 'invalid_quantity'
         end"""
         select = f"""
         'api_page' as source_format, {start} as bucket_start, {end} as bucket_end,
-        {dec_parse(amount, 'DECIMAL(38,16)')} as amount_value,
+        {dec_parse(amount, "DECIMAL(38,16)")} as amount_value,
         upper(r->'$.amount'->>'$.currency') as amount_currency,
         r->>'$.line_item' as line_item, r->>'$.project_id' as project_id,
         r->>'$.api_key_id' as api_key_id, r->>'$.organization_id' as organization_id,
-        {dec_parse(qty, 'DECIMAL(38,12)')} as quantity, r->>'$.quantity_unit' as quantity_unit"""
-        detail = (f"case when reason_code = 'invalid_amount' then 'amount.value is not a "
-                  f"decimal: ' || coalesce({amount}, '(missing)') "
-                  f"when reason_code = 'invalid_quantity' then 'quantity is not a decimal: ' "
-                  f"|| {qty} end")
+        {dec_parse(qty, "DECIMAL(38,12)")} as quantity, r->>'$.quantity_unit' as quantity_unit"""
+        detail = (
+            f"case when reason_code = 'invalid_amount' then 'amount.value is not a "
+            f"decimal: ' || coalesce({amount}, '(missing)') "
+            f"when reason_code = 'invalid_quantity' then 'quantity is not a decimal: ' "
+            f"|| {qty} end"
+        )
     else:
         value = "(r->>'$.{c}')"
         bad, bad_detail, neg = _count_checks(value)
@@ -110,7 +160,7 @@ def _stage_page(con: duckdb.DuckDBPyConnection, kind: str) -> None:
         object as result_object, {group_by} as group_by,
         r->>'$.project_id' as project_id, r->>'$.user_id' as user_id,
         r->>'$.api_key_id' as api_key_id, r->>'$.model' as model,
-        {typed_parse("(r->>'$.batch')", 'BOOLEAN')} as batch,
+        {typed_parse("(r->>'$.batch')", "BOOLEAN")} as batch,
         r->>'$.service_tier' as service_tier, {counts}"""
         detail = bad_detail
     con.execute(f"""
@@ -136,8 +186,9 @@ from checked
 
 
 def _page_kind(con: duckdb.DuckDBPyConnection, f: RawFile) -> str:
-    row = con.execute(f"select r->>'$.object' from {PAGE_TEMP} order by row_number limit 1"
-                      ).fetchone()
+    row = con.execute(
+        f"select r->>'$.object' from {PAGE_TEMP} order by row_number limit 1"
+    ).fetchone()
     obj = row[0] if row else None
     if obj is not None and str(obj).startswith(USAGE_PREFIX):
         return "usage"
@@ -146,16 +197,18 @@ def _page_kind(con: duckdb.DuckDBPyConnection, f: RawFile) -> str:
     return "usage"
 
 
-def _load_page(con: duckdb.DuckDBPyConnection, f: RawFile,
-               batch_id: int) -> tuple[str, Counts, int]:
+def _load_page(
+    con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int
+) -> tuple[str, Counts, int]:
     parsed, empty = read_page(con, f)
     if not parsed:
         return "openai_usage", quarantine_unparseable_file(con, f, batch_id, "openai"), 0
     kind = _page_kind(con, f)
     _stage_page(con, kind)
     con.execute(f"drop table if exists {PAGE_TEMP}")
-    table, cols = ("openai_costs", COST_COLUMNS) if kind == "costs" else \
-        ("openai_usage", USAGE_COLUMNS)
+    table, cols = (
+        ("openai_costs", COST_COLUMNS) if kind == "costs" else ("openai_usage", USAGE_COLUMNS)
+    )
     return table, finish(con, STAGED, table, cols, batch_id, f, "openai"), empty
 
 
@@ -163,12 +216,13 @@ _CSV = "_openai_csv"
 _TIME_COLS = ("start_time", "end_time", "start_time_iso", "end_time_iso")
 
 
-def _load_csv(con: duckdb.DuckDBPyConnection, f: RawFile,
-              batch_id: int) -> tuple[str, Counts, int]:
+def _load_csv(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int) -> tuple[str, Counts, int]:
     con.execute(f"drop table if exists {_CSV}")
     try:
-        con.execute(f"create temp table {_CSV} as select row_number() over () as __row, * "
-                    f"from read_csv({lit(str(f.path))}, header = true, all_varchar = true)")
+        con.execute(
+            f"create temp table {_CSV} as select row_number() over () as __row, * "
+            f"from read_csv({lit(str(f.path))}, header = true, all_varchar = true)"
+        )
     except duckdb.Error:
         return "openai_usage", quarantine_unparseable_file(con, f, batch_id, "openai"), 0
     names = [str(r[0]) for r in con.execute(f"describe {_CSV}").fetchall() if r[0] != "__row"]
@@ -196,26 +250,25 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: RawFile,
         amount = c("amount_value")
         reason = f"""case
             when {start} is null or {end} is null then 'invalid_time'
-            when {amount} is null or {dec_parse(amount, 'DECIMAL(38,16)')} is null
+            when {amount} is null or {dec_parse(amount, "DECIMAL(38,16)")} is null
                 then 'invalid_amount'
         end"""
         detail = f"'amount_value is not a decimal: ' || coalesce({amount}, '(missing)')"
         select = f"""
         'dashboard_csv' as source_format, {start} as bucket_start, {end} as bucket_end,
-        {dec_parse(amount, 'DECIMAL(38,16)')} as amount_value,
-        upper({c('amount_currency')}) as amount_currency, {c('line_item')} as line_item,
-        {c('project_id')} as project_id, {c('api_key_id')} as api_key_id,
-        {c('organization_id')} as organization_id,
-        {dec_parse(c('quantity'), 'DECIMAL(38,12)')} as quantity,
-        {c('quantity_unit')} as quantity_unit"""
+        {dec_parse(amount, "DECIMAL(38,16)")} as amount_value,
+        upper({c("amount_currency")}) as amount_currency, {c("line_item")} as line_item,
+        {c("project_id")} as project_id, {c("api_key_id")} as api_key_id,
+        {c("organization_id")} as organization_id,
+        {dec_parse(c("quantity"), "DECIMAL(38,12)")} as quantity,
+        {c("quantity_unit")} as quantity_unit"""
         table, out_cols = "openai_costs", COST_COLUMNS
     else:
         value = {n: c(n) for n in USAGE_COUNTS}
         bad = " or ".join(f"({v} is not null and {int_parse(v)} is null)" for v in value.values())
         bad_detail = _count_detail(value)
         neg = " or ".join(f"coalesce({int_parse(v)} < 0, false)" for v in value.values())
-        group_by = group_by_literal(con, rows, [cols[d] for d in USAGE_DIMS if d in cols],
-                                    '"{d}"')
+        group_by = group_by_literal(con, rows, [cols[d] for d in USAGE_DIMS if d in cols], '"{d}"')
         reason = f"""case
             when {start} is null or {end} is null then 'invalid_time'
             when {bad} then 'invalid_quantity'
@@ -227,9 +280,9 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: RawFile,
         select = f"""
         'dashboard_csv' as source_format, {start} as bucket_start, {end} as bucket_end,
         {obj}::varchar as result_object, {group_by} as group_by,
-        {c('project_id')} as project_id, {c('user_id')} as user_id,
-        {c('api_key_id')} as api_key_id, {c('model')} as model,
-        {typed_parse(c('batch'), 'BOOLEAN')} as batch, {c('service_tier')} as service_tier,
+        {c("project_id")} as project_id, {c("user_id")} as user_id,
+        {c("api_key_id")} as api_key_id, {c("model")} as model,
+        {typed_parse(c("batch"), "BOOLEAN")} as batch, {c("service_tier")} as service_tier,
         {counts}"""
         table, out_cols = "openai_usage", USAGE_COLUMNS
     con.execute(f"""
@@ -238,7 +291,7 @@ with checked as (select *, {reason} as reason_code from {rows})
 select
     __row as row_number, reason_code,
     case when reason_code = 'invalid_time' then 'start_time/end_time is not a timestamp: '
-        || coalesce({c('start_time')}, '(missing)') else {detail} end as reason_detail,
+        || coalesce({c("start_time")}, '(missing)') else {detail} end as reason_detail,
     to_json(struct_pack({pack}))::varchar as raw_record,
     {select}
 from checked
@@ -247,8 +300,9 @@ from checked
     return table, finish(con, STAGED, table, out_cols, batch_id, f, "openai"), empty
 
 
-def load_openai_file(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int,
-                     arrival: dt.datetime) -> tuple[str, Counts, int]:
+def load_openai_file(
+    con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int, arrival: dt.datetime
+) -> tuple[str, Counts, int]:
     del arrival  # provider exports have no future-time rule
     if f.file_format == "csv":
         return _load_csv(con, f, batch_id)

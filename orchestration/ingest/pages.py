@@ -23,7 +23,8 @@ def read_page(con: duckdb.DuckDBPyConnection, f: RawFile) -> tuple[bool, int]:
     ok = con.execute(
         f"select case when json_valid(content) then "
         f"coalesce(json_type(content::json -> '$.data') = 'ARRAY', false) else false end "
-        f"from read_text({path})").fetchone()
+        f"from read_text({path})"
+    ).fetchone()
     if not ok or not ok[0]:
         return False, 0
     con.execute(f"""
@@ -42,42 +43,57 @@ select row_number() over (order by bi, ri) as row_number, b, r from results
     row = con.execute(
         f"select count(*) from read_text({path}) t, "
         f"unnest(json_extract(t.content::json, '$.data[*]')) as u(b) "
-        f"where coalesce(json_array_length(b, '$.results'), 0) = 0").fetchone()
+        f"where coalesce(json_array_length(b, '$.results'), 0) = 0"
+    ).fetchone()
     return True, int(row[0]) if row else 0
 
 
-def quarantine_unparseable_file(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int,
-                                source: str) -> Counts:
+def quarantine_unparseable_file(
+    con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int, source: str
+) -> Counts:
     con.execute(
         f"insert into raw.quarantine select ?, ?, ?, 1, 'unparseable', "
         f"'not a JSON page with a data list', content from read_text({lit(str(f.path))})",
-        [batch_id, source, f.rel_path])
+        [batch_id, source, f.rel_path],
+    )
     return Counts(1, 0, 0, 1, 0)
 
 
-def finish(con: duckdb.DuckDBPyConnection, staged: str, table: str, columns: list[str],
-           batch_id: int, f: RawFile, source: str) -> Counts:
+def finish(
+    con: duckdb.DuckDBPyConnection,
+    staged: str,
+    table: str,
+    columns: list[str],
+    batch_id: int,
+    f: RawFile,
+    source: str,
+) -> Counts:
     """Move a staged temp table (``row_number``, ``reason_code``, ``reason_detail``,
     ``raw_record`` and the table's columns) into quarantine and ``raw.<table>``."""
     con.execute(
         f"insert into raw.quarantine select ?, ?, ?, row_number, reason_code, reason_detail, "
         f"raw_record from {staged} where reason_code is not null order by row_number",
-        [batch_id, source, f.rel_path])
+        [batch_id, source, f.rel_path],
+    )
     cols = ", ".join(columns)
     con.execute(
         f"insert into raw.{table} (batch_id, file_path, row_number, {cols}) "
         f"select ?, ?, row_number, {cols} from {staged} where reason_code is null "
-        f"order by row_number", [batch_id, f.rel_path])
-    row = con.execute(f"select count(*), count(*) filter (where reason_code is null) "
-                      f"from {staged}").fetchone()
+        f"order by row_number",
+        [batch_id, f.rel_path],
+    )
+    row = con.execute(
+        f"select count(*), count(*) filter (where reason_code is null) from {staged}"
+    ).fetchone()
     assert row is not None
     total, loaded = int(row[0]), int(row[1])
     con.execute(f"drop table if exists {staged}")
     return Counts(total, loaded, 0, total - loaded, 0)
 
 
-def group_by_literal(con: duckdb.DuckDBPyConnection, relation: str, dims: list[str],
-                     value: str) -> str:
+def group_by_literal(
+    con: duckdb.DuckDBPyConnection, relation: str, dims: list[str], value: str
+) -> str:
     """SQL literal: the sorted, comma-joined ``dims`` that are non-null somewhere in the file.
     ``value`` formats a dimension name into the expression reading it."""
     if not dims:

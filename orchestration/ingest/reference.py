@@ -47,8 +47,10 @@ YAML_TABLES: dict[str, tuple[str, ...]] = {
     "plans": ("plans", "plan_charges", "plan_prices", "plan_price_tiers"),
     "cost_allocation": ("cost_allocation_rules",),
 }
-ALL_TABLES: tuple[str, ...] = (*(s.table for s in CSV_SPECS),
-                               *(t for ts in YAML_TABLES.values() for t in ts))
+ALL_TABLES: tuple[str, ...] = (
+    *(s.table for s in CSV_SPECS),
+    *(t for ts in YAML_TABLES.values() for t in ts),
+)
 MAX_PROBLEMS = 25
 
 
@@ -98,8 +100,9 @@ def reference_files(s: Settings) -> list[tuple[RawFile, str]]:
 # --- reading and per-file checks ----------------------------------------------------------
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, f: RawFile, spec: CsvSpec,
-              problems: _Problems) -> tuple[list[dict[str, str | None]], bool]:
+def _read_csv(
+    con: duckdb.DuckDBPyConnection, f: RawFile, spec: CsvSpec, problems: _Problems
+) -> tuple[list[dict[str, str | None]], bool]:
     """Rows of a reference CSV as stripped text (empty -> None), with ``row_number``.
 
     The header is read first; DuckDB then reads the rows with those columns (no sniffing), so a
@@ -123,15 +126,17 @@ def _read_csv(con: duckdb.DuckDBPyConnection, f: RawFile, spec: CsvSpec,
             f"select * from read_csv({lit(str(f.path))}, header = true, auto_detect = false, "
             f"columns = {columns}, delim = ',', quote = '\"', escape = '\"', "
             f"store_rejects = true, rejects_table = '_ref_rej', "
-            f"rejects_scan = '_ref_rej_scan')").fetchall()
+            f"rejects_scan = '_ref_rej_scan')"
+        ).fetchall()
         rejects = con.execute("select line, error_message from _ref_rej order by line").fetchall()
     except duckdb.Error as exc:
         msg = str(exc).strip().splitlines()[0]
         problems.add(f.rel_path, "file", f"cannot be parsed as CSV: {msg}")
         return [], False
     for line, message in rejects:
-        problems.add(f.rel_path, f"row {int(line) - 1}", f"cannot be parsed as CSV (line "
-                                                         f"{line}): {message}")
+        problems.add(
+            f.rel_path, f"row {int(line) - 1}", f"cannot be parsed as CSV (line {line}): {message}"
+        )
     if rejects:
         return [], False
     rows = []
@@ -146,8 +151,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, f: RawFile, spec: CsvSpec,
     return rows, True
 
 
-def _check_csv(spec: CsvSpec, f: RawFile, rows: list[dict[str, str | None]],
-               problems: _Problems) -> None:
+def _check_csv(
+    spec: CsvSpec, f: RawFile, rows: list[dict[str, str | None]], problems: _Problems
+) -> None:
     import pandas as pd
 
     if not rows:
@@ -165,8 +171,11 @@ def _check_csv(spec: CsvSpec, f: RawFile, rows: list[dict[str, str | None]],
                 try:
                     dt.date.fromisoformat(v[:10])
                 except ValueError:
-                    problems.add(f.rel_path, f"row {n}", f"column '{col}': {v!r} is not a "
-                                                         "valid calendar date")
+                    problems.add(
+                        f.rel_path,
+                        f"row {n}",
+                        f"column '{col}': {v!r} is not a valid calendar date",
+                    )
 
 
 def _d(v: str | None) -> Decimal | None:
@@ -176,49 +185,64 @@ def _d(v: str | None) -> Decimal | None:
         return None
 
 
-def _range_checks(kind: str, f: RawFile, rows: list[dict[str, str | None]],
-                  problems: _Problems) -> None:
+def _range_checks(
+    kind: str, f: RawFile, rows: list[dict[str, str | None]], problems: _Problems
+) -> None:
     for r in rows:
         n = f"row {r['row_number']}"
         if kind == "customers" and (x := _d(r["tax_rate"])) is not None and x > 1:
-            problems.add(f.rel_path, n, f"column 'tax_rate': {r['tax_rate']!r} must be a "
-                                        "fraction between 0 and 1 (0.2 = 20%)")
+            problems.add(
+                f.rel_path,
+                n,
+                f"column 'tax_rate': {r['tax_rate']!r} must be a "
+                "fraction between 0 and 1 (0.2 = 20%)",
+            )
         if kind == "contracts":
             if (x := _d(r["usage_discount_pct"])) is not None and x > 100:
-                problems.add(f.rel_path, n, f"column 'usage_discount_pct': "
-                                            f"{r['usage_discount_pct']!r} is above 100")
+                problems.add(
+                    f.rel_path,
+                    n,
+                    f"column 'usage_discount_pct': {r['usage_discount_pct']!r} is above 100",
+                )
             if r["commit_amount"] and not r["commit_period"]:
-                problems.add(f.rel_path, n, "column 'commit_period': required when "
-                                            "commit_amount is set (month or term)")
+                problems.add(
+                    f.rel_path,
+                    n,
+                    "column 'commit_period': required when commit_amount is set (month or term)",
+                )
         if kind == "provider_prices" and (x := _d(r["price_per"])) is not None and x == 0:
             problems.add(f.rel_path, n, "column 'price_per': must be greater than 0")
-        start_col, end_col = {"subscriptions": ("start_date", "end_date"),
-                              "contracts": ("start_date", "end_date"),
-                              "credit_grants": ("granted_at", "expires_at"),
-                              "provider_prices": ("effective_from", "effective_to")
-                              }.get(kind, (None, None))
+        start_col, end_col = {
+            "subscriptions": ("start_date", "end_date"),
+            "contracts": ("start_date", "end_date"),
+            "credit_grants": ("granted_at", "expires_at"),
+            "provider_prices": ("effective_from", "effective_to"),
+        }.get(kind, (None, None))
         if start_col and end_col and r.get(start_col) and r.get(end_col):
             start, end = str(r[start_col]), str(r[end_col])
             if end[:10] < start[:10] or (end == start and kind != "credit_grants"):
-                problems.add(f.rel_path, n, f"column '{end_col}': {end!r} is not after "
-                                            f"{start_col} {start!r}")
+                problems.add(
+                    f.rel_path, n, f"column '{end_col}': {end!r} is not after {start_col} {start!r}"
+                )
 
 
 def _load_yaml(f: RawFile, problems: _Problems) -> Any:
     try:
         return yaml.safe_load(f.path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        problems.add(f.rel_path, "file", f"cannot be parsed as YAML: "
-                                         f"{str(exc).splitlines()[0]}")
+        problems.add(f.rel_path, "file", f"cannot be parsed as YAML: {str(exc).splitlines()[0]}")
         return None
 
 
 # --- cross-file rules ------------------------------------------------------------------------
 
 
-def _cross_checks(csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]]],
-                  plans: list[tuple[RawFile, YamlRows]], problems: _Problems,
-                  broken: set[str]) -> None:
+def _cross_checks(
+    csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]]],
+    plans: list[tuple[RawFile, YamlRows]],
+    problems: _Problems,
+    broken: set[str],
+) -> None:
     """Rules across files. A file that could not be read at all (``broken``) is reported once;
     the rules that need it are skipped rather than reporting every reference to it."""
     customers = csv_rows.get("customers", (None, []))[1]
@@ -232,8 +256,12 @@ def _cross_checks(csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]
             if code is None or version is None:
                 continue
             if (code, version) in seen_versions:
-                problems.add(f.rel_path, "version", f"duplicate plan version {code} v{version} "
-                                                    f"(also in {seen_versions[(code, version)]})")
+                problems.add(
+                    f.rel_path,
+                    "version",
+                    f"duplicate plan version {code} v{version} "
+                    f"(also in {seen_versions[(code, version)]})",
+                )
             seen_versions[(code, version)] = f.rel_path
             if cur:
                 plan_currencies.setdefault(code, set()).add(cur)
@@ -242,8 +270,11 @@ def _cross_checks(csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]
         parent = f_pr.get("parent_customer_id")
         if parent and parent not in currency:
             file = csv_rows["customers"][0]
-            problems.add(file.rel_path, f"row {f_pr['row_number']}",
-                         f"column 'parent_customer_id': unknown customer {parent!r}")
+            problems.add(
+                file.rel_path,
+                f"row {f_pr['row_number']}",
+                f"column 'parent_customer_id': unknown customer {parent!r}",
+            )
 
     for kind in ("subscriptions", "contracts", "credit_grants", "budgets"):
         if kind not in csv_rows or not check_customers:
@@ -252,9 +283,11 @@ def _cross_checks(csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]
         for r in rows:
             cid = r.get("customer_id")
             if cid and cid not in currency:
-                problems.add(file.rel_path, f"row {r['row_number']}",
-                             f"column 'customer_id': unknown customer {cid!r} "
-                             "(not in customers.csv)")
+                problems.add(
+                    file.rel_path,
+                    f"row {r['row_number']}",
+                    f"column 'customer_id': unknown customer {cid!r} (not in customers.csv)",
+                )
 
     if "subscriptions" in csv_rows:
         file, rows = csv_rows["subscriptions"]
@@ -263,17 +296,26 @@ def _cross_checks(csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]
             code, cid = r.get("plan_code"), r.get("customer_id")
             if not check_plans:
                 pass
-            elif code and code not in plan_currencies and code not in {
-                    c for c, _ in seen_versions}:
-                problems.add(file.rel_path, n, f"column 'plan_code': unknown plan {code!r} "
-                                               "(no plans/*.yml with this code)")
-            elif code and cid in currency and check_customers and re.fullmatch(
-                    "[A-Z]{3}", currency[cid]):
+            elif code and code not in plan_currencies and code not in {c for c, _ in seen_versions}:
+                problems.add(
+                    file.rel_path,
+                    n,
+                    f"column 'plan_code': unknown plan {code!r} (no plans/*.yml with this code)",
+                )
+            elif (
+                code
+                and cid in currency
+                and check_customers
+                and re.fullmatch("[A-Z]{3}", currency[cid])
+            ):
                 wrong = sorted(plan_currencies.get(code, set()) - {currency[cid]})
                 if wrong:
-                    problems.add(file.rel_path, n,
-                                 f"plan {code!r} is priced in {', '.join(wrong)} but customer "
-                                 f"{cid!r} is billed in {currency[cid]}")
+                    problems.add(
+                        file.rel_path,
+                        n,
+                        f"plan {code!r} is priced in {', '.join(wrong)} but customer "
+                        f"{cid!r} is billed in {currency[cid]}",
+                    )
         by_customer: dict[str, list[dict[str, str | None]]] = {}
         for r in rows:
             if r.get("customer_id") and r.get("start_date"):
@@ -283,17 +325,19 @@ def _cross_checks(csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]
             for prev, cur in zip(subs, subs[1:], strict=False):
                 prev_end = prev.get("end_date")
                 if prev_end is None or str(cur["start_date"]) < str(prev_end):
-                    problems.add(file.rel_path, f"row {cur['row_number']}",
-                                 f"subscription {cur['subscription_id']!r} of customer {cid!r} "
-                                 f"overlaps subscription {prev['subscription_id']!r} "
-                                 f"(row {prev['row_number']})")
+                    problems.add(
+                        file.rel_path,
+                        f"row {cur['row_number']}",
+                        f"subscription {cur['subscription_id']!r} of customer {cid!r} "
+                        f"overlaps subscription {prev['subscription_id']!r} "
+                        f"(row {prev['row_number']})",
+                    )
 
 
 # --- the loader ------------------------------------------------------------------------------
 
 
-def _parse_all(con: duckdb.DuckDBPyConnection,
-               files: list[tuple[RawFile, str]]) -> list[_Parsed]:
+def _parse_all(con: duckdb.DuckDBPyConnection, files: list[tuple[RawFile, str]]) -> list[_Parsed]:
     problems = _Problems()
     parsed: list[_Parsed] = []
     csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]]] = {}
@@ -310,8 +354,19 @@ def _parse_all(con: duckdb.DuckDBPyConnection,
         _check_csv(spec, f, rows, problems)
         _range_checks(kind, f, rows, problems)
         csv_rows[kind] = (f, rows)
-        parsed.append(_Parsed(f, kind, {kind: [tuple(r[c] for c in spec.columns) + (
-            int(str(r["row_number"])),) for r in rows]}, len(rows)))
+        parsed.append(
+            _Parsed(
+                f,
+                kind,
+                {
+                    kind: [
+                        tuple(r[c] for c in spec.columns) + (int(str(r["row_number"])),)
+                        for r in rows
+                    ]
+                },
+                len(rows),
+            )
+        )
 
     yaml_docs = [(f, kind, _load_yaml(f, problems)) for f, kind in files if kind not in specs]
     broken |= {kind for _f, kind, doc in yaml_docs if doc is None}
@@ -333,8 +388,9 @@ def _parse_all(con: duckdb.DuckDBPyConnection,
             out = parse_cost_allocation(doc, meter_codes)
         for where, problem in out.problems:
             problems.add(f.rel_path, where, problem)
-        tables = {t: [(*row, i) for i, row in enumerate(rows, start=1)]
-                  for t, rows in out.tables.items()}
+        tables = {
+            t: [(*row, i) for i, row in enumerate(rows, start=1)] for t, rows in out.tables.items()
+        }
         parsed.append(_Parsed(f, kind, tables, out.count))
     _cross_checks(csv_rows, plans, problems, broken)
     problems.raise_if_any()
@@ -350,8 +406,10 @@ def _write(con: duckdb.DuckDBPyConnection, p: _Parsed, batch_id: int) -> None:
             continue
         width = len(rows[0]) - 1  # the last element is the row number
         marks = ", ".join(["?"] * (width + 3))
-        con.executemany(f"insert into raw.{table} values ({marks})",
-                        [[batch_id, p.file.rel_path, row[-1], *row[:-1]] for row in rows])
+        con.executemany(
+            f"insert into raw.{table} values ({marks})",
+            [[batch_id, p.file.rel_path, row[-1], *row[:-1]] for row in rows],
+        )
 
 
 def ingest_reference_files(con: duckdb.DuckDBPyConnection, s: Settings) -> list[FileLoad]:
@@ -364,8 +422,10 @@ def ingest_reference_files(con: duckdb.DuckDBPyConnection, s: Settings) -> list[
             if path not in current:
                 stale.append((table, str(path)))
     if all(b is not None for b in seen.values()) and not stale:
-        return [FileLoad("reference", kind, f.rel_path, seen[f.rel_path], True, 0, 0, 0, 0, 0)
-                for f, kind in files]
+        return [
+            FileLoad("reference", kind, f.rel_path, seen[f.rel_path], True, 0, 0, 0, 0, 0)
+            for f, kind in files
+        ]
     parsed = _parse_all(con, files)  # raises ReferenceDataError before any write
     loads: list[FileLoad] = []
     loaded_at = now_utc()
@@ -376,16 +436,28 @@ def ingest_reference_files(con: duckdb.DuckDBPyConnection, s: Settings) -> list[
         for p in parsed:
             prior = seen[p.file.rel_path]
             if prior is not None:
-                loads.append(FileLoad("reference", p.kind, p.file.rel_path, prior, True,
-                                      0, 0, 0, 0, 0))
+                loads.append(
+                    FileLoad("reference", p.kind, p.file.rel_path, prior, True, 0, 0, 0, 0, 0)
+                )
                 continue
             batch_id = next_batch_id(con)
             _write(con, p, batch_id)
             counts = Counts(p.count, p.count, 0, 0, 0)
-            record_batch(con, batch_id=batch_id, source="reference", table_name=p.kind,
-                         f=p.file, arrival=loaded_at, loaded_at=loaded_at, c=counts)
-            loads.append(FileLoad("reference", p.kind, p.file.rel_path, batch_id, False,
-                                  p.count, p.count, 0, 0, 0))
+            record_batch(
+                con,
+                batch_id=batch_id,
+                source="reference",
+                table_name=p.kind,
+                f=p.file,
+                arrival=loaded_at,
+                loaded_at=loaded_at,
+                c=counts,
+            )
+            loads.append(
+                FileLoad(
+                    "reference", p.kind, p.file.rel_path, batch_id, False, p.count, p.count, 0, 0, 0
+                )
+            )
         con.commit()
     except BaseException:
         con.rollback()

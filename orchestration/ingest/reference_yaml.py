@@ -55,8 +55,9 @@ class YamlRows:
         self.tables.setdefault(table, []).append(row)
 
 
-def _decimal_field(out: YamlRows, path: str, value: Any, *, required: bool = False,
-                   positive: bool = False) -> Decimal | None:
+def _decimal_field(
+    out: YamlRows, path: str, value: Any, *, required: bool = False, positive: bool = False
+) -> Decimal | None:
     if value is None:
         if required:
             out.problems.append((path, "a value is required"))
@@ -96,8 +97,9 @@ def parse_meters(doc: Any) -> YamlRows:
             out.problems.append((f"{p}.event_type", "a value is required"))
         agg = _text(m.get("aggregation"))
         if agg not in AGGREGATIONS:
-            out.problems.append((f"{p}.aggregation",
-                                 f"{agg!r} is not one of {', '.join(AGGREGATIONS)}"))
+            out.problems.append(
+                (f"{p}.aggregation", f"{agg!r} is not one of {', '.join(AGGREGATIONS)}")
+            )
         fld = _text(m.get("field"))
         if agg not in (None, "count") and not fld:
             out.problems.append((f"{p}.field", f"a field is required for aggregation {agg!r}"))
@@ -106,17 +108,29 @@ def parse_meters(doc: Any) -> YamlRows:
             out.problems.append((f"{p}.dimensions", "must be a list of field names"))
             dims = []
         flt = m.get("filter")
-        if flt is not None and (not isinstance(flt, dict)
-                                or any(isinstance(v, dict | list) for v in flt.values())):
+        if flt is not None and (
+            not isinstance(flt, dict) or any(isinstance(v, dict | list) for v in flt.values())
+        ):
             out.problems.append((f"{p}.filter", "must be a mapping of field -> value"))
             flt = None
         inc = m.get("include_failed", False)
         if not isinstance(inc, bool):
             out.problems.append((f"{p}.include_failed", f"{inc!r} is not true or false"))
             inc = False
-        out.add("meters", (code, _text(m.get("name")), event_type, agg, fld,
-                           _text(m.get("unit")), json.dumps(dims),
-                           None if flt is None else json.dumps(flt, sort_keys=True), inc))
+        out.add(
+            "meters",
+            (
+                code,
+                _text(m.get("name")),
+                event_type,
+                agg,
+                fld,
+                _text(m.get("unit")),
+                json.dumps(dims),
+                None if flt is None else json.dumps(flt, sort_keys=True),
+                inc,
+            ),
+        )
         out.count += 1
     return out
 
@@ -129,8 +143,11 @@ def _parse_date(out: YamlRows, path: str, value: Any) -> str | None:
         out.problems.append((path, "a date is required"))
         return None
     try:
-        return dt.date.fromisoformat(text).isoformat() if len(text) == 10 else _bad_date(
-            out, path, text)
+        return (
+            dt.date.fromisoformat(text).isoformat()
+            if len(text) == 10
+            else _bad_date(out, path, text)
+        )
     except ValueError:
         return _bad_date(out, path, text)
 
@@ -159,14 +176,15 @@ def _parse_tiers(out: YamlRows, path: str, tiers: Any, key: tuple[Any, ...]) -> 
                 out.problems.append((f"{tp}.up_to", "the last tier must not have up_to"))
             d = _decimal_field(out, f"{tp}.up_to", up_to, positive=True)
             if d is not None and previous is not None and d <= previous:
-                out.problems.append((path, f"tiers not ascending: up_to {up_to} after "
-                                           f"{previous}"))
+                out.problems.append((path, f"tiers not ascending: up_to {up_to} after {previous}"))
             if d is not None:
                 previous = d
         _decimal_field(out, f"{tp}.unit_price", tier.get("unit_price"), required=True)
         _decimal_field(out, f"{tp}.flat_fee", tier.get("flat_fee"))
-        out.add("plan_price_tiers", (*key, t, _text(up_to), _text(tier.get("unit_price")),
-                                     _text(tier.get("flat_fee"))))
+        out.add(
+            "plan_price_tiers",
+            (*key, t, _text(up_to), _text(tier.get("unit_price")), _text(tier.get("flat_fee"))),
+        )
 
 
 def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
@@ -187,8 +205,7 @@ def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
         out.problems.append(("currency", f"{currency!r} is not an upper-case ISO 4217 code"))
     eff = _parse_date(out, "effective_from", doc.get("effective_from"))
     _decimal_field(out, "fee", doc.get("fee"))
-    out.add("plans", (code, version, _text(doc.get("name")), currency, eff,
-                      _text(doc.get("fee"))))
+    out.add("plans", (code, version, _text(doc.get("name")), currency, eff, _text(doc.get("fee"))))
     charges = doc.get("charges") or []
     if not isinstance(charges, list):
         out.problems.append(("charges", "must be a list"))
@@ -205,8 +222,9 @@ def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
             out.problems.append((f"{cp}.meter", f"unknown meter {meter!r} (not in meters.yml)"))
         model = _text(ch.get("model")) or "per_unit"
         if model not in CHARGE_MODELS:
-            out.problems.append((f"{cp}.model", f"{model!r} is not one of "
-                                                f"{', '.join(CHARGE_MODELS)}"))
+            out.problems.append(
+                (f"{cp}.model", f"{model!r} is not one of {', '.join(CHARGE_MODELS)}")
+            )
         if ch.get("price_per") is not None:
             _decimal_field(out, f"{cp}.price_per", ch.get("price_per"), positive=True)
         out.add("plan_charges", (code, version, c, meter, model, _text(ch.get("price_per"))))
@@ -220,8 +238,10 @@ def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
                 out.problems.append((pp, "a price row must be a mapping"))
                 continue
             when = pr.get("when")
-            if when is not None and (not isinstance(when, dict) or not all(
-                    isinstance(v, str | int | float) for v in when.values())):
+            if when is not None and (
+                not isinstance(when, dict)
+                or not all(isinstance(v, str | int | float) for v in when.values())
+            ):
                 out.problems.append((f"{pp}.when", "must be a mapping of dimension -> pattern"))
                 when = None
             _decimal_field(out, f"{pp}.free_units", pr.get("free_units"))
@@ -232,15 +252,24 @@ def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
             elif model == "package":
                 size = pr.get("package_size")
                 if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-                    out.problems.append((f"{pp}.package_size",
-                                         f"{size!r} is not a positive integer"))
-                _decimal_field(out, f"{pp}.package_price", pr.get("package_price"),
-                               required=True)
-            out.add("plan_prices", (
-                code, version, c, r,
-                None if when is None else json.dumps({k: str(v) for k, v in when.items()}),
-                _text(pr.get("unit_price")), _text(pr.get("free_units")),
-                _text(pr.get("package_size")), _text(pr.get("package_price"))))
+                    out.problems.append(
+                        (f"{pp}.package_size", f"{size!r} is not a positive integer")
+                    )
+                _decimal_field(out, f"{pp}.package_price", pr.get("package_price"), required=True)
+            out.add(
+                "plan_prices",
+                (
+                    code,
+                    version,
+                    c,
+                    r,
+                    None if when is None else json.dumps({k: str(v) for k, v in when.items()}),
+                    _text(pr.get("unit_price")),
+                    _text(pr.get("free_units")),
+                    _text(pr.get("package_size")),
+                    _text(pr.get("package_price")),
+                ),
+            )
     return out
 
 
@@ -264,12 +293,17 @@ def parse_cost_allocation(doc: Any, meter_codes: set[str] | None) -> YamlRows:
             out.problems.append((f"{p}.match", "must be a mapping of FOCUS column -> pattern"))
             match = {}
         driver = _text(rule.get("driver"))
-        if driver not in (meter_codes or set()) and driver not in DRIVERS_BUILTIN and (
-                meter_codes is not None or not driver):
-            out.problems.append((f"{p}.driver", f"{driver!r} is not a meter code, requests or "
-                                                "revenue"))
-        out.add("cost_allocation_rules", (i, tag_key,
-                                          json.dumps({k: str(v) for k, v in match.items()}),
-                                          driver))
+        if (
+            driver not in (meter_codes or set())
+            and driver not in DRIVERS_BUILTIN
+            and (meter_codes is not None or not driver)
+        ):
+            out.problems.append(
+                (f"{p}.driver", f"{driver!r} is not a meter code, requests or revenue")
+            )
+        out.add(
+            "cost_allocation_rules",
+            (i, tag_key, json.dumps({k: str(v) for k, v in match.items()}), driver),
+        )
         out.count += 1
     return out

@@ -53,15 +53,28 @@ class IngestResult:
                 skipped += 1
                 continue
             row = by_table.setdefault(f.table_name, [0, 0, 0, 0, 0, 0])
-            for i, n in enumerate((1, f.raw_rows, f.loaded_rows, f.duplicate_rows,
-                                   f.quarantined_rows, f.conflict_rows)):
+            for i, n in enumerate(
+                (
+                    1,
+                    f.raw_rows,
+                    f.loaded_rows,
+                    f.duplicate_rows,
+                    f.quarantined_rows,
+                    f.conflict_rows,
+                )
+            ):
                 row[i] += n
             reasons.update(f.quarantine_reasons)
         head = ("table", "files", "raw", "loaded", "duplicates", "quarantined", "conflicts")
         lines = [head] + [(t, *map(str, v)) for t, v in sorted(by_table.items())]
         widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
-        out = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in lines]
+        out = [
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+            for r in lines
+        ]
         out.append(f"files skipped (already loaded): {skipped}")
         if reasons:
             out.append("quarantined by reason:")

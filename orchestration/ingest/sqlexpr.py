@@ -7,8 +7,10 @@ before it is cast."""
 from __future__ import annotations
 
 # ISO 8601 date or date-time, with 'T' or ' ', optional fraction, optional Z / offset.
-TS_PATTERN = (r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?"
-              r"(Z|z|[+-]\d{2}(:?\d{2})?)?")
+TS_PATTERN = (
+    r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?"
+    r"(Z|z|[+-]\d{2}(:?\d{2})?)?"
+)
 # Plain decimal or E-notation; no thousands separators, no currency symbols.
 DEC_PATTERN = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
 INT_PATTERN = r"[+-]?\d+(\.0*)?"
@@ -27,20 +29,26 @@ def ident(name: str) -> str:
 def ts_parse(expr: str) -> str:
     """Text -> TIMESTAMP (UTC), NULL unless the text is an ISO 8601 date/date-time.
     A value without offset is UTC."""
-    return (f"(case when regexp_full_match(trim({expr}), {lit(TS_PATTERN)}) "
-            f"then timezone('UTC', try_cast(trim({expr}) as timestamptz)) end)")
+    return (
+        f"(case when regexp_full_match(trim({expr}), {lit(TS_PATTERN)}) "
+        f"then timezone('UTC', try_cast(trim({expr}) as timestamptz)) end)"
+    )
 
 
 def dec_parse(expr: str, typ: str) -> str:
     """Text -> DECIMAL ``typ``, NULL unless it is a plain decimal number."""
-    return (f"(case when regexp_full_match(trim({expr}), {lit(DEC_PATTERN)}) "
-            f"then try_cast(trim({expr}) as {typ}) end)")
+    return (
+        f"(case when regexp_full_match(trim({expr}), {lit(DEC_PATTERN)}) "
+        f"then try_cast(trim({expr}) as {typ}) end)"
+    )
 
 
 def int_parse(expr: str) -> str:
     """Text -> BIGINT, NULL unless it is an integer (``10`` or ``10.0``, never ``12.5``)."""
-    return (f"(case when regexp_full_match(trim({expr}), {lit(INT_PATTERN)}) "
-            f"then try_cast(try_cast(trim({expr}) as decimal(38, 9)) as bigint) end)")
+    return (
+        f"(case when regexp_full_match(trim({expr}), {lit(INT_PATTERN)}) "
+        f"then try_cast(try_cast(trim({expr}) as decimal(38, 9)) as bigint) end)"
+    )
 
 
 def typed_parse(expr: str, typ: str) -> str:
@@ -53,6 +61,5 @@ def typed_parse(expr: str, typ: str) -> str:
     if t == "TIMESTAMP":
         return ts_parse(expr)
     if t == "BOOLEAN":
-        return (f"(case upper(trim({expr})) when 'TRUE' then true when 'FALSE' then false "
-                f"end)")
+        return f"(case upper(trim({expr})) when 'TRUE' then true when 'FALSE' then false end)"
     return expr

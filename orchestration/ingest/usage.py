@@ -44,8 +44,17 @@ IGNORED_FLAT: frozenset[str] = frozenset({"specversion", "datacontenttype", "dat
 FUTURE_TOLERANCE = "interval 1 day"
 
 _CSV_TEMP = ("_usage_csv", "_usage_csv_lines", "_usage_csv_rej", "_usage_csv_rej_scan")
-_INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-              "UINTEGER", "UBIGINT"}
+_INT_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,8 @@ def _jsonl_source(path: str) -> _Source:
     known = "{" + ",".join(f'"{f}":null' for f in FIELDS) + "}"
     fields = ",\n        ".join(
         f"d->>{lit('$.' + chr(34) + f + chr(34))} as {f}_txt, null::{t} as {f}_nat"
-        for f, t in FIELDS.items())
+        for f, t in FIELDS.items()
+    )
     sql = f"""
 with lines as (
     select u.n as row_number, rtrim(u.line, chr(13)) as line
@@ -100,12 +110,16 @@ from objects
     return _Source(sql)
 
 
-def _flat_source(con: duckdb.DuckDBPyConnection, relation: str, row_number: str,
-                 raw_record: str | None) -> _Source:
+def _flat_source(
+    con: duckdb.DuckDBPyConnection, relation: str, row_number: str, raw_record: str | None
+) -> _Source:
     """CSV (all text) and Parquet (typed) usage: envelope and data fields as flat columns."""
     cols = con.execute(f"describe select * from {relation}").fetchall()
-    types = {str(c[0]): str(c[1]).upper() for c in cols
-             if str(c[0]) not in ("file_row_number", "__k", "__row_number", "__raw_line")}
+    types = {
+        str(c[0]): str(c[1]).upper()
+        for c in cols
+        if str(c[0]) not in ("file_row_number", "__k", "__row_number", "__raw_line")
+    }
     lower = {name.lower(): name for name in types}
 
     def txt_nat(field: str, target: str) -> tuple[str, str]:
@@ -118,8 +132,13 @@ def _flat_source(con: duckdb.DuckDBPyConnection, relation: str, row_number: str,
             return q, f"null::{target}"
         if target == "VARCHAR":
             return f"cast({q} as varchar)", "null::varchar"
-        if target == "TIMESTAMP" and typ in ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS",
-                                              "TIMESTAMP_S", "DATE"):
+        if target == "TIMESTAMP" and typ in (
+            "TIMESTAMP",
+            "TIMESTAMP_NS",
+            "TIMESTAMP_MS",
+            "TIMESTAMP_S",
+            "DATE",
+        ):
             return "null::varchar", f"cast({q} as timestamp)"
         if target == "TIMESTAMP" and typ == "TIMESTAMP WITH TIME ZONE":
             return "null::varchar", f"timezone('UTC', {q})"
@@ -165,26 +184,34 @@ from {relation}
 
 
 def _classify_sql(src: _Source, arrival: dt.datetime) -> str:
-    parsed = ",\n        ".join(f"{typed_parse(f + '_txt', t)} as {f}_p"
-                                 for f, t in FIELDS.items() if t != "VARCHAR")
+    parsed = ",\n        ".join(
+        f"{typed_parse(f + '_txt', t)} as {f}_p" for f, t in FIELDS.items() if t != "VARCHAR"
+    )
     typed = ",\n        ".join(
         f"coalesce({f}_nat, {f}_p) as {f}, ({f}_txt is not null and {f}_p is null) as {f}_bad, "
-        f"{f}_txt" if t != "VARCHAR" else f"{f}_txt as {f}, false as {f}_bad"
-        for f, t in FIELDS.items())
+        f"{f}_txt"
+        if t != "VARCHAR"
+        else f"{f}_txt as {f}, false as {f}_bad"
+        for f, t in FIELDS.items()
+    )
     any_bad = " or ".join(f"{f}_bad" for f in NUMERIC_FIELDS)
     bad_detail = ", ".join(
-        f"case when {f}_bad then '{f} is not a number: ' || {f}_txt end" for f in NUMERIC_FIELDS)
+        f"case when {f}_bad then '{f} is not a number: ' || {f}_txt end" for f in NUMERIC_FIELDS
+    )
     any_neg = " or ".join(f"coalesce({f} < 0, false)" for f in USAGE_QUANTITY_FIELDS)
-    neg_detail = ", ".join(f"case when {f} < 0 then '{f} is negative: ' || {f}::varchar end"
-                           for f in USAGE_QUANTITY_FIELDS)
-    hash_cols = ", ".join(["event_type", "customer_id", "event_time", *FIELDS,
-                           "extra_data::varchar"])
+    neg_detail = ", ".join(
+        f"case when {f} < 0 then '{f} is negative: ' || {f}::varchar end"
+        for f in USAGE_QUANTITY_FIELDS
+    )
+    hash_cols = ", ".join(
+        ["event_type", "customer_id", "event_time", *FIELDS, "extra_data::varchar"]
+    )
     cols = ", ".join(FIELDS)
     arrival_lit = lit(arrival.isoformat(sep=" "))
     return f"""
 with src as ({src.sql}),
 parsed as (
-    select *, {typed_parse('time_txt', 'TIMESTAMP')} as time_p,
+    select *, {typed_parse("time_txt", "TIMESTAMP")} as time_p,
         {parsed}
     from src
 ),
@@ -264,7 +291,8 @@ def _source_for(con: duckdb.DuckDBPyConnection, f: RawFile) -> tuple[_Source, in
             f"create temp table _usage_csv as select row_number() over () as __k, * "
             f"from read_csv({lit(path)}, header = true, "
             f"all_varchar = true, store_rejects = true, rejects_table = '_usage_csv_rej', "
-            f"rejects_scan = '_usage_csv_rej_scan')")
+            f"rejects_scan = '_usage_csv_rej_scan')"
+        )
         # map the k-th parsed row to the k-th data line that was not rejected (exact unless a
         # quoted field spans lines; then rows are numbered in order and keep their values as JSON)
         con.execute(f"""
@@ -278,13 +306,17 @@ from (
 ) l
 where n > 1 and trim(line, ' ' || chr(9) || chr(13)) <> ''
     and n not in (select line from _usage_csv_rej)""")
-        n = con.execute("select (select count(*) from _usage_csv_lines), "
-                        "(select count(*) from _usage_csv), "
-                        "(select count(*) from _usage_csv_rej)").fetchone()
+        n = con.execute(
+            "select (select count(*) from _usage_csv_lines), "
+            "(select count(*) from _usage_csv), "
+            "(select count(*) from _usage_csv_rej)"
+        ).fetchone()
         assert n is not None
         if n[0] == n[1]:
-            rel = ("(select c.*, l.data_row as __row_number, l.line as __raw_line "
-                   "from _usage_csv c join _usage_csv_lines l on l.k = c.__k)")
+            rel = (
+                "(select c.*, l.data_row as __row_number, l.line as __raw_line "
+                "from _usage_csv c join _usage_csv_lines l on l.k = c.__k)"
+            )
             src = _flat_source(con, rel, "__row_number", "__raw_line")
         else:
             src = _flat_source(con, "_usage_csv", "__k", None)
@@ -292,8 +324,9 @@ where n > 1 and trim(line, ' ' || chr(9) || chr(13)) <> ''
     raise ValueError(f"unsupported usage format: {f.file_format}")
 
 
-def load_usage_file(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int,
-                    arrival: dt.datetime) -> Counts:
+def load_usage_file(
+    con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int, arrival: dt.datetime
+) -> Counts:
     """Load one usage file as batch ``batch_id`` (the caller owns the transaction and the
     manifest row)."""
     src, n_rejected = _source_for(con, f)
@@ -304,13 +337,18 @@ def load_usage_file(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int,
         con.execute(
             "insert into raw.quarantine select ?, 'usage', ?, line - 1, 'unparseable', "
             "'CSV line ' || line || ': ' || error_message, csv_line "
-            "from _usage_csv_rej order by line", [batch_id, f.rel_path])
+            "from _usage_csv_rej order by line",
+            [batch_id, f.rel_path],
+        )
     con.execute(
         "insert into raw.quarantine select ?, 'usage', ?, row_number, reason_code, "
         "reason_detail, raw_record from _usage_cls where reason_code is not null "
-        "order by row_number", [batch_id, f.rel_path])
+        "order by row_number",
+        [batch_id, f.rel_path],
+    )
     cols = ", ".join(FIELDS)
-    con.execute(f"""
+    con.execute(
+        f"""
 insert into raw.usage_events (batch_id, file_path, row_number, event_source, event_id,
     event_type, customer_id, event_time, {cols}, extra_data, payload_hash, is_duplicate)
 with ok as (select * from _usage_cls where reason_code is null),
@@ -331,8 +369,11 @@ select ?, ?, ok.row_number, ok.event_source, ok.event_id, ok.event_type, ok.cust
 from ok
 left join repeated r on r.event_source = ok.event_source and r.event_id = ok.event_id
 left join prior p on p.event_source = ok.event_source and p.event_id = ok.event_id
-""", [batch_id, f.rel_path])
-    con.execute("""
+""",
+        [batch_id, f.rel_path],
+    )
+    con.execute(
+        """
 insert into raw.usage_conflicts
 with dups as (
     select event_source, event_id, row_number, payload_hash
@@ -349,20 +390,30 @@ from dups d
 join kept k on k.event_source = d.event_source and k.event_id = d.event_id
 where d.payload_hash <> k.payload_hash
 order by d.row_number
-""", [batch_id, batch_id, f.rel_path])
-    row = con.execute("""
+""",
+        [batch_id, batch_id, f.rel_path],
+    )
+    row = con.execute(
+        """
 select
     (select count(*) from _usage_cls),
     (select count(*) from _usage_cls where reason_code is not null),
     (select count(*) filter (where is_duplicate) from raw.usage_events where batch_id = $1),
     (select count(*) filter (where not is_duplicate) from raw.usage_events where batch_id = $1),
     (select count(*) from raw.usage_conflicts where conflicting_batch_id = $1)
-""", [batch_id]).fetchone()
+""",
+        [batch_id],
+    ).fetchone()
     assert row is not None
     total, quarantined, dups, loaded, conflicts = (int(x) for x in row)
     con.execute("drop table if exists _usage_cls")
     if f.file_format == "csv":
         for t in _CSV_TEMP:
             con.execute(f"drop table if exists {t}")
-    return Counts(raw_rows=total + n_rejected, loaded_rows=loaded, duplicate_rows=dups,
-                  quarantined_rows=quarantined + n_rejected, conflict_rows=conflicts)
+    return Counts(
+        raw_rows=total + n_rejected,
+        loaded_rows=loaded,
+        duplicate_rows=dups,
+        quarantined_rows=quarantined + n_rejected,
+        conflict_rows=conflicts,
+    )

@@ -11,19 +11,28 @@ from typing import Any
 
 from orchestration.quality.gx import validate_frame
 
-COUNT_COLUMNS: tuple[str, ...] = ("raw_rows", "loaded_rows", "duplicate_rows",
-                                  "quarantined_rows", "conflict_rows")
+COUNT_COLUMNS: tuple[str, ...] = (
+    "raw_rows",
+    "loaded_rows",
+    "duplicate_rows",
+    "quarantined_rows",
+    "conflict_rows",
+)
 
 
 def _expectations() -> list[Any]:
     import great_expectations as gx
 
     ex = gx.expectations
-    out: list[Any] = [ex.ExpectColumnValuesToBeBetween(column=c, min_value=0)
-                      for c in COUNT_COLUMNS]
+    out: list[Any] = [
+        ex.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in COUNT_COLUMNS
+    ]
     out.append(ex.ExpectColumnPairValuesToBeEqual(column_A="raw_rows", column_B="accounted_rows"))
-    out.append(ex.ExpectColumnPairValuesAToBeGreaterThanB(
-        column_A="duplicate_rows", column_B="conflict_rows", or_equal=True))
+    out.append(
+        ex.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="duplicate_rows", column_B="conflict_rows", or_equal=True
+        )
+    )
     out.append(ex.ExpectColumnValuesToBeUnique(column="batch_id"))
     return out
 
@@ -47,6 +56,5 @@ def batch_summary_problems(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
     for f in failures:
         r = rows[(f.row or 1) - 1]
         counts = ", ".join(f"{k}={r[k]}" for k in (*COUNT_COLUMNS, "accounted_rows"))
-        out.append(f"{r['file_path']} (batch {r['batch_id']}): {f.expectation} failed "
-                   f"({counts})")
+        out.append(f"{r['file_path']} (batch {r['batch_id']}): {f.expectation} failed ({counts})")
     return out

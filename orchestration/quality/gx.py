@@ -50,16 +50,23 @@ def validate_frame(name: str, df: pd.DataFrame, expectations: list[Any]) -> list
         ctx.data_sources.delete(source_name)
 
 
-def _run(gx: Any, source: Any, name: str, df: pd.DataFrame,
-         expectations: list[Any]) -> list[Failure]:
+def _run(
+    gx: Any, source: Any, name: str, df: pd.DataFrame, expectations: list[Any]
+) -> list[Failure]:
     asset = source.add_dataframe_asset(name)
     batch = asset.add_batch_definition_whole_dataframe(f"{name}_batch").get_batch(
-        batch_parameters={"dataframe": df})
+        batch_parameters={"dataframe": df}
+    )
     suite = gx.ExpectationSuite(name=f"{name}_suite")
     for e in expectations:
         suite.add_expectation(e)
-    result = batch.validate(suite, result_format={
-        "result_format": "COMPLETE", "unexpected_index_column_names": ["row_number"]})
+    result = batch.validate(
+        suite,
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": ["row_number"],
+        },
+    )
     failures: list[Failure] = []
     for r in result.results:
         if r.success:
@@ -74,6 +81,7 @@ def _run(gx: Any, source: Any, name: str, df: pd.DataFrame,
         for item in index:
             row = item.get("row_number") if isinstance(item, dict) else None
             value = item.get(column) if isinstance(item, dict) and column else None
-            failures.append(Failure(cfg.type, column, None if row is None else int(row), value,
-                                    kwargs))
+            failures.append(
+                Failure(cfg.type, column, None if row is None else int(row), value, kwargs)
+            )
     return sorted(failures, key=lambda f: (f.row if f.row is not None else 0, f.column or ""))

@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
-DATETIME_RE = (r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
-               r"(?:Z|[+-]\d{2}:\d{2})?)?$")
+DATETIME_RE = (
+    r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
+    r"(?:Z|[+-]\d{2}:\d{2})?)?$"
+)
 NONNEG_DEC_RE = r"^\d+(?:\.\d+)?$"
 NONNEG_INT_RE = r"^\d+$"
 CURRENCY_RE = r"^[A-Z]{3}$"
@@ -51,59 +53,141 @@ class CsvSpec:
 
 CSV_SPECS: tuple[CsvSpec, ...] = (
     CsvSpec(
-        file="customers.csv", table="customers",
-        columns=("customer_id", "name", "currency", "timezone", "tax_rate", "segment",
-                 "parent_customer_id", "billing_email"),
+        file="customers.csv",
+        table="customers",
+        columns=(
+            "customer_id",
+            "name",
+            "currency",
+            "timezone",
+            "tax_rate",
+            "segment",
+            "parent_customer_id",
+            "billing_email",
+        ),
         required_columns=("customer_id", "name", "currency", "timezone", "tax_rate"),
-        not_null=("customer_id", "name"), key=("customer_id",),
-        formats={"currency": "currency", "tax_rate": "decimal"}, timezones=("timezone",)),
+        not_null=("customer_id", "name"),
+        key=("customer_id",),
+        formats={"currency": "currency", "tax_rate": "decimal"},
+        timezones=("timezone",),
+    ),
     CsvSpec(
-        file="subscriptions.csv", table="subscriptions",
+        file="subscriptions.csv",
+        table="subscriptions",
         columns=("subscription_id", "customer_id", "plan_code", "start_date", "end_date"),
-        required_columns=("subscription_id", "customer_id", "plan_code", "start_date",
-                          "end_date"),
+        required_columns=("subscription_id", "customer_id", "plan_code", "start_date", "end_date"),
         not_null=("subscription_id", "customer_id", "plan_code", "start_date"),
-        key=("subscription_id",), formats={"start_date": "date", "end_date": "date"}),
+        key=("subscription_id",),
+        formats={"start_date": "date", "end_date": "date"},
+    ),
     CsvSpec(
-        file="contracts.csv", table="contracts",
-        columns=("contract_id", "customer_id", "start_date", "end_date", "commit_amount",
-                 "commit_period", "usage_discount_pct", "renewal_notice_days"),
-        required_columns=("contract_id", "customer_id", "start_date", "end_date",
-                          "commit_amount", "commit_period", "usage_discount_pct",
-                          "renewal_notice_days"),
-        not_null=("contract_id", "customer_id", "start_date"), key=("contract_id",),
-        formats={"start_date": "date", "end_date": "date", "commit_amount": "decimal",
-                 "usage_discount_pct": "decimal", "renewal_notice_days": "int"},
-        enums={"commit_period": ("month", "term")}),
+        file="contracts.csv",
+        table="contracts",
+        columns=(
+            "contract_id",
+            "customer_id",
+            "start_date",
+            "end_date",
+            "commit_amount",
+            "commit_period",
+            "usage_discount_pct",
+            "renewal_notice_days",
+        ),
+        required_columns=(
+            "contract_id",
+            "customer_id",
+            "start_date",
+            "end_date",
+            "commit_amount",
+            "commit_period",
+            "usage_discount_pct",
+            "renewal_notice_days",
+        ),
+        not_null=("contract_id", "customer_id", "start_date"),
+        key=("contract_id",),
+        formats={
+            "start_date": "date",
+            "end_date": "date",
+            "commit_amount": "decimal",
+            "usage_discount_pct": "decimal",
+            "renewal_notice_days": "int",
+        },
+        enums={"commit_period": ("month", "term")},
+    ),
     CsvSpec(
-        file="credit_grants.csv", table="credit_grants",
-        columns=("grant_id", "customer_id", "amount", "granted_at", "expires_at", "priority",
-                 "kind"),
-        required_columns=("grant_id", "customer_id", "amount", "granted_at", "expires_at",
-                          "priority", "kind"),
+        file="credit_grants.csv",
+        table="credit_grants",
+        columns=(
+            "grant_id",
+            "customer_id",
+            "amount",
+            "granted_at",
+            "expires_at",
+            "priority",
+            "kind",
+        ),
+        required_columns=(
+            "grant_id",
+            "customer_id",
+            "amount",
+            "granted_at",
+            "expires_at",
+            "priority",
+            "kind",
+        ),
         not_null=("grant_id", "customer_id", "amount", "granted_at", "kind"),
         key=("grant_id",),
-        formats={"amount": "decimal", "granted_at": "datetime", "expires_at": "datetime",
-                 "priority": "int"},
-        enums={"kind": ("paid", "promotional")}),
+        formats={
+            "amount": "decimal",
+            "granted_at": "datetime",
+            "expires_at": "datetime",
+            "priority": "int",
+        },
+        enums={"kind": ("paid", "promotional")},
+    ),
     CsvSpec(
-        file="budgets.csv", table="budgets",
+        file="budgets.csv",
+        table="budgets",
         columns=("customer_id", "monthly_budget", "alert_thresholds_pct", "hard_limit"),
-        required_columns=("customer_id", "monthly_budget", "alert_thresholds_pct",
-                          "hard_limit"),
-        not_null=("customer_id", "monthly_budget"), key=("customer_id",),
-        formats={"monthly_budget": "decimal", "alert_thresholds_pct": "thresholds",
-                 "hard_limit": "bool"}),
+        required_columns=("customer_id", "monthly_budget", "alert_thresholds_pct", "hard_limit"),
+        not_null=("customer_id", "monthly_budget"),
+        key=("customer_id",),
+        formats={
+            "monthly_budget": "decimal",
+            "alert_thresholds_pct": "thresholds",
+            "hard_limit": "bool",
+        },
+    ),
     CsvSpec(
-        file="provider_prices.csv", table="provider_prices",
-        columns=("provider", "model", "price_component", "unit_price", "price_per",
-                 "effective_from", "effective_to"),
-        required_columns=("provider", "model", "price_component", "unit_price", "price_per",
-                          "effective_from", "effective_to"),
+        file="provider_prices.csv",
+        table="provider_prices",
+        columns=(
+            "provider",
+            "model",
+            "price_component",
+            "unit_price",
+            "price_per",
+            "effective_from",
+            "effective_to",
+        ),
+        required_columns=(
+            "provider",
+            "model",
+            "price_component",
+            "unit_price",
+            "price_per",
+            "effective_from",
+            "effective_to",
+        ),
         not_null=("provider", "model", "price_component", "unit_price", "effective_from"),
         key=("provider", "model", "price_component", "effective_from"),
-        formats={"unit_price": "decimal", "price_per": "decimal", "effective_from": "date",
-                 "effective_to": "date"}),
+        formats={
+            "unit_price": "decimal",
+            "price_per": "decimal",
+            "effective_from": "date",
+            "effective_to": "date",
+        },
+    ),
 )
 
 
@@ -136,10 +220,15 @@ def _problem(spec: CsvSpec, f: Failure) -> str:
     col = f.column
     if f.expectation == "expect_column_values_to_not_be_null":
         return f"column '{col}': a value is required"
-    if f.expectation in ("expect_column_values_to_be_unique",
-                         "expect_compound_columns_to_be_unique"):
-        return f"duplicate {'/'.join(spec.key)} {f.value!r}" if col else \
-            f"duplicate key ({', '.join(spec.key)})"
+    if f.expectation in (
+        "expect_column_values_to_be_unique",
+        "expect_compound_columns_to_be_unique",
+    ):
+        return (
+            f"duplicate {'/'.join(spec.key)} {f.value!r}"
+            if col
+            else f"duplicate key ({', '.join(spec.key)})"
+        )
     if f.expectation == "expect_column_values_to_match_regex" and col:
         fmt = spec.formats[col]
         value = str(f.value)

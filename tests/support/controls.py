@@ -36,14 +36,21 @@ def _days(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _daily(customer_id: str, first: dt.date, last: dt.date, tokens: int,
-           model: str = "gpt-4o-2024-08-06") -> list[Usage]:
+def _daily(
+    customer_id: str, first: dt.date, last: dt.date, tokens: int, model: str = "gpt-4o-2024-08-06"
+) -> list[Usage]:
     return [Usage(customer_id, d, "tokens", tokens, model) for d in _days(first, last)]
 
 
 CUSTOMERS: tuple[str, ...] = (
-    "cus_onpace", "cus_atrisk", "cus_renewal", "cus_budget", "cus_trailing", "cus_weekly",
-    "cus_spike", "cus_tokyo",
+    "cus_onpace",
+    "cus_atrisk",
+    "cus_renewal",
+    "cus_budget",
+    "cus_trailing",
+    "cus_weekly",
+    "cus_spike",
+    "cus_tokyo",
 )
 TIMEZONES: dict[str, str] = {"cus_tokyo": "Asia/Tokyo"}
 
@@ -73,8 +80,10 @@ def usage_rows() -> list[Usage]:
         rows.append(Usage("cus_weekly", day, "images", qty, model))
     # G: 20.00 a day Sep 1 .. Oct 20, except a 10x spike (200.00) on Oct 14.
     spike = D(2026, 10, 14)
-    rows += [u if u.day != spike else Usage(u.customer_id, u.day, u.kind, 200_000, u.model)
-             for u in _daily("cus_spike", D(2026, 9, 1), D(2026, 10, 20), 20_000)]
+    rows += [
+        u if u.day != spike else Usage(u.customer_id, u.day, u.kind, 200_000, u.model)
+        for u in _daily("cus_spike", D(2026, 9, 1), D(2026, 10, 20), 20_000)
+    ]
     # T (Asia/Tokyo, UTC+9): 2026-09-30T20:00Z is Oct 1 local (30.00 of October); its last
     # event, 2026-10-21T16:00Z, is Oct 22 local, so its as-of day is Oct 21 (UTC ones: Oct 20).
     rows.append(Usage("cus_tokyo", D(2026, 9, 30), "tokens", 30_000, "gpt-4o-2024-08-06", 20))
@@ -85,17 +94,35 @@ def usage_rows() -> list[Usage]:
 def _event(i: int, u: Usage) -> dict[str, object]:
     data: dict[str, object]
     if u.kind == "tokens":
-        data = {"provider": "openai", "model": u.model, "input_tokens": u.quantity,
-                "cached_input_tokens": 0, "cache_write_tokens": 0, "output_tokens": 10,
-                "status": "success", "latency_ms": 100}
+        data = {
+            "provider": "openai",
+            "model": u.model,
+            "input_tokens": u.quantity,
+            "cached_input_tokens": 0,
+            "cache_write_tokens": 0,
+            "output_tokens": 10,
+            "status": "success",
+            "latency_ms": 100,
+        }
         etype = "llm.completion"
     else:
-        data = {"provider": "openai", "model": u.model, "images": u.quantity, "status": "success",
-                "latency_ms": 100}
+        data = {
+            "provider": "openai",
+            "model": u.model,
+            "images": u.quantity,
+            "status": "success",
+            "latency_ms": 100,
+        }
         etype = "image.generation"
-    return {"specversion": "1.0", "id": f"evt_{i:06d}", "source": "gw-test", "type": etype,
-            "subject": u.customer_id, "time": f"{u.day.isoformat()}T{u.hour:02d}:00:00Z",
-            "data": data}
+    return {
+        "specversion": "1.0",
+        "id": f"evt_{i:06d}",
+        "source": "gw-test",
+        "type": etype,
+        "subject": u.customer_id,
+        "time": f"{u.day.isoformat()}T{u.hour:02d}:00:00Z",
+        "data": data,
+    }
 
 
 METERS_YML = """meters:
@@ -144,8 +171,9 @@ charges:
           - {unit_price: "0.05"}
 """
 
-CUSTOMERS_CSV_HEADER = ("customer_id,name,currency,timezone,tax_rate,segment,parent_customer_id,"
-                        "billing_email")
+CUSTOMERS_CSV_HEADER = (
+    "customer_id,name,currency,timezone,tax_rate,segment,parent_customer_id,billing_email"
+)
 
 SUBSCRIPTIONS: tuple[tuple[str, str, str], ...] = (
     ("cus_onpace", "flat", "2026-09-01"),
@@ -187,17 +215,24 @@ def write_data_dir(data: Path, rows: Iterable[Usage] | None = None) -> Path:
     (ref / "plans" / "flat_v1.yml").write_text(FLAT_PLAN_YML)
     (ref / "plans" / "tiered_v1.yml").write_text(TIERED_PLAN_YML)
     (ref / "customers.csv").write_text(
-        CUSTOMERS_CSV_HEADER + "\n"
-        + "".join(f"{c},{c[4:].capitalize()},USD,{TIMEZONES.get(c, 'UTC')},0,enterprise,,"
-                  f"billing@{c[4:]}.test\n" for c in CUSTOMERS))
+        CUSTOMERS_CSV_HEADER
+        + "\n"
+        + "".join(
+            f"{c},{c[4:].capitalize()},USD,{TIMEZONES.get(c, 'UTC')},0,enterprise,,"
+            f"billing@{c[4:]}.test\n"
+            for c in CUSTOMERS
+        )
+    )
     (ref / "subscriptions.csv").write_text(
         "subscription_id,customer_id,plan_code,start_date,end_date\n"
-        + "".join(f"sub_{c[4:]},{c},{p},{start},\n" for c, p, start in SUBSCRIPTIONS))
+        + "".join(f"sub_{c[4:]},{c},{p},{start},\n" for c, p, start in SUBSCRIPTIONS)
+    )
     (ref / "contracts.csv").write_text(CONTRACTS_CSV)
     (ref / "credit_grants.csv").write_text(CREDIT_GRANTS_CSV)
     (ref / "budgets.csv").write_text(BUDGETS_CSV)
-    events = sorted(rows if rows is not None else usage_rows(),
-                    key=lambda u: (u.day, u.hour, u.customer_id))
+    events = sorted(
+        rows if rows is not None else usage_rows(), key=lambda u: (u.day, u.hour, u.customer_id)
+    )
     lines = [json.dumps(_event(i, u), separators=(",", ":")) for i, u in enumerate(events, 1)]
     (data / "raw" / "usage" / "usage_2026-10-21.jsonl").write_text("\n".join(lines) + "\n")
     return data

@@ -22,11 +22,16 @@ FIXTURES = REPO_ROOT / "tests" / "fixtures"
 if not FIXTURES.exists():
     FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
 
-COST_MARTS = ("fct_provider_costs", "fct_provider_usage", "fct_cost_reconciliation",
-              "fct_cogs_daily")
+COST_MARTS = (
+    "fct_provider_costs",
+    "fct_provider_usage",
+    "fct_cost_reconciliation",
+    "fct_cogs_daily",
+)
 
 CUSTOMERS_HEADER = (
-    "customer_id,name,currency,timezone,tax_rate,segment,parent_customer_id,billing_email")
+    "customer_id,name,currency,timezone,tax_rate,segment,parent_customer_id,billing_email"
+)
 METERS_YML = """meters:
   - code: llm_input_tokens
     event_type: llm.completion
@@ -63,9 +68,12 @@ def copy_fixture(data_dir: Path, fixture: str, provider: str) -> Path:
     return dst
 
 
-def write_reference(data_dir: Path, customers: list[tuple[str, str]],
-                    provider_prices: list[str] | None = None,
-                    allocation_yml: str | None = None) -> None:
+def write_reference(
+    data_dir: Path,
+    customers: list[tuple[str, str]],
+    provider_prices: list[str] | None = None,
+    allocation_yml: str | None = None,
+) -> None:
     """Minimal valid reference files: customers (id, segment), meters, one plan."""
     ref = data_dir / "reference"
     (ref / "plans").mkdir(parents=True, exist_ok=True)
@@ -73,17 +81,20 @@ def write_reference(data_dir: Path, customers: list[tuple[str, str]],
     (ref / "customers.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     (ref / "meters.yml").write_text(METERS_YML, encoding="utf-8")
     (ref / "plans" / "basic.yml").write_text(
-        'code: basic\nversion: 1\nname: Basic\ncurrency: USD\neffective_from: 2024-01-01\n'
+        "code: basic\nversion: 1\nname: Basic\ncurrency: USD\neffective_from: 2024-01-01\n"
         'fee: "0.00"\ncharges:\n  - meter: llm_input_tokens\n    model: per_unit\n'
         '    price_per: 1000000\n    prices:\n      - unit_price: "1.00"\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (ref / "subscriptions.csv").write_text(
         "subscription_id,customer_id,plan_code,start_date,end_date\n"
         + "".join(f"sub_{cid},{cid},basic,2024-01-01,\n" for cid, _ in customers),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     header = "provider,model,price_component,unit_price,price_per,effective_from,effective_to\n"
     (ref / "provider_prices.csv").write_text(
-        header + "".join(r + "\n" for r in (provider_prices or [])), encoding="utf-8")
+        header + "".join(r + "\n" for r in (provider_prices or [])), encoding="utf-8"
+    )
     if allocation_yml is not None:
         (ref / "cost_allocation.yml").write_text(allocation_yml, encoding="utf-8")
 
@@ -95,10 +106,19 @@ def write_events(data_dir: Path, name: str, events: list[dict[str, Any]]) -> Pat
     lines = []
     for i, e in enumerate(events):
         data = {k: v for k, v in e.items() if k not in ("subject", "time", "type", "id")}
-        lines.append(json.dumps({
-            "specversion": "1.0", "id": e.get("id", f"evt_{name}_{i:05d}"), "source": "gw-test",
-            "type": e.get("type", "llm.completion"), "subject": e["subject"], "time": e["time"],
-            "data": data}))
+        lines.append(
+            json.dumps(
+                {
+                    "specversion": "1.0",
+                    "id": e.get("id", f"evt_{name}_{i:05d}"),
+                    "source": "gw-test",
+                    "type": e.get("type", "llm.completion"),
+                    "subject": e["subject"],
+                    "time": e["time"],
+                    "data": data,
+                }
+            )
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -147,10 +167,20 @@ def anthropic_cost_page(days: dict[str, list[dict[str, Any]]]) -> dict[str, Any]
     """cost_report page: {day: [{amount (cents text), model, description, token_type}]}."""
     data = []
     for day, results in sorted(days.items()):
-        rows = [{"currency": "USD", "workspace_id": None, "cost_type": "tokens",
-                 "context_window": "0-200k", "service_tier": "standard", **r} for r in results]
-        data.append({"starting_at": f"{day}T00:00:00Z", "ending_at": _next_day(day),
-                     "results": rows})
+        rows = [
+            {
+                "currency": "USD",
+                "workspace_id": None,
+                "cost_type": "tokens",
+                "context_window": "0-200k",
+                "service_tier": "standard",
+                **r,
+            }
+            for r in results
+        ]
+        data.append(
+            {"starting_at": f"{day}T00:00:00Z", "ending_at": _next_day(day), "results": rows}
+        )
     return {"data": data, "has_more": False, "next_page": None}
 
 
@@ -158,15 +188,27 @@ def anthropic_usage_page(days: dict[str, list[dict[str, Any]]]) -> dict[str, Any
     """usage_report/messages page: {day: [{model, uncached_input_tokens, output_tokens, ...}]}."""
     data = []
     for day, results in sorted(days.items()):
-        rows = [{"uncached_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 0,
-                 "server_tool_use": {"web_search_requests": 0}, "api_key_id": None,
-                 "workspace_id": None, "service_tier": None, "context_window": None,
-                 **{k: v for k, v in r.items() if k not in ("cache_5m", "cache_1h")},
-                 "cache_creation": {"ephemeral_5m_input_tokens": r.get("cache_5m", 0),
-                                    "ephemeral_1h_input_tokens": r.get("cache_1h", 0)}}
-                for r in results]
-        data.append({"starting_at": f"{day}T00:00:00Z", "ending_at": _next_day(day),
-                     "results": rows})
+        rows = [
+            {
+                "uncached_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": 0,
+                "server_tool_use": {"web_search_requests": 0},
+                "api_key_id": None,
+                "workspace_id": None,
+                "service_tier": None,
+                "context_window": None,
+                **{k: v for k, v in r.items() if k not in ("cache_5m", "cache_1h")},
+                "cache_creation": {
+                    "ephemeral_5m_input_tokens": r.get("cache_5m", 0),
+                    "ephemeral_1h_input_tokens": r.get("cache_1h", 0),
+                },
+            }
+            for r in results
+        ]
+        data.append(
+            {"starting_at": f"{day}T00:00:00Z", "ending_at": _next_day(day), "results": rows}
+        )
     return {"data": data, "has_more": False, "next_page": None}
 
 
@@ -177,20 +219,60 @@ def _next_day(day: str) -> str:
 
 
 FOCUS_10_COLUMNS = (
-    "AvailabilityZone", "BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency",
-    "BillingPeriodEnd", "BillingPeriodStart", "ChargeCategory", "ChargeClass", "ChargeDescription",
-    "ChargeFrequency", "ChargePeriodEnd", "ChargePeriodStart", "CommitmentDiscountCategory",
-    "CommitmentDiscountId", "CommitmentDiscountName", "CommitmentDiscountStatus",
-    "CommitmentDiscountType", "ConsumedQuantity", "ConsumedUnit", "ContractedCost",
-    "ContractedUnitPrice", "EffectiveCost", "InvoiceIssuerName", "ListCost", "ListUnitPrice",
-    "PricingCategory", "PricingQuantity", "PricingUnit", "ProviderName", "PublisherName",
-    "RegionId", "RegionName", "ResourceId", "ResourceName", "ResourceType", "ServiceCategory",
-    "ServiceName", "SkuId", "SkuPriceId", "SubAccountId", "SubAccountName", "Tags",
+    "AvailabilityZone",
+    "BilledCost",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingCurrency",
+    "BillingPeriodEnd",
+    "BillingPeriodStart",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ChargePeriodEnd",
+    "ChargePeriodStart",
+    "CommitmentDiscountCategory",
+    "CommitmentDiscountId",
+    "CommitmentDiscountName",
+    "CommitmentDiscountStatus",
+    "CommitmentDiscountType",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ContractedCost",
+    "ContractedUnitPrice",
+    "EffectiveCost",
+    "InvoiceIssuerName",
+    "ListCost",
+    "ListUnitPrice",
+    "PricingCategory",
+    "PricingQuantity",
+    "PricingUnit",
+    "ProviderName",
+    "PublisherName",
+    "RegionId",
+    "RegionName",
+    "ResourceId",
+    "ResourceName",
+    "ResourceType",
+    "ServiceCategory",
+    "ServiceName",
+    "SkuId",
+    "SkuPriceId",
+    "SubAccountId",
+    "SubAccountName",
+    "Tags",
 )
 
 
-def focus_row(day: str, cost: str, category: str, service: str,
-              tags: dict[str, str] | None = None, provider: str = "CloudGPU") -> dict[str, str]:
+def focus_row(
+    day: str,
+    cost: str,
+    category: str,
+    service: str,
+    tags: dict[str, str] | None = None,
+    provider: str = "CloudGPU",
+) -> dict[str, str]:
     """One FOCUS 1.0 Usage row for a whole UTC day."""
     import datetime as dt
 
@@ -198,21 +280,42 @@ def focus_row(day: str, cost: str, category: str, service: str,
     month = d.replace(day=1)
     nxt = (month + dt.timedelta(days=32)).replace(day=1)
     return {
-        "BilledCost": cost, "EffectiveCost": cost, "ListCost": cost, "ContractedCost": cost,
-        "BillingAccountId": "acct-1", "BillingAccountName": "Test", "BillingCurrency": "USD",
+        "BilledCost": cost,
+        "EffectiveCost": cost,
+        "ListCost": cost,
+        "ContractedCost": cost,
+        "BillingAccountId": "acct-1",
+        "BillingAccountName": "Test",
+        "BillingCurrency": "USD",
         "BillingPeriodStart": f"{month.isoformat()}T00:00:00Z",
-        "BillingPeriodEnd": f"{nxt.isoformat()}T00:00:00Z", "ChargeCategory": "Usage",
-        "ChargeDescription": f"{service} usage", "ChargeFrequency": "Usage-Based",
+        "BillingPeriodEnd": f"{nxt.isoformat()}T00:00:00Z",
+        "ChargeCategory": "Usage",
+        "ChargeDescription": f"{service} usage",
+        "ChargeFrequency": "Usage-Based",
         "ChargePeriodStart": f"{day}T00:00:00Z",
         "ChargePeriodEnd": f"{(d + dt.timedelta(days=1)).isoformat()}T00:00:00Z",
-        "ConsumedQuantity": "1", "ConsumedUnit": "Hours", "PricingQuantity": "1",
-        "PricingUnit": "Hours", "ListUnitPrice": cost, "ContractedUnitPrice": cost,
-        "PricingCategory": "Standard", "InvoiceIssuerName": provider, "ProviderName": provider,
-        "PublisherName": provider, "RegionId": "us-east-1", "RegionName": "us-east-1",
-        "ResourceId": f"res-{service}", "ResourceName": f"res-{service}",
-        "ResourceType": "Virtual Machine", "ServiceCategory": category, "ServiceName": service,
-        "SkuId": "sku-1", "SkuPriceId": "sku-1-std", "SubAccountId": "sub-1",
-        "SubAccountName": "prod", "Tags": json.dumps(tags or {}, sort_keys=True),
+        "ConsumedQuantity": "1",
+        "ConsumedUnit": "Hours",
+        "PricingQuantity": "1",
+        "PricingUnit": "Hours",
+        "ListUnitPrice": cost,
+        "ContractedUnitPrice": cost,
+        "PricingCategory": "Standard",
+        "InvoiceIssuerName": provider,
+        "ProviderName": provider,
+        "PublisherName": provider,
+        "RegionId": "us-east-1",
+        "RegionName": "us-east-1",
+        "ResourceId": f"res-{service}",
+        "ResourceName": f"res-{service}",
+        "ResourceType": "Virtual Machine",
+        "ServiceCategory": category,
+        "ServiceName": service,
+        "SkuId": "sku-1",
+        "SkuPriceId": "sku-1-std",
+        "SubAccountId": "sub-1",
+        "SubAccountName": "prod",
+        "Tags": json.dumps(tags or {}, sort_keys=True),
     }
 
 

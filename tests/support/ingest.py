@@ -136,11 +136,24 @@ def write_reference(s: Settings, overrides: dict[str, str | None] | None = None)
         p.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
-def event(eid: str, *, source: str = "gw-1", etype: str = "llm.completion",
-          subject: str = "cus_acme", time: str = "2026-10-03T14:22:05.123Z",
-          **data: Any) -> dict[str, Any]:
-    return {"specversion": "1.0", "id": eid, "source": source, "type": etype,
-            "subject": subject, "time": time, "data": data}
+def event(
+    eid: str,
+    *,
+    source: str = "gw-1",
+    etype: str = "llm.completion",
+    subject: str = "cus_acme",
+    time: str = "2026-10-03T14:22:05.123Z",
+    **data: Any,
+) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": eid,
+        "source": source,
+        "type": etype,
+        "subject": subject,
+        "time": time,
+        "data": data,
+    }
 
 
 def write_jsonl(path: Path, lines: list[dict[str, Any] | str]) -> Path:
@@ -169,7 +182,8 @@ def table_fingerprint(s: Settings, tables: list[str]) -> dict[str, tuple[int, st
             body = f"(select * exclude (loaded_at) from {t})" if t == "raw.load_manifest" else t
             row = con.execute(
                 f"select count(*), coalesce(md5(string_agg(r, chr(10) order by r)), '') "
-                f"from (select cast(x as varchar) as r from {body} x)").fetchone()
+                f"from (select cast(x as varchar) as r from {body} x)"
+            ).fetchone()
             assert row is not None
             out[t] = (int(row[0]), str(row[1]))
     return out

@@ -106,38 +106,102 @@ SUBSCRIPTIONS = [
     ("sub_globex", "cus_globex", "pro", "2026-10-01", ""),
     ("sub_nw", "cus_northwind", "pro", "2026-10-01", ""),
 ]
-CONTRACTS = [("ctr_nw", "cus_northwind", "2026-01-01", "2027-01-01", "1000.00", "month", "10",
-              "60")]
+CONTRACTS = [
+    ("ctr_nw", "cus_northwind", "2026-01-01", "2027-01-01", "1000.00", "month", "10", "60")
+]
 CREDIT_GRANTS = [("grant_nw", "cus_northwind", "100.00", "2026-09-01", "", "1", "promotional")]
 
 LLM = "llm.completion"
 
 
 def event(eid: str, customer: str, etype: str, time: str, **data: Any) -> dict[str, Any]:
-    return {"specversion": "1.0", "id": eid, "source": "gw-test", "type": etype,
-            "subject": customer, "time": time, "data": data}
+    return {
+        "specversion": "1.0",
+        "id": eid,
+        "source": "gw-test",
+        "type": etype,
+        "subject": customer,
+        "time": time,
+        "data": data,
+    }
 
 
 def october_events() -> list[dict[str, Any]]:
     nw = "cus_northwind"
     return [
         # cus_acme: 2,000,000 gpt-4o-mini input tokens in October
-        event("a1", "cus_acme", LLM, "2026-10-13T09:00:00Z", provider="openai",
-              model="gpt-4o-mini", input_tokens=1_500_000, output_tokens=0),
-        event("a2", "cus_acme", LLM, "2026-10-31T23:59:59Z", provider="openai",
-              model="gpt-4o-mini", input_tokens=500_000, output_tokens=0),
+        event(
+            "a1",
+            "cus_acme",
+            LLM,
+            "2026-10-13T09:00:00Z",
+            provider="openai",
+            model="gpt-4o-mini",
+            input_tokens=1_500_000,
+            output_tokens=0,
+        ),
+        event(
+            "a2",
+            "cus_acme",
+            LLM,
+            "2026-10-31T23:59:59Z",
+            provider="openai",
+            model="gpt-4o-mini",
+            input_tokens=500_000,
+            output_tokens=0,
+        ),
         # cus_globex: one priced call and one unpriced model
-        event("g1", "cus_globex", LLM, "2026-10-05T10:00:00Z", provider="openai",
-              model="gpt-4o-mini", input_tokens=1_000_000, output_tokens=0),
-        event("g2", "cus_globex", LLM, "2026-10-06T10:00:00Z", provider="mistral",
-              model="mistral-large-2411", input_tokens=500_000, output_tokens=1000),
+        event(
+            "g1",
+            "cus_globex",
+            LLM,
+            "2026-10-05T10:00:00Z",
+            provider="openai",
+            model="gpt-4o-mini",
+            input_tokens=1_000_000,
+            output_tokens=0,
+        ),
+        event(
+            "g2",
+            "cus_globex",
+            LLM,
+            "2026-10-06T10:00:00Z",
+            provider="mistral",
+            model="mistral-large-2411",
+            input_tokens=500_000,
+            output_tokens=1000,
+        ),
         # cus_northwind: PRICING.md's worked invoice
-        event("n1", nw, LLM, "2026-10-03T10:00:00Z", provider="openai",
-              model="gpt-4o-2024-08-06", input_tokens=1_700_000, output_tokens=205_000),
-        event("n2", nw, LLM, "2026-10-17T23:59:59Z", provider="openai", model="gpt-4o",
-              input_tokens=1_700_000, output_tokens=205_000),
-        event("n4", nw, LLM, "2026-10-21T08:00:00Z", provider="anthropic",
-              model="claude-sonnet-4-5-20250929", input_tokens=1_000_000, output_tokens=200_000),
+        event(
+            "n1",
+            nw,
+            LLM,
+            "2026-10-03T10:00:00Z",
+            provider="openai",
+            model="gpt-4o-2024-08-06",
+            input_tokens=1_700_000,
+            output_tokens=205_000,
+        ),
+        event(
+            "n2",
+            nw,
+            LLM,
+            "2026-10-17T23:59:59Z",
+            provider="openai",
+            model="gpt-4o",
+            input_tokens=1_700_000,
+            output_tokens=205_000,
+        ),
+        event(
+            "n4",
+            nw,
+            LLM,
+            "2026-10-21T08:00:00Z",
+            provider="anthropic",
+            model="claude-sonnet-4-5-20250929",
+            input_tokens=1_000_000,
+            output_tokens=200_000,
+        ),
         event("n5", nw, "image.generation", "2026-10-05T12:00:00Z", images=2500),
         event("n6", nw, "image.generation", "2026-10-25T12:00:00Z", images=3500),
         event("n7", nw, "embedding", "2026-10-01T00:00:00Z", requests=1000),
@@ -147,17 +211,41 @@ def october_events() -> list[dict[str, Any]]:
 
 def november_events() -> list[dict[str, Any]]:
     return [
-        event("a10", "cus_acme", LLM, "2026-11-04T09:00:00Z", provider="openai",
-              model="gpt-4o-mini", input_tokens=1_000_000, output_tokens=0),
-        event("n10", "cus_northwind", LLM, "2026-11-10T08:00:00Z", provider="openai",
-              model="gpt-4o", input_tokens=100_000, output_tokens=0),
+        event(
+            "a10",
+            "cus_acme",
+            LLM,
+            "2026-11-04T09:00:00Z",
+            provider="openai",
+            model="gpt-4o-mini",
+            input_tokens=1_000_000,
+            output_tokens=0,
+        ),
+        event(
+            "n10",
+            "cus_northwind",
+            LLM,
+            "2026-11-10T08:00:00Z",
+            provider="openai",
+            model="gpt-4o",
+            input_tokens=100_000,
+            output_tokens=0,
+        ),
     ]
 
 
 # A late October event for cus_acme, delivered after October was closed: +1,000,000
 # gpt-4o-mini input tokens -> October's usage line 0.30 -> 0.45, an adjustment of 0.15.
-LATE_EVENT = event("a_late", "cus_acme", LLM, "2026-10-20T12:00:00Z", provider="openai",
-                   model="gpt-4o-mini", input_tokens=1_000_000, output_tokens=0)
+LATE_EVENT = event(
+    "a_late",
+    "cus_acme",
+    LLM,
+    "2026-10-20T12:00:00Z",
+    provider="openai",
+    model="gpt-4o-mini",
+    input_tokens=1_000_000,
+    output_tokens=0,
+)
 LATE_FILE = "raw/usage/usage_late_2026-11-20.jsonl"
 
 
@@ -171,8 +259,7 @@ def _csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> No
 
 def write_jsonl(path: Path, events: Iterable[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in events),
-                    encoding="utf-8")
+    path.write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in events), encoding="utf-8")
 
 
 def make_data_dir(data_dir: Path) -> Path:
@@ -181,15 +268,44 @@ def make_data_dir(data_dir: Path) -> Path:
     (ref / "plans").mkdir(parents=True, exist_ok=True)
     (ref / "meters.yml").write_text(METERS_YML, encoding="utf-8")
     (ref / "plans" / "pro_v1.yml").write_text(PRO_V1_YML, encoding="utf-8")
-    _csv(ref / "customers.csv", ("customer_id", "name", "currency", "timezone", "tax_rate",
-                                 "segment", "parent_customer_id", "billing_email"), CUSTOMERS)
-    _csv(ref / "subscriptions.csv", ("subscription_id", "customer_id", "plan_code",
-                                     "start_date", "end_date"), SUBSCRIPTIONS)
-    _csv(ref / "contracts.csv", ("contract_id", "customer_id", "start_date", "end_date",
-                                 "commit_amount", "commit_period", "usage_discount_pct",
-                                 "renewal_notice_days"), CONTRACTS)
-    _csv(ref / "credit_grants.csv", ("grant_id", "customer_id", "amount", "granted_at",
-                                     "expires_at", "priority", "kind"), CREDIT_GRANTS)
+    _csv(
+        ref / "customers.csv",
+        (
+            "customer_id",
+            "name",
+            "currency",
+            "timezone",
+            "tax_rate",
+            "segment",
+            "parent_customer_id",
+            "billing_email",
+        ),
+        CUSTOMERS,
+    )
+    _csv(
+        ref / "subscriptions.csv",
+        ("subscription_id", "customer_id", "plan_code", "start_date", "end_date"),
+        SUBSCRIPTIONS,
+    )
+    _csv(
+        ref / "contracts.csv",
+        (
+            "contract_id",
+            "customer_id",
+            "start_date",
+            "end_date",
+            "commit_amount",
+            "commit_period",
+            "usage_discount_pct",
+            "renewal_notice_days",
+        ),
+        CONTRACTS,
+    )
+    _csv(
+        ref / "credit_grants.csv",
+        ("grant_id", "customer_id", "amount", "granted_at", "expires_at", "priority", "kind"),
+        CREDIT_GRANTS,
+    )
     write_jsonl(data_dir / "raw" / "usage" / "usage_2026-11-01.jsonl", october_events())
     write_jsonl(data_dir / "raw" / "usage" / "usage_2026-11-10.jsonl", november_events())
     return data_dir
@@ -203,8 +319,11 @@ def add_late_event(data_dir: Path) -> Path:
 
 def file_hashes(root: Path) -> dict[str, str]:
     """sha256 of every file under ``root`` (relative posix path -> hex digest)."""
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def query(s: Settings | Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
@@ -220,9 +339,14 @@ def mart_checksums(s: Settings, schema: str = "marts") -> dict[str, str]:
     """An order-independent content checksum of every table in ``schema``."""
     con = duckdb.connect(str(s.warehouse), read_only=True)
     try:
-        tables = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ? "
-            "order by table_name", [schema]).fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = ? "
+                "order by table_name",
+                [schema],
+            ).fetchall()
+        ]
         out = {}
         for t in tables:
             row = con.execute(

@@ -17,45 +17,106 @@ from orchestration.config import Settings
 from orchestration.dbt_runner import run_dbt
 from orchestration.warehouse import connect
 
-MARTS = ("fct_usage_daily", "fct_invoice_lines", "fct_invoices", "fct_credit_ledger",
-         "fct_unpriced_usage")
+MARTS = (
+    "fct_usage_daily",
+    "fct_invoice_lines",
+    "fct_invoices",
+    "fct_credit_ledger",
+    "fct_unpriced_usage",
+)
 
 METERS: list[dict[str, Any]] = [
-    {"code": "llm_input_tokens", "name": "LLM input tokens", "event_type": "llm.completion",
-     "aggregation": "sum", "field": "input_tokens", "unit": "token", "dimensions": ["model"]},
-    {"code": "llm_output_tokens", "name": "LLM output tokens", "event_type": "llm.completion",
-     "aggregation": "sum", "field": "output_tokens", "unit": "token", "dimensions": ["model"]},
-    {"code": "images", "name": "Images", "event_type": "image.generation",
-     "aggregation": "sum", "field": "images", "unit": "image"},
-    {"code": "api_requests", "name": "API requests", "event_type": "embedding",
-     "aggregation": "sum", "field": "requests", "unit": "request"},
-    {"code": "resolved_tickets", "name": "Resolved tickets", "event_type": "agent.task",
-     "aggregation": "count", "filter": {"outcome": "resolved"}, "unit": "ticket"},
+    {
+        "code": "llm_input_tokens",
+        "name": "LLM input tokens",
+        "event_type": "llm.completion",
+        "aggregation": "sum",
+        "field": "input_tokens",
+        "unit": "token",
+        "dimensions": ["model"],
+    },
+    {
+        "code": "llm_output_tokens",
+        "name": "LLM output tokens",
+        "event_type": "llm.completion",
+        "aggregation": "sum",
+        "field": "output_tokens",
+        "unit": "token",
+        "dimensions": ["model"],
+    },
+    {
+        "code": "images",
+        "name": "Images",
+        "event_type": "image.generation",
+        "aggregation": "sum",
+        "field": "images",
+        "unit": "image",
+    },
+    {
+        "code": "api_requests",
+        "name": "API requests",
+        "event_type": "embedding",
+        "aggregation": "sum",
+        "field": "requests",
+        "unit": "request",
+    },
+    {
+        "code": "resolved_tickets",
+        "name": "Resolved tickets",
+        "event_type": "agent.task",
+        "aggregation": "count",
+        "filter": {"outcome": "resolved"},
+        "unit": "ticket",
+    },
 ]
 
 PRO_V1: dict[str, Any] = {
-    "code": "pro", "version": 1, "name": "Pro", "currency": "USD",
-    "effective_from": "2026-01-01", "fee": "99.00",
+    "code": "pro",
+    "version": 1,
+    "name": "Pro",
+    "currency": "USD",
+    "effective_from": "2026-01-01",
+    "fee": "99.00",
     "charges": [
-        {"meter": "llm_input_tokens", "model": "per_unit", "price_per": 1000000, "prices": [
-            {"when": {"model": "gpt-4o-mini*"}, "unit_price": "0.15"},
-            {"when": {"model": "gpt-4o*"}, "unit_price": "2.50", "free_units": 1000000},
-            {"when": {"model": "claude-sonnet-4-5*"}, "unit_price": "3.00"},
-        ]},
-        {"meter": "llm_output_tokens", "model": "per_unit", "price_per": 1000000, "prices": [
-            {"when": {"model": "gpt-4o*"}, "unit_price": "10.00"},
-            {"when": {"model": "claude-sonnet-4-5*"}, "unit_price": "15.00"},
-        ]},
-        {"meter": "images", "model": "graduated", "prices": [
-            {"tiers": [
-                {"up_to": 1000, "unit_price": "0.05"},
-                {"up_to": 5000, "unit_price": "0.04", "flat_fee": "2.00"},
-                {"unit_price": "0.03"},
-            ]},
-        ]},
-        {"meter": "api_requests", "model": "package", "prices": [
-            {"package_size": 1000, "package_price": "0.50"},
-        ]},
+        {
+            "meter": "llm_input_tokens",
+            "model": "per_unit",
+            "price_per": 1000000,
+            "prices": [
+                {"when": {"model": "gpt-4o-mini*"}, "unit_price": "0.15"},
+                {"when": {"model": "gpt-4o*"}, "unit_price": "2.50", "free_units": 1000000},
+                {"when": {"model": "claude-sonnet-4-5*"}, "unit_price": "3.00"},
+            ],
+        },
+        {
+            "meter": "llm_output_tokens",
+            "model": "per_unit",
+            "price_per": 1000000,
+            "prices": [
+                {"when": {"model": "gpt-4o*"}, "unit_price": "10.00"},
+                {"when": {"model": "claude-sonnet-4-5*"}, "unit_price": "15.00"},
+            ],
+        },
+        {
+            "meter": "images",
+            "model": "graduated",
+            "prices": [
+                {
+                    "tiers": [
+                        {"up_to": 1000, "unit_price": "0.05"},
+                        {"up_to": 5000, "unit_price": "0.04", "flat_fee": "2.00"},
+                        {"unit_price": "0.03"},
+                    ]
+                },
+            ],
+        },
+        {
+            "meter": "api_requests",
+            "model": "package",
+            "prices": [
+                {"package_size": 1000, "package_price": "0.50"},
+            ],
+        },
     ],
 }
 
@@ -74,10 +135,18 @@ class Scenario:
     usage_file: str = "raw/usage/usage_2026-11-03.jsonl"
 
 
-def event(eid: str, customer: str, etype: str, time: str, source: str = "gw-1",
-          **data: Any) -> dict[str, Any]:
-    return {"specversion": "1.0", "id": eid, "source": source, "type": etype,
-            "subject": customer, "time": time, "data": data}
+def event(
+    eid: str, customer: str, etype: str, time: str, source: str = "gw-1", **data: Any
+) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": eid,
+        "source": source,
+        "type": etype,
+        "subject": customer,
+        "time": time,
+        "data": data,
+    }
 
 
 def northwind() -> Scenario:
@@ -86,70 +155,182 @@ def northwind() -> Scenario:
     c = "cus_northwind"
     llm = "llm.completion"
     events = [
-        event("e1", c, llm, "2026-10-03T10:00:00Z", model="gpt-4o-2024-08-06",
-              input_tokens=1_700_000, output_tokens=205_000, status="success"),
-        event("e2", c, llm, "2026-10-17T23:59:59Z", model="gpt-4o",
-              input_tokens=1_700_000, output_tokens=205_000),
-        event("e1", c, llm, "2026-10-03T10:00:00Z", model="gpt-4o-2024-08-06",
-              input_tokens=1_700_000, output_tokens=205_000, status="success"),  # duplicate
-        event("e3", c, llm, "2026-10-20T08:00:00Z", model="gpt-4o",
-              input_tokens=9_000_000, output_tokens=1, status="error"),          # failed
-        event("e4", c, llm, "2026-10-21T08:00:00Z", model="claude-sonnet-4-5-20250929",
-              input_tokens=1_000_000, output_tokens=200_000),
+        event(
+            "e1",
+            c,
+            llm,
+            "2026-10-03T10:00:00Z",
+            model="gpt-4o-2024-08-06",
+            input_tokens=1_700_000,
+            output_tokens=205_000,
+            status="success",
+        ),
+        event(
+            "e2",
+            c,
+            llm,
+            "2026-10-17T23:59:59Z",
+            model="gpt-4o",
+            input_tokens=1_700_000,
+            output_tokens=205_000,
+        ),
+        event(
+            "e1",
+            c,
+            llm,
+            "2026-10-03T10:00:00Z",
+            model="gpt-4o-2024-08-06",
+            input_tokens=1_700_000,
+            output_tokens=205_000,
+            status="success",
+        ),  # duplicate
+        event(
+            "e3",
+            c,
+            llm,
+            "2026-10-20T08:00:00Z",
+            model="gpt-4o",
+            input_tokens=9_000_000,
+            output_tokens=1,
+            status="error",
+        ),  # failed
+        event(
+            "e4",
+            c,
+            llm,
+            "2026-10-21T08:00:00Z",
+            model="claude-sonnet-4-5-20250929",
+            input_tokens=1_000_000,
+            output_tokens=200_000,
+        ),
         event("e5", c, "image.generation", "2026-10-05T12:00:00Z", images=2500),
         event("e6", c, "image.generation", "2026-10-25T12:00:00Z", images=3500),
         event("e7", c, "embedding", "2026-10-01T00:00:00Z", requests=1000),
         event("e8", c, "embedding", "2026-10-31T23:59:59Z", requests=1001),
     ]
     return Scenario(
-        customers=[{"customer_id": c, "name": "Northwind", "currency": "USD", "timezone": "UTC",
-                    "tax_rate": "0.2", "segment": "enterprise", "parent_customer_id": "",
-                    "billing_email": "billing@northwind.example"}],
-        subscriptions=[{"subscription_id": "sub_nw_1", "customer_id": c, "plan_code": "pro",
-                        "start_date": "2026-10-01", "end_date": ""}],
-        contracts=[{"contract_id": "ctr_nw", "customer_id": c, "start_date": "2026-01-01",
-                    "end_date": "2027-01-01", "commit_amount": "1000.00",
-                    "commit_period": "month", "usage_discount_pct": "10",
-                    "renewal_notice_days": "60"}],
-        credit_grants=[{"grant_id": "grant_nw_promo", "customer_id": c, "amount": "100.00",
-                        "granted_at": "2026-09-01", "expires_at": "", "priority": "1",
-                        "kind": "promotional"}],
+        customers=[
+            {
+                "customer_id": c,
+                "name": "Northwind",
+                "currency": "USD",
+                "timezone": "UTC",
+                "tax_rate": "0.2",
+                "segment": "enterprise",
+                "parent_customer_id": "",
+                "billing_email": "billing@northwind.example",
+            }
+        ],
+        subscriptions=[
+            {
+                "subscription_id": "sub_nw_1",
+                "customer_id": c,
+                "plan_code": "pro",
+                "start_date": "2026-10-01",
+                "end_date": "",
+            }
+        ],
+        contracts=[
+            {
+                "contract_id": "ctr_nw",
+                "customer_id": c,
+                "start_date": "2026-01-01",
+                "end_date": "2027-01-01",
+                "commit_amount": "1000.00",
+                "commit_period": "month",
+                "usage_discount_pct": "10",
+                "renewal_notice_days": "60",
+            }
+        ],
+        credit_grants=[
+            {
+                "grant_id": "grant_nw_promo",
+                "customer_id": c,
+                "amount": "100.00",
+                "granted_at": "2026-09-01",
+                "expires_at": "",
+                "priority": "1",
+                "kind": "promotional",
+            }
+        ],
         events=events,
     )
 
 
 EXTRA_METERS: list[dict[str, Any]] = [
-    {"code": "gpu_seconds", "name": "GPU seconds", "event_type": "gpu.job",
-     "aggregation": "sum", "field": "gpu_seconds", "unit": "gpu_second",
-     "dimensions": ["gpu_type"]},
-    {"code": "storage_gb", "name": "Storage", "event_type": "storage.snapshot",
-     "aggregation": "latest", "field": "gb_stored", "unit": "gb"},
-    {"code": "agent_workspaces", "name": "Active agent workspaces", "event_type": "agent.task",
-     "aggregation": "count_unique", "field": "workspace_id", "unit": "workspace"},
+    {
+        "code": "gpu_seconds",
+        "name": "GPU seconds",
+        "event_type": "gpu.job",
+        "aggregation": "sum",
+        "field": "gpu_seconds",
+        "unit": "gpu_second",
+        "dimensions": ["gpu_type"],
+    },
+    {
+        "code": "storage_gb",
+        "name": "Storage",
+        "event_type": "storage.snapshot",
+        "aggregation": "latest",
+        "field": "gb_stored",
+        "unit": "gb",
+    },
+    {
+        "code": "agent_workspaces",
+        "name": "Active agent workspaces",
+        "event_type": "agent.task",
+        "aggregation": "count_unique",
+        "field": "workspace_id",
+        "unit": "workspace",
+    },
 ]
 
 SCALE_V1: dict[str, Any] = {
-    "code": "scale", "version": 1, "name": "Scale", "currency": "USD",
-    "effective_from": "2026-01-01", "fee": "499.00",
+    "code": "scale",
+    "version": 1,
+    "name": "Scale",
+    "currency": "USD",
+    "effective_from": "2026-01-01",
+    "fee": "499.00",
     "charges": [
         {"meter": "images", "model": "per_unit", "prices": [{"unit_price": "0.01"}]},
         {"meter": "resolved_tickets", "model": "per_unit", "prices": [{"unit_price": "0.50"}]},
         {"meter": "agent_workspaces", "model": "per_unit", "prices": [{"unit_price": "2.00"}]},
-        {"meter": "storage_gb", "model": "volume", "prices": [
-            {"tiers": [{"up_to": 100, "unit_price": "0.10"}, {"unit_price": "0.05"}]},
-        ]},
+        {
+            "meter": "storage_gb",
+            "model": "volume",
+            "prices": [
+                {"tiers": [{"up_to": 100, "unit_price": "0.10"}, {"unit_price": "0.05"}]},
+            ],
+        },
         # a first tier with a flat fee: charged every period, even without usage
-        {"meter": "gpu_seconds", "model": "graduated", "prices": [
-            {"tiers": [{"up_to": 3600, "unit_price": "0", "flat_fee": "5.00"},
-                       {"unit_price": "0.001"}]},
-        ]},
+        {
+            "meter": "gpu_seconds",
+            "model": "graduated",
+            "prices": [
+                {
+                    "tiers": [
+                        {"up_to": 3600, "unit_price": "0", "flat_fee": "5.00"},
+                        {"unit_price": "0.001"},
+                    ]
+                },
+            ],
+        },
     ],
 }
 
 
 def _customer(cid: str, tz: str, tax: str) -> dict[str, str]:
-    return {"customer_id": cid, "name": cid, "currency": "USD", "timezone": tz, "tax_rate": tax,
-            "segment": "startup", "parent_customer_id": "", "billing_email": ""}
+    return {
+        "customer_id": cid,
+        "name": cid,
+        "currency": "USD",
+        "timezone": tz,
+        "tax_rate": tax,
+        "segment": "startup",
+        "parent_customer_id": "",
+        "billing_email": "",
+    }
 
 
 def mixed() -> Scenario:
@@ -160,48 +341,107 @@ def mixed() -> Scenario:
     llm = "llm.completion"
     events = [
         # cus_ny (America/New_York): 02:30Z on Nov 1 is Oct 31 locally -> October usage
-        event("ny1", ny, llm, "2026-11-01T02:30:00Z", model="gpt-4o-mini", input_tokens=2_000_000,
-              output_tokens=0),
+        event(
+            "ny1",
+            ny,
+            llm,
+            "2026-11-01T02:30:00Z",
+            model="gpt-4o-mini",
+            input_tokens=2_000_000,
+            output_tokens=0,
+        ),
         # local 2026-10-11 23:00, the day before the subscription starts -> unpriced
         event("ny2", ny, "image.generation", "2026-10-12T03:00:00Z", images=10),
         # gpu_seconds is not priced by Pro -> unpriced (no charge for the meter)
         event("ny3", ny, "gpu.job", "2026-10-20T12:00:00Z", gpu_seconds=3600, gpu_type="h100"),
         # no price row matches llama -> unpriced (input 500; output 0 does not block)
-        event("ny4", ny, llm, "2026-10-25T12:00:00Z", model="llama-3-70b", input_tokens=500,
-              output_tokens=0),
+        event(
+            "ny4",
+            ny,
+            llm,
+            "2026-10-25T12:00:00Z",
+            model="llama-3-70b",
+            input_tokens=500,
+            output_tokens=0,
+        ),
         # cus_switch (UTC): Pro until 2026-10-20, Scale from then on
         event("sw1", sw, "image.generation", "2026-10-05T10:00:00Z", images=100),
         event("sw2", sw, "image.generation", "2026-10-25T10:00:00Z", images=200),
-        event("sw3", sw, "agent.task", "2026-10-21T10:00:00Z", outcome="resolved",
-              workspace_id="ws_a"),
-        event("sw4", sw, "agent.task", "2026-10-22T10:00:00Z", outcome="resolved",
-              workspace_id="ws_b"),
-        event("sw5", sw, "agent.task", "2026-10-23T10:00:00Z", outcome="escalated",
-              workspace_id="ws_a"),
-        event("sw6", sw, "agent.task", "2026-10-24T10:00:00Z", outcome="resolved",
-              workspace_id="ws_a"),
+        event(
+            "sw3", sw, "agent.task", "2026-10-21T10:00:00Z", outcome="resolved", workspace_id="ws_a"
+        ),
+        event(
+            "sw4", sw, "agent.task", "2026-10-22T10:00:00Z", outcome="resolved", workspace_id="ws_b"
+        ),
+        event(
+            "sw5",
+            sw,
+            "agent.task",
+            "2026-10-23T10:00:00Z",
+            outcome="escalated",
+            workspace_id="ws_a",
+        ),
+        event(
+            "sw6", sw, "agent.task", "2026-10-24T10:00:00Z", outcome="resolved", workspace_id="ws_a"
+        ),
         event("sw7", sw, "storage.snapshot", "2026-10-21T00:00:00Z", gb_stored=120),
         event("sw8", sw, "storage.snapshot", "2026-10-28T00:00:00Z", gb_stored=80),
     ]
     return Scenario(
-        customers=[_customer(ny, "America/New_York", "0.1"), _customer(sw, "UTC", "0"),
-                   _customer(cr, "UTC", "0.1")],
+        customers=[
+            _customer(ny, "America/New_York", "0.1"),
+            _customer(sw, "UTC", "0"),
+            _customer(cr, "UTC", "0.1"),
+        ],
         subscriptions=[
-            {"subscription_id": "sub_ny", "customer_id": ny, "plan_code": "pro",
-             "start_date": "2026-10-12", "end_date": ""},
-            {"subscription_id": "sub_sw_pro", "customer_id": sw, "plan_code": "pro",
-             "start_date": "2026-09-15", "end_date": "2026-10-20"},
-            {"subscription_id": "sub_sw_scale", "customer_id": sw, "plan_code": "scale",
-             "start_date": "2026-10-20", "end_date": ""},
-            {"subscription_id": "sub_cr", "customer_id": cr, "plan_code": "pro",
-             "start_date": "2026-09-01", "end_date": ""},
+            {
+                "subscription_id": "sub_ny",
+                "customer_id": ny,
+                "plan_code": "pro",
+                "start_date": "2026-10-12",
+                "end_date": "",
+            },
+            {
+                "subscription_id": "sub_sw_pro",
+                "customer_id": sw,
+                "plan_code": "pro",
+                "start_date": "2026-09-15",
+                "end_date": "2026-10-20",
+            },
+            {
+                "subscription_id": "sub_sw_scale",
+                "customer_id": sw,
+                "plan_code": "scale",
+                "start_date": "2026-10-20",
+                "end_date": "",
+            },
+            {
+                "subscription_id": "sub_cr",
+                "customer_id": cr,
+                "plan_code": "pro",
+                "start_date": "2026-09-01",
+                "end_date": "",
+            },
         ],
         credit_grants=[
-            {"grant_id": "g1_promo", "customer_id": cr, "amount": "120.00",
-             "granted_at": "2026-09-01", "expires_at": "2026-10-15", "priority": "1",
-             "kind": "promotional"},
-            {"grant_id": "g2_paid", "customer_id": cr, "amount": "30.00",
-             "granted_at": "2026-09-01", "expires_at": "", "priority": "5", "kind": "paid"},
+            {
+                "grant_id": "g1_promo",
+                "customer_id": cr,
+                "amount": "120.00",
+                "granted_at": "2026-09-01",
+                "expires_at": "2026-10-15",
+                "priority": "1",
+                "kind": "promotional",
+            },
+            {
+                "grant_id": "g2_paid",
+                "customer_id": cr,
+                "amount": "30.00",
+                "granted_at": "2026-09-01",
+                "expires_at": "",
+                "priority": "5",
+                "kind": "paid",
+            },
         ],
         plans=[PRO_V1, SCALE_V1],
         meters=METERS + EXTRA_METERS,
@@ -210,6 +450,7 @@ def mixed() -> Scenario:
 
 
 # --------------------------------------------------------------------------- data directory
+
 
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[dict[str, str]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -247,11 +488,27 @@ def _yaml(obj: Any, indent: int = 0) -> str:
     return pad + _yaml_scalar(obj)
 
 
-CUSTOMER_COLS = ("customer_id", "name", "currency", "timezone", "tax_rate", "segment",
-                 "parent_customer_id", "billing_email")
+CUSTOMER_COLS = (
+    "customer_id",
+    "name",
+    "currency",
+    "timezone",
+    "tax_rate",
+    "segment",
+    "parent_customer_id",
+    "billing_email",
+)
 SUBSCRIPTION_COLS = ("subscription_id", "customer_id", "plan_code", "start_date", "end_date")
-CONTRACT_COLS = ("contract_id", "customer_id", "start_date", "end_date", "commit_amount",
-                 "commit_period", "usage_discount_pct", "renewal_notice_days")
+CONTRACT_COLS = (
+    "contract_id",
+    "customer_id",
+    "start_date",
+    "end_date",
+    "commit_amount",
+    "commit_period",
+    "usage_discount_pct",
+    "renewal_notice_days",
+)
 GRANT_COLS = ("grant_id", "customer_id", "amount", "granted_at", "expires_at", "priority", "kind")
 
 
@@ -273,8 +530,8 @@ def write_data_dir(data_dir: Path, sc: Scenario) -> None:
 
 # --------------------------------------------------------------------------- dbt
 
-def dbt_build(s: Settings, *select: str, unit_tests: bool = True,
-              data_tests: bool = True) -> None:
+
+def dbt_build(s: Settings, *select: str, unit_tests: bool = True, data_tests: bool = True) -> None:
     """`dbt build` of the rating models (and their parents, with the tests of those models only)
     on the warehouse of ``s``, with a private target/log dir. ``unit_tests=False`` skips the dbt
     unit tests (they do not depend on the data; one build per session runs them);
@@ -284,10 +541,14 @@ def dbt_build(s: Settings, *select: str, unit_tests: bool = True,
     if skipped:
         sel += ["--exclude-resource-type", *skipped]
     work = s.data_dir.parent / "dbt"
-    env = {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs"),
-           "METERLINE_DBT_THREADS": "2"}
-    run_dbt(s, "build", "--select", *sel, "--indirect-selection", "cautious", "--quiet",
-            extra_env=env)
+    env = {
+        "DBT_TARGET_PATH": str(work / "target"),
+        "DBT_LOG_PATH": str(work / "logs"),
+        "METERLINE_DBT_THREADS": "2",
+    }
+    run_dbt(
+        s, "build", "--select", *sel, "--indirect-selection", "cautious", "--quiet", extra_env=env
+    )
 
 
 def query(s: Settings, sql: str) -> list[tuple[Any, ...]]:
@@ -312,8 +573,9 @@ def load(s: Settings) -> None:
         ingest.ingest_usage(s)
 
 
-def build_from_scenario(root: Path, sc: Scenario, *select: str,
-                        unit_tests: bool = False) -> Settings:
+def build_from_scenario(
+    root: Path, sc: Scenario, *select: str, unit_tests: bool = False
+) -> Settings:
     """Write the scenario's data directory, load it with the real loader, run the rating build;
     return the settings."""
     from orchestration.config import settings
@@ -331,8 +593,9 @@ def compile_analysis(s: Settings, name: str, variables: dict[str, str]) -> str:
     """Compile ``analyses/<name>.sql`` with ``--vars`` and return its SQL."""
     work = s.data_dir.parent / "dbt"
     env = {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs")}
-    run_dbt(s, "compile", "--select", name, "--vars", json.dumps(variables), "--quiet",
-            extra_env=env)
+    run_dbt(
+        s, "compile", "--select", name, "--vars", json.dumps(variables), "--quiet", extra_env=env
+    )
     return (work / "target" / "compiled" / "meterline" / "analyses" / f"{name}.sql").read_text()
 
 
@@ -343,7 +606,8 @@ def marts_checksums(s: Settings) -> dict[str, str]:
         for mart in MARTS:
             [(digest, n)] = con.execute(
                 f"select md5(coalesce(string_agg(cast(t as varchar), chr(10) "
-                f"order by cast(t as varchar)), '')), count(*) from marts.{mart} t").fetchall()
+                f"order by cast(t as varchar)), '')), count(*) from marts.{mart} t"
+            ).fetchall()
             out[mart] = f"{n}:{digest}"
     return out
 
@@ -352,33 +616,43 @@ def issue_period(s: Settings, period: str, issued_at: str = "2026-11-03 00:00:00
     """What `meterline close` does to the ledger (numbering in customer id order, copying the
     period's invoices and lines from the marts), without its run-log and grace checks."""
     with connect(s.warehouse) as con:
-        con.execute("""
+        con.execute(
+            """
             create temp table numbered as
             select *, 'INV-' || replace(period, '-', '') || '-'
                    || lpad(cast(row_number() over (order by customer_id) as varchar), 5, '0')
                    as number
-            from marts.fct_invoices where period = ? and status = 'draft'""", [period])
-        con.execute("""
+            from marts.fct_invoices where period = ? and status = 'draft'""",
+            [period],
+        )
+        con.execute(
+            """
             insert into ledger.issued_invoices
             select number, customer_id, period, period_start, period_end, currency, subtotal,
                    discount_total, credit_total, tax_total, total, cast(? as timestamp)
-            from numbered""", [issued_at])
+            from numbered""",
+            [issued_at],
+        )
         con.execute("""
             insert into ledger.issued_invoice_lines
             select n.number, l.customer_id, l.period, l.line_no, l.line_type, l.description,
                    l.meter_code, l.dimensions, l.quantity, l.unit, l.unit_price, l.amount,
                    l.currency, l.line_key
             from marts.fct_invoice_lines l join numbered n on l.invoice_id = n.invoice_id""")
-        con.execute("insert into ledger.period_closes values (?, cast(? as timestamp), "
-                    "(select count(*) from numbered), null)", [period, issued_at])
+        con.execute(
+            "insert into ledger.period_closes values (?, cast(? as timestamp), "
+            "(select count(*) from numbered), null)",
+            [period, issued_at],
+        )
 
 
 def dbt_show_inline(s: Settings, sql: str) -> list[dict[str, Any]]:
     """Run an inline query through dbt (macros rendered) and return its rows."""
     work = s.data_dir.parent / "dbt"
     env = {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs")}
-    proc = run_dbt(s, "show", "--inline", sql, "--output", "json", "--quiet", "--limit", "-1",
-                   extra_env=env)
+    proc = run_dbt(
+        s, "show", "--inline", sql, "--output", "json", "--quiet", "--limit", "-1", extra_env=env
+    )
     out = proc.stdout
-    rows: list[dict[str, Any]] = json.loads(out[out.index("{"):])["show"]
+    rows: list[dict[str, Any]] = json.loads(out[out.index("{") :])["show"]
     return rows

@@ -1,6 +1,5 @@
 """Provider list prices from the catalog library, resolved after ingestion and before dbt."""
 
-
 from collections.abc import Iterator
 
 import dagster as dg
@@ -14,10 +13,18 @@ CATALOG_TABLES: tuple[str, ...] = ("catalog_prices", "catalog_unknown_models")
 @dg.multi_asset(
     name="resolve_catalog_prices",
     specs=[
-        dg.AssetSpec(raw_key(t), group_name="catalog", kinds={"duckdb"},
-                     deps=[raw_key("usage_events"), raw_key("provider_prices"),
-                           raw_key("openai_usage"), raw_key("anthropic_usage")],
-                     description=f"raw.{t}: catalog (genai-prices) list prices per provider model")
+        dg.AssetSpec(
+            raw_key(t),
+            group_name="catalog",
+            kinds={"duckdb"},
+            deps=[
+                raw_key("usage_events"),
+                raw_key("provider_prices"),
+                raw_key("openai_usage"),
+                raw_key("anthropic_usage"),
+            ],
+            description=f"raw.{t}: catalog (genai-prices) list prices per provider model",
+        )
         for t in CATALOG_TABLES
     ],
     pool=DUCKDB_WRITER_POOL,

@@ -33,15 +33,17 @@ def dbt_target_path(s: Settings) -> Path:
     name="meterline_dbt",
     pool=DUCKDB_WRITER_POOL,
 )
-def meterline_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource,
-                         meterline: MeterlineResource) -> Iterator[Any]:
+def meterline_dbt_assets(
+    context: AssetExecutionContext, dbt: DbtCliResource, meterline: MeterlineResource
+) -> Iterator[Any]:
     target = dbt_target_path(meterline.settings())
     target.mkdir(parents=True, exist_ok=True)
     (target / "run_results.json").unlink(missing_ok=True)
     # dbt unit tests check the SQL logic on fixed inputs, not the data: they run in `make test`
     # (tests/test_rating_*), not in every production build (8 of them cost ~10% of a build)
-    yield from dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context,
-                       target_path=target).stream()
+    yield from dbt.cli(
+        ["build", "--exclude-resource-type", "unit_test"], context=context, target_path=target
+    ).stream()
 
 
 DBT_ASSETS: list[dg.AssetsDefinition] = [meterline_dbt_assets]

@@ -23,8 +23,9 @@ def dbt_group(fqn: list[str]) -> str:
 
 
 class MeterlineTranslator(DagsterDbtTranslator):
-    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str,
-                       project: DbtProject | None) -> dg.AssetSpec:
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
         if props.get("resource_type") not in ("model", "seed", "snapshot"):
@@ -32,4 +33,5 @@ class MeterlineTranslator(DagsterDbtTranslator):
         fqn = list(props.get("fqn") or [])
         layer = fqn[1] if len(fqn) > 2 else "dbt"
         return spec.replace_attributes(group_name=dbt_group(fqn)).merge_attributes(
-            tags={"meterline/layer": layer}, kinds={"duckdb"})
+            tags={"meterline/layer": layer}, kinds={"duckdb"}
+        )

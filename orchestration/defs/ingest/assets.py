@@ -7,7 +7,6 @@ all loaders ran, so the ``ingest_audit`` asset owns them: it depends on every lo
 the batch totals of the run.
 """
 
-
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -44,11 +43,17 @@ def raw_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", table])
 
 
-def _specs(tables: Iterable[str], description: str,
-           deps: Sequence[dg.AssetKey] = ()) -> list[dg.AssetSpec]:
+def _specs(
+    tables: Iterable[str], description: str, deps: Sequence[dg.AssetKey] = ()
+) -> list[dg.AssetSpec]:
     return [
-        dg.AssetSpec(raw_key(t), description=f"{description} (raw.{t})", deps=list(deps),
-                     group_name=INGEST_GROUP, kinds={"duckdb"})
+        dg.AssetSpec(
+            raw_key(t),
+            description=f"{description} (raw.{t})",
+            deps=list(deps),
+            group_name=INGEST_GROUP,
+            kinds={"duckdb"},
+        )
         for t in tables
     ]
 
@@ -95,8 +100,9 @@ def ingest_reference_files(meterline: MeterlineResource) -> Iterator[dg.Material
 
 @dg.multi_asset(
     name="ingest_usage",
-    specs=_specs(USAGE_TABLES, "Usage events from raw/usage/",
-                 deps=[raw_key("customers"), raw_key("meters")]),
+    specs=_specs(
+        USAGE_TABLES, "Usage events from raw/usage/", deps=[raw_key("customers"), raw_key("meters")]
+    ),
     pool=DUCKDB_WRITER_POOL,
 )
 def ingest_usage_files(meterline: MeterlineResource) -> Iterator[dg.MaterializeResult]:
@@ -131,8 +137,11 @@ LOADER_TABLES: tuple[str, ...] = (
 
 @dg.multi_asset(
     name="ingest_audit",
-    specs=_specs(AUDIT_TABLES, "Written by every loader; complete once all loaders ran",
-                 deps=[raw_key(t) for t in LOADER_TABLES]),
+    specs=_specs(
+        AUDIT_TABLES,
+        "Written by every loader; complete once all loaders ran",
+        deps=[raw_key(t) for t in LOADER_TABLES],
+    ),
     pool=DUCKDB_WRITER_POOL,
 )
 def ingest_audit(meterline: MeterlineResource) -> Iterator[dg.MaterializeResult]:
@@ -146,8 +155,12 @@ def ingest_audit(meterline: MeterlineResource) -> Iterator[dg.MaterializeResult]
             "from raw.load_manifest"
         ).fetchone() or (0, 0, 0)
         q_rows = (con.execute("select count(*) from raw.quarantine").fetchone() or (0,))[0]
-    meta = {"files": int(files), "raw_rows": int(raw_rows),
-            "manifest_quarantined_rows": int(quarantined), "quarantine_rows": int(q_rows)}
+    meta = {
+        "files": int(files),
+        "raw_rows": int(raw_rows),
+        "manifest_quarantined_rows": int(quarantined),
+        "quarantine_rows": int(q_rows),
+    }
     yield from _results(AUDIT_TABLES, meta)
 
 

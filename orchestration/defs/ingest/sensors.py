@@ -2,7 +2,6 @@
 ingestion: it requests the pipeline job, whose first stage is ingestion (each file is loaded
 once, by content hash, so a request for files already loaded is cheap)."""
 
-
 import hashlib
 
 import dagster as dg
@@ -51,5 +50,3 @@ def raw_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
 
 
 SENSORS: list[dg.SensorDefinition] = [raw_files_sensor]
-
-

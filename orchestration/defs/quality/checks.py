@@ -7,7 +7,6 @@ Dagster run and, through the run log, blocks publishing and closing.
 - Great Expectations suites of ``orchestration/quality`` (see ``ge_checks.py``).
 """
 
-
 import dagster as dg
 
 from orchestration.defs.ingest.assets import raw_key
@@ -60,16 +59,22 @@ select batch_id, file_path, problem from final where problem is not null order b
 """
 
 
-@dg.asset_check(asset=raw_key("load_manifest"), name="rows_conserved", blocking=True,
-                description="raw = loaded + duplicates + quarantined, per file, and the row "
-                            "tables agree with the manifest.")
+@dg.asset_check(
+    asset=raw_key("load_manifest"),
+    name="rows_conserved",
+    blocking=True,
+    description="raw = loaded + duplicates + quarantined, per file, and the row "
+    "tables agree with the manifest.",
+)
 def rows_conserved(meterline: MeterlineResource) -> dg.AssetCheckResult:
     with connect(meterline.settings().warehouse, read_only=True) as con:
         problems = con.execute(CONSERVATION_SQL).fetchall()
     return dg.AssetCheckResult(
         passed=not problems,
-        metadata={"problems": len(problems),
-                  "first": "; ".join(f"{p[1]} (batch {p[0]}): {p[2]}" for p in problems[:5])},
+        metadata={
+            "problems": len(problems),
+            "first": "; ".join(f"{p[1]} (batch {p[0]}): {p[2]}" for p in problems[:5]),
+        },
     )
 
 

@@ -22,7 +22,7 @@ from orchestration.config import Settings
 
 @dataclass
 class CheckResult:
-    asset: str        # asset key, '/'-joined
+    asset: str  # asset key, '/'-joined
     check: str
     passed: bool
     blocking: bool
@@ -39,8 +39,8 @@ class StageResult:
 
 @dataclass
 class RunLog:
-    status: str                       # running | succeeded | failed
-    started_at: str                   # wall clock (audit only; never in a mart or export)
+    status: str  # running | succeeded | failed
+    started_at: str  # wall clock (audit only; never in a mart or export)
     finished_at: str | None = None
     stages: list[StageResult] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)

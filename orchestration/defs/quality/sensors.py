@@ -24,41 +24,62 @@ def check_results(instance: dg.DagsterInstance, run_id: str) -> list[CheckResult
         ev = record.dagster_event.event_specific_data if record.dagster_event else None
         if ev is None:
             continue
-        out.append(CheckResult(asset=ev.asset_key.to_user_string(), check=ev.check_name,
-                               passed=ev.passed, blocking=bool(ev.blocking)))
+        out.append(
+            CheckResult(
+                asset=ev.asset_key.to_user_string(),
+                check=ev.check_name,
+                passed=ev.passed,
+                blocking=bool(ev.blocking),
+            )
+        )
     return out
 
 
 def record_run(context: dg.RunStatusSensorContext, status: str, error: str | None = None) -> None:
     run = context.dagster_run
     stats = context.instance.get_run_stats(run.run_id)
-    log = RunLog(status=status, started_at=_iso(stats.start_time) or "",
-                 finished_at=None if status == "running" else _iso(stats.end_time),
-                 checks=check_results(context.instance, run.run_id), error=error)
+    log = RunLog(
+        status=status,
+        started_at=_iso(stats.start_time) or "",
+        finished_at=None if status == "running" else _iso(stats.end_time),
+        checks=check_results(context.instance, run.run_id),
+        error=error,
+    )
     write_run_log(settings(), log)
 
 
-@dg.run_status_sensor(name="record_pipeline_start", run_status=dg.DagsterRunStatus.STARTED,
-                      monitored_jobs=[pipeline_job],
-                      default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.run_status_sensor(
+    name="record_pipeline_start",
+    run_status=dg.DagsterRunStatus.STARTED,
+    monitored_jobs=[pipeline_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def record_pipeline_start(context: dg.RunStatusSensorContext) -> None:
     record_run(context, "running")
 
 
-@dg.run_status_sensor(name="record_pipeline_success", run_status=dg.DagsterRunStatus.SUCCESS,
-                      monitored_jobs=[pipeline_job],
-                      default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.run_status_sensor(
+    name="record_pipeline_success",
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[pipeline_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def record_pipeline_success(context: dg.RunStatusSensorContext) -> None:
     record_run(context, "succeeded")
 
 
-@dg.run_failure_sensor(name="record_pipeline_failure",
-                       monitored_jobs=[pipeline_job],
-                       default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.run_failure_sensor(
+    name="record_pipeline_failure",
+    monitored_jobs=[pipeline_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def record_pipeline_failure(context: dg.RunFailureSensorContext) -> None:
     message = context.failure_event.message if context.failure_event else None
     record_run(context, "failed", error=message)
 
 
-RUN_LOG_SENSORS: list[dg.SensorDefinition] = [record_pipeline_start, record_pipeline_success,
-                                               record_pipeline_failure]
+RUN_LOG_SENSORS: list[dg.SensorDefinition] = [
+    record_pipeline_start,
+    record_pipeline_success,
+    record_pipeline_failure,
+]

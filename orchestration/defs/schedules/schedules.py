@@ -2,7 +2,6 @@
 period (PRICING.md: 2 days after the period ends in the customer's time zone; customer zones run
 from UTC-12 to UTC+14, so the 3rd at 13:00 UTC is past the grace period for every customer)."""
 
-
 import datetime as dt
 
 import dagster as dg
@@ -28,8 +27,9 @@ def close_period_op(config: ClosePeriodConfig, meterline: MeterlineResource) -> 
     """`meterline close` as an op: fails the run when the close is refused."""
     from orchestration.close import close_period
 
-    if not close_period(meterline.settings(), config.period, exclude=config.exclude,
-                        force=config.force):
+    if not close_period(
+        meterline.settings(), config.period, exclude=config.exclude, force=config.force
+    ):
         raise dg.Failure(description=f"period {config.period} not closed (see the log)")
 
 
@@ -52,8 +52,13 @@ daily_pipeline_schedule = dg.ScheduleDefinition(
 )
 
 
-@dg.schedule(name="monthly_close", job=close_period_job, cron_schedule="0 13 3 * *",
-             execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.STOPPED)
+@dg.schedule(
+    name="monthly_close",
+    job=close_period_job,
+    cron_schedule="0 13 3 * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
 def monthly_close_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     when = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
     period = previous_month(when.date())
