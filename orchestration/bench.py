@@ -140,8 +140,9 @@ def tree_rss_bytes(root: int) -> int:
     return sum(_rss_bytes(pid) for pid in _tree_pids(root))
 
 
-def measure(cmd: Sequence[str], *, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> Measured:
+def measure(
+    cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Measured:
     """Run ``cmd`` to completion; its wall time, CPU time (the child and its waited-for
     descendants) and peak RSS: the larger of the polled sum over its process tree and the
     kernel's max RSS of any single process in it."""
@@ -169,8 +170,13 @@ def measure(cmd: Sequence[str], *, env: dict[str, str] | None = None,
     log.close()
     peak = max(peak, usage.ru_maxrss * 1024)
     cpu = usage.ru_utime + usage.ru_stime
-    return Measured(seconds=round(seconds, 3), cpu_seconds=round(cpu, 3), peak_rss_bytes=peak,
-                    returncode=proc.returncode, output=output)
+    return Measured(
+        seconds=round(seconds, 3),
+        cpu_seconds=round(cpu, 3),
+        peak_rss_bytes=peak,
+        returncode=proc.returncode,
+        output=output,
+    )
 
 
 def _capture_file() -> Any:
@@ -191,12 +197,25 @@ def generated_events(events: int, days: int) -> int:
     return events * (days + 1) // days
 
 
-def ensure_data(data: Path, *, events: int, days: int, customers: int, seed: int,
-                start: dt.date, echo: Callable[[str], None]) -> None:
+def ensure_data(
+    data: Path,
+    *,
+    events: int,
+    days: int,
+    customers: int,
+    seed: int,
+    start: dt.date,
+    echo: Callable[[str], None],
+) -> None:
     """Generate the benchmark data unless ``data`` already holds it (same generator params)."""
-    params = {"customers": customers, "events": generated_events(events, days),
-              "start": start.isoformat(), "days": days + 1, "seed": seed,
-              "usage_format": "parquet"}
+    params = {
+        "customers": customers,
+        "events": generated_events(events, days),
+        "start": start.isoformat(),
+        "days": days + 1,
+        "seed": seed,
+        "usage_format": "parquet",
+    }
     truth = data / "generator_truth.json"
     if truth.exists():
         try:
@@ -210,8 +229,16 @@ def ensure_data(data: Path, *, events: int, days: int, customers: int, seed: int
     from orchestration.generator import generate
 
     t0 = time.perf_counter()
-    report = generate(data, customers=customers, events=params["events"], start=start,
-                      days=days + 1, seed=seed, usage_format="parquet", progress=False)
+    report = generate(
+        data,
+        customers=customers,
+        events=params["events"],
+        start=start,
+        days=days + 1,
+        seed=seed,
+        usage_format="parquet",
+        progress=False,
+    )
     echo(report)
     echo(f"(generation {time.perf_counter() - t0:.1f}s, not timed)")
 
@@ -277,8 +304,9 @@ def code_snapshot(work: Path) -> Path:
     work tree that other people are editing while it runs (a model or test added mid-run breaks
     dbt's manifest). Falls back to the live tree when git is unavailable."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, check=True,
-                                capture_output=True, text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, check=True, capture_output=True, text=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return REPO_ROOT
     src = work / f"src_{commit[:12]}"
@@ -286,16 +314,28 @@ def code_snapshot(work: Path) -> Path:
         tmp = work / f".src_{commit[:12]}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        archive = subprocess.run(["git", "archive", commit], cwd=REPO_ROOT, check=True,
-                                 capture_output=True).stdout
+        archive = subprocess.run(
+            ["git", "archive", commit], cwd=REPO_ROOT, check=True, capture_output=True
+        ).stdout
         subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
         # `@dbt_assets` reads target/manifest.json at import (what `make manifest` does)
         project = tmp / "dbt_project"
         env = {**os.environ, "METERLINE_WAREHOUSE": str(work / "parse.duckdb")}
         parsed = subprocess.run(
-            [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet",
-             "--project-dir", str(project), "--profiles-dir", str(project)],
-            cwd=project, env=env, capture_output=True, text=True)
+            [
+                str(Path(sys.executable).with_name("dbt")),
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(project),
+                "--profiles-dir",
+                str(project),
+            ],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if parsed.returncode != 0:
             raise BenchError(f"dbt parse of the snapshot failed:\n{parsed.stdout[-4000:]}")
         (work / "parse.duckdb").unlink(missing_ok=True)
@@ -303,21 +343,37 @@ def code_snapshot(work: Path) -> Path:
     return src
 
 
-def run_pipeline_measured(data: Path, env: dict[str, str], name: str,
-                          code: Path = REPO_ROOT) -> Phase:
-    cmd = [sys.executable, "-c", "from orchestration.cli import main; main()", "run", "--quiet",
-           "--data-dir", str(data)]
+def run_pipeline_measured(
+    data: Path, env: dict[str, str], name: str, code: Path = REPO_ROOT
+) -> Phase:
+    cmd = [
+        sys.executable,
+        "-c",
+        "from orchestration.cli import main; main()",
+        "run",
+        "--quiet",
+        "--data-dir",
+        str(data),
+    ]
     env = {**env, "PYTHONPATH": str(code)}
     m = measure(cmd, env=env, cwd=code)
     log_path = data / ".meterline" / "last_run.json"
     log = json.loads(log_path.read_text(encoding="utf-8")) if log_path.exists() else {}
     if m.returncode != 0 or log.get("status") != "succeeded":
-        raise BenchError(f"{name} pipeline run failed (exit {m.returncode}, "
-                         f"status {log.get('status')}):\n{log.get('error') or ''}\n"
-                         f"{m.output[-6000:]}")
+        raise BenchError(
+            f"{name} pipeline run failed (exit {m.returncode}, "
+            f"status {log.get('status')}):\n{log.get('error') or ''}\n"
+            f"{m.output[-6000:]}"
+        )
     stages = {st["name"]: float(st["seconds"]) for st in log.get("stages", [])}
-    return Phase(name, m.seconds, m.cpu_seconds, m.peak_rss_bytes, stages,
-                 detail=dbt_node_times(data / ".meterline" / "dbt_target" / "run_results.json"))
+    return Phase(
+        name,
+        m.seconds,
+        m.cpu_seconds,
+        m.peak_rss_bytes,
+        stages,
+        detail=dbt_node_times(data / ".meterline" / "dbt_target" / "run_results.json"),
+    )
 
 
 def dbt_node_times(path: Path, top: int = 8) -> dict[str, Any]:
@@ -333,10 +389,13 @@ def dbt_node_times(path: Path, top: int = 8) -> dict[str, Any]:
         acc[1] += float(r.get("execution_time") or 0.0)
     slowest = sorted(results, key=lambda r: -float(r.get("execution_time") or 0.0))[:top]
     return {
-        "dbt_by_type": {k: {"nodes": int(v[0]), "seconds": round(v[1], 2)}
-                        for k, v in sorted(by_type.items())},
-        "dbt_slowest": [{"node": r.get("unique_id"), "seconds": round(
-            float(r.get("execution_time") or 0.0), 2)} for r in slowest],
+        "dbt_by_type": {
+            k: {"nodes": int(v[0]), "seconds": round(v[1], 2)} for k, v in sorted(by_type.items())
+        },
+        "dbt_slowest": [
+            {"node": r.get("unique_id"), "seconds": round(float(r.get("execution_time") or 0.0), 2)}
+            for r in slowest
+        ],
     }
 
 
@@ -357,8 +416,16 @@ def floor_child(argv: Sequence[str]) -> None:
     finally:
         con.close()
     assert row is not None and raw is not None
-    print(json.dumps({"query_seconds": round(seconds, 3), "groups": int(row[0]),
-                      "deduped_events": int(row[1] or 0), "raw_rows": int(raw[0])}))
+    print(
+        json.dumps(
+            {
+                "query_seconds": round(seconds, 3),
+                "groups": int(row[0]),
+                "deduped_events": int(row[1] or 0),
+                "raw_rows": int(raw[0]),
+            }
+        )
+    )
 
 
 def run_floor(data: Path, work: Path, memory_limit: str) -> Phase:
@@ -370,10 +437,10 @@ def run_floor(data: Path, work: Path, memory_limit: str) -> Phase:
         p.unlink(missing_ok=True)
     temp = work / "floor_tmp"
     temp.mkdir(parents=True, exist_ok=True)
-    code = ("import sys; from orchestration.bench import floor_child; "
-            "floor_child(sys.argv[1:])")
-    m = measure([sys.executable, "-c", code, str(db), memory_limit, str(temp), *files],
-                cwd=REPO_ROOT)
+    code = "import sys; from orchestration.bench import floor_child; floor_child(sys.argv[1:])"
+    m = measure(
+        [sys.executable, "-c", code, str(db), memory_limit, str(temp), *files], cwd=REPO_ROOT
+    )
     if m.returncode != 0:
         raise BenchError(f"floor query failed (exit {m.returncode}):\n{m.output[-4000:]}")
     detail = json.loads(m.output.strip().splitlines()[-1])
@@ -427,8 +494,12 @@ def format_table(result: dict[str, Any]) -> str:
     for label, phase in (("full", full), ("incremental", inc)):
         slow = phase["detail"].get("dbt_slowest", [])
         if slow:
-            lines.append(f"slowest dbt nodes ({label} run, thread seconds): " + ", ".join(
-                f"{str(x['node']).split('.')[-1][:40]} {x['seconds']:.1f}" for x in slow[:5]))
+            lines.append(
+                f"slowest dbt nodes ({label} run, thread seconds): "
+                + ", ".join(
+                    f"{str(x['node']).split('.')[-1][:40]} {x['seconds']:.1f}" for x in slow[:5]
+                )
+            )
     lines += [
         "",
         f"incremental_to_full={result['incremental_to_full']}",
@@ -444,26 +515,37 @@ def _load() -> str:
         return "n/a"
 
 
-def run_bench(*, events: int = 10_000_000, days: int = 30, customers: int = 500,
-              work_dir: Path | None = None, seed: int = DEFAULT_SEED,
-              start: dt.date = DEFAULT_START, memory_limit: str | None = None,
-              results_dir: Path | None = None,
-              echo: Callable[[str], None] = print) -> dict[str, Any]:
+def run_bench(
+    *,
+    events: int = 10_000_000,
+    days: int = 30,
+    customers: int = 500,
+    work_dir: Path | None = None,
+    seed: int = DEFAULT_SEED,
+    start: dt.date = DEFAULT_START,
+    memory_limit: str | None = None,
+    results_dir: Path | None = None,
+    echo: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Generate, measure full / floor / incremental, print the table, write the JSON; return the
     figures (the dict written to ``bench/results/``)."""
     if days < MIN_DAYS or events < 1:
-        raise ValueError(f"the bench needs events >= 1 and days >= {MIN_DAYS} (the generator "
-                         "needs 14 days with the incremental one)")
+        raise ValueError(
+            f"the bench needs events >= 1 and days >= {MIN_DAYS} (the generator "
+            "needs 14 days with the incremental one)"
+        )
     work = Path(work_dir or REPO_ROOT / "bench" / "work").resolve()
     work.mkdir(parents=True, exist_ok=True)
-    memory_limit = memory_limit or os.environ.get("METERLINE_BENCH_MEMORY_LIMIT",
-                                                  DEFAULT_MEMORY_LIMIT)
+    memory_limit = memory_limit or os.environ.get(
+        "METERLINE_BENCH_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT
+    )
     data = data_dir_for(work, events=events, days=days, customers=customers, seed=seed)
     holdout = work / f"holdout_{data.name}"
     if data.exists():
         restore_holdout(data, holdout)  # a previous bench stopped midway
-    ensure_data(data, events=events, days=days, customers=customers, seed=seed, start=start,
-                echo=echo)
+    ensure_data(
+        data, events=events, days=days, customers=customers, seed=seed, start=start, echo=echo
+    )
     cutoff = start + dt.timedelta(days=days)
     held = split_holdout(data, holdout, cutoff)
     reset_warehouse(data)
@@ -486,11 +568,21 @@ def run_bench(*, events: int = 10_000_000, days: int = 30, customers: int = 500,
     raw_rows = int(floor.detail["raw_rows"])
     result: dict[str, Any] = {
         "code": str(code),
-        "params": {"events": events, "days": days, "customers": customers, "seed": seed,
-                   "start": start.isoformat(), "memory_limit": memory_limit,
-                   "incremental_files": held},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_before": load_before, "load_after": _load()},
+        "params": {
+            "events": events,
+            "days": days,
+            "customers": customers,
+            "seed": seed,
+            "start": start.isoformat(),
+            "memory_limit": memory_limit,
+            "incremental_files": held,
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_before": load_before,
+            "load_after": _load(),
+        },
         "raw_rows_full": raw_rows,
         "full": asdict(full),
         "floor": asdict(floor),

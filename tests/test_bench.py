@@ -18,8 +18,12 @@ from orchestration import bench
 def test_split_and_restore_holdout(tmp_path: Path) -> None:
     usage = tmp_path / "data" / "raw" / "usage"
     usage.mkdir(parents=True)
-    names = ["events_2026-10-13.parquet", "events_2026-10-14.parquet",
-             "events_2026-11-01_late.jsonl", "notes.txt"]
+    names = [
+        "events_2026-10-13.parquet",
+        "events_2026-10-14.parquet",
+        "events_2026-11-01_late.jsonl",
+        "notes.txt",
+    ]
     for n in names:
         (usage / n).write_text(n)
     held = bench.split_holdout(tmp_path / "data", tmp_path / "hold", dt.date(2026, 10, 14))
@@ -31,8 +35,10 @@ def test_split_and_restore_holdout(tmp_path: Path) -> None:
 
 def test_measure_sees_child_tree_memory_and_exit_code(tmp_path: Path) -> None:
     # a grandchild holding ~200 MB: the peak must count it, the exit code must come through
-    code = ("import subprocess, sys; subprocess.run([sys.executable, '-c', "
-            "'b = bytearray(200 * 1024 * 1024); import time; time.sleep(0.5)']); sys.exit(3)")
+    code = (
+        "import subprocess, sys; subprocess.run([sys.executable, '-c', "
+        "'b = bytearray(200 * 1024 * 1024); import time; time.sleep(0.5)']); sys.exit(3)"
+    )
     m = bench.measure([sys.executable, "-c", code])
     assert m.returncode == 3
     assert m.peak_rss_bytes >= 200 * 1024 * 1024
@@ -41,14 +47,18 @@ def test_measure_sees_child_tree_memory_and_exit_code(tmp_path: Path) -> None:
 
 def test_floor_query_dedupes_and_sums(tmp_path: Path) -> None:
     f = tmp_path / "events_2026-10-01.parquet"
-    duckdb.sql("""
+    duckdb.sql(
+        """
         copy (select * from (values
             ('a', 'g1', 'cus_1', 'm1', '2026-10-01T23:59:59.000Z', 10, 1, 0, 5),
             ('a', 'g1', 'cus_1', 'm1', '2026-10-01T23:59:59.000Z', 10, 1, 0, 5),
             ('a', 'g2', 'cus_1', 'm1', '2026-10-01T00:00:00.000Z', 7, 0, 2, 3),
             ('b', 'g2', 'cus_1', 'm1', '2026-10-02T00:00:00.000Z', 1, 0, 0, 1)
         ) t(id, source, subject, model, time, input_tokens, cached_input_tokens,
-            cache_write_tokens, output_tokens)) to '""" + str(f) + "' (format parquet)")
+            cache_write_tokens, output_tokens)) to '"""
+        + str(f)
+        + "' (format parquet)"
+    )
     data = tmp_path / "data"
     (data / "raw" / "usage").mkdir(parents=True)
     f.rename(data / "raw" / "usage" / f.name)
@@ -59,22 +69,35 @@ def test_floor_query_dedupes_and_sums(tmp_path: Path) -> None:
 
 
 def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    result = bench.run_bench(events=3000, days=13, customers=8, work_dir=tmp_path / "work",
-                             results_dir=tmp_path / "results")
+    result = bench.run_bench(
+        events=3000,
+        days=13,
+        customers=8,
+        work_dir=tmp_path / "work",
+        results_dir=tmp_path / "results",
+    )
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1] == f"ratio_to_floor={result['ratio_to_floor']}"
     assert result["ratio_to_floor"] > 0
 
     stored = json.loads(Path(result["results_file"]).read_text(encoding="utf-8"))
     assert stored["ratio_to_floor"] == result["ratio_to_floor"]
-    for stage in ("ingest", "checks", "dbt staging+dedupe", "rating", "invoices",
-                  "costs and margin", "publish"):
+    for stage in (
+        "ingest",
+        "checks",
+        "dbt staging+dedupe",
+        "rating",
+        "invoices",
+        "costs and margin",
+        "publish",
+    ):
         assert stage in stored["full"]["stages"], stage
         assert stage in stored["incremental"]["stages"], stage
     assert stored["full"]["peak_rss_bytes"] > 50 * 1024 * 1024
 
-    data = bench.data_dir_for(tmp_path / "work", events=3000, days=13, customers=8,
-                              seed=bench.DEFAULT_SEED)
+    data = bench.data_dir_for(
+        tmp_path / "work", events=3000, days=13, customers=8, seed=bench.DEFAULT_SEED
+    )
     truth = json.loads((data / "generator_truth.json").read_text(encoding="utf-8"))
     held = set(stored["params"]["incremental_files"])
     assert "events_2026-10-14.parquet" in held
@@ -85,6 +108,7 @@ def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         loaded, dupes = con.execute(
             "select count(*) filter (not is_duplicate), count(*) filter (is_duplicate) "
-            "from raw.usage_events").fetchone()  # type: ignore[misc]
+            "from raw.usage_events"
+        ).fetchone()  # type: ignore[misc]
     assert loaded == truth["totals"]["loaded_rows"]
     assert dupes == truth["totals"]["duplicate_rows"]
