@@ -534,7 +534,7 @@ def run_bench(
             f"the bench needs events >= 1 and days >= {MIN_DAYS} (the generator "
             "needs 14 days with the incremental one)"
         )
-    work = Path(work_dir or REPO_ROOT / "bench" / "work").resolve()
+    work = Path(work_dir or REPO_ROOT / "bench" / "scratch").resolve()
     work.mkdir(parents=True, exist_ok=True)
     memory_limit = memory_limit or os.environ.get(
         "METERLINE_BENCH_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT

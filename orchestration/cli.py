@@ -188,7 +188,7 @@ def summary(period: str | None, data_dir: Path | None) -> None:
     "--work-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where to generate the benchmark data (default: bench/work).",
+    help="Where to generate the benchmark data (default: bench/scratch).",
 )
 def bench(events: int, days: int, customers: int, work_dir: Path | None) -> None:
     """Benchmark the pipeline against the DuckDB floor; prints ratio_to_floor=<x>."""
