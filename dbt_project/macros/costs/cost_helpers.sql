@@ -46,21 +46,33 @@
 
   `relation` is a CTE name with one row per (pool, recipient): `pool_cols` identify the pool,
   `amount` is the pool's amount, ALREADY ROUNDED to `scale` places (same on every row of the
-  pool), `weight` the recipient's non-negative weight (not all 0), `tie_breaker` a total order of
-  the recipients (e.g. customer_id).
-  Each recipient gets floor(amount * weight / total weight) units; the r units left over go one
-  each to the r rows with the largest fractional remainders, ties broken by `tie_breaker`. The
-  remainder is computed in integers (q = r div n to every row, then one more unit to the first
-  r mod n rows), so a pool's allocated amounts sum EXACTLY to its amount, whatever the signs.
+  pool), `weight` the recipient's non-negative weight, `tie_breaker` a total order of the
+  recipients (e.g. customer_id). Weights are taken exactly to `weight_scale` decimal places
+  (DECIMAL(38, 15) by default, the provider-cost type; quantities DECIMAL(38, 9) fit too) and
+  scaled to integers (integer part x 10^weight_scale + fraction digits, so even a weight of
+  10^23 scales without a DECIMAL overflow), so every step below is integer (HUGEINT) arithmetic, no DOUBLE:
+    n_i = amount_units x weight_int_i,  W = sum of weight_int over the pool,
+    floor_i = floor(n_i / W) (floor division, also for negative amounts),
+    rem_i = n_i - floor_i x W  (0 <= rem_i < W: the exact fractional remainder x W).
+  Each recipient gets floor_i units; the r units left over go one each to the r rows with the
+  largest rem_i, ties broken by `tie_breaker`. (The leftover is computed as q = r div n to every
+  row plus one more unit to the first r mod n rows; with exact floors q is 0.) A pool's
+  allocated amounts therefore sum EXACTLY to its amount, whatever the signs. A pool whose
+  weights are all 0 is split as if every weight were 1 (evenly, remainder by tie_breaker).
+  HUGEINT overflow (|amount units x weight_int| >= 1.7e38) raises an error, never a wrong cent.
   Returns every column of `relation` plus `allocated_amount` DECIMAL(38, scale).
 #}
-{% macro allocate_largest_remainder(relation, pool_cols, amount, weight, tie_breaker, scale=2) -%}
+{% macro allocate_largest_remainder(
+    relation, pool_cols, amount, weight, tie_breaker, scale=2, weight_scale=15
+) -%}
 {%- set pool = pool_cols | join(', ') -%}
 {%- set factor = '1' ~ ('0' * scale) -%}
+{%- set weight_factor = '1' ~ ('0' * weight_scale) -%}
     select
         * exclude (
-            pool_units, exact_units, floor_units, sum_floor_units, pool_rows, remainder_rank,
-            leftover_each, leftover_extra
+            weight_exact, pool_units, weight_raw_units, pool_raw_weight_units, weight_units,
+            pool_weight_units, numerator_units, floor_units, remainder_units, sum_floor_units, pool_rows,
+            remainder_rank, leftover_each, leftover_extra
         ),
         cast(
             cast(
@@ -73,34 +85,74 @@
     from (
         select
             *,
-            cast(floor((pool_units - sum_floor_units) / pool_rows) as hugeint) as leftover_each,
+            (pool_units - sum_floor_units) // pool_rows as leftover_each,
             (pool_units - sum_floor_units)
-                - cast(floor((pool_units - sum_floor_units) / pool_rows) as hugeint) * pool_rows
+                - ((pool_units - sum_floor_units) // pool_rows) * pool_rows
                 as leftover_extra
         from (
             select
                 *,
                 sum(floor_units) over (partition by {{ pool }}) as sum_floor_units,
-                count(*) over (partition by {{ pool }}) as pool_rows,
+                cast(count(*) over (partition by {{ pool }}) as hugeint) as pool_rows,
                 row_number() over (
                     partition by {{ pool }}
-                    order by exact_units - floor_units desc, {{ tie_breaker }}
+                    order by remainder_units desc, {{ tie_breaker }}
                 ) as remainder_rank
             from (
                 select
                     *,
-                    cast(floor(exact_units) as hugeint) as floor_units
+                    numerator_units - floor_units * pool_weight_units as remainder_units
                 from (
                     select
                         *,
-                        cast({{ amount }} * {{ factor }} as hugeint) as pool_units,
-                        cast({{ amount }} as double) * {{ factor }}
-                            * cast({{ weight }} as double)
-                            / sum(cast({{ weight }} as double)) over (partition by {{ pool }})
-                            as exact_units
-                    from {{ relation }}
-                ) as shares
-            ) as floored
+                        numerator_units // pool_weight_units
+                        - case when numerator_units % pool_weight_units < 0 then 1 else 0 end
+                            as floor_units
+                    from (
+                        select
+                            *,
+                            case when pool_raw_weight_units = 0 then 1 else weight_raw_units end
+                                as weight_units,
+                            case
+                                when pool_raw_weight_units = 0
+                                    then cast(count(*) over (partition by {{ pool }}) as hugeint)
+                                else pool_raw_weight_units
+                            end as pool_weight_units,
+                            pool_units
+                            * case
+                                when pool_raw_weight_units = 0 then cast(1 as hugeint)
+                                else weight_raw_units
+                            end as numerator_units
+                        from (
+                            select
+                                *,
+                                sum(weight_raw_units) over (partition by {{ pool }})
+                                    as pool_raw_weight_units
+                            from (
+                                select
+                                    *,
+                                    cast(
+                                        cast({{ amount }} as decimal(38, {{ scale }}))
+                                        * {{ factor }}
+                                        as hugeint
+                                    ) as pool_units,
+                                    cast(trunc(weight_exact) as hugeint) * {{ weight_factor }}
+                                    + cast(
+                                        (weight_exact - trunc(weight_exact)) * {{ weight_factor }}
+                                        as hugeint
+                                    ) as weight_raw_units
+                                from (
+                                    select
+                                        *,
+                                        cast({{ weight }} as decimal(38, {{ weight_scale }}))
+                                            as weight_exact
+                                    from {{ relation }}
+                                ) as exact_weights
+                            ) as scaled
+                        ) as pooled
+                    ) as weighted
+                ) as floored
+            ) as remaindered
         ) as ranked
     ) as allocated
 {%- endmacro %}
