@@ -1,0 +1,101 @@
+-- Gross margin per customer x billing period x provider x model x feature: the revenue rows of
+-- int_revenue_rows_allocated (usage lines split by quantity, adjustments, non-usage lines,
+-- discount and promotional credits allocated exactly) full outer joined with the COGS rows of
+-- fct_customer_cogs_breakdown (direct model COGS by model key and feature; shared costs under
+-- their FOCUS ServiceName with feature '(shared)'). Per customer x period the rows add up
+-- exactly to fct_customer_margin (revenue, COGS direct and allocated, gross margin): singular
+-- test assert_margin_breakdown_adds_up_to_customer_margin.
+with
+
+revenue as (
+
+    select * from {{ ref('int_revenue_rows_allocated') }}
+
+),
+
+cogs as (
+
+    select * from {{ ref('fct_customer_cogs_breakdown') }}
+
+),
+
+joined as (
+
+    select
+        coalesce(revenue.customer_id, cogs.customer_id) as customer_id,
+        coalesce(revenue.period, cogs.period) as period,
+        coalesce(revenue.provider, cogs.provider) as provider,
+        coalesce(revenue.model, cogs.model) as model,
+        coalesce(revenue.feature, cogs.feature) as feature,
+        revenue.customer_id is not null as has_revenue_lines,
+        cast(coalesce(revenue.usage_revenue, 0) as decimal(38, 2)) as usage_revenue,
+        cast(coalesce(revenue.non_usage_revenue, 0) as decimal(38, 2)) as non_usage_revenue,
+        cast(coalesce(revenue.adjustment_revenue, 0) as decimal(38, 2)) as adjustment_revenue,
+        cast(coalesce(revenue.discount_allocated, 0) as decimal(38, 2)) as discount_allocated,
+        cast(coalesce(revenue.promotional_credit_allocated, 0) as decimal(38, 2))
+            as promotional_credit_allocated,
+        cast(coalesce(revenue.revenue, 0) as decimal(38, 2)) as revenue,
+        cast(coalesce(cogs.cogs_direct, 0) as decimal(38, 2)) as cogs_direct,
+        cast(coalesce(cogs.cogs_allocated, 0) as decimal(38, 2)) as cogs_allocated
+
+    from revenue
+    full outer join cogs
+        on
+            revenue.customer_id = cogs.customer_id
+            and revenue.period = cogs.period
+            and revenue.provider = cogs.provider
+            and revenue.model = cogs.model
+            and revenue.feature = cogs.feature
+
+),
+
+with_margin as (
+
+    select
+        *,
+        cast(cogs_direct + cogs_allocated as decimal(38, 2)) as cogs_total,
+        cast(revenue - (cogs_direct + cogs_allocated) as decimal(38, 2)) as gross_margin
+
+    from joined
+
+),
+
+final as (
+
+    select
+        customer_id || ':' || period || '|' || provider || '|' || model || '|' || feature
+            as breakdown_id,
+        customer_id,
+        period,
+        provider,
+        model,
+        feature,
+        case
+            when model = '(non-usage)' then 'non_usage'
+            when model = '(adjustment)' then 'adjustment'
+            when feature = '(shared)' and not has_revenue_lines then 'shared_cost'
+            else 'usage'
+        end as row_kind,
+        usage_revenue,
+        non_usage_revenue,
+        adjustment_revenue,
+        discount_allocated,
+        promotional_credit_allocated,
+        revenue,
+        cogs_direct,
+        cogs_allocated,
+        cogs_total,
+        gross_margin,
+        case
+            when revenue <> 0 then {{ round_money(safe_divide('gross_margin * 100', 'revenue')) }}
+        end as margin_pct,
+        case
+            when cogs_total <> 0
+                then {{ round_money(safe_divide('gross_margin * 100', 'cogs_total')) }}
+        end as markup_pct
+
+    from with_margin
+
+)
+
+select * from final
