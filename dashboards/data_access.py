@@ -637,6 +637,7 @@ _BREAKDOWN = "marts.fct_customer_cogs_breakdown"
 _COGS = "marts.fct_cogs_daily"
 _RECON = "marts.fct_cost_reconciliation"
 _PROVIDER_COSTS = "marts.fct_provider_costs"
+_MODEL_MARGIN = "marts.fct_model_margin"
 COGS_DIMENSIONS: dict[str, str] = {
     "provider": "provider",
     "model": "model",
@@ -665,6 +666,26 @@ def cogs_by(snap: Snapshot, period: str, dimension: str) -> pl.DataFrame:
         """,
         {"period": period},
         needs=(_BREAKDOWN,),
+    )
+
+
+@_cached
+def model_margin(snap: Snapshot, customer_id: str, period: str) -> pl.DataFrame:
+    """One customer's gross margin of the period per model (fct_model_margin): revenue after
+    discount and promotional credits, COGS direct and allocated, margin, margin %, markup %;
+    largest revenue first."""
+    return run_query(
+        snap,
+        """
+        select
+            model, revenue, cogs_direct, cogs_allocated, cogs_total, gross_margin, margin_pct,
+            markup_pct,
+        from marts.fct_model_margin
+        where customer_id = $customer_id and period = $period
+        order by revenue desc, cogs_total desc, model
+        """,
+        {"customer_id": customer_id, "period": period},
+        needs=(_MODEL_MARGIN,),
     )
 
 

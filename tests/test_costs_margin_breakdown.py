@@ -496,3 +496,36 @@ def test_breakdown_marts_documented() -> None:
         sql = (costs_dir / f"{mart}.sql").read_text()
         for c in cols:
             assert c["name"] in sql, (mart, c["name"])
+
+
+# --- the dashboard: the selected customer's margin per model on the COGS & margin page -----
+
+
+def test_dashboard_model_margin_on_the_real_build(worked: Settings, tmp_settings: Settings) -> None:
+    from dashboards import data_access as da
+    from tests.support.dashboard import publish
+
+    publish(worked.warehouse, tmp_settings)
+    df = da.model_margin(da.snapshot(), "cus_northwind", "2026-10")
+    assert df.select("model", "revenue", "cogs_total", "gross_margin", "margin_pct").rows() == [
+        ("(non-usage)", D("689.72"), D("0.00"), D("689.72"), D("100.00")),
+        ("(none)", D("197.24"), D("0.00"), D("197.24"), D("100.00")),
+        ("gpt-4o", D("8.18"), D("12.60"), D("-4.42"), D("-54.03")),
+        ("claude-sonnet-4-5", D("4.86"), D("6.00"), D("-1.14"), D("-23.46")),
+        ("GPU Instances", D("0.00"), D("300.00"), D("-300.00"), None),
+    ]
+
+
+def test_dashboard_cogs_page_shows_margin_per_model(tmp_settings: Settings) -> None:
+    from dashboards import formatting as fmt
+    from tests.test_dashboard_app import _fixture, frame, open_page, pick, texts
+
+    _fixture(tmp_settings)
+    at = pick(open_page("cogs"), "Customer", "cus_northwind")
+    assert "Margin per model" in "\n".join(str(h.value) for h in at.subheader)
+    table = frame(at, "model", "gross_margin", "margin_pct")
+    assert list(table["model"]) == ["(non-usage)", "(none)", "gpt-4o", "claude-sonnet-4-5"]
+    assert list(table["revenue"]) == ["$689.72", "$197.24", "$8.18", "$4.86"]
+    assert list(table["gross_margin"]) == ["$689.72", "$197.24", "-$4.42", "-$1.14"]
+    assert list(table["margin_pct"])[2] == fmt.percent(D("-54.03"))
+    assert "shared costs under their service name" in texts(at)

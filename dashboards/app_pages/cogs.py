@@ -1,6 +1,6 @@
-"""COGS & margin: cost by provider, model, feature and customer; direct vs allocated;
-what providers billed; reconciliation per provider × model × day with under-metered days
-highlighted."""
+"""COGS & margin: cost by provider, model, feature and customer; direct vs allocated; the
+selected customer's margin per model; what providers billed; reconciliation per provider ×
+model × day with under-metered days highlighted."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dashboards import data_access as da
 from dashboards import formatting as fmt
 
 MONEY = ["cogs_direct", "cogs_allocated", "cogs_total"]
+MARGIN_MONEY = ["revenue", "cogs_direct", "cogs_allocated", "cogs_total", "gross_margin"]
 RECON_MONEY = ["expected_cost", "billed_cost", "cost_difference"]
 RECON_QUANTITIES = ["metered_tokens", "reported_tokens", "token_difference"]
 STATUSES = ["matched", "under_metered", "over_metered", "over_billed", "under_billed", "unpriced"]
@@ -53,6 +54,25 @@ def _breakdown(snap: da.Snapshot, period: str) -> None:
             )
             st.altair_chart(chart, width="stretch")
             ui.show_table(df, money=MONEY, currency_column=None, key=f"cogs_{dimension}")
+
+
+def _model_margin(snap: da.Snapshot, customer_id: str | None, period: str) -> None:
+    if customer_id is None:
+        st.caption("Pick a customer in the sidebar to see its margin per model.")
+        return
+    ui.show_table(
+        da.model_margin(snap, customer_id, period),
+        money=MARGIN_MONEY,
+        percents=["margin_pct", "markup_pct"],
+        currency_column=None,
+        key="model_margin",
+        empty=f"No margin rows for {customer_id} in {period}.",
+    )
+    st.caption(
+        "Usage revenue split by quantity, discount and promotional credits allocated to the "
+        "cent. (non-usage): subscription fees and minimum commitments; (none): usage without a "
+        "model (GPU, tickets, storage); shared costs under their service name."
+    )
 
 
 def _unattributed(snap: da.Snapshot, period: str) -> None:
@@ -136,6 +156,9 @@ def render() -> None:
         return
     with ui.section(f"Cost of goods sold — {period}"):
         _breakdown(snap, period)
+    customer_id = ui.selected_customer()
+    with ui.section(f"Margin per model — {customer_id or 'no customer'}, {period}"):
+        _model_margin(snap, customer_id, period)
     with ui.section("Unattributed cost"):
         _unattributed(snap, period)
     with ui.section("What providers billed"):

@@ -45,6 +45,7 @@ ALL_MARTS = (
     "fct_customer_cogs_breakdown",
     "fct_customer_daily_spend",
     "fct_spend_anomalies",
+    "fct_model_margin",
 )
 CONTROLS_MARTS = (
     "fct_contract_progress",
@@ -59,6 +60,7 @@ COST_MARTS = (
     "fct_cogs_daily",
     "fct_customer_margin",
     "fct_customer_cogs_breakdown",
+    "fct_model_margin",
 )
 
 _MARTS_SQL: dict[str, str] = {
@@ -280,6 +282,38 @@ from (values
     ('cus_acme', '2026-10', 'startup', 120.00, 0.00, 130.00),
     ('cus_blocked', '2026-10', 'startup', 99.00, 0.00, 0.00)
 ) as t(customer_id, period, segment, revenue, cogs_direct, cogs_allocated)
+""",
+    # per model, adding up to fct_customer_margin above; cus_northwind 2026-10 is the worked
+    # invoice as tests/test_costs_margin_breakdown.py splits it (revenue 900.00 = 689.72
+    # non-usage + 197.24 images/API requests + 8.18 gpt-4o + 4.86 claude-sonnet-4-5)
+    "fct_model_margin": """
+create table marts.fct_model_margin as
+select
+    customer_id || ':' || period || '|' || model as model_margin_id, customer_id, period, model,
+    cast(revenue as decimal(38, 2)) as revenue,
+    cast(cogs_direct as decimal(38, 2)) as cogs_direct,
+    cast(cogs_allocated as decimal(38, 2)) as cogs_allocated,
+    cast(cogs_direct + cogs_allocated as decimal(38, 2)) as cogs_total,
+    cast(revenue - cogs_direct - cogs_allocated as decimal(38, 2)) as gross_margin,
+    cast(round(100 * (revenue - cogs_direct - cogs_allocated) / nullif(revenue, 0), 2)
+        as decimal(18, 2)) as margin_pct,
+    cast(round(100 * (revenue - cogs_direct - cogs_allocated)
+        / nullif(cogs_direct + cogs_allocated, 0), 2) as decimal(18, 2)) as markup_pct
+from (values
+    ('cus_northwind', '2026-10', '(non-usage)', 689.72, 0.00, 0.00),
+    ('cus_northwind', '2026-10', '(none)', 197.24, 0.00, 0.00),
+    ('cus_northwind', '2026-10', 'gpt-4o', 8.18, 12.60, 0.00),
+    ('cus_northwind', '2026-10', 'claude-sonnet-4-5', 4.86, 6.00, 0.00),
+    ('cus_acme', '2026-10', '(non-usage)', 99.00, 0.00, 0.00),
+    ('cus_acme', '2026-10', '(none)', 21.00, 0.00, 0.00),
+    ('cus_acme', '2026-10', 'GPU Compute', 0.00, 0.00, 130.00),
+    ('cus_blocked', '2026-10', '(non-usage)', 99.00, 0.00, 0.00),
+    ('cus_northwind', '2026-09', '(non-usage)', 810.00, 0.00, 0.00),
+    ('cus_northwind', '2026-09', 'gpt-4o', 90.00, 15.00, 0.00),
+    ('cus_acme', '2026-09', '(non-usage)', 99.00, 0.00, 0.00),
+    ('cus_acme', '2026-09', '(none)', 40.00, 0.00, 0.00),
+    ('cus_acme', '2026-09', 'GPU Compute', 0.00, 0.00, 100.00)
+) as t(customer_id, period, model, revenue, cogs_direct, cogs_allocated)
 """,
     "fct_contract_progress": """
 create table marts.fct_contract_progress as
