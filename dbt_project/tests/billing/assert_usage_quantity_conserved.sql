@@ -1,13 +1,27 @@
 -- Invariant (nothing lost silently): for every sum/count meter, the quantity on rated usage
 -- lines plus the unpriced quantity equals the quantity of the deduplicated events, recomputed
--- here straight from stg_usage__events with the meter's status rule and filters. (Rated lines
--- are the current rating of every period; issued invoices keep their issued lines and the
--- difference goes to adjustment lines.)
+-- here with the meter's status rule and filters: from the batch aggregates for meters on typed
+-- fields (assert_usage_batches_conserved proves those equal the events, batch by batch), and
+-- straight from stg_usage__events for meters reading extra data keys. (Rated lines are the
+-- current rating of every period; issued invoices keep their issued lines and the difference
+-- goes to adjustment lines.)
 with
 
 events as (
 
     select * from {{ ref('stg_usage__events') }}
+
+),
+
+batches as (
+
+    select * from {{ ref('int_usage_batches_daily') }}
+
+),
+
+extra_keys as (
+
+    select * from {{ ref('int_usage_meter_extra_keys') }}
 
 ),
 
@@ -36,7 +50,36 @@ unpriced as (
 
 ),
 
-event_quantities as (
+typed_quantities as (
+
+    select
+        meters.meter_code,
+        sum(
+            case
+                when meters.aggregation = 'count' then batches.event_count
+                else coalesce({{ quantity_value('meters.field', 'batches.sum_') }}, 0)
+            end
+        ) as event_quantity
+
+    from batches
+    inner join meters
+        on batches.event_type = meters.event_type
+    where
+        meters.meter_code not in (select meter_code from extra_keys)
+        and (meters.include_failed or batches.status = 'success')
+        and not exists (
+            select 1
+            from meter_filters
+            where
+                meter_filters.meter_code = meters.meter_code
+                and {{ dimension_value('meter_filters.field', 'batches') }}
+                is distinct from meter_filters.filter_value
+        )
+    group by meters.meter_code
+
+),
+
+extended_quantities as (
 
     select
         meters.meter_code,
@@ -51,7 +94,8 @@ event_quantities as (
     inner join meters
         on events.event_type = meters.event_type
     where
-        (meters.include_failed or events.status = 'success')
+        meters.meter_code in (select meter_code from extra_keys)
+        and (meters.include_failed or events.status = 'success')
         and not exists (
             select 1
             from meter_filters
@@ -61,6 +105,14 @@ event_quantities as (
                 is distinct from meter_filters.filter_value
         )
     group by meters.meter_code
+
+),
+
+event_quantities as (
+
+    select * from typed_quantities
+    union all
+    select * from extended_quantities
 
 ),
 

@@ -6,7 +6,9 @@ dbt's target directory is per data directory (``<data_dir>/.meterline/dbt_target
 different warehouses never share artifacts, partial parsing is reused from one run to the next,
 and ``meterline run`` reads the per-model timings of ``run_results.json`` from there."""
 
-from collections.abc import Iterator
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,48 @@ def dbt_target_path(s: Settings) -> Path:
     return s.data_dir / ".meterline" / "dbt_target"
 
 
+INCREMENTAL_STATE = "incremental_state.json"
+
+
+def incremental_fingerprints(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """Fingerprint of every incremental model's logic: its SQL checksum and the checksums of the
+    macros it calls. A change means the rows it kept from earlier runs may be stale."""
+    macros = manifest.get("macros", {})
+    out: dict[str, str] = {}
+    for uid, node in sorted(manifest.get("nodes", {}).items()):
+        if node.get("resource_type") != "model":
+            continue
+        if (node.get("config") or {}).get("materialized") != "incremental":
+            continue
+        parts = [node.get("checksum", {}).get("checksum", "")]
+        for m in sorted((node.get("depends_on") or {}).get("macros", [])):
+            parts.append(m + "=" + (macros.get(m, {}).get("checksum", {}) or {}).get("checksum", ""))
+        out[uid] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return out
+
+
+def needs_full_refresh(target: Path, current: Mapping[str, str]) -> bool:
+    """True when an incremental model's logic differs from the one that built its rows (or the
+    state of the last build is unknown)."""
+    path = target / INCREMENTAL_STATE
+    if not current:
+        return False
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return True
+    return any(previous.get(uid) != fp for uid, fp in current.items())
+
+
+def dbt_build_args(target: Path, current: Mapping[str, str]) -> list[str]:
+    # dbt unit tests check the SQL logic on fixed inputs, not the data: they run in `make test`
+    # (tests/test_rating_*), not in every production build (8 of them cost ~10% of a build)
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if needs_full_refresh(target, current):
+        args.append("--full-refresh")
+    return args
+
+
 @dbt_assets(
     manifest=DBT_MANIFEST,
     dagster_dbt_translator=MeterlineTranslator(),
@@ -39,11 +83,12 @@ def meterline_dbt_assets(
     target = dbt_target_path(meterline.settings())
     target.mkdir(parents=True, exist_ok=True)
     (target / "run_results.json").unlink(missing_ok=True)
-    # dbt unit tests check the SQL logic on fixed inputs, not the data: they run in `make test`
-    # (tests/test_rating_*), not in every production build (8 of them cost ~10% of a build)
-    yield from dbt.cli(
-        ["build", "--exclude-resource-type", "unit_test"], context=context, target_path=target
-    ).stream()
+    manifest = json.loads(DBT_MANIFEST.read_text())
+    current = incremental_fingerprints(manifest)
+    yield from dbt.cli(dbt_build_args(target, current), context=context, target_path=target).stream()
+    # reached only when the build succeeded (a failed build raises): the incremental models'
+    # rows now come from this logic
+    (target / INCREMENTAL_STATE).write_text(json.dumps(current, indent=1, sort_keys=True))
 
 
 DBT_ASSETS: list[dg.AssetsDefinition] = [meterline_dbt_assets]

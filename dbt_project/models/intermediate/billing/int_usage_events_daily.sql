@@ -1,39 +1,12 @@
--- Usage events aggregated once per customer x event type x local day x every dimension: the
--- only pass over all events. Every quantity field is summed and maxed here so that any meter
--- (sum, count, max) is a column pick on this small table. Local day = customer's time zone.
+-- Usage per customer x event type x local day x every dimension: the batch aggregates of
+-- int_usage_batches_daily (the only pass over events) added up across batches and UTC days.
+-- Every quantity field is summed and maxed so that any meter (sum, count, max) is a column pick
+-- on this small table. Local day = customer's time zone.
 with
 
-events as (
+batches as (
 
-    select * from {{ ref('stg_usage__events') }}
-
-),
-
-customers as (
-
-    select * from {{ ref('stg_reference__customers') }}
-
-),
-
-localized as (
-
-    select
-        events.customer_id,
-        events.event_type,
-        cast(
-            {{ to_local_ts('events.event_time', "coalesce(customers.timezone, 'UTC')") }} as date
-        ) as usage_date,
-        {%- for dim in usage_dimension_fields() %}
-        events.{{ dim }},
-        {%- endfor %}
-        {%- for field in usage_quantity_fields() %}
-        events.{{ field }},
-        {%- endfor %}
-        events.event_time
-
-    from events
-    left join customers
-        on events.customer_id = customers.customer_id
+    select * from {{ ref('int_usage_batches_daily') }}
 
 ),
 
@@ -46,15 +19,15 @@ aggregated as (
         {%- for dim in usage_dimension_fields() %}
         {{ dim }},
         {%- endfor %}
-        count(*) as event_count,
+        cast(sum(event_count) as bigint) as event_count,
         {%- for field in usage_quantity_fields() %}
-        sum({{ field }}) as sum_{{ field }},
-        max({{ field }}) as max_{{ field }},
+        sum(sum_{{ field }}) as sum_{{ field }},
+        max(max_{{ field }}) as max_{{ field }},
         {%- endfor %}
-        min(event_time) as first_event_time,
-        max(event_time) as last_event_time
+        min(first_event_time) as first_event_time,
+        max(last_event_time) as last_event_time
 
-    from localized
+    from batches
     group by
         customer_id,
         event_type,

@@ -5,7 +5,15 @@
 -- `output_tokens`, `tokens`, `images`, `audio_seconds`, `characters`, `gpu_seconds`,
 -- `gb_stored`) and `model_cost` (expected provider cost of the customer's model usage).
 -- A meter code wins over a built-in of the same name. Only positive weights are kept.
+-- Aggregate before join: everything but `count_unique` meters is read from the batch aggregates
+-- of int_usage_batches_daily; only count_unique meters read their event type's events.
 with
+
+batches as (
+
+    select * from {{ ref('int_usage_batches_daily') }}
+
+),
 
 events as (
 
@@ -34,53 +42,46 @@ meter_filters as (
 {%- set fields = ['input_tokens', 'cached_input_tokens', 'cache_write_tokens', 'output_tokens',
                   'images', 'audio_seconds', 'characters', 'gpu_seconds', 'gb_stored',
                   'requests'] %}
-{%- set dims = ['provider', 'model', 'status', 'outcome', 'gpu_type', 'feature', 'endpoint',
-                'workspace_id', 'service_tier'] %}
 
-meter_events as (
+-- meter rows of the batch aggregates: status rule and equality filters (a filter on a field
+-- that is not a typed dimension never holds, as on events)
+meter_rows as (
 
     select
         meters.meter_code,
         meters.aggregation,
-        events.customer_id,
-        cast(events.event_time as date) as usage_date,
-        {%- for d in dims %}
-        cast(events.{{ d }} as varchar) as dim_{{ d }},
-        {%- endfor %}
+        batches.customer_id,
+        batches.utc_date as usage_date,
+        batches.event_count,
         case meters.field
             {%- for f in fields %}
-            when '{{ f }}' then cast(events.{{ f }} as decimal(38, 15))
+            when '{{ f }}' then cast(batches.sum_{{ f }} as decimal(38, 15))
             {%- endfor %}
-        end as field_value
+        end as field_sum,
+        case meters.field
+            {%- for f in fields %}
+            when '{{ f }}' then cast(batches.max_{{ f }} as decimal(38, 15))
+            {%- endfor %}
+        end as field_max
 
     from meters
-    inner join events
-        on events.event_type = meters.event_type
-        and (meters.include_failed or events.status = 'success')
+    inner join batches
+        on batches.event_type = meters.event_type
+        and (meters.include_failed or batches.status = 'success')
+    where
+        meters.aggregation <> 'count_unique'
+        and not exists (
+            select 1
+            from meter_filters
+            where meter_filters.meter_code = meters.meter_code
+                and coalesce(
+                    cast({{ dimension_value('meter_filters.field', 'batches') }} as varchar), ''
+                ) <> meter_filters.filter_value
+        )
 
 ),
 
-meter_events_filtered as (
-
-    select meter_events.*
-    from meter_events
-    where not exists (
-        select 1
-        from meter_filters
-        where meter_filters.meter_code = meter_events.meter_code
-            and coalesce(
-                case meter_filters.field
-                    {%- for d in dims %}
-                    when '{{ d }}' then meter_events.dim_{{ d }}
-                    {%- endfor %}
-                end,
-                ''
-            ) <> meter_filters.filter_value
-    )
-
-),
-
-meter_drivers as (
+meter_drivers_summed as (
 
     select
         customer_id,
@@ -88,16 +89,63 @@ meter_drivers as (
         meter_code as driver,
         cast(
             case
-                when aggregation = 'count' then count(*)
-                when aggregation = 'count_unique' then count(distinct field_value)
-                when aggregation in ('max', 'latest') then max(coalesce(field_value, 0))
-                else sum(coalesce(field_value, 0))
+                when aggregation = 'count' then sum(event_count)
+                when aggregation in ('max', 'latest') then coalesce(max(field_max), 0)
+                else coalesce(sum(field_sum), 0)
             end
             as decimal(38, 15)
         ) as driver_quantity
 
-    from meter_events_filtered
+    from meter_rows
     group by customer_id, usage_date, meter_code, aggregation
+
+),
+
+-- count_unique: distinct values of the day, from the events of those meters' event types only
+unique_meters as (
+
+    select * from meters
+    where aggregation = 'count_unique'
+
+),
+
+unique_events as (
+
+    select
+        unique_meters.meter_code,
+        events.customer_id,
+        cast(events.event_time as date) as usage_date,
+        case unique_meters.field
+            {%- for f in fields %}
+            when '{{ f }}' then cast(events.{{ f }} as decimal(38, 15))
+            {%- endfor %}
+        end as field_value
+
+    from unique_meters
+    inner join events
+        on events.event_type = unique_meters.event_type
+        and (unique_meters.include_failed or events.status = 'success')
+    where not exists (
+        select 1
+        from meter_filters
+        where meter_filters.meter_code = unique_meters.meter_code
+            and coalesce(
+                cast({{ dimension_value('meter_filters.field', 'events') }} as varchar), ''
+            ) <> meter_filters.filter_value
+    )
+
+),
+
+meter_drivers_unique as (
+
+    select
+        customer_id,
+        usage_date,
+        meter_code as driver,
+        cast(count(distinct field_value) as decimal(38, 15)) as driver_quantity
+
+    from unique_events
+    group by customer_id, usage_date, meter_code
 
 ),
 
@@ -105,20 +153,23 @@ daily as (
 
     select
         customer_id,
-        cast(event_time as date) as usage_date,
-        cast(count(*) as decimal(38, 15)) as requests,
-        cast(sum(input_tokens) as decimal(38, 15)) as input_tokens,
-        cast(sum(output_tokens) as decimal(38, 15)) as output_tokens,
-        cast(sum(input_tokens + output_tokens) as decimal(38, 15)) as tokens,
-        cast(sum(coalesce(images, 0)) as decimal(38, 15)) as images,
-        cast(sum(coalesce(audio_seconds, 0)) as decimal(38, 15)) as audio_seconds,
-        cast(sum(coalesce(characters, 0)) as decimal(38, 15)) as characters,
-        cast(sum(coalesce(gpu_seconds, 0)) as decimal(38, 15)) as gpu_seconds,
-        cast(sum(coalesce(gb_stored, 0)) as decimal(38, 15)) as gb_stored
+        utc_date as usage_date,
+        cast(sum(event_count) as decimal(38, 15)) as requests,
+        cast(coalesce(sum(sum_input_tokens), 0) as decimal(38, 15)) as input_tokens,
+        cast(coalesce(sum(sum_output_tokens), 0) as decimal(38, 15)) as output_tokens,
+        cast(
+            coalesce(sum(sum_input_tokens), 0) + coalesce(sum(sum_output_tokens), 0)
+            as decimal(38, 15)
+        ) as tokens,
+        cast(coalesce(sum(sum_images), 0) as decimal(38, 15)) as images,
+        cast(coalesce(sum(sum_audio_seconds), 0) as decimal(38, 15)) as audio_seconds,
+        cast(coalesce(sum(sum_characters), 0) as decimal(38, 15)) as characters,
+        cast(coalesce(sum(sum_gpu_seconds), 0) as decimal(38, 15)) as gpu_seconds,
+        cast(coalesce(sum(sum_gb_stored), 0) as decimal(38, 15)) as gb_stored
 
-    from events
+    from batches
     where status = 'success'
-    group by all
+    group by customer_id, utc_date
 
 ),
 
@@ -164,7 +215,10 @@ final as (
     where driver_quantity > 0
         and driver not in (select meter_code from meters)
     union all
-    select * from meter_drivers
+    select * from meter_drivers_summed
+    where driver_quantity > 0
+    union all
+    select * from meter_drivers_unique
     where driver_quantity > 0
 
 )
