@@ -20,7 +20,7 @@ subscriptions as (
 
 daily as (
 
-    select * from {{ ref('int_usage_events_daily') }}
+    select * from {{ ref('int_usage_batches_daily') }}
 
 ),
 

@@ -2,7 +2,9 @@
 -- meters of their event type (aggregate before join), with the status rule and the meters'
 -- equality filters applied, and the meter's quantity picked from the aggregates. Meters that read
 -- extra `data` keys come metered from int_usage_extended_daily (their own event pass) and are
--- appended; extra_dimensions is NULL for every other meter.
+-- appended; extra_dimensions is NULL for every other meter. A view: its rows are materialized
+-- once, with their price match, in int_billing_usage_priced (whose key test covers this grain).
+{{ config(materialized='view') }}
 with
 
 daily as (

@@ -1,7 +1,9 @@
 -- Usage per customer x event type x local day x every dimension: the batch aggregates of
 -- int_usage_batches_daily (the only pass over events) added up across batches and UTC days.
 -- Every quantity field is summed and maxed so that any meter (sum, count, max) is a column pick
--- on this small table. Local day = customer's time zone.
+-- on this small table. Local day = customer's time zone. A view: only int_usage_daily_metered
+-- reads it.
+{{ config(materialized='view') }}
 with
 
 batches as (

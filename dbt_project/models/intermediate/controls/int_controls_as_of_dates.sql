@@ -11,7 +11,7 @@ customers as (
 
 daily as (
 
-    select * from {{ ref('int_usage_events_daily') }}
+    select * from {{ ref('int_usage_batches_daily') }}
 
 ),
 

@@ -1,12 +1,13 @@
 -- Metered usage per customer x meter x every event dimension x local day (customer time zone).
--- A view over int_usage_daily_metered: the rows exist once (10M-event builds copy nothing).
+-- A view over int_billing_usage_priced (the metered rows with their price match, one row per
+-- metered row): the rows exist once (10M-event builds copy nothing).
 {{ config(materialized='view') }}
 
 with
 
 metered as (
 
-    select * from {{ ref('int_usage_daily_metered') }}
+    select * from {{ ref('int_billing_usage_priced') }}
 
 ),
 
