@@ -44,7 +44,9 @@ def incremental_fingerprints(manifest: Mapping[str, Any]) -> dict[str, str]:
             continue
         parts = [node.get("checksum", {}).get("checksum", "")]
         for m in sorted((node.get("depends_on") or {}).get("macros", [])):
-            parts.append(m + "=" + (macros.get(m, {}).get("checksum", {}) or {}).get("checksum", ""))
+            parts.append(
+                m + "=" + (macros.get(m, {}).get("checksum", {}) or {}).get("checksum", "")
+            )
         out[uid] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return out
 
@@ -85,7 +87,9 @@ def meterline_dbt_assets(
     (target / "run_results.json").unlink(missing_ok=True)
     manifest = json.loads(DBT_MANIFEST.read_text())
     current = incremental_fingerprints(manifest)
-    yield from dbt.cli(dbt_build_args(target, current), context=context, target_path=target).stream()
+    yield from dbt.cli(
+        dbt_build_args(target, current), context=context, target_path=target
+    ).stream()
     # reached only when the build succeeded (a failed build raises): the incremental models'
     # rows now come from this logic
     (target / INCREMENTAL_STATE).write_text(json.dumps(current, indent=1, sort_keys=True))

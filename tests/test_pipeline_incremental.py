@@ -1,0 +1,144 @@
+"""Incremental runs: usage events are aggregated once, per load batch (int_usage_batches_daily,
+an incremental dbt model). A run on a warehouse that already holds earlier batches must end in
+exactly the state of a clean run over the same files: after new files arrive, after a customer's
+time zone changes (its batches are re-aggregated), and after the model's logic changes (full
+refresh)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from orchestration.config import Settings
+from orchestration.defs.dbt.assets import (
+    INCREMENTAL_STATE,
+    dbt_build_args,
+    dbt_target_path,
+    incremental_fingerprints,
+    needs_full_refresh,
+)
+from orchestration.pipeline import run_pipeline
+from tests.support.pipeline import add_late_event, make_data_dir, mart_checksums, query
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning")]
+
+HUB = "int_usage_batches_daily"
+NOVEMBER_FILE = "raw/usage/usage_2026-11-10.jsonl"
+BATCHES_SQL = (
+    f"select batch_id, count(*), sum(event_count) from intermediate.{HUB} group by all order by 1"
+)
+
+
+def settings(data: Path) -> Settings:
+    return Settings(data_dir=data, warehouse=data / "warehouse.duckdb")
+
+
+def hub_run_sql(s: Settings) -> str:
+    """The SQL dbt last ran for the batch aggregate (an incremental run deletes and inserts)."""
+    paths = list(dbt_target_path(s).joinpath("run").rglob(f"{HUB}.sql"))
+    assert len(paths) == 1, paths
+    return paths[0].read_text(encoding="utf-8")
+
+
+def assert_same_warehouse(got: Settings, want: Settings) -> None:
+    for schema in ("marts", "intermediate"):
+        g, w = mart_checksums(got, schema), mart_checksums(want, schema)
+        assert g.keys() == w.keys(), schema
+        assert g == w, (schema, {k: (g[k], w[k]) for k in g if g[k] != w[k]})
+
+
+def set_timezone(data: Path, customer: str, tz: str) -> None:
+    path = data / "reference" / "customers.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = [lines[0]]
+    for line in lines[1:]:
+        cells = line.split(",")
+        if cells[0] == customer:
+            cells[3] = tz
+        out.append(",".join(cells))
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def test_new_files_are_aggregated_incrementally_and_equal_a_clean_run(tmp_path: Path) -> None:
+    inc = settings(make_data_dir(tmp_path / "inc"))
+    held = tmp_path / "held.jsonl"
+    shutil.move(inc.data_dir / NOVEMBER_FILE, held)
+    assert run_pipeline(inc, progress=False)
+    first = query(
+        inc,
+        BATCHES_SQL,
+    )
+    assert "delete from" not in hub_run_sql(inc)  # the first build creates the table
+
+    shutil.move(held, inc.data_dir / NOVEMBER_FILE)
+    add_late_event(inc.data_dir)
+    assert run_pipeline(inc, progress=False)
+    assert "delete from" in hub_run_sql(inc)  # incremental: only the new batches
+    after = query(
+        inc,
+        BATCHES_SQL,
+    )
+    assert after[: len(first)] == first and len(after) == len(first) + 2
+
+    clean = settings(make_data_dir(tmp_path / "clean"))
+    add_late_event(clean.data_dir)
+    assert run_pipeline(clean, progress=False)
+    assert_same_warehouse(inc, clean)
+    # the late event (October, after October's usage was aggregated) is on October's lines
+    assert (
+        query(inc, "select count(*) from marts.fct_invoice_lines where period = '2026-10'")[0][0]
+        > 0
+    )
+
+
+def test_a_time_zone_change_reaggregates_that_customers_batches(tmp_path: Path) -> None:
+    inc = settings(make_data_dir(tmp_path / "inc"))
+    assert run_pipeline(inc, progress=False)
+    set_timezone(inc.data_dir, "cus_globex", "America/New_York")
+    assert run_pipeline(inc, progress=False)
+    tzs = query(
+        inc, f"select distinct timezone from intermediate.{HUB} where customer_id = 'cus_globex'"
+    )
+    assert tzs == [("America/New_York",)]
+
+    clean = settings(make_data_dir(tmp_path / "clean"))
+    set_timezone(clean.data_dir, "cus_globex", "America/New_York")
+    assert run_pipeline(clean, progress=False)
+    assert_same_warehouse(inc, clean)
+
+
+def test_full_refresh_when_the_incremental_logic_changes(tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    target.mkdir()
+    manifest = {
+        "nodes": {
+            "model.meterline.hub": {
+                "resource_type": "model",
+                "config": {"materialized": "incremental"},
+                "checksum": {"checksum": "a"},
+                "depends_on": {"macros": ["macro.meterline.m"]},
+            },
+            "model.meterline.table": {
+                "resource_type": "model",
+                "config": {"materialized": "table"},
+                "checksum": {"checksum": "b"},
+            },
+        },
+        "macros": {"macro.meterline.m": {"checksum": {"checksum": "m1"}}},
+    }
+    current = incremental_fingerprints(manifest)
+    assert list(current) == ["model.meterline.hub"]
+    # no record of the logic that built the rows: rebuild
+    assert needs_full_refresh(target, current)
+    assert "--full-refresh" in dbt_build_args(target, current)
+    (target / INCREMENTAL_STATE).write_text(__import__("json").dumps(current))
+    assert not needs_full_refresh(target, current)
+    assert "--full-refresh" not in dbt_build_args(target, current)
+    # the model's SQL or a macro it calls changed: rebuild
+    manifest["macros"]["macro.meterline.m"]["checksum"]["checksum"] = "m2"
+    assert needs_full_refresh(target, incremental_fingerprints(manifest))
+    manifest["macros"]["macro.meterline.m"]["checksum"]["checksum"] = "m1"
+    manifest["nodes"]["model.meterline.hub"]["checksum"]["checksum"] = "a2"
+    assert needs_full_refresh(target, incremental_fingerprints(manifest))
