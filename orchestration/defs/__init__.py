@@ -13,5 +13,7 @@
 Partitions: none, on purpose. Ingestion is already incremental per file (manifest by content
 hash: a run loads only new files), and the dbt marts aggregate whole billing periods in customer
 time zones; daily-partitioned dbt assets would start dbt once per day partition, which costs more
-than one build of a small warehouse. Revisit if a model becomes incremental on event date.
+than one build of a small warehouse. Incrementality lives in dbt instead: the one pass over usage
+events (``int_usage_batches_daily``) is incremental on the load batch, keyed like the manifest,
+so a run aggregates only the batches loaded since the last one (docs/design.md).
 """
