@@ -45,6 +45,21 @@ select 'divide_neg', cast({{{{ safe_divide('-2', '3') }}}} as varchar), null, nu
 union all
 select 'divide_zero', cast({{{{ safe_divide('1', '0') }}}} as varchar), null, null
 union all
+select 'divide_big', cast({{{{ safe_divide(
+    'cast(123885.90 as decimal(38, 2)) * cast(10000000000 as decimal(38, 9))', '7000000000'
+) }}}} as varchar), null, null
+union all
+select 'divide_big_neg', cast({{{{ safe_divide(
+    'cast(-123885.90 as decimal(38, 2)) * cast(10000000000 as decimal(38, 9))', '7000000000'
+) }}}} as varchar), null, null
+union all
+select 'divide_huge', cast({{{{ safe_divide(
+    'cast(99999999999999.99 as decimal(38, 2)) * 999999', '3.5'
+) }}}} as varchar), null, null
+union all
+select 'divide_half_up', cast({{{{ safe_divide('0.000000000005', '10') }}}} as varchar)
+    || ' ' || cast({{{{ safe_divide('0.000000000015', '-10') }}}} as varchar), null, null
+union all
 select 'ceil_2001_1000', cast({{{{ ceil_divide('2001', '1000') }}}} as varchar), null, null
 union all
 select 'ceil_2000_1000', cast({{{{ ceil_divide('2000', '1000') }}}} as varchar), null, null
@@ -83,6 +98,13 @@ def test_safe_divide_is_exact_decimal(results: dict[str, dict[str, str]]) -> Non
     assert results["divide"]["rounded_type"] == "DECIMAL(38,12)"
     assert results["divide_neg"]["rounded"] == "-0.666666666667"
     assert results["divide_zero"]["rounded"] is None
+    # a line amount times a month of a large customer's tokens (1.2e15) divided by the line's
+    # quantity: the numerator x 10^24 would overflow HUGEINT; long division keeps it exact
+    # (expected values from Python's Decimal, ROUND_HALF_UP = half away from zero)
+    assert results["divide_big"]["rounded"] == "176979.857142857143"
+    assert results["divide_big_neg"]["rounded"] == "-176979.857142857143"
+    assert results["divide_huge"]["rounded"] == "28571399999999997142.860000000000"
+    assert results["divide_half_up"]["rounded"] == "0.000000000001 -0.000000000002"
     assert results["ceil_2001_1000"]["rounded"] == "3"
     assert results["ceil_2000_1000"]["rounded"] == "2"
 

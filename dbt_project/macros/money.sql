@@ -36,21 +36,38 @@
     )
 {%- endmacro %}
 
-{# DuckDB: integer arithmetic on the scaled values (HUGEINT), so no DOUBLE is involved. #}
+{# DuckDB: integer arithmetic on the scaled values (HUGEINT), so no DOUBLE is involved.
+   a and b become integers A = a x 10^12 and B = b x 10^12 (integer and fraction parts scaled
+   apart, so no intermediate DECIMAL overflows), and A x 10^12 / B is computed by long division
+   in two steps (A // B, then the remainder x 10^12 // B), rounded half away from zero on the
+   last remainder. Domain: |a| < 10^26, |b| < 1.7 x 10^14, |a / b| < 10^26. (A one-step
+   A x 10^12 // B overflowed at |a| >= 1.7 x 10^14, e.g. a line amount times a month of tokens
+   of a large customer.) #}
 {% macro duckdb__safe_divide(a, b) -%}
-    {%- set num -%}
-        (cast(cast({{ a }} as decimal(38, 12)) * 1000000000000 as hugeint) * cast(1000000000000 as hugeint))
+    {%- set x = 'cast(' ~ a ~ ' as decimal(38, 12))' -%}
+    {%- set y = 'cast(' ~ b ~ ' as decimal(38, 12))' -%}
+    {%- set big_a -%}
+        (cast(trunc({{ x }}) as hugeint) * cast(1000000000000 as hugeint)
+            + cast(({{ x }} - trunc({{ x }})) * 1000000000000 as hugeint))
     {%- endset -%}
-    {%- set den -%}
-        nullif(cast(cast({{ b }} as decimal(38, 12)) * 1000000000000 as hugeint), 0)
+    {%- set big_b -%}
+        nullif(
+            cast(trunc({{ y }}) as hugeint) * cast(1000000000000 as hugeint)
+                + cast(({{ y }} - trunc({{ y }})) * 1000000000000 as hugeint),
+            0
+        )
+    {%- endset -%}
+    {%- set frac -%}
+        (({{ big_a }} % {{ big_b }}) * cast(1000000000000 as hugeint))
     {%- endset -%}
     case
-        when {{ den }} is null then null
+        when {{ big_b }} is null then null
         else cast(
-            ({{ num }} // {{ den }})
+            ({{ big_a }} // {{ big_b }}) * cast(1000000000000 as hugeint)
+            + ({{ frac }} // {{ big_b }})
             + case
-                when 2 * abs({{ num }} % {{ den }}) >= abs({{ den }})
-                    then sign({{ num }}) * sign({{ den }})
+                when 2 * abs({{ frac }} % {{ big_b }}) >= abs({{ big_b }})
+                    then sign({{ big_a }}) * sign({{ big_b }})
                 else 0
             end
             as decimal(38, 0)
