@@ -107,13 +107,7 @@ final as (
         cogs_allocated,
         cogs_total,
         gross_margin,
-        case
-            when revenue <> 0 then {{ round_money(safe_divide('gross_margin * 100', 'revenue')) }}
-        end as margin_pct,
-        case
-            when cogs_total <> 0
-                then {{ round_money(safe_divide('gross_margin * 100', 'cogs_total')) }}
-        end as markup_pct,
+        {{ margin_ratios() }},
         margin_target_pct,
         case
             when gross_margin < 0 then 'negative'

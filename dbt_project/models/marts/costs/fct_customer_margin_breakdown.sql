@@ -86,13 +86,7 @@ final as (
         cogs_allocated,
         cogs_total,
         gross_margin,
-        case
-            when revenue <> 0 then {{ round_money(safe_divide('gross_margin * 100', 'revenue')) }}
-        end as margin_pct,
-        case
-            when cogs_total <> 0
-                then {{ round_money(safe_divide('gross_margin * 100', 'cogs_total')) }}
-        end as markup_pct
+        {{ margin_ratios() }}
 
     from with_margin
 
