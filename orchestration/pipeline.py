@@ -284,7 +284,17 @@ def manifest_is_stale() -> bool:
         root = DBT_PROJECT_DIR / sub
         if root.is_dir():
             sources += [p for p in root.rglob("*") if p.suffix in (".sql", ".yml", ".yaml", ".csv")]
-    return any(p.exists() and p.stat().st_mtime > built for p in sources)
+    if any(p.exists() and p.stat().st_mtime > built for p in sources):
+        return True
+    # a deleted model, test or macro changes no modification time: compare the manifest's files
+    manifest = json.loads(DBT_MANIFEST.read_text(encoding="utf-8"))
+    known = {
+        node.get("original_file_path")
+        for kind in ("nodes", "macros")
+        for node in manifest.get(kind, {}).values()
+        if node.get("package_name") == manifest.get("metadata", {}).get("project_name", "meterline")
+    }
+    return any(rel and not (DBT_PROJECT_DIR / rel).exists() for rel in known)
 
 
 def ensure_manifest(s: Settings) -> None:

@@ -142,3 +142,25 @@ def test_full_refresh_when_the_incremental_logic_changes(tmp_path: Path) -> None
     manifest["macros"]["macro.meterline.m"]["checksum"]["checksum"] = "m1"
     manifest["nodes"]["model.meterline.hub"]["checksum"]["checksum"] = "a2"
     assert needs_full_refresh(target, incremental_fingerprints(manifest))
+
+
+def test_a_model_added_or_removed_between_runs_is_picked_up(tmp_path: Path) -> None:
+    """After a `git pull` that adds a model, the next run parses the project and builds it (it
+    failed with a KeyError: dagster-dbt cached the old manifest by path); after the model is
+    removed the manifest is stale again (no file got newer) and the next run drops it."""
+    from orchestration.config import DBT_PROJECT_DIR
+    from orchestration.pipeline import manifest_is_stale
+
+    s = settings(make_data_dir(tmp_path / "data"))
+    assert run_pipeline(s, progress=False)
+    model = DBT_PROJECT_DIR / "models" / "marts" / "billing" / "zz_test_added_model.sql"
+    try:
+        model.write_text("-- added by a test, removed at its end\nselect 1 as x\n")
+        assert manifest_is_stale()
+        assert run_pipeline(s, progress=False)
+        assert query(s, "select x from marts.zz_test_added_model") == [(1,)]
+    finally:
+        model.unlink(missing_ok=True)
+    assert manifest_is_stale()
+    assert run_pipeline(s, progress=False)
+    assert not manifest_is_stale()

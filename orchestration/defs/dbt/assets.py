@@ -23,6 +23,11 @@ from orchestration.defs.resources import DUCKDB_WRITER_POOL, MeterlineResource
 DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 # the manifest version these assets were built from (the pipeline reloads them when it changes)
 MANIFEST_MTIME = DBT_MANIFEST.stat().st_mtime_ns if DBT_MANIFEST.exists() else None
+# read here, not by path: dagster-dbt caches a manifest per path for the process's lifetime, so a
+# reload after `dbt parse` would otherwise get the old nodes (and fail on a new model's events)
+MANIFEST: dict[str, Any] | Path = (
+    json.loads(DBT_MANIFEST.read_text(encoding="utf-8")) if DBT_MANIFEST.exists() else DBT_MANIFEST
+)
 
 
 def dbt_target_path(s: Settings) -> Path:
@@ -74,7 +79,7 @@ def dbt_build_args(target: Path, current: Mapping[str, str]) -> list[str]:
 
 
 @dbt_assets(
-    manifest=DBT_MANIFEST,
+    manifest=MANIFEST,
     dagster_dbt_translator=MeterlineTranslator(),
     name="meterline_dbt",
     pool=DUCKDB_WRITER_POOL,
