@@ -15,6 +15,7 @@ from typing import Any
 from orchestration.config import Settings
 from orchestration.costs import CatalogResult, resolve_catalog_prices
 from orchestration.dbt_runner import run_dbt
+from orchestration.generator.exports import FOCUS_10
 from orchestration.warehouse import connect
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -218,51 +219,8 @@ def _next_day(day: str) -> str:
     return f"{(dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()}T00:00:00Z"
 
 
-FOCUS_10_COLUMNS = (
-    "AvailabilityZone",
-    "BilledCost",
-    "BillingAccountId",
-    "BillingAccountName",
-    "BillingCurrency",
-    "BillingPeriodEnd",
-    "BillingPeriodStart",
-    "ChargeCategory",
-    "ChargeClass",
-    "ChargeDescription",
-    "ChargeFrequency",
-    "ChargePeriodEnd",
-    "ChargePeriodStart",
-    "CommitmentDiscountCategory",
-    "CommitmentDiscountId",
-    "CommitmentDiscountName",
-    "CommitmentDiscountStatus",
-    "CommitmentDiscountType",
-    "ConsumedQuantity",
-    "ConsumedUnit",
-    "ContractedCost",
-    "ContractedUnitPrice",
-    "EffectiveCost",
-    "InvoiceIssuerName",
-    "ListCost",
-    "ListUnitPrice",
-    "PricingCategory",
-    "PricingQuantity",
-    "PricingUnit",
-    "ProviderName",
-    "PublisherName",
-    "RegionId",
-    "RegionName",
-    "ResourceId",
-    "ResourceName",
-    "ResourceType",
-    "ServiceCategory",
-    "ServiceName",
-    "SkuId",
-    "SkuPriceId",
-    "SubAccountId",
-    "SubAccountName",
-    "Tags",
-)
+# the FOCUS 1.0 columns, in the order the generator writes them
+FOCUS_10_COLUMNS = FOCUS_10
 
 
 def focus_row(
