@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,7 @@ from tests.support.costs import (
     write_focus_csv,
     write_json,
 )
-from tests.support.rating import northwind, write_data_dir
+from tests.support.rating import Scenario, northwind, write_data_dir
 
 ALLOCATION_YML = "tag_key: customer_id\nrules:\n  - match: {}\n    driver: requests\n"
 
@@ -51,16 +52,22 @@ def _openai_cost_page(days: dict[str, list[tuple[str, str]]]) -> dict[str, objec
     return {"object": "page", "data": data, "has_more": False, "next_page": None}
 
 
-@pytest.fixture(scope="module")
-def margin(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    data = tmp_path_factory.mktemp("margin") / "data"
-    data.mkdir()
+def northwind_with_providers() -> Scenario:
+    """The PRICING.md worked customer, each model event sent to its provider (costs known)."""
     scenario = northwind()
-    for e in scenario.events:  # the provider each model event went to (known costs below)
+    for e in scenario.events:
         model = e["data"].get("model", "")
         if model:
             e["data"]["provider"] = "anthropic" if model.startswith("claude") else "openai"
-    write_data_dir(data, scenario)
+    return scenario
+
+
+def write_northwind_costs(data: Path) -> None:
+    """The known provider costs of the worked customer.
+
+    gpt-4o 6.30 on each of two days, claude-sonnet 600.00 on 2026-10-21, a 300.00 GPU instance
+    tagged to cus_northwind; shared costs allocated by driver.
+    """
     (data / "reference" / "cost_allocation.yml").write_text(ALLOCATION_YML, encoding="utf-8")
     gpt = [("gpt-4o-2024-08-06, input", "4.25"), ("gpt-4o-2024-08-06, output", "2.05")]
     write_json(
@@ -99,6 +106,15 @@ def margin(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             )
         ],
     )
+
+
+@pytest.fixture(scope="module")
+def margin(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data = tmp_path_factory.mktemp("margin") / "data"
+    data.mkdir()
+    scenario = northwind_with_providers()
+    write_data_dir(data, scenario)
+    write_northwind_costs(data)
     s = settings(data)
     build_costs(s, "fct_customer_margin", "fct_customer_cogs_breakdown", "fct_cost_reconciliation")
     return s

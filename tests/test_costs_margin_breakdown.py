@@ -24,16 +24,15 @@ import pytest
 from orchestration.config import Settings, settings
 from tests.support.costs import (
     REPO_ROOT,
-    anthropic_cost_page,
     build_costs,
-    focus_row,
     query,
     write_events,
-    write_focus_csv,
-    write_json,
 )
-from tests.support.rating import event, issue_period, northwind, write_data_dir
-from tests.test_costs_margin import ALLOCATION_YML, _openai_cost_page
+from tests.support.rating import event, issue_period, write_data_dir
+from tests.test_costs_margin import (
+    northwind_with_providers,
+    write_northwind_costs,
+)
 
 D = Decimal
 BREAKDOWN_MARTS = (
@@ -76,11 +75,7 @@ def _split_customer_events() -> list[dict[str, object]]:
 def worked(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data = tmp_path_factory.mktemp("margin_breakdown") / "data"
     data.mkdir()
-    scenario = northwind()
-    for e in scenario.events:  # the provider each model event went to (known costs below)
-        model = e["data"].get("model", "")
-        if model:
-            e["data"]["provider"] = "anthropic" if model.startswith("claude") else "openai"
+    scenario = northwind_with_providers()
     scenario.events.extend(_split_customer_events())
     split_customer = dict(scenario.customers[0])
     split_customer.update(customer_id="cus_split", name="Split", tax_rate="0", segment="startup")
@@ -95,44 +90,7 @@ def worked(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         }
     )
     write_data_dir(data, scenario)
-    (data / "reference" / "cost_allocation.yml").write_text(ALLOCATION_YML, encoding="utf-8")
-    gpt = [("gpt-4o-2024-08-06, input", "4.25"), ("gpt-4o-2024-08-06, output", "2.05")]
-    write_json(
-        data,
-        "raw/costs/openai/costs_2026-10-01_2026-10-31.json",
-        _openai_cost_page({"2026-10-03": gpt, "2026-10-17": gpt}),
-    )
-    write_json(
-        data,
-        "raw/costs/anthropic/cost_report_2026-10-01_2026-10-31.json",
-        anthropic_cost_page(
-            {
-                "2026-10-21": [
-                    {
-                        "amount": "300.00000",
-                        "model": None,
-                        "token_type": "uncached_input_tokens",
-                        "description": "Claude Sonnet 4.5 Usage - Input Tokens",
-                    },
-                    {
-                        "amount": "300.00000",
-                        "model": None,
-                        "token_type": "output_tokens",
-                        "description": "Claude Sonnet 4.5 Usage - Output Tokens",
-                    },
-                ]
-            }
-        ),
-    )
-    write_focus_csv(
-        data,
-        "cloudgpu_2026-10.csv",
-        [
-            focus_row(
-                "2026-10-05", "300.00", "Compute", "GPU Instances", {"customer_id": "cus_northwind"}
-            )
-        ],
-    )
+    write_northwind_costs(data)
     s = settings(data)
     build_costs(s, *BREAKDOWN_MARTS)
     return s
