@@ -351,24 +351,27 @@ def load_usage_file(
         f"""
 insert into raw.usage_events (batch_id, file_path, row_number, event_source, event_id,
     event_type, customer_id, event_time, {cols}, extra_data, payload_hash, is_duplicate)
-with ok as (select * from _usage_cls where reason_code is null),
-repeated as (
-    -- keys seen more than once in this file (rare): a small build side for the join below
-    select event_source, event_id, min(row_number) as first_row
-    from ok group by all having count(*) > 1
-),
-prior as (
-    select e.event_source, e.event_id
-    from raw.usage_events e
-    semi join ok on ok.event_source = e.event_source and ok.event_id = e.event_id
-    where not e.is_duplicate
-)
+-- each subquery reads the temp table itself: a CTE over it referenced twice would be
+-- materialized, a full copy of the file's rows
 select ?, ?, ok.row_number, ok.event_source, ok.event_id, ok.event_type, ok.customer_id,
     ok.event_time, {", ".join("ok." + c for c in FIELDS)}, ok.extra_data, ok.payload_hash,
     (p.event_id is not null or coalesce(ok.row_number <> r.first_row, false)) as is_duplicate
-from ok
-left join repeated r on r.event_source = ok.event_source and r.event_id = ok.event_id
-left join prior p on p.event_source = ok.event_source and p.event_id = ok.event_id
+from _usage_cls ok
+left join (
+    -- keys seen more than once in this file (rare): a small build side
+    select event_source, event_id, min(row_number) as first_row
+    from _usage_cls where reason_code is null
+    group by all having count(*) > 1
+) r on r.event_source = ok.event_source and r.event_id = ok.event_id
+left join (
+    -- keys kept by an earlier batch
+    select e.event_source, e.event_id
+    from raw.usage_events e
+    semi join _usage_cls c
+        on c.event_source = e.event_source and c.event_id = e.event_id and c.reason_code is null
+    where not e.is_duplicate
+) p on p.event_source = ok.event_source and p.event_id = ok.event_id
+where ok.reason_code is null
 """,
         [batch_id, f.rel_path],
     )
