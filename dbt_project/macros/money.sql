@@ -39,45 +39,54 @@
 {# DuckDB: integer arithmetic on the scaled values (HUGEINT), so no DOUBLE is involved.
    a and b become integers A = a x 10^12 and B = b x 10^12 (integer and fraction parts scaled
    apart, so no intermediate DECIMAL overflows), and A x 10^12 / B is computed by long division
-   in two steps (A // B, then the remainder x 10^12 // B), rounded half away from zero on the
-   last remainder. Domain: |a| < 10^26, |b| < 1.7 x 10^14, |a / b| < 10^26. (A one-step
-   A x 10^12 // B overflowed at |a| >= 1.7 x 10^14, e.g. a line amount times a month of tokens
-   of a large customer.) #}
+   in two steps (A // B, then the remainder x 10^12 // B; `//` and `%` truncate toward zero),
+   rounded half away from zero on the last remainder. Domain: |a| < 10^26, |b| < 1.7 x 10^14,
+   |a / b| < 10^26. (A one-step A x 10^12 // B overflowed at |a| >= 1.7 x 10^14, e.g. a line
+   amount times a month of tokens of a large customer.)
+   Each intermediate is bound once by a one-element list_transform: written as one expression,
+   a, b, A, B and the first quotient were repeated (a 3 KB expression per call), and DuckDB does
+   not share repeated subexpressions inside a CASE branch, where callers put this (charge models,
+   shares); measured on 3M rows: 15.8 s as one expression at top level, 5.5 s bound, the same
+   inside a CASE. A NULL or zero b gives NULL. #}
 {% macro duckdb__safe_divide(a, b) -%}
-    {%- set x = 'cast(' ~ a ~ ' as decimal(38, 12))' -%}
-    {%- set y = 'cast(' ~ b ~ ' as decimal(38, 12))' -%}
-    {%- set big_a -%}
-        (cast(trunc({{ x }}) as hugeint) * cast(1000000000000 as hugeint)
-            + cast(({{ x }} - trunc({{ x }})) * 1000000000000 as hugeint))
-    {%- endset -%}
-    {%- set big_b -%}
-        nullif(
-            cast(trunc({{ y }}) as hugeint) * cast(1000000000000 as hugeint)
-                + cast(({{ y }} - trunc({{ y }})) * 1000000000000 as hugeint),
-            0
-        )
-    {%- endset -%}
-    {%- set frac -%}
-        (({{ big_a }} % {{ big_b }}) * cast(1000000000000 as hugeint))
-    {%- endset -%}
-    case
-        when {{ big_b }} is null then null
-        else cast(
-            ({{ big_a }} // {{ big_b }}) * cast(1000000000000 as hugeint)
-            + ({{ frac }} // {{ big_b }})
-            + case
-                when 2 * abs({{ frac }} % {{ big_b }}) >= abs({{ big_b }})
-                    then sign({{ big_a }}) * sign({{ big_b }})
-                else 0
-            end
+    {%- set scale = 'cast(1000000000000 as hugeint)' -%}
+    list_transform(
+        list_transform(
+            list_transform(
+                [{'x': cast({{ a }} as decimal(38, 12)), 'y': cast({{ b }} as decimal(38, 12))}],
+                lambda sd_in: {
+                    'a': cast(trunc(sd_in.x) as hugeint) * {{ scale }}
+                        + cast((sd_in.x - trunc(sd_in.x)) * 1000000000000 as hugeint),
+                    'b': nullif(
+                        cast(trunc(sd_in.y) as hugeint) * {{ scale }}
+                            + cast((sd_in.y - trunc(sd_in.y)) * 1000000000000 as hugeint),
+                        0
+                    )
+                }
+            ),
+            lambda sd_ab: {
+                'q': sd_ab.a // sd_ab.b,
+                'f': (sd_ab.a % sd_ab.b) * {{ scale }},
+                'b': sd_ab.b,
+                'sign': sign(sd_ab.a) * sign(sd_ab.b)
+            }
+        ),
+        lambda sd_qf: cast(
+            sd_qf.q * {{ scale }}
+            + sd_qf.f // sd_qf.b
+            + cast(2 * abs(sd_qf.f % sd_qf.b) >= abs(sd_qf.b) as hugeint) * sd_qf.sign
             as decimal(38, 0)
         ) * cast(0.000000000001 as decimal(13, 12))
-    end
+    )[1]
 {%- endmacro %}
 
 {# The smallest integer >= a / b, for positive b (package counts). Exact: the 12-place quotient
    is corrected by one in either direction with exact multiplications. #}
 {% macro ceil_divide(a, b) -%}
+    {{ return(adapter.dispatch('ceil_divide', 'meterline')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__ceil_divide(a, b) -%}
     {%- set approx -%}
         cast(ceil({{ safe_divide(a, b) }}) as decimal(38, 0))
     {%- endset -%}
@@ -88,4 +97,18 @@
             then {{ approx }} - 1
         else {{ approx }}
     end
+{%- endmacro %}
+
+{# DuckDB: the approximation bound once (see duckdb__safe_divide); a comparison is 0 or 1. #}
+{% macro duckdb__ceil_divide(a, b) -%}
+    list_transform(
+        [{
+            'q': cast(ceil({{ safe_divide(a, b) }}) as decimal(38, 0)),
+            'a': cast({{ a }} as decimal(38, 12)),
+            'b': cast({{ b }} as decimal(38, 12))
+        }],
+        lambda cd_in: cd_in.q
+            + cast(cd_in.q * cd_in.b < cd_in.a as integer)
+            - cast((cd_in.q - 1) * cd_in.b >= cd_in.a as integer)
+    )[1]
 {%- endmacro %}
