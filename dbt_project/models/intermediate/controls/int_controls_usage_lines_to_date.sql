@@ -59,8 +59,13 @@ line_days as (
         any_value(price_per) as price_per,
         sum(quantity) as sum_quantity,
         max(quantity) as max_quantity,
-        arg_max(quantity, struct_pack(t := last_event_time, q := quantity)) as latest_quantity,
-        list_distinct(flatten(list(unique_values))) as unique_values
+        -- each only for the meters that read it (aggregation is constant within a group): the
+        -- struct ordering and the list building were most of this model's time
+        {{ arg_max_by('quantity', ['last_event_time', 'quantity'], "aggregation = 'latest'") }}
+            as latest_quantity,
+        list_distinct(flatten(
+            list(unique_values) filter (where aggregation = 'count_unique')
+        )) as unique_values
 
     from priced
     group by

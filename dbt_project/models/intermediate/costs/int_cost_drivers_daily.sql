@@ -9,7 +9,7 @@
 -- of int_usage_batches_daily; only count_unique meters read their event type's events.
 with
 
-batches as (
+batches as {{ inline_cte() }} (
 
     select * from {{ ref('int_usage_batches_daily') }}
 
@@ -44,40 +44,67 @@ meter_filters as (
                   'requests'] %}
 
 -- meter rows of the batch aggregates: status rule and equality filters (a filter on a field
--- that is not a typed dimension never holds, as on events)
-meter_rows as (
+-- that is not a typed dimension never holds, as on events). Only the rows of meters with
+-- filters are checked against them: the check, a correlated subquery, is a join over every row.
+batch_meters as {{ inline_cte() }} (
 
     select
         meters.meter_code,
         meters.aggregation,
-        batches.customer_id,
-        batches.utc_date as usage_date,
-        batches.event_count,
-        case meters.field
-            {%- for f in fields %}
-            when '{{ f }}' then cast(batches.sum_{{ f }} as decimal(38, 15))
-            {%- endfor %}
-        end as field_sum,
-        case meters.field
-            {%- for f in fields %}
-            when '{{ f }}' then cast(batches.max_{{ f }} as decimal(38, 15))
-            {%- endfor %}
-        end as field_max
+        meters.field,
+        meters.meter_code in (select meter_code from meter_filters) as is_filtered,
+        batches.*
 
     from meters
     inner join batches
         on batches.event_type = meters.event_type
         and (meters.include_failed or batches.status = 'success')
+    where meters.aggregation <> 'count_unique'
+
+),
+
+batch_meters_kept as (
+
+    select * from batch_meters
+    where not is_filtered
+
+    union all
+
+    select * from batch_meters
     where
-        meters.aggregation <> 'count_unique'
+        is_filtered
         and not exists (
             select 1
             from meter_filters
-            where meter_filters.meter_code = meters.meter_code
+            where meter_filters.meter_code = batch_meters.meter_code
                 and coalesce(
-                    cast({{ dimension_value('meter_filters.field', 'batches') }} as varchar), ''
+                    cast({{ dimension_value('meter_filters.field', 'batch_meters') }} as varchar),
+                    ''
                 ) <> meter_filters.filter_value
         )
+
+),
+
+meter_rows as (
+
+    select
+        meter_code,
+        aggregation,
+        customer_id,
+        utc_date as usage_date,
+        event_count,
+        case field
+            {%- for f in fields %}
+            when '{{ f }}' then cast(sum_{{ f }} as decimal(38, 15))
+            {%- endfor %}
+        end as field_sum,
+        case field
+            {%- for f in fields %}
+            when '{{ f }}' then cast(max_{{ f }} as decimal(38, 15))
+            {%- endfor %}
+        end as field_max
+
+    from batch_meters_kept
 
 ),
 
