@@ -8,6 +8,10 @@ RUN := $(UV) run --frozen
 DATA_DIR ?= data
 DEMO_PERIOD ?= 2026-10
 export METERLINE_DATA_DIR ?= $(abspath $(DATA_DIR))
+# Install compiled bytecode: with PYTHONDONTWRITEBYTECODE set (as on the CI machine) Python never
+# caches .pyc, and every process (meterline, each dbt subprocess, pytest) compiled Dagster and dbt
+# from source again: ~12 s of a 61 s no-change `meterline run` on the 10M bench warehouse.
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: help uv install install-dev manifest demo test lint dev dashboard bench docs clean
 
