@@ -215,3 +215,40 @@ def test_tiered_and_count_lines_state_their_basis(built: Settings) -> None:
         ("usage:sub_sw_scale:resolved_tickets:1:0", "Resolved tickets · 0.50 per ticket"),
         ("usage:sub_sw_scale:storage_gb:3:0", "Storage · volume: 80 × 0.10"),
     ]
+
+
+def test_quantity_conservation_test_catches_a_lost_quantity(
+    built: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The dbt test assert_usage_quantity_conserved fails for exactly the meters whose billed
+    quantity no longer matches their events: a filtered meter (resolved_tickets, whose filter is
+    checked on its own rows only) and an unfiltered one (images). Run on a copy."""
+    import shutil
+
+    from orchestration.config import settings
+    from orchestration.dbt_runner import run_dbt
+
+    data = tmp_path_factory.mktemp("conserved") / "data"
+    data.mkdir()
+    shutil.copy(built.warehouse, data / "warehouse.duckdb")
+    s = settings(data)
+    work = data.parent / "dbt"
+    run_dbt(
+        s,
+        "compile",
+        "--select",
+        "assert_usage_quantity_conserved",
+        "--quiet",
+        extra_env={"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs")},
+    )
+    [sql_path] = (work / "target" / "compiled").rglob("assert_usage_quantity_conserved.sql")
+    sql = sql_path.read_text()
+    failing = f"select meter_code from ({sql}) order by meter_code"
+    assert query(s, failing) == []
+    with connect(s.warehouse) as con:
+        lost = con.execute(
+            "update intermediate.int_billing_usage_rated set quantity = quantity - 1 "
+            "where meter_code in ('resolved_tickets', 'images') and quantity >= 1"
+        ).fetchall()
+    assert lost[0][0] >= 2
+    assert query(s, failing) == [("images",), ("resolved_tickets",)]

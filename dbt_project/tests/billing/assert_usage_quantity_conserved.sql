@@ -50,16 +50,16 @@ unpriced as (
 
 ),
 
-typed_quantities as (
+-- batch rows of each typed meter with its status rule; only the rows of meters that have
+-- filters are checked against them (the check, a correlated subquery, is a join over every row)
+batch_meters as {{ inline_cte() }} (
 
     select
         meters.meter_code,
-        sum(
-            case
-                when meters.aggregation = 'count' then batches.event_count
-                else coalesce({{ quantity_value('meters.field', 'batches.sum_') }}, 0)
-            end
-        ) as event_quantity
+        meters.aggregation,
+        meters.field,
+        meters.meter_code in (select meter_code from meter_filters) as is_filtered,
+        batches.*
 
     from batches
     inner join meters
@@ -67,15 +67,43 @@ typed_quantities as (
     where
         meters.meter_code not in (select meter_code from extra_keys)
         and (meters.include_failed or batches.status = 'success')
+
+),
+
+batch_meters_kept as (
+
+    select * from batch_meters
+    where not is_filtered
+
+    union all
+
+    select * from batch_meters
+    where
+        is_filtered
         and not exists (
             select 1
             from meter_filters
             where
-                meter_filters.meter_code = meters.meter_code
-                and {{ dimension_value('meter_filters.field', 'batches') }}
+                meter_filters.meter_code = batch_meters.meter_code
+                and {{ dimension_value('meter_filters.field', 'batch_meters') }}
                 is distinct from meter_filters.filter_value
         )
-    group by meters.meter_code
+
+),
+
+typed_quantities as (
+
+    select
+        meter_code,
+        sum(
+            case
+                when aggregation = 'count' then event_count
+                else coalesce({{ quantity_value('field', 'sum_') }}, 0)
+            end
+        ) as event_quantity
+
+    from batch_meters_kept
+    group by meter_code
 
 ),
 
