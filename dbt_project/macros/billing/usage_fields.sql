@@ -74,3 +74,27 @@
         ', '
     )
 {%- endmacro %}
+
+{# The rows of `relation` (a CTE with `meter_code`, `is_filtered` and every typed dimension
+   column) whose meter's equality filters all hold, as billing applies them
+   (int_usage_daily_metered): a filter on a field that is not a typed dimension never holds.
+   Only the rows of meters with filters are checked: the check, a correlated subquery, is a join
+   over every row it is given. #}
+{% macro rows_passing_meter_filters(relation, filters) -%}
+    select * from {{ relation }}
+    where not is_filtered
+
+    union all
+
+    select * from {{ relation }}
+    where
+        is_filtered
+        and not exists (
+            select 1
+            from {{ filters }}
+            where
+                {{ filters }}.meter_code = {{ relation }}.meter_code
+                and {{ dimension_value(filters ~ '.field', relation) }}
+                is distinct from {{ filters }}.filter_value
+        )
+{%- endmacro %}

@@ -50,8 +50,8 @@ unpriced as (
 
 ),
 
--- batch rows of each typed meter with its status rule; only the rows of meters that have
--- filters are checked against them (the check, a correlated subquery, is a join over every row)
+-- batch rows of each typed meter with its status rule, then its equality filters
+-- (rows_passing_meter_filters)
 batch_meters as {{ inline_cte() }} (
 
     select
@@ -72,22 +72,7 @@ batch_meters as {{ inline_cte() }} (
 
 batch_meters_kept as (
 
-    select * from batch_meters
-    where not is_filtered
-
-    union all
-
-    select * from batch_meters
-    where
-        is_filtered
-        and not exists (
-            select 1
-            from meter_filters
-            where
-                meter_filters.meter_code = batch_meters.meter_code
-                and {{ dimension_value('meter_filters.field', 'batch_meters') }}
-                is distinct from meter_filters.filter_value
-        )
+    {{ rows_passing_meter_filters('batch_meters', 'meter_filters') }}
 
 ),
 

@@ -43,9 +43,8 @@ meter_filters as (
                   'images', 'audio_seconds', 'characters', 'gpu_seconds', 'gb_stored',
                   'requests'] %}
 
--- meter rows of the batch aggregates: status rule and equality filters (a filter on a field
--- that is not a typed dimension never holds, as on events). Only the rows of meters with
--- filters are checked against them: the check, a correlated subquery, is a join over every row.
+-- meter rows of the batch aggregates: status rule and equality filters, as billing applies
+-- them (rows_passing_meter_filters)
 batch_meters as {{ inline_cte() }} (
 
     select
@@ -65,23 +64,7 @@ batch_meters as {{ inline_cte() }} (
 
 batch_meters_kept as (
 
-    select * from batch_meters
-    where not is_filtered
-
-    union all
-
-    select * from batch_meters
-    where
-        is_filtered
-        and not exists (
-            select 1
-            from meter_filters
-            where meter_filters.meter_code = batch_meters.meter_code
-                and coalesce(
-                    cast({{ dimension_value('meter_filters.field', 'batch_meters') }} as varchar),
-                    ''
-                ) <> meter_filters.filter_value
-        )
+    {{ rows_passing_meter_filters('batch_meters', 'meter_filters') }}
 
 ),
 
