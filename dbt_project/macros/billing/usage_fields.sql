@@ -75,26 +75,40 @@
     )
 {%- endmacro %}
 
-{# The rows of `relation` (a CTE with `meter_code`, `is_filtered` and every typed dimension
-   column) whose meter's equality filters all hold, as billing applies them
-   (int_usage_daily_metered): a filter on a field that is not a typed dimension never holds.
-   Only the rows of meters with filters are checked: the check, a correlated subquery, is a join
-   over every row it is given. #}
-{% macro rows_passing_meter_filters(relation, filters) -%}
-    select * from {{ relation }}
-    where not is_filtered
+{# The rows of `batches` (batch aggregates: `event_type`, `status` and every typed dimension) of
+   each meter of `meters` on its event type, with the meter's status rule and equality filters
+   applied as billing applies them (int_usage_daily_metered): a filter on a field that is not a
+   typed dimension never holds. Columns: meter_code, aggregation, field, then every column of
+   `batches`. Only the rows of meters with filters are checked against them (the check, a
+   correlated subquery, is a join over every row it is given). The join is written twice: pass
+   relations that are cheap to scan again (a table, or a CTE marked `inline_cte()`). #}
+{% macro meter_batch_rows(meters, batches, filters) -%}
+    {%- set joined -%}
+        select
+            {{ meters }}.meter_code,
+            {{ meters }}.aggregation,
+            {{ meters }}.field,
+            {{ batches }}.*
+        from {{ meters }}
+        inner join {{ batches }}
+            on
+                {{ batches }}.event_type = {{ meters }}.event_type
+                and ({{ meters }}.include_failed or {{ batches }}.status = 'success')
+    {%- endset -%}
+    select * from ({{ joined }}) as meter_rows
+    where meter_code not in (select meter_code from {{ filters }})
 
     union all
 
-    select * from {{ relation }}
+    select * from ({{ joined }}) as meter_rows
     where
-        is_filtered
+        meter_code in (select meter_code from {{ filters }})
         and not exists (
             select 1
             from {{ filters }}
             where
-                {{ filters }}.meter_code = {{ relation }}.meter_code
-                and {{ dimension_value(filters ~ '.field', relation) }}
+                {{ filters }}.meter_code = meter_rows.meter_code
+                and {{ dimension_value(filters ~ '.field', 'meter_rows') }}
                 is distinct from {{ filters }}.filter_value
         )
 {%- endmacro %}

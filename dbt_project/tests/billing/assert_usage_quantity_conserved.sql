@@ -13,7 +13,7 @@ events as (
 
 ),
 
-batches as (
+batches as {{ inline_cte() }} (
 
     select * from {{ ref('int_usage_batches_daily') }}
 
@@ -50,29 +50,17 @@ unpriced as (
 
 ),
 
--- batch rows of each typed meter with its status rule, then its equality filters
--- (rows_passing_meter_filters)
-batch_meters as {{ inline_cte() }} (
+-- batch rows of each typed meter with its status rule and equality filters (meter_batch_rows)
+typed_meters as (
 
-    select
-        meters.meter_code,
-        meters.aggregation,
-        meters.field,
-        meters.meter_code in (select meter_code from meter_filters) as is_filtered,
-        batches.*
-
-    from batches
-    inner join meters
-        on batches.event_type = meters.event_type
-    where
-        meters.meter_code not in (select meter_code from extra_keys)
-        and (meters.include_failed or batches.status = 'success')
+    select * from meters
+    where meter_code not in (select meter_code from extra_keys)
 
 ),
 
-batch_meters_kept as (
+batch_meters as (
 
-    {{ rows_passing_meter_filters('batch_meters', 'meter_filters') }}
+    {{ meter_batch_rows('typed_meters', 'batches', 'meter_filters') }}
 
 ),
 
@@ -87,7 +75,7 @@ typed_quantities as (
             end
         ) as event_quantity
 
-    from batch_meters_kept
+    from batch_meters
     group by meter_code
 
 ),

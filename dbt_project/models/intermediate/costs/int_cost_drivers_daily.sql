@@ -44,27 +44,17 @@ meter_filters as (
                   'requests'] %}
 
 -- meter rows of the batch aggregates: status rule and equality filters, as billing applies
--- them (rows_passing_meter_filters)
-batch_meters as {{ inline_cte() }} (
+-- them (meter_batch_rows)
+summed_meters as (
 
-    select
-        meters.meter_code,
-        meters.aggregation,
-        meters.field,
-        meters.meter_code in (select meter_code from meter_filters) as is_filtered,
-        batches.*
-
-    from meters
-    inner join batches
-        on batches.event_type = meters.event_type
-        and (meters.include_failed or batches.status = 'success')
-    where meters.aggregation <> 'count_unique'
+    select * from meters
+    where aggregation <> 'count_unique'
 
 ),
 
-batch_meters_kept as (
+batch_meters as (
 
-    {{ rows_passing_meter_filters('batch_meters', 'meter_filters') }}
+    {{ meter_batch_rows('summed_meters', 'batches', 'meter_filters') }}
 
 ),
 
@@ -87,7 +77,7 @@ meter_rows as (
             {%- endfor %}
         end as field_max
 
-    from batch_meters_kept
+    from batch_meters
 
 ),
 
