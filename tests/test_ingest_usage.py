@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.config import Settings
+from orchestration.config import Settings, settings
 from orchestration.ingest import ingest_reference, ingest_usage
+from orchestration.ingest import usage as usage_module
+from orchestration.ingest.manifest import arrival_at, discover, now_utc
+from orchestration.ingest.usage import plan_chunks
+from orchestration.warehouse import connect
 from tests.support.ingest import (
     copy_fixture,
     event,
@@ -335,3 +341,123 @@ def test_usage_data_keys_outside_the_typed_columns_are_kept(s: Settings) -> None
     ingest_usage(s)
     (extra,) = query(s, "select extra_data::varchar from raw.usage_events")
     assert json.loads(extra[0]) == {"tool_calls": 3, "meta": {"a": [1, 2]}}
+
+
+def _write_parquet(path: Path, select: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute(f"copy ({select}) to '{path}' (format parquet)")
+    con.close()
+
+
+_ROW = (
+    "select {id} as id, 'gw-9' as source, 'llm.completion' as type, {subject} as subject, "
+    "timestamp {time} as time, 'gpt-4o-mini' as model, {tokens} as input_tokens, "
+    "7 as output_tokens"
+)
+
+
+def _parquet_usage_files(s: Settings) -> None:
+    """Two files with one schema (one chunk), a third with an extra column (its own chunk).
+    Across them: a repeat, a conflicting repeat, a repeat within a file, an unknown customer,
+    and a row that is future for the first file's arrival but not for the second's."""
+    usage = s.raw_dir / "usage"
+
+    def rows(*specs: tuple[str, str, str, int]) -> str:
+        return " union all ".join(
+            _ROW.format(id=f"'{i}'", subject=f"'{c}'", time=f"'{t}'", tokens=n)
+            for i, c, t, n in specs
+        )
+
+    _write_parquet(
+        usage / "a_2026-10-05.parquet",
+        rows(
+            ("q1", "cus_beta", "2026-10-05 01:00:00", 100),
+            ("q2", "cus_beta", "2026-10-05 02:00:00", 200),
+            ("q3", "cus_ghost", "2026-10-05 03:00:00", 300),
+            ("q4", "cus_beta", "2026-10-07 01:00:00", 400),
+        ),
+    )
+    _write_parquet(
+        usage / "b_2026-10-07.parquet",
+        rows(
+            ("q1", "cus_beta", "2026-10-05 01:00:00", 100),
+            ("q2", "cus_beta", "2026-10-05 02:00:00", 999),
+            ("q4", "cus_beta", "2026-10-07 01:00:00", 400),
+            ("q5", "cus_beta", "2026-10-07 02:00:00", 500),
+            ("q5", "cus_beta", "2026-10-07 02:00:00", 500),
+        ),
+    )
+    _write_parquet(
+        usage / "c_2026-10-08.parquet",
+        "select *, 'eu' as region from ("
+        + rows(
+            ("q5", "cus_beta", "2026-10-07 02:00:00", 500),
+            ("q6", "cus_beta", "2026-10-08 01:00:00", 600),
+        )
+        + ")",
+    )
+
+
+def test_parquet_files_classified_together_load_exactly_as_one_at_a_time(
+    s: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _parquet_usage_files(s)
+    with connect(s.warehouse) as con:
+        files = discover(s, s.raw_dir / "usage", ["parquet"])
+        chunks = plan_chunks(con, [(f, arrival_at(f.rel_path, now_utc())) for f in files])
+    assert [[f.path.name for f, _ in c.files] for c in chunks] == [
+        ["a_2026-10-05.parquet", "b_2026-10-07.parquet"],
+        ["c_2026-10-08.parquet"],
+    ]
+    loads = ingest_usage(s)
+    counts = [
+        (x.raw_rows, x.loaded_rows, x.duplicate_rows, x.quarantined_rows, x.conflict_rows)
+        for x in loads
+    ]
+    assert counts == [(4, 2, 0, 2, 0), (5, 2, 3, 0, 1), (2, 1, 1, 0, 1)]
+    assert query(
+        s, "select file_path, row_number, reason_code from raw.quarantine order by 1, 2"
+    ) == [
+        ("raw/usage/a_2026-10-05.parquet", 3, "unknown_customer"),
+        ("raw/usage/a_2026-10-05.parquet", 4, "future_time"),
+    ]
+    # reference rows of the manifest arrive at load time: compare the usage files' rows
+    manifest = (
+        "select * exclude (loaded_at) from raw.load_manifest where source = 'usage' order by 1"
+    )
+    chunked = (table_fingerprint(s, USAGE_TABLES[:3]), query(s, manifest))
+
+    # the same files loaded one by one into other warehouses: without chunks, and with chunks
+    # whose classification fails (each file then falls back to loading alone)
+    def failing_classify(con: duckdb.DuckDBPyConnection, chunk: object) -> None:
+        raise duckdb.IOException("simulated read failure")
+
+    for name, attr, replacement in (
+        ("no_chunks", "plan_chunks", lambda con, pending: []),
+        ("failed_chunks", "_classify_chunk", failing_classify),
+    ):
+        other = settings(tmp_path / name)
+        other.data_dir.mkdir()
+        write_reference(other)
+        ingest_reference(other)
+        shutil.copytree(s.raw_dir / "usage", other.raw_dir / "usage")
+        with monkeypatch.context() as m:
+            m.setattr(usage_module, attr, replacement)
+            ingest_usage(other)
+        assert (table_fingerprint(other, USAGE_TABLES[:3]), query(other, manifest)) == chunked
+
+
+def test_an_unreadable_parquet_file_stops_ingest_after_the_good_files(s: Settings) -> None:
+    _parquet_usage_files(s)
+    bad = s.raw_dir / "usage" / "d_2026-10-09.parquet"
+    bad.write_bytes(b"PAR1 not really parquet")
+    with pytest.raises(duckdb.Error, match="d_2026-10-09.parquet"):
+        ingest_usage(s)
+    assert query(
+        s, "select file_path from raw.load_manifest where source = 'usage' order by 1"
+    ) == [
+        ("raw/usage/a_2026-10-05.parquet",),
+        ("raw/usage/b_2026-10-07.parquet",),
+        ("raw/usage/c_2026-10-08.parquet",),
+    ]

@@ -22,7 +22,7 @@ from orchestration.ingest.manifest import (
     record_batch,
 )
 from orchestration.ingest.results import FileLoad, IngestError
-from orchestration.ingest.usage import load_usage_file
+from orchestration.ingest.usage import UsageFiles
 from orchestration.quality.batch_summary import batch_summary_problems
 
 PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "focus")
@@ -39,7 +39,14 @@ def load_files(
     files: list[RawFile],
     loader: FileLoader,
     default_table: str,
+    *,
+    loaded_at: dt.datetime | None = None,
+    prepare: Callable[[duckdb.DuckDBPyConnection, RawFile], None] | None = None,
 ) -> list[FileLoad]:
+    """Load the new ``files`` in order. ``loaded_at`` (default: now) is the wall clock recorded
+    for all of them; a file without a date in its name arrives then. ``prepare`` runs before each
+    new file's transaction."""
+    loaded_at = loaded_at or now_utc()
     out: list[FileLoad] = []
     for f in files:
         prior = loaded_batch(con, f)
@@ -47,8 +54,9 @@ def load_files(
             table = loaded_table(con, prior) or default_table
             out.append(FileLoad(source, table, f.rel_path, prior, True, 0, 0, 0, 0, 0))
             continue
-        loaded_at = now_utc()
         arrival = arrival_at(f.rel_path, loaded_at)
+        if prepare is not None:
+            prepare(con, f)
         con.begin()
         try:
             batch_id = next_batch_id(con)
@@ -96,15 +104,21 @@ def load_files(
     return out
 
 
-def _usage_loader(
-    con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int, arrival: dt.datetime
-) -> tuple[str, Counts, int]:
-    return "usage_events", load_usage_file(con, f, batch_id, arrival), 0
-
-
 def ingest_usage_files(con: duckdb.DuckDBPyConnection, s: Settings) -> list[FileLoad]:
     files = discover(s, s.raw_dir / "usage", ["jsonl", "csv", "parquet"])
-    return load_files(con, "usage", files, _usage_loader, "usage_events")
+    loaded_at = now_utc()
+    new = [f for f in files if loaded_batch(con, f) is None]
+    pending = [(f, arrival_at(f.rel_path, loaded_at)) for f in new]
+    usage = UsageFiles(con, pending)
+    return load_files(
+        con,
+        "usage",
+        files,
+        usage.load,
+        "usage_events",
+        loaded_at=loaded_at,
+        prepare=usage.prepare,
+    )
 
 
 def ingest_provider_files(

@@ -12,6 +12,9 @@ All the work is DuckDB SQL over the whole file:
    earlier rows of the same file; repeats whose payload differs are ``raw.usage_conflicts``.
 
 Counting unit: a JSONL line that is not blank, a CSV data row, a Parquet row.
+
+New Parquet files are classified in chunks of several files (``UsageFiles``, end of module); each
+file is still stored as its own batch.
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ class _Source:
     # expression turning the source's `raw_record` column into the original text; evaluated
     # only for quarantined rows (a Parquet row's struct becomes JSON text only when bad)
     raw_text: str = "raw_record"
+    # columns of the source passed through classification unchanged (a chunk's file index)
+    carry: tuple[str, ...] = ()
 
 
 def _jsonl_source(path: str) -> _Source:
@@ -111,15 +116,17 @@ from objects
 
 
 def _flat_source(
-    con: duckdb.DuckDBPyConnection, relation: str, row_number: str, raw_record: str | None
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    row_number: str,
+    raw_record: str | None,
+    carry: tuple[str, ...] = (),
 ) -> _Source:
-    """CSV (all text) and Parquet (typed) usage: envelope and data fields as flat columns."""
+    """CSV (all text) and Parquet (typed) usage: envelope and data fields as flat columns.
+    ``carry`` names columns the relation adds (not the file's) to pass through unchanged."""
     cols = con.execute(f"describe select * from {relation}").fetchall()
-    types = {
-        str(c[0]): str(c[1]).upper()
-        for c in cols
-        if str(c[0]) not in ("file_row_number", "__k", "__row_number", "__raw_line")
-    }
+    added = {"file_row_number", "__k", "__row_number", "__raw_line", _CHUNK_PATH, *carry}
+    types = {str(c[0]): str(c[1]).upper() for c in cols if str(c[0]) not in added}
     lower = {name.lower(): name for name in types}
 
     def txt_nat(field: str, target: str) -> tuple[str, str]:
@@ -169,9 +176,10 @@ def _flat_source(
         extra = "null::json"
     all_cols = ", ".join(f"{ident(c)} := {ident(c)}" for c in types)
     rec = raw_record or f"struct_pack({all_cols})"
+    passed = "".join(f"{c}, " for c in carry)
     sql = f"""
 select
-    {row_number} as row_number,
+    {passed}{row_number} as row_number,
     {rec} as raw_record,
     true as parse_ok,
     null::varchar as parse_detail,
@@ -180,10 +188,12 @@ select
     {extra} as extra_data
 from {relation}
 """
-    return _Source(sql, "raw_record" if raw_record else "to_json(raw_record)::varchar")
+    return _Source(sql, "raw_record" if raw_record else "to_json(raw_record)::varchar", carry)
 
 
-def _classify_sql(src: _Source, arrival: dt.datetime) -> str:
+def _classify_sql(src: _Source, arrival: str) -> str:
+    """Classify every row of ``src``; ``arrival`` is a SQL TIMESTAMP expression for the file's
+    arrival: a literal, or a column the source carries (a chunk of files)."""
     parsed = ",\n        ".join(
         f"{typed_parse(f + '_txt', t)} as {f}_p" for f, t in FIELDS.items() if t != "VARCHAR"
     )
@@ -207,7 +217,7 @@ def _classify_sql(src: _Source, arrival: dt.datetime) -> str:
         ["event_type", "customer_id", "event_time", *FIELDS, "extra_data::varchar"]
     )
     cols = ", ".join(FIELDS)
-    arrival_lit = lit(arrival.isoformat(sep=" "))
+    carried = "".join(f"{c}, " for c in src.carry)
     return f"""
 with src as ({src.sql}),
 parsed as (
@@ -217,7 +227,7 @@ parsed as (
 ),
 typed as (
     select
-        row_number, raw_record, parse_ok, parse_detail,
+        {carried}row_number, raw_record, parse_ok, parse_detail,
         nullif(trim(id_txt), '') as event_id,
         nullif(trim(source_txt), '') as event_source,
         nullif(trim(type_txt), '') as event_type,
@@ -242,7 +252,7 @@ checked as (
             when t.event_time is null then 'invalid_time'
             when {any_bad} then 'invalid_quantity'
             when {any_neg} then 'negative_quantity'
-            when t.event_time > {arrival_lit}::timestamp + {FUTURE_TOLERANCE} then 'future_time'
+            when t.event_time > {arrival} + {FUTURE_TOLERANCE} then 'future_time'
             when c.customer_id is null then 'unknown_customer'
             when e.event_type is null then 'unknown_event_type'
         end as reason_code
@@ -251,7 +261,7 @@ checked as (
     left join event_types e on e.event_type = t.event_type
 )
 select
-    row_number,
+    {carried}row_number,
     reason_code,
     case reason_code
         when 'unparseable' then parse_detail
@@ -263,7 +273,7 @@ select
         when 'invalid_quantity' then concat_ws('; ', {bad_detail})
         when 'negative_quantity' then concat_ws('; ', {neg_detail})
         when 'future_time' then 'time ' || strftime(event_time, '%Y-%m-%dT%H:%M:%S')
-            || ' is more than 1 day after the file arrival ' || {arrival_lit}
+            || ' is more than 1 day after the file arrival ' || ({arrival})::varchar
         when 'unknown_customer' then 'subject ' || customer_id || ' is not in customers.csv'
         when 'unknown_event_type' then 'type '
             || coalesce(event_type, '(missing)') || ' is not an event type of meters.yml'
@@ -324,14 +334,33 @@ where n > 1 and trim(line, ' ' || chr(9) || chr(13)) <> ''
     raise ValueError(f"unsupported usage format: {f.file_format}")
 
 
+def _arrival_sql(arrival: dt.datetime) -> str:
+    return f"{lit(arrival.isoformat(sep=' '))}::timestamp"
+
+
 def load_usage_file(
     con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int, arrival: dt.datetime
 ) -> Counts:
-    """Load one usage file as batch ``batch_id`` (the caller owns the transaction and the
-    manifest row)."""
+    """Load one usage file as batch ``batch_id`` on its own (the caller owns the transaction and
+    the manifest row)."""
     src, n_rejected = _source_for(con, f)
     con.execute("drop table if exists _usage_cls")
-    con.execute(f"create temp table _usage_cls as {_classify_sql(src, arrival)}")
+    con.execute(f"create temp table _usage_cls as {_classify_sql(src, _arrival_sql(arrival))}")
+    try:
+        return _store_classified(con, "_usage_cls", f, batch_id, n_rejected)
+    finally:
+        con.execute("drop table if exists _usage_cls")
+        if f.file_format == "csv":
+            for t in _CSV_TEMP:
+                con.execute(f"drop table if exists {t}")
+
+
+def _store_classified(
+    con: duckdb.DuckDBPyConnection, cls: str, f: RawFile, batch_id: int, n_rejected: int
+) -> Counts:
+    """Write the classified rows ``cls`` (a table, or a parenthesized query over one) of file
+    ``f`` as batch ``batch_id``: bad rows to quarantine, good rows to raw.usage_events with their
+    duplicate flag, conflicting repeats to raw.usage_conflicts."""
     if f.file_format == "csv" and n_rejected:
         # rows the CSV reader could not split into the header's columns (data row = line - 1)
         con.execute(
@@ -342,7 +371,7 @@ def load_usage_file(
         )
     con.execute(
         "insert into raw.quarantine select ?, 'usage', ?, row_number, reason_code, "
-        "reason_detail, raw_record from _usage_cls where reason_code is not null "
+        f"reason_detail, raw_record from {cls} where reason_code is not null "
         "order by row_number",
         [batch_id, f.rel_path],
     )
@@ -351,23 +380,23 @@ def load_usage_file(
         f"""
 insert into raw.usage_events (batch_id, file_path, row_number, event_source, event_id,
     event_type, customer_id, event_time, {cols}, extra_data, payload_hash, is_duplicate)
--- each subquery reads the temp table itself: a CTE over it referenced twice would be
+-- each subquery reads the classified rows itself: a CTE over them referenced twice would be
 -- materialized, a full copy of the file's rows
 select ?, ?, ok.row_number, ok.event_source, ok.event_id, ok.event_type, ok.customer_id,
     ok.event_time, {", ".join("ok." + c for c in FIELDS)}, ok.extra_data, ok.payload_hash,
     (p.event_id is not null or coalesce(ok.row_number <> r.first_row, false)) as is_duplicate
-from _usage_cls ok
+from {cls} ok
 left join (
     -- keys seen more than once in this file (rare): a small build side
     select event_source, event_id, min(row_number) as first_row
-    from _usage_cls where reason_code is null
+    from {cls} where reason_code is null
     group by all having count(*) > 1
 ) r on r.event_source = ok.event_source and r.event_id = ok.event_id
 left join (
     -- keys kept by an earlier batch
     select e.event_source, e.event_id
     from raw.usage_events e
-    semi join _usage_cls c
+    semi join {cls} c
         on c.event_source = e.event_source and c.event_id = e.event_id and c.reason_code is null
     where not e.is_duplicate
 ) p on p.event_source = ok.event_source and p.event_id = ok.event_id
@@ -397,10 +426,10 @@ order by d.row_number
         [batch_id, batch_id, f.rel_path],
     )
     row = con.execute(
-        """
+        f"""
 select
-    (select count(*) from _usage_cls),
-    (select count(*) from _usage_cls where reason_code is not null),
+    (select count(*) from {cls}),
+    (select count(*) from {cls} where reason_code is not null),
     (select count(*) filter (where is_duplicate) from raw.usage_events where batch_id = $1),
     (select count(*) filter (where not is_duplicate) from raw.usage_events where batch_id = $1),
     (select count(*) from raw.usage_conflicts where conflicting_batch_id = $1)
@@ -409,10 +438,6 @@ select
     ).fetchone()
     assert row is not None
     total, quarantined, dups, loaded, conflicts = (int(x) for x in row)
-    con.execute("drop table if exists _usage_cls")
-    if f.file_format == "csv":
-        for t in _CSV_TEMP:
-            con.execute(f"drop table if exists {t}")
     return Counts(
         raw_rows=total + n_rejected,
         loaded_rows=loaded,
@@ -420,3 +445,118 @@ select
         quarantined_rows=quarantined + n_rejected,
         conflict_rows=conflicts,
     )
+
+
+# --- Parquet files classified in chunks -------------------------------------------------------
+#
+# DuckDB reads a Parquet file one row group per thread, and a day's file of a few hundred
+# thousand rows is usually one row group: read alone, it keeps one core busy. New Parquet files
+# with the same schema are therefore read by one `read_parquet([...])` (the files in parallel) and
+# classified together into a temp table of up to CHUNK_ROWS rows; each file is then stored from
+# it as its own batch, in its own transaction, exactly as a file loaded alone. A chunk that cannot
+# be read or classified falls back to loading its files one by one (so an error names its file).
+
+CHUNK_ROWS = 4_000_000
+_CHUNK_TABLE = "_usage_chunk"
+_CHUNK_PATH = "__meterline_file"  # the file-name column read_parquet adds to a chunk's rows
+_CHUNK_CARRY = ("__file_index", "__arrival")
+
+
+@dataclass
+class _Chunk:
+    files: list[tuple[RawFile, dt.datetime]]
+    state: str = "planned"  # planned | classified | failed | dropped
+
+
+def _parquet_shape(con: duckdb.DuckDBPyConnection, f: RawFile) -> tuple[str, int] | None:
+    """(schema signature, row count) of a Parquet file from its footer; None if unreadable."""
+    try:
+        cols = con.execute(f"describe select * from read_parquet({lit(str(f.path))})").fetchall()
+        row = con.execute(
+            f"select num_rows from parquet_file_metadata({lit(str(f.path))})"
+        ).fetchone()
+    except duckdb.Error:
+        return None
+    if row is None:
+        return None
+    return repr([(str(c[0]), str(c[1])) for c in cols]), int(row[0])
+
+
+def plan_chunks(
+    con: duckdb.DuckDBPyConnection,
+    pending: list[tuple[RawFile, dt.datetime]],
+    max_rows: int = CHUNK_ROWS,
+) -> list[_Chunk]:
+    """Consecutive new Parquet files with the same schema, up to ``max_rows`` rows per chunk."""
+    chunks: list[_Chunk] = []
+    current: _Chunk | None = None
+    current_key, current_rows = "", 0
+    for f, arrival in pending:
+        shape = _parquet_shape(con, f) if f.file_format == "parquet" else None
+        if shape is None:
+            current = None
+            continue
+        key, rows = shape
+        if current is None or key != current_key or current_rows + rows > max_rows:
+            current = _Chunk([])
+            chunks.append(current)
+            current_key, current_rows = key, 0
+        current.files.append((f, arrival))
+        current_rows += rows
+    return chunks
+
+
+class UsageFiles:
+    """The loader of ``load_files`` for usage: Parquet files through their chunk, every other
+    file (and any file of a failed chunk) alone."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, pending: list[tuple[RawFile, dt.datetime]]
+    ) -> None:
+        self._where: dict[str, tuple[_Chunk, int]] = {}
+        for chunk in plan_chunks(con, pending):
+            for i, (f, _) in enumerate(chunk.files):
+                self._where[f.rel_path] = (chunk, i)
+
+    def prepare(self, con: duckdb.DuckDBPyConnection, f: RawFile) -> None:
+        """Classify ``f``'s chunk if it is not yet (outside any transaction: a failed read must
+        not abort the file's transaction)."""
+        entry = self._where.get(f.rel_path)
+        if entry is None or entry[0].state != "planned":
+            return
+        chunk = entry[0]
+        try:
+            _classify_chunk(con, chunk)
+            chunk.state = "classified"
+        except duckdb.Error:
+            con.execute(f"drop table if exists {_CHUNK_TABLE}")
+            chunk.state = "failed"
+
+    def load(
+        self, con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int, arrival: dt.datetime
+    ) -> tuple[str, Counts, int]:
+        entry = self._where.get(f.rel_path)
+        chunk, i = entry if entry is not None else (None, 0)
+        if chunk is None or chunk.state != "classified" or chunk.files[i][1] != arrival:
+            return "usage_events", load_usage_file(con, f, batch_id, arrival), 0
+        rows = f"(select * from {_CHUNK_TABLE} where __file_index = {i})"
+        counts = _store_classified(con, rows, f, batch_id, 0)
+        if i == len(chunk.files) - 1:
+            con.execute(f"drop table if exists {_CHUNK_TABLE}")
+            chunk.state = "dropped"
+        return "usage_events", counts, 0
+
+
+def _classify_chunk(con: duckdb.DuckDBPyConnection, chunk: _Chunk) -> None:
+    paths = ", ".join(lit(str(f.path)) for f, _ in chunk.files)
+    files = ", ".join(
+        f"({i}, {lit(str(f.path))}, {_arrival_sql(arrival)})"
+        for i, (f, arrival) in enumerate(chunk.files)
+    )
+    relation = f"""(
+    select m.__file_index, m.__arrival, p.*
+    from read_parquet([{paths}], filename = {lit(_CHUNK_PATH)}, file_row_number = true) p
+    join (values {files}) m(__file_index, __path, __arrival) on m.__path = p.{_CHUNK_PATH}
+)"""
+    src = _flat_source(con, relation, "file_row_number + 1", None, _CHUNK_CARRY)
+    con.execute(f"create or replace temp table {_CHUNK_TABLE} as {_classify_sql(src, '__arrival')}")
