@@ -191,3 +191,115 @@ def test_largest_remainder_sums_exactly(cents: int, weights: list[int]) -> None:
 def test_rendered_macro_is_plain_sql() -> None:
     assert "allocated_amount" in ALLOCATION_SQL
     assert Path(REPO_ROOT / "dbt_project" / "macros" / "costs").is_dir()
+
+
+# Meters as allocation drivers beyond typed sums: a sum over an extra `data` key, the same sum
+# filtered on another extra key, and a count of distinct values of a typed dimension.
+DRIVER_METERS_YML = """  - code: frames
+    event_type: render.job
+    aggregation: sum
+    field: data.frames
+    unit: frame
+  - code: eu_frames
+    event_type: render.job
+    aggregation: sum
+    field: data.frames
+    unit: frame
+    filter: {data.region: eu}
+  - code: workspaces
+    event_type: llm.completion
+    aggregation: count_unique
+    field: workspace_id
+    unit: workspace
+"""
+
+DRIVER_ALLOCATION_YML = """tag_key: customer_id
+rules:
+  - match: {ServiceCategory: Compute}
+    driver: frames
+  - match: {ServiceCategory: Databases}
+    driver: workspaces
+  - match: {ServiceCategory: Storage}
+    driver: eu_frames
+"""
+
+
+def test_meter_drivers_on_extra_keys_and_distinct_values(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_reference(
+        data,
+        [("cus_a", "startup"), ("cus_b", "startup")],
+        allocation_yml=DRIVER_ALLOCATION_YML,
+        extra_meters_yml=DRIVER_METERS_YML,
+    )
+    day = "2026-10-01T10:00:00Z"
+
+    def render(cus: str, frames: int, region: str) -> dict[str, object]:
+        return {
+            "type": "render.job",
+            "subject": cus,
+            "time": day,
+            "frames": frames,
+            "region": region,
+            "status": "success",
+        }
+
+    def completion(cus: str, workspace: str) -> dict[str, object]:
+        return {
+            "subject": cus,
+            "time": day,
+            "model": "gpt-4o",
+            "input_tokens": 10,
+            "workspace_id": workspace,
+            "status": "success",
+        }
+
+    write_events(
+        data,
+        "usage_2026-10-01.jsonl",
+        [
+            render("cus_a", 20, "eu"),
+            render("cus_a", 10, "us"),
+            render("cus_b", 10, "us"),
+            # a failed job is not usage
+            {**render("cus_b", 1000, "eu"), "status": "error"},
+            completion("cus_a", "w1"),
+            completion("cus_a", "w1"),
+            completion("cus_b", "w1"),
+            completion("cus_b", "w2"),
+        ],
+    )
+    write_focus_csv(
+        data,
+        "cloudgpu_2026-10.csv",
+        [
+            focus_row("2026-10-01", "40.00", "Compute", "Render Farm"),
+            focus_row("2026-10-01", "3.00", "Databases", "Vector DB"),
+            focus_row("2026-10-01", "5.00", "Storage", "Object Storage"),
+        ],
+    )
+    s = settings(data)
+    build_costs(s, "fct_cogs_daily")
+    assert query(
+        s,
+        "select driver, customer_id, driver_quantity from intermediate.int_cost_drivers_daily "
+        "where driver in ('frames', 'eu_frames', 'workspaces') order by 1, 2",
+    ) == [
+        ("eu_frames", "cus_a", Decimal("20")),
+        ("frames", "cus_a", Decimal("30")),
+        ("frames", "cus_b", Decimal("10")),
+        ("workspaces", "cus_a", Decimal("1")),
+        ("workspaces", "cus_b", Decimal("2")),
+    ]
+    rows = query(
+        s,
+        "select model, customer_id, cogs_allocated from marts.fct_cogs_daily order by 1, 2",
+    )
+    assert rows == [
+        ("Object Storage", "cus_a", Decimal("5.00")),  # eu frames: cus_a only
+        ("Render Farm", "cus_a", Decimal("30.00")),  # frames 30 : 10
+        ("Render Farm", "cus_b", Decimal("10.00")),
+        ("Vector DB", "cus_a", Decimal("1.00")),  # distinct workspaces 1 : 2
+        ("Vector DB", "cus_b", Decimal("2.00")),
+    ]

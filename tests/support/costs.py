@@ -74,13 +74,15 @@ def write_reference(
     customers: list[tuple[str, str]],
     provider_prices: list[str] | None = None,
     allocation_yml: str | None = None,
+    extra_meters_yml: str = "",
 ) -> None:
-    """Minimal valid reference files: customers (id, segment), meters, one plan."""
+    """Minimal valid reference files: customers (id, segment), meters, one plan.
+    ``extra_meters_yml`` is appended to the meters list (YAML items indented by 2)."""
     ref = data_dir / "reference"
     (ref / "plans").mkdir(parents=True, exist_ok=True)
     rows = [CUSTOMERS_HEADER] + [f"{cid},{cid.title()},USD,UTC,0,{seg},," for cid, seg in customers]
     (ref / "customers.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    (ref / "meters.yml").write_text(METERS_YML, encoding="utf-8")
+    (ref / "meters.yml").write_text(METERS_YML + extra_meters_yml, encoding="utf-8")
     (ref / "plans" / "basic.yml").write_text(
         "code: basic\nversion: 1\nname: Basic\ncurrency: USD\neffective_from: 2024-01-01\n"
         'fee: "0.00"\ncharges:\n  - meter: llm_input_tokens\n    model: per_unit\n'

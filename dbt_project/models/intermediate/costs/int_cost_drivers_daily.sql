@@ -5,8 +5,10 @@
 -- `output_tokens`, `tokens`, `images`, `audio_seconds`, `characters`, `gpu_seconds`,
 -- `gb_stored`) and `model_cost` (expected provider cost of the customer's model usage).
 -- A meter code wins over a built-in of the same name. Only positive weights are kept.
--- Aggregate before join: everything but `count_unique` meters is read from the batch aggregates
--- of int_usage_batches_daily; only count_unique meters read their event type's events.
+-- Aggregate before join: meters are read from the batch aggregates of int_usage_batches_daily,
+-- except `count_unique` meters and meters whose field or a filter is an extra `data` key (the
+-- aggregates carry typed fields only): those read their event type's events, with billing's
+-- expressions for the value and the filters (int_usage_extended_daily).
 with
 
 batches as {{ inline_cte() }} (
@@ -39,6 +41,25 @@ meter_filters as (
 
 ),
 
+extra_keys as (
+
+    select * from {{ ref('int_usage_meter_extra_keys') }}
+
+),
+
+-- meters that need their events: the batch aggregates cannot answer them
+event_meters as (
+
+    select * from meters
+    where
+        aggregation = 'count_unique'
+        or meter_code in (
+            select meter_code from extra_keys
+            where key_role in ('field', 'filter')
+        )
+
+),
+
 {%- set fields = ['input_tokens', 'cached_input_tokens', 'cache_write_tokens', 'output_tokens',
                   'images', 'audio_seconds', 'characters', 'gpu_seconds', 'gb_stored',
                   'requests'] %}
@@ -48,7 +69,7 @@ meter_filters as (
 summed_meters as (
 
     select * from meters
-    where aggregation <> 'count_unique'
+    where meter_code not in (select meter_code from event_meters)
 
 ),
 
@@ -101,51 +122,54 @@ meter_drivers_summed as (
 
 ),
 
--- count_unique: distinct values of the day, from the events of those meters' event types only
-unique_meters as (
-
-    select * from meters
-    where aggregation = 'count_unique'
-
-),
-
-unique_events as (
+event_values as (
 
     select
-        unique_meters.meter_code,
+        event_meters.meter_code,
+        event_meters.aggregation,
         events.customer_id,
         cast(events.event_time as date) as usage_date,
-        case unique_meters.field
-            {%- for f in fields %}
-            when '{{ f }}' then cast(events.{{ f }} as decimal(38, 15))
-            {%- endfor %}
-        end as field_value
+        {{ quantity_value('event_meters.field', 'events.', 'events.extra_data') }}
+            as value_quantity,
+        coalesce(
+            {{ dimension_value('event_meters.field', 'events', 'events.extra_data') }},
+            cast({{ quantity_value('event_meters.field', 'events.') }} as varchar)
+        ) as value_text
 
-    from unique_meters
+    from event_meters
     inner join events
-        on events.event_type = unique_meters.event_type
-        and (unique_meters.include_failed or events.status = 'success')
+        on
+            events.event_type = event_meters.event_type
+            and (event_meters.include_failed or events.status = 'success')
     where not exists (
         select 1
         from meter_filters
-        where meter_filters.meter_code = unique_meters.meter_code
-            and coalesce(
-                cast({{ dimension_value('meter_filters.field', 'events') }} as varchar), ''
-            ) <> meter_filters.filter_value
+        where
+            meter_filters.meter_code = event_meters.meter_code
+            and {{ dimension_value('meter_filters.field', 'events', 'events.extra_data') }}
+            is distinct from meter_filters.filter_value
     )
 
 ),
 
-meter_drivers_unique as (
+meter_drivers_events as (
 
     select
         customer_id,
         usage_date,
         meter_code as driver,
-        cast(count(distinct field_value) as decimal(38, 15)) as driver_quantity
+        cast(
+            case
+                when aggregation = 'count' then count(*)
+                when aggregation = 'count_unique' then count(distinct value_text)
+                when aggregation in ('max', 'latest') then coalesce(max(value_quantity), 0)
+                else coalesce(sum(value_quantity), 0)
+            end
+            as decimal(38, 15)
+        ) as driver_quantity
 
-    from unique_events
-    group by customer_id, usage_date, meter_code
+    from event_values
+    group by customer_id, usage_date, meter_code, aggregation
 
 ),
 
@@ -218,7 +242,7 @@ final as (
     select * from meter_drivers_summed
     where driver_quantity > 0
     union all
-    select * from meter_drivers_unique
+    select * from meter_drivers_events
     where driver_quantity > 0
 
 )
