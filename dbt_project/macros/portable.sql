@@ -204,3 +204,24 @@
 {% macro default__inline_cte() -%}{%- endmacro %}
 
 {% macro duckdb__inline_cte() -%}not materialized{%- endmacro %}
+
+{# A fingerprint (md5 text) of every row of the models named in `model_names`: it changes when
+   any row of any of them changes. For small relations (reference data): it reads them whole. #}
+{% macro relations_fingerprint(model_names) -%}
+    {{ return(adapter.dispatch('relations_fingerprint', 'meterline')(model_names)) }}
+{%- endmacro %}
+
+{% macro default__relations_fingerprint(model_names) -%}
+    {{ exceptions.raise_compiler_error("relations_fingerprint: implement <adapter>__relations_fingerprint for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__relations_fingerprint(model_names) -%}
+    md5(concat_ws('|'
+    {%- for name in model_names %},
+        (
+            select coalesce(string_agg(md5(cast(fp_rows as varchar)), ',' order by md5(cast(fp_rows as varchar))), '')
+            from {{ ref(name) }} as fp_rows
+        )
+    {%- endfor %}
+    ))
+{%- endmacro %}

@@ -38,20 +38,42 @@ INCREMENTAL_STATE = "incremental_state.json"
 
 
 def incremental_fingerprints(manifest: Mapping[str, Any]) -> dict[str, str]:
-    """Fingerprint of every incremental model's logic: its SQL checksum and the checksums of the
-    macros it calls. A change means the rows it kept from earlier runs may be stale."""
+    """Fingerprint of every incremental model's logic: the SQL checksum of the model and of every
+    model upstream of it, and the checksums of the macros they call (and the macros those call).
+    A change means the rows it kept from earlier runs may be stale."""
+    nodes = manifest.get("nodes", {})
     macros = manifest.get("macros", {})
+
+    def checksum(entry: Mapping[str, Any]) -> str:
+        return str((entry.get("checksum") or {}).get("checksum", ""))
+
+    def depends(entry: Mapping[str, Any], kind: str) -> list[str]:
+        return list((entry.get("depends_on") or {}).get(kind, []))
+
     out: dict[str, str] = {}
-    for uid, node in sorted(manifest.get("nodes", {}).items()):
+    for uid, node in sorted(nodes.items()):
         if node.get("resource_type") != "model":
             continue
         if (node.get("config") or {}).get("materialized") != "incremental":
             continue
-        parts = [node.get("checksum", {}).get("checksum", "")]
-        for m in sorted((node.get("depends_on") or {}).get("macros", [])):
-            parts.append(
-                m + "=" + (macros.get(m, {}).get("checksum", {}) or {}).get("checksum", "")
-            )
+        models: set[str] = set()
+        todo = [uid]
+        while todo:
+            m = todo.pop()
+            if m in models or m not in nodes:
+                continue
+            models.add(m)
+            todo.extend(depends(nodes[m], "nodes"))
+        used: set[str] = set()
+        todo = [macro for m in models for macro in depends(nodes[m], "macros")]
+        while todo:
+            macro = todo.pop()
+            if macro in used:
+                continue
+            used.add(macro)
+            todo.extend(depends(macros.get(macro, {}), "macros"))
+        parts = [f"{m}={checksum(nodes[m])}" for m in sorted(models)]
+        parts += [f"{m}={checksum(macros.get(m, {}))}" for m in sorted(used)]
         out[uid] = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return out
 
