@@ -58,6 +58,14 @@ typed_meters as (
 
 ),
 
+-- meters on extra data keys, chosen before the join (an empty list then reads no events)
+extended_meters as (
+
+    select * from meters
+    where meter_code in (select meter_code from extra_keys)
+
+),
+
 batch_meters as (
 
     {{ meter_batch_rows('typed_meters', 'batches', 'meter_filters') }}
@@ -83,29 +91,28 @@ typed_quantities as (
 extended_quantities as (
 
     select
-        meters.meter_code,
+        extended_meters.meter_code,
         sum(
             case
-                when meters.aggregation = 'count' then 1
-                else coalesce({{ quantity_value('meters.field', 'events.', 'events.extra_data') }}, 0)
+                when extended_meters.aggregation = 'count' then 1
+                else coalesce({{ quantity_value('extended_meters.field', 'events.', 'events.extra_data') }}, 0)
             end
         ) as event_quantity
 
     from events
-    inner join meters
-        on events.event_type = meters.event_type
+    inner join extended_meters
+        on events.event_type = extended_meters.event_type
     where
-        meters.meter_code in (select meter_code from extra_keys)
-        and (meters.include_failed or events.status = 'success')
+        (extended_meters.include_failed or events.status = 'success')
         and not exists (
             select 1
             from meter_filters
             where
-                meter_filters.meter_code = meters.meter_code
+                meter_filters.meter_code = extended_meters.meter_code
                 and {{ dimension_value('meter_filters.field', 'events', 'events.extra_data') }}
                 is distinct from meter_filters.filter_value
         )
-    group by meters.meter_code
+    group by extended_meters.meter_code
 
 ),
 
