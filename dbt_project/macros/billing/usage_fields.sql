@@ -112,3 +112,37 @@
                 is distinct from {{ filters }}.filter_value
         )
 {%- endmacro %}
+
+{# The events of `events` (stg_usage__events columns) of each meter of `meters` on its event
+   type, with the meter's status rule and equality filters applied as billing applies them; a
+   field or filter key that is not a typed column is read from the event's extra_data. Columns:
+   the meter columns listed in `meter_columns` (expressions over `meters`, e.g.
+   'dimensions as meter_dimensions'), the meter's value of the event (`value_quantity`, and
+   `value_text` for count_unique), then every column of `events`. The join reads every event of
+   the meters' event types: pass only the meters that need their events. #}
+{% macro meter_event_rows(meters, events, filters, meter_columns=['meter_code', 'aggregation']) -%}
+    select
+        {%- for column in meter_columns %}
+        {{ meters }}.{{ column }},
+        {%- endfor %}
+        {{ quantity_value(meters ~ '.field', events ~ '.', events ~ '.extra_data') }}
+            as value_quantity,
+        coalesce(
+            {{ dimension_value(meters ~ '.field', events, events ~ '.extra_data') }},
+            cast({{ quantity_value(meters ~ '.field', events ~ '.') }} as varchar)
+        ) as value_text,
+        {{ events }}.*
+    from {{ meters }}
+    inner join {{ events }}
+        on
+            {{ events }}.event_type = {{ meters }}.event_type
+            and ({{ meters }}.include_failed or {{ events }}.status = 'success')
+    where not exists (
+        select 1
+        from {{ filters }}
+        where
+            {{ filters }}.meter_code = {{ meters }}.meter_code
+            and {{ dimension_value(filters ~ '.field', events, events ~ '.extra_data') }}
+            is distinct from {{ filters }}.filter_value
+    )
+{%- endmacro %}

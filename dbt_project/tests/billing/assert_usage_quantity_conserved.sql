@@ -88,31 +88,25 @@ typed_quantities as (
 
 ),
 
+extended_rows as (
+
+    {{ meter_event_rows('extended_meters', 'events', 'meter_filters') }}
+
+),
+
 extended_quantities as (
 
     select
-        extended_meters.meter_code,
+        meter_code,
         sum(
             case
-                when extended_meters.aggregation = 'count' then 1
-                else coalesce({{ quantity_value('extended_meters.field', 'events.', 'events.extra_data') }}, 0)
+                when aggregation = 'count' then 1
+                else coalesce(value_quantity, 0)
             end
         ) as event_quantity
 
-    from events
-    inner join extended_meters
-        on events.event_type = extended_meters.event_type
-    where
-        (extended_meters.include_failed or events.status = 'success')
-        and not exists (
-            select 1
-            from meter_filters
-            where
-                meter_filters.meter_code = extended_meters.meter_code
-                and {{ dimension_value('meter_filters.field', 'events', 'events.extra_data') }}
-                is distinct from meter_filters.filter_value
-        )
-    group by extended_meters.meter_code
+    from extended_rows
+    group by meter_code
 
 ),
 

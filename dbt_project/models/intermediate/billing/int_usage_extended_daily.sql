@@ -62,47 +62,42 @@ extended_meters as (
 
 ),
 
+meter_events as (
+
+    {{ meter_event_rows('extended_meters', 'events', 'meter_filters', [
+        'meter_code', 'meter_name', 'aggregation', 'unit', 'dimensions as meter_dimensions',
+        'extra_keys']) }}
+
+),
+
 metered_events as (
 
     select
-        events.customer_id,
-        extended_meters.meter_code,
-        extended_meters.meter_name,
-        extended_meters.aggregation,
-        extended_meters.unit,
-        extended_meters.dimensions as meter_dimensions,
-        events.event_type,
+        meter_events.customer_id,
+        meter_events.meter_code,
+        meter_events.meter_name,
+        meter_events.aggregation,
+        meter_events.unit,
+        meter_events.meter_dimensions,
+        meter_events.event_type,
         cast(
-            {{ to_local_ts('events.event_time', "coalesce(customers.timezone, 'UTC')") }} as date
+            {{ to_local_ts('meter_events.event_time', "coalesce(customers.timezone, 'UTC')") }}
+            as date
         ) as usage_date,
         {%- for dim in usage_dimension_fields() %}
-        events.{{ dim }},
+        meter_events.{{ dim }},
         {%- endfor %}
-        {{ json_project('events.extra_data', 'extended_meters.extra_keys') }} as extra_dimensions,
-        {{ quantity_value('extended_meters.field', 'events.', 'events.extra_data') }} as value_quantity,
-        coalesce(
-            {{ dimension_value('extended_meters.field', 'events', 'events.extra_data') }},
-            cast({{ quantity_value('extended_meters.field', 'events.') }} as varchar)
-        ) as value_text,
-        events.event_time,
-        events.event_source,
-        events.event_id
+        {{ json_project('meter_events.extra_data', 'meter_events.extra_keys') }}
+            as extra_dimensions,
+        meter_events.value_quantity,
+        meter_events.value_text,
+        meter_events.event_time,
+        meter_events.event_source,
+        meter_events.event_id
 
-    from events
-    inner join extended_meters
-        on events.event_type = extended_meters.event_type
+    from meter_events
     left join customers
-        on events.customer_id = customers.customer_id
-    where
-        (extended_meters.include_failed or events.status = 'success')
-        and not exists (
-            select 1
-            from meter_filters
-            where
-                meter_filters.meter_code = extended_meters.meter_code
-                and {{ dimension_value('meter_filters.field', 'events', 'events.extra_data') }}
-                is distinct from meter_filters.filter_value
-        )
+        on meter_events.customer_id = customers.customer_id
 
 ),
 

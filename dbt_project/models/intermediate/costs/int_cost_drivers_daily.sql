@@ -8,7 +8,7 @@
 -- Aggregate before join: meters are read from the batch aggregates of int_usage_batches_daily,
 -- except `count_unique` meters and meters whose field or a filter is an extra `data` key (the
 -- aggregates carry typed fields only): those read their event type's events, with billing's
--- expressions for the value and the filters (int_usage_extended_daily).
+-- value and filter rules (meter_event_rows, as int_usage_extended_daily).
 with
 
 batches as {{ inline_cte() }} (
@@ -122,33 +122,9 @@ meter_drivers_summed as (
 
 ),
 
-event_values as (
+event_rows as (
 
-    select
-        event_meters.meter_code,
-        event_meters.aggregation,
-        events.customer_id,
-        cast(events.event_time as date) as usage_date,
-        {{ quantity_value('event_meters.field', 'events.', 'events.extra_data') }}
-            as value_quantity,
-        coalesce(
-            {{ dimension_value('event_meters.field', 'events', 'events.extra_data') }},
-            cast({{ quantity_value('event_meters.field', 'events.') }} as varchar)
-        ) as value_text
-
-    from event_meters
-    inner join events
-        on
-            events.event_type = event_meters.event_type
-            and (event_meters.include_failed or events.status = 'success')
-    where not exists (
-        select 1
-        from meter_filters
-        where
-            meter_filters.meter_code = event_meters.meter_code
-            and {{ dimension_value('meter_filters.field', 'events', 'events.extra_data') }}
-            is distinct from meter_filters.filter_value
-    )
+    {{ meter_event_rows('event_meters', 'events', 'meter_filters') }}
 
 ),
 
@@ -156,7 +132,7 @@ meter_drivers_events as (
 
     select
         customer_id,
-        usage_date,
+        cast(event_time as date) as usage_date,
         meter_code as driver,
         cast(
             case
@@ -168,8 +144,8 @@ meter_drivers_events as (
             as decimal(38, 15)
         ) as driver_quantity
 
-    from event_values
-    group by customer_id, usage_date, meter_code, aggregation
+    from event_rows
+    group by customer_id, cast(event_time as date), meter_code, aggregation
 
 ),
 
