@@ -193,8 +193,9 @@ def test_rendered_macro_is_plain_sql() -> None:
     assert Path(REPO_ROOT / "dbt_project" / "macros" / "costs").is_dir()
 
 
-# Meters as allocation drivers beyond typed sums: a sum over an extra `data` key, the same sum
-# filtered on another extra key, and a count of distinct values of a typed dimension.
+# Meters as allocation drivers beyond the plain token sums: a sum over an extra `data` key, the
+# same sum filtered on another extra key, a count of distinct values of a typed dimension, and a
+# sum and a max of uncached input tokens (a derived typed field: input - cached - cache writes).
 DRIVER_METERS_YML = """  - code: frames
     event_type: render.job
     aggregation: sum
@@ -211,6 +212,16 @@ DRIVER_METERS_YML = """  - code: frames
     aggregation: count_unique
     field: workspace_id
     unit: workspace
+  - code: fresh_input
+    event_type: llm.completion
+    aggregation: sum
+    field: uncached_input_tokens
+    unit: token
+  - code: peak_fresh_input
+    event_type: llm.completion
+    aggregation: max
+    field: uncached_input_tokens
+    unit: token
 """
 
 DRIVER_ALLOCATION_YML = """tag_key: customer_id
@@ -245,12 +256,13 @@ def test_meter_drivers_on_extra_keys_and_distinct_values(tmp_path: Path) -> None
             "status": "success",
         }
 
-    def completion(cus: str, workspace: str) -> dict[str, object]:
+    def completion(cus: str, workspace: str, cached: int = 0) -> dict[str, object]:
         return {
             "subject": cus,
             "time": day,
             "model": "gpt-4o",
             "input_tokens": 10,
+            "cached_input_tokens": cached,
             "workspace_id": workspace,
             "status": "success",
         }
@@ -264,10 +276,10 @@ def test_meter_drivers_on_extra_keys_and_distinct_values(tmp_path: Path) -> None
             render("cus_b", 10, "us"),
             # a failed job is not usage
             {**render("cus_b", 1000, "eu"), "status": "error"},
+            completion("cus_a", "w1", cached=4),
             completion("cus_a", "w1"),
-            completion("cus_a", "w1"),
-            completion("cus_b", "w1"),
-            completion("cus_b", "w2"),
+            completion("cus_b", "w1", cached=2),
+            completion("cus_b", "w2", cached=5),
         ],
     )
     write_focus_csv(
@@ -284,11 +296,16 @@ def test_meter_drivers_on_extra_keys_and_distinct_values(tmp_path: Path) -> None
     assert query(
         s,
         "select driver, customer_id, driver_quantity from intermediate.int_cost_drivers_daily "
-        "where driver in ('frames', 'eu_frames', 'workspaces') order by 1, 2",
+        "where driver in ('frames', 'eu_frames', 'workspaces', 'fresh_input', "
+        "'peak_fresh_input') order by 1, 2",
     ) == [
         ("eu_frames", "cus_a", Decimal("20")),
         ("frames", "cus_a", Decimal("30")),
         ("frames", "cus_b", Decimal("10")),
+        ("fresh_input", "cus_a", Decimal("16")),  # (10 - 4) + 10
+        ("fresh_input", "cus_b", Decimal("13")),  # (10 - 2) + (10 - 5)
+        ("peak_fresh_input", "cus_a", Decimal("10")),
+        ("peak_fresh_input", "cus_b", Decimal("8")),
         ("workspaces", "cus_a", Decimal("1")),
         ("workspaces", "cus_b", Decimal("2")),
     ]

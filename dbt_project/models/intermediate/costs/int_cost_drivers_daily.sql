@@ -60,10 +60,6 @@ event_meters as (
 
 ),
 
-{%- set fields = ['input_tokens', 'cached_input_tokens', 'cache_write_tokens', 'output_tokens',
-                  'images', 'audio_seconds', 'characters', 'gpu_seconds', 'gb_stored',
-                  'requests'] %}
-
 -- meter rows of the batch aggregates: status rule and equality filters, as billing applies
 -- them (meter_batch_rows)
 summed_meters as (
@@ -87,16 +83,8 @@ meter_rows as (
         customer_id,
         utc_date as usage_date,
         event_count,
-        case field
-            {%- for f in fields %}
-            when '{{ f }}' then cast(sum_{{ f }} as decimal(38, 15))
-            {%- endfor %}
-        end as field_sum,
-        case field
-            {%- for f in fields %}
-            when '{{ f }}' then cast(max_{{ f }} as decimal(38, 15))
-            {%- endfor %}
-        end as field_max
+        cast({{ quantity_value('field', 'sum_') }} as decimal(38, 15)) as field_sum,
+        cast({{ quantity_value('field', 'max_') }} as decimal(38, 15)) as field_max
 
     from batch_meters
 
