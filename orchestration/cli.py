@@ -190,11 +190,24 @@ def summary(period: str | None, data_dir: Path | None) -> None:
     default=None,
     help="Where to generate the benchmark data (default: bench/scratch).",
 )
-def bench(events: int, days: int, customers: int, work_dir: Path | None) -> None:
+@click.option(
+    "--floor-runs",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Runs of the floor query; the median run is the floor.",
+)
+def bench(events: int, days: int, customers: int, work_dir: Path | None, floor_runs: int) -> None:
     """Benchmark the pipeline against the DuckDB floor; prints ratio_to_floor=<x>."""
     from orchestration.bench import run_bench
 
-    run_bench(events=events, days=days, customers=customers, work_dir=work_dir)
+    run_bench(
+        events=events,
+        days=days,
+        customers=customers,
+        work_dir=work_dir,
+        floor_runs=floor_runs,
+    )
 
 
 @main.command()

@@ -62,10 +62,15 @@ def test_floor_query_dedupes_and_sums(tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / "raw" / "usage").mkdir(parents=True)
     f.rename(data / "raw" / "usage" / f.name)
-    phase = bench.run_floor(data, tmp_path, "1GB")
+    phase = bench.run_floor(data, tmp_path, "1GB", runs=3)
     assert phase.detail["raw_rows"] == 4
     assert phase.detail["deduped_events"] == 3
     assert phase.detail["groups"] == 2
+    # three runs, each measured; the floor is the run of median wall time
+    runs = phase.detail["runs"]
+    assert len(runs) == 3
+    assert phase.seconds == sorted(r["seconds"] for r in runs)[1]
+    assert all(r["cpu_seconds"] > 0 and r["query_seconds"] > 0 for r in runs)
 
 
 def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,6 +87,10 @@ def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
     stored = json.loads(Path(result["results_file"]).read_text(encoding="utf-8"))
     assert stored["ratio_to_floor"] == result["ratio_to_floor"]
+    assert len(stored["floor"]["detail"]["runs"]) == bench.DEFAULT_FLOOR_RUNS
+    assert stored["ratio_to_floor"] == round(
+        stored["full"]["seconds"] / stored["floor"]["seconds"], 3
+    )
     for stage in (
         "ingest",
         "checks",
