@@ -234,3 +234,24 @@ def test_run_status_sensors_record_dagster_runs_in_the_run_log(
         ("raw/thing", "thing_is_valid", False, True)
     ]
     assert len(log.failed_checks) == 1
+
+
+def test_dbt_resource_skips_what_the_pipeline_does_not_use() -> None:
+    """The dbt resource answers dagster-dbt's version question from the installed dbt-core, and
+    builds no in-process adapter (MeterlineDbtCliResource). The hooks it overrides must still
+    exist in dagster-dbt, and the answer must be the executable's own."""
+    import subprocess
+
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.defs.dbt.resources import dbt_resource
+
+    assert "_cli_version" in vars(DbtCliResource)
+    assert "_initialize_dbt_core_adapter" in vars(DbtCliResource)
+    r = dbt_resource()
+    out = subprocess.run(
+        [r.dbt_executable, "--version"], check=True, capture_output=True, text=True
+    ).stdout
+    assert f"installed: {r._cli_version}" in out
+    assert r._cli_version.major == 1
+    assert r._initialize_dbt_core_adapter(["build"]) is None
