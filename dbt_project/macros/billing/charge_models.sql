@@ -82,3 +82,95 @@
 {% macro prorated_fee(fee, active_days, days_in_period) -%}
     {{ safe_divide('cast(' ~ fee ~ ' as decimal(38, 12)) * ' ~ active_days, days_in_period) }}
 {%- endmacro %}
+
+{#
+  A usage line's key: 'usage:<subscription>:<meter>:<charge index>:<price index>', the invoice
+  line grain. `relation` qualifies the columns (e.g. 'grouped'), or leave it empty.
+#}
+{% macro usage_line_key(relation='') -%}
+    {%- set p = relation ~ '.' if relation else '' -%}
+    'usage:' || {{ p }}subscription_id || ':' || {{ p }}meter_code || ':'
+    || {{ p }}charge_index || ':' || {{ p }}price_index
+{%- endmacro %}
+
+{#
+  Usage lines priced with their charge model, the one place both the invoice lines
+  (int_billing_usage_rated) and the day-by-day amounts to date (int_controls_usage_lines_to_date)
+  get their amounts from. A select statement over the CTE `lines`, whose rows carry the price row
+  (plan_code, plan_version, charge_index, price_index, charge_model, price_per, unit_price,
+  free_units, package_size, package_price), the quantity column `quantity` and the key columns
+  `keys` that identify a row. It returns every column of `lines`, plus billable_quantity (after
+  the free units) and amount_unrounded (unrounded DECIMAL(38,12)): per_unit, package, or the sum
+  over the tiers of the CTE `tiers` (int_billing_price_tiers) for graduated and volume.
+#}
+{% macro usage_line_amounts(lines, quantity, keys, tiers='tiers') -%}
+    with
+
+    billable as (
+
+        select
+            *,
+            {{ billable_quantity(quantity, 'free_units') }} as billable_quantity
+
+        from {{ lines }}
+
+    ),
+
+    tiered as (
+
+        select
+            {% for key in keys -%}
+            billable.{{ key }},
+            {% endfor -%}
+            sum(
+                case
+                    when billable.charge_model = 'graduated'
+                        then {{ graduated_tier_amount(
+                            'billable.billable_quantity', 'tier.lower_bound', 'tier.up_to',
+                            'tier.unit_price', 'tier.flat_fee', 'billable.price_per',
+                            'tier.is_first_tier'
+                        ) }}
+                    when
+                        billable.charge_model = 'volume'
+                        and {{ volume_tier_contains(
+                            'billable.billable_quantity', 'tier.lower_bound', 'tier.up_to',
+                            'tier.is_first_tier'
+                        ) }}
+                        then {{ volume_tier_amount(
+                            'billable.billable_quantity', 'tier.unit_price', 'tier.flat_fee',
+                            'billable.price_per'
+                        ) }}
+                    else {{ to_money(0) }}
+                end
+            ) as tiered_amount
+
+        from billable
+        inner join {{ tiers }} as tier
+            on
+                billable.plan_code = tier.plan_code
+                and billable.plan_version = tier.plan_version
+                and billable.charge_index = tier.charge_index
+                and billable.price_index = tier.price_index
+        where billable.charge_model in ('graduated', 'volume')
+        group by {% for key in keys %}billable.{{ key }}{{ ', ' if not loop.last }}{% endfor %}
+
+    )
+
+    select
+        billable.*,
+        {{ to_money(
+            "case billable.charge_model
+                when 'per_unit' then " ~ per_unit_amount('billable.billable_quantity', 'billable.unit_price', 'billable.price_per') ~ "
+                when 'package' then " ~ package_amount('billable.billable_quantity', 'billable.package_size', 'billable.package_price') ~ "
+                when 'graduated' then coalesce(tiered.tiered_amount, 0)
+                when 'volume' then coalesce(tiered.tiered_amount, 0)
+            end"
+        ) }} as amount_unrounded
+
+    from billable
+    left join tiered
+        on
+            {% for key in keys -%}
+            billable.{{ key }} = tiered.{{ key }}{{ ' and' if not loop.last }}
+            {% endfor %}
+{%- endmacro %}

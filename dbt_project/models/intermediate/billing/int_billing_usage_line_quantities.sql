@@ -172,8 +172,7 @@ all_lines as (
 final as (
 
     select
-        'usage:' || grouped.subscription_id || ':' || grouped.meter_code || ':'
-        || grouped.charge_index || ':' || grouped.price_index as line_key,
+        {{ usage_line_key('grouped') }} as line_key,
         grouped.customer_id || ':' || grouped.period as invoice_id,
         grouped.customer_id,
         grouped.period,

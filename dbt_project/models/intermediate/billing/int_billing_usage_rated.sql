@@ -15,96 +15,64 @@ tiers as (
 
 ),
 
-billable as (
+amounts as (
 
-    select
-        *,
-        {{ billable_quantity('quantity', 'free_units') }} as billable_quantity
-
-    from lines
+    {{ usage_line_amounts('lines', 'quantity', ['line_key', 'invoice_id']) }}
 
 ),
 
-tiered as (
+-- the tiers a graduated or volume line reached, as text: "1,000 × 0.10 + 5.00 + ..."
+tier_texts as (
 
     select
-        billable.line_key,
-        billable.invoice_id,
-        sum(
-            case
-                when billable.charge_model = 'graduated'
-                    then {{ graduated_tier_amount(
-                        'billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to',
-                        'tiers.unit_price', 'tiers.flat_fee', 'billable.price_per',
-                        'tiers.is_first_tier'
-                    ) }}
-                when
-                    billable.charge_model = 'volume'
-                    and {{ volume_tier_contains(
-                        'billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to',
-                        'tiers.is_first_tier'
-                    ) }}
-                    then {{ volume_tier_amount(
-                        'billable.billable_quantity', 'tiers.unit_price', 'tiers.flat_fee',
-                        'billable.price_per'
-                    ) }}
-                else {{ to_money(0) }}
-            end
-        ) as tiered_amount,
+        amounts.line_key,
+        amounts.invoice_id,
         {{ dbt.listagg(
             "case
-                when billable.charge_model = 'graduated' then
+                when amounts.charge_model = 'graduated' then
                     case
-                        when " ~ tier_units('billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to') ~ " > 0
-                            and (tiers.is_first_tier or billable.billable_quantity > tiers.lower_bound)
+                        when " ~ tier_units('amounts.billable_quantity', 'tiers.lower_bound', 'tiers.up_to') ~ " > 0
+                            and (tiers.is_first_tier or amounts.billable_quantity > tiers.lower_bound)
                             and tiers.flat_fee > 0
-                            then " ~ format_quantity(tier_units('billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to')) ~ " || ' × ' || " ~ format_price('tiers.unit_price') ~ " || ' + ' || " ~ format_price('tiers.flat_fee') ~ "
-                        when " ~ tier_units('billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to') ~ " > 0
-                            then " ~ format_quantity(tier_units('billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to')) ~ " || ' × ' || " ~ format_price('tiers.unit_price') ~ "
-                        when (tiers.is_first_tier or billable.billable_quantity > tiers.lower_bound)
+                            then " ~ format_quantity(tier_units('amounts.billable_quantity', 'tiers.lower_bound', 'tiers.up_to')) ~ " || ' × ' || " ~ format_price('tiers.unit_price') ~ " || ' + ' || " ~ format_price('tiers.flat_fee') ~ "
+                        when " ~ tier_units('amounts.billable_quantity', 'tiers.lower_bound', 'tiers.up_to') ~ " > 0
+                            then " ~ format_quantity(tier_units('amounts.billable_quantity', 'tiers.lower_bound', 'tiers.up_to')) ~ " || ' × ' || " ~ format_price('tiers.unit_price') ~ "
+                        when (tiers.is_first_tier or amounts.billable_quantity > tiers.lower_bound)
                             and tiers.flat_fee > 0
                             then " ~ format_price('tiers.flat_fee') ~ "
                     end
-                when billable.billable_quantity > 0
-                    and " ~ volume_tier_contains('billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to', 'tiers.is_first_tier') ~ "
-                    then " ~ format_quantity('billable.billable_quantity') ~ " || ' × ' || " ~ format_price('tiers.unit_price') ~ "
+                when amounts.billable_quantity > 0
+                    and " ~ volume_tier_contains('amounts.billable_quantity', 'tiers.lower_bound', 'tiers.up_to', 'tiers.is_first_tier') ~ "
+                    then " ~ format_quantity('amounts.billable_quantity') ~ " || ' × ' || " ~ format_price('tiers.unit_price') ~ "
                     || case when tiers.flat_fee > 0 then ' + ' || " ~ format_price('tiers.flat_fee') ~ " else '' end
             end",
             "' + '",
             "order by tiers.tier_index"
         ) }} as tiers_text
 
-    from billable
+    from amounts
     inner join tiers
         on
-            billable.plan_code = tiers.plan_code
-            and billable.plan_version = tiers.plan_version
-            and billable.charge_index = tiers.charge_index
-            and billable.price_index = tiers.price_index
-    where billable.charge_model in ('graduated', 'volume')
-    group by billable.line_key, billable.invoice_id
+            amounts.plan_code = tiers.plan_code
+            and amounts.plan_version = tiers.plan_version
+            and amounts.charge_index = tiers.charge_index
+            and amounts.price_index = tiers.price_index
+    where amounts.charge_model in ('graduated', 'volume')
+    group by amounts.line_key, amounts.invoice_id
 
 ),
 
-amounts as (
+with_texts as (
 
     select
-        billable.*,
-        {{ to_money(
-            "case billable.charge_model
-                when 'per_unit' then " ~ per_unit_amount('billable.billable_quantity', 'billable.unit_price', 'billable.price_per') ~ "
-                when 'package' then " ~ package_amount('billable.billable_quantity', 'billable.package_size', 'billable.package_price') ~ "
-                when 'graduated' then coalesce(tiered.tiered_amount, 0)
-                when 'volume' then coalesce(tiered.tiered_amount, 0)
-            end"
-        ) }} as amount_unrounded,
-        tiered.tiers_text
+        amounts.*,
+        tier_texts.tiers_text
 
-    from billable
-    left join tiered
+    from amounts
+    left join tier_texts
         on
-            billable.line_key = tiered.line_key
-            and billable.invoice_id = tiered.invoice_id
+            amounts.line_key = tier_texts.line_key
+            and amounts.invoice_id = tier_texts.invoice_id
 
 ),
 
@@ -153,7 +121,7 @@ final as (
                 end
         end || {{ free_units_text('free_units', 'unit') }} as price_text
 
-    from amounts
+    from with_texts
 
 )
 

@@ -20,8 +20,7 @@ line_days as (
 model_days as (
 
     select
-        'usage:' || subscription_id || ':' || meter_code || ':'
-        || charge_index || ':' || price_index as line_key,
+        {{ usage_line_key() }} as line_key,
         period,
         usage_date,
         coalesce(model, '(no model)') as model,

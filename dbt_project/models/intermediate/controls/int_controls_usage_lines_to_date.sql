@@ -1,8 +1,8 @@
 -- Usage lines rated to date, day by day: for every usage line (customer x period x subscription
 -- x charge x price row, the invoice line grain of int_billing_usage_line_quantities) and every
 -- local day the line has usage, the period-to-date quantity (aggregated the meter's way over
--- the days so far) priced with the same charge-model macros as int_billing_usage_rated, rounded
--- once like the invoice line. The day's amount is the increase of that rounded line amount, so
+-- the days so far) priced by the macro that prices the invoice lines (usage_line_amounts), and
+-- rounded once like the invoice line. The day's amount is the increase of that rounded line amount, so
 -- tiers and free units apply cumulatively within the period and the day amounts of a line add
 -- up exactly to its invoice amount. Works on the daily aggregates, never on events. Each line
 -- also has a quantity-0 row on its subscription's first active day of the period (before any
@@ -43,8 +43,7 @@ tiers as (
 line_days as (
 
     select
-        'usage:' || subscription_id || ':' || meter_code || ':'
-        || charge_index || ':' || price_index as line_key,
+        {{ usage_line_key() }} as line_key,
         customer_id,
         period,
         usage_date,
@@ -191,15 +190,14 @@ to_date as (
 
 ),
 
-billable as (
+to_date_prices as (
 
     select
         to_date.*,
         prices.unit_price,
         prices.free_units,
         prices.package_size,
-        prices.package_price,
-        {{ billable_quantity('to_date.quantity_to_date', 'prices.free_units') }} as billable_quantity
+        prices.package_price
 
     from to_date
     inner join prices
@@ -211,65 +209,11 @@ billable as (
 
 ),
 
-tiered as (
-
-    select
-        billable.line_key,
-        billable.period,
-        billable.usage_date,
-        sum(
-            case
-                when billable.charge_model = 'graduated'
-                    then {{ graduated_tier_amount(
-                        'billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to',
-                        'tiers.unit_price', 'tiers.flat_fee', 'billable.price_per',
-                        'tiers.is_first_tier'
-                    ) }}
-                when
-                    billable.charge_model = 'volume'
-                    and {{ volume_tier_contains(
-                        'billable.billable_quantity', 'tiers.lower_bound', 'tiers.up_to',
-                        'tiers.is_first_tier'
-                    ) }}
-                    then {{ volume_tier_amount(
-                        'billable.billable_quantity', 'tiers.unit_price', 'tiers.flat_fee',
-                        'billable.price_per'
-                    ) }}
-                else {{ to_money(0) }}
-            end
-        ) as tiered_amount
-
-    from billable
-    inner join tiers
-        on
-            billable.plan_code = tiers.plan_code
-            and billable.plan_version = tiers.plan_version
-            and billable.charge_index = tiers.charge_index
-            and billable.price_index = tiers.price_index
-    where billable.charge_model in ('graduated', 'volume')
-    group by billable.line_key, billable.period, billable.usage_date
-
-),
-
 amounts as (
 
-    select
-        billable.*,
-        {{ to_money(
-            "case billable.charge_model
-                when 'per_unit' then " ~ per_unit_amount('billable.billable_quantity', 'billable.unit_price', 'billable.price_per') ~ "
-                when 'package' then " ~ package_amount('billable.billable_quantity', 'billable.package_size', 'billable.package_price') ~ "
-                when 'graduated' then coalesce(tiered.tiered_amount, 0)
-                when 'volume' then coalesce(tiered.tiered_amount, 0)
-            end"
-        ) }} as amount_to_date_unrounded
-
-    from billable
-    left join tiered
-        on
-            billable.line_key = tiered.line_key
-            and billable.period = tiered.period
-            and billable.usage_date = tiered.usage_date
+    {{ usage_line_amounts(
+        'to_date_prices', 'quantity_to_date', ['line_key', 'period', 'usage_date']
+    ) }}
 
 ),
 
@@ -277,7 +221,7 @@ rounded as (
 
     select
         *,
-        {{ round_money('amount_to_date_unrounded') }} as amount_to_date
+        {{ round_money('amount_unrounded') }} as amount_to_date
 
     from amounts
 

@@ -30,8 +30,7 @@ priced_keyed as (
 
     select
         customer_id || ':' || period as invoice_id,
-        'usage:' || subscription_id || ':' || meter_code || ':' || charge_index || ':'
-        || price_index as line_key,
+        {{ usage_line_key() }} as line_key,
         aggregation,
         coalesce(nullif(lower(trim(provider)), ''), '(none)') as provider,
         coalesce({{ cost_model_key('model') }}, '(none)') as model,
