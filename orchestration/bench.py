@@ -15,6 +15,10 @@
    kept in the JSON (``floor.detail.runs``).
 4. **incremental**: the held-out files go back into ``raw/usage`` and ``meterline run`` runs again
    on the built warehouse.
+5. **no new data**: ``meterline run`` once more, with nothing new to load. Its time is what every
+   run costs whatever it loads (process and Dagster start-up, Great Expectations, dbt start-up,
+   every model and test of the build); the incremental run minus it is the new day's own cost,
+   printed as ``incremental_marginal`` and ``marginal_to_full``.
 
 Prints a table, ends with ``ratio_to_floor=<x>`` (full pipeline wall / floor wall), and writes the
 figures as JSON under ``bench/results/`` (git-ignored). No assertion on time anywhere: this is a
@@ -493,6 +497,7 @@ def _gb(n: int) -> str:
 
 def format_table(result: dict[str, Any]) -> str:
     full, floor, inc = result["full"], result["floor"], result["incremental"]
+    same = result.get("no_new_data")
     lines = [
         f"meterline bench: {result['params']['events']:,} events requested, "
         f"{result['raw_rows_full']:,} raw rows in the full run, "
@@ -526,8 +531,14 @@ def format_table(result: dict[str, Any]) -> str:
     lines += [
         f"{'incremental day (total)':<28}{inc['seconds']:>10.2f}{inc['cpu_seconds']:>10.2f}"
         f"{_gb(inc['peak_rss_bytes']):>12}",
-        "",
     ]
+    if same:
+        lines += [
+            f"{'no new data (total)':<28}{same['seconds']:>10.2f}{same['cpu_seconds']:>10.2f}"
+            f"{_gb(same['peak_rss_bytes']):>12}",
+            f"{'  incremental minus that':<28}{result['incremental_marginal_seconds']:>10.2f}",
+        ]
+    lines.append("")
     for label, phase in (("full", full), ("incremental", inc)):
         slow = phase["detail"].get("dbt_slowest", [])
         if slow:
@@ -540,6 +551,7 @@ def format_table(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"incremental_to_full={result['incremental_to_full']}",
+        *([f"marginal_to_full={result['marginal_to_full']}"] if same else []),
         f"cpu_ratio_to_floor={result['cpu_ratio_to_floor']}",
     ]
     return "\n".join(lines)
@@ -565,8 +577,8 @@ def run_bench(
     floor_runs: int = DEFAULT_FLOOR_RUNS,
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Generate, measure full / floor / incremental, print the table, write the JSON; return the
-    figures (the dict written to ``bench/results/``)."""
+    """Generate, measure full / floor / incremental / no new data, print the table, write the
+    JSON; return the figures (the dict written to ``bench/results/``)."""
     if days < MIN_DAYS or events < 1:
         raise ValueError(
             f"the bench needs events >= 1 and days >= {MIN_DAYS} (the generator "
@@ -602,6 +614,10 @@ def run_bench(
     echo(f"incremental run (+{', '.join(held)}) ...")
     inc = run_pipeline_measured(data, env, "incremental", code)
     echo(f"  {inc.seconds:.1f}s")
+    echo("run with no new data ...")
+    same = run_pipeline_measured(data, env, "no new data", code)
+    echo(f"  {same.seconds:.1f}s")
+    marginal = round(inc.seconds - same.seconds, 3)
 
     raw_rows = int(floor.detail["raw_rows"])
     result: dict[str, Any] = {
@@ -626,6 +642,9 @@ def run_bench(
         "full": asdict(full),
         "floor": asdict(floor),
         "incremental": asdict(inc),
+        "no_new_data": asdict(same),
+        "incremental_marginal_seconds": marginal,
+        "marginal_to_full": _ratio(max(marginal, 0.0), full.seconds),
         "events_per_second": round(raw_rows / full.seconds, 1) if full.seconds else 0.0,
         "incremental_to_full": _ratio(inc.seconds, full.seconds),
         "cpu_ratio_to_floor": _ratio(full.cpu_seconds, floor.cpu_seconds),

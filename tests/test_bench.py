@@ -102,7 +102,14 @@ def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     ):
         assert stage in stored["full"]["stages"], stage
         assert stage in stored["incremental"]["stages"], stage
+        assert stage in stored["no_new_data"]["stages"], stage
     assert stored["full"]["peak_rss_bytes"] > 50 * 1024 * 1024
+    # the new day's own cost: the incremental run minus a run with nothing new to load
+    assert stored["incremental_marginal_seconds"] == round(
+        stored["incremental"]["seconds"] - stored["no_new_data"]["seconds"], 3
+    )
+    assert f"marginal_to_full={stored['marginal_to_full']}" in out
+    assert any(line.startswith("no new data (total)") for line in out)
 
     data = bench.data_dir_for(
         tmp_path / "work", events=3000, days=13, customers=8, seed=bench.DEFAULT_SEED
@@ -113,7 +120,8 @@ def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     full_files = {k: v for k, v in truth["usage_files"].items() if Path(k).name not in held}
     # the floor read exactly the raw rows of the full run's files
     assert stored["raw_rows_full"] == sum(v["raw_rows"] for v in full_files.values())
-    # after the incremental run the warehouse holds every file's rows, none lost, none twice
+    # after the incremental run and the run with nothing new, the warehouse holds every file's
+    # rows, none lost, none twice
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         loaded, dupes = con.execute(
             "select count(*) filter (not is_duplicate), count(*) filter (is_duplicate) "
