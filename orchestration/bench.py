@@ -17,8 +17,8 @@
    on the built warehouse.
 5. **no new data**: ``meterline run`` once more, with nothing new to load. Its time is what every
    run costs whatever it loads (process and Dagster start-up, Great Expectations, dbt start-up,
-   every model and test of the build); the incremental run minus it is the new day's own cost,
-   printed as ``incremental_marginal`` and ``marginal_to_full``.
+   every model and test of the build); the incremental run minus it is the new day's own cost:
+   ``incremental_marginal_seconds`` and ``marginal_to_full`` in the JSON (the table prints both).
 
 Prints a table, ends with ``ratio_to_floor=<x>`` (full pipeline wall / floor wall), and writes the
 figures as JSON under ``bench/results/`` (git-ignored). No assertion on time anywhere: this is a

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from orchestration.bench import DEFAULT_FLOOR_RUNS
 from orchestration.config import REPO_ROOT, settings
 
 DATA_DIR_OPTION = click.option(
@@ -193,7 +194,7 @@ def summary(period: str | None, data_dir: Path | None) -> None:
 @click.option(
     "--floor-runs",
     type=click.IntRange(min=1),
-    default=3,
+    default=DEFAULT_FLOOR_RUNS,
     show_default=True,
     help="Runs of the floor query; the median run is the floor.",
 )
