@@ -33,8 +33,8 @@ import duckdb
 import yaml
 
 from orchestration.config import DBT_PROJECT_DIR, Settings
-from orchestration.defs.quality.run_log import read_run_log, run_lock
 from orchestration.exports import clean_stale_temp, export_period
+from orchestration.run_log import read_run_log, run_lock
 from orchestration.warehouse import connect, ensure_schema
 
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")

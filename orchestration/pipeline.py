@@ -39,7 +39,7 @@ from typing import Any
 import dagster as dg
 
 from orchestration.config import Settings
-from orchestration.defs.quality.run_log import (
+from orchestration.run_log import (
     CheckResult,
     RunLog,
     StageResult,

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestration.config import Settings
-from orchestration.defs.quality.run_log import read_run_log
+from orchestration.run_log import read_run_log
 from orchestration.warehouse import connect
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 import duckdb
 
 # Known `data` fields of a usage event, with their types. Other keys go to `extra_data` (JSON).
+# The typed usage fields: defined here (the columns of raw.usage_events); dbt repeats the names in
+# macros/billing/usage_fields.sql and stg_usage__events, tied by tests/test_usage_fields.py.
 USAGE_QUANTITY_FIELDS: dict[str, str] = {
     "input_tokens": "BIGINT",
     "cached_input_tokens": "BIGINT",

@@ -16,8 +16,8 @@ import pytest
 
 from orchestration.close import close_period
 from orchestration.config import Settings
-from orchestration.defs.quality.run_log import read_run_log
 from orchestration.pipeline import run_pipeline
+from orchestration.run_log import read_run_log
 from orchestration.warehouse import connect
 from tests.support.pipeline import add_late_event, file_hashes, make_data_dir, query
 

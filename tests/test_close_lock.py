@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from orchestration.close import close_period
 from orchestration.config import Settings
-from orchestration.defs.quality.run_log import run_lock
+from orchestration.run_log import run_lock
 
 
 def test_close_refuses_while_a_run_holds_the_lock(tmp_settings: Settings) -> None:

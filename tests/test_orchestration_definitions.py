@@ -199,8 +199,8 @@ def test_run_status_sensors_record_dagster_runs_in_the_run_log(
 ) -> None:
     """A run launched by Dagster (schedule, UI) writes the same run log `meterline close` reads,
     with its failed blocking checks."""
-    from orchestration.defs.quality.run_log import read_run_log
     from orchestration.defs.quality.sensors import record_pipeline_failure
+    from orchestration.run_log import read_run_log
 
     assert {"record_pipeline_start", "record_pipeline_success", "record_pipeline_failure"} <= {
         s.name for s in defs.sensors

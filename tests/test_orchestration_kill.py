@@ -15,8 +15,8 @@ import pytest
 
 from orchestration.close import close_period
 from orchestration.config import REPO_ROOT, Settings
-from orchestration.defs.quality.run_log import read_run_log
 from orchestration.pipeline import run_pipeline
+from orchestration.run_log import read_run_log
 from tests.support.pipeline import make_data_dir, mart_checksums, query
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning")]

@@ -10,7 +10,6 @@ import duckdb
 
 from orchestration.config import Settings
 from orchestration.ingest.manifest import (
-    Counts,
     RawFile,
     arrival_at,
     discover,
@@ -21,16 +20,12 @@ from orchestration.ingest.manifest import (
     quarantine_reasons,
     record_batch,
 )
+from orchestration.ingest.providers import PROVIDERS, FileLoader, provider_loader
 from orchestration.ingest.results import FileLoad, IngestError
 from orchestration.ingest.usage import UsageFiles
 from orchestration.quality.batch_summary import batch_summary_problems
 
-PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "focus")
-
-# (connection, file, batch_id, arrival) -> (raw table written, counts, empty buckets)
-FileLoader = Callable[
-    [duckdb.DuckDBPyConnection, RawFile, int, dt.datetime], tuple[str, Counts, int]
-]
+__all__ = ["PROVIDERS", "FileLoader", "ingest_provider_files", "ingest_usage_files", "load_files"]
 
 
 def load_files(
@@ -124,8 +119,6 @@ def ingest_usage_files(con: duckdb.DuckDBPyConnection, s: Settings) -> list[File
 def ingest_provider_files(
     con: duckdb.DuckDBPyConnection, s: Settings, provider: str
 ) -> list[FileLoad]:
-    from orchestration.ingest.providers import provider_loader
-
     loader, formats, default_table = provider_loader(provider)
     files = discover(s, s.raw_dir / "costs" / provider, formats)
     return load_files(con, provider, files, loader, default_table)

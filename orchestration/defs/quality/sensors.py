@@ -7,8 +7,8 @@ import datetime as dt
 import dagster as dg
 
 from orchestration.config import settings
-from orchestration.defs.quality.run_log import CheckResult, RunLog, write_run_log
 from orchestration.defs.schedules.schedules import pipeline_job
+from orchestration.run_log import CheckResult, RunLog, write_run_log
 
 
 def _iso(ts: float | None) -> str | None:
