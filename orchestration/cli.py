@@ -109,15 +109,22 @@ def ingest(data_dir: Path | None) -> None:
 
 @main.command()
 @click.option("--quiet", is_flag=True, help="No per-stage progress display.")
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="Run even when nothing changed, and rebuild dbt's incremental models from nothing.",
+)
 @DATA_DIR_OPTION
-def run(quiet: bool, data_dir: Path | None) -> None:
+def run(quiet: bool, full_refresh: bool, data_dir: Path | None) -> None:
     """Ingest, build, check and publish (everything but closing a period).
 
-    Stage times and check results go to <data-dir>/.meterline/last_run.json."""
+    With no new or changed input file (and the same dbt project and code) it verifies that and
+    stops: "no new data", the last snapshot and check results stand. Stage times and check
+    results go to <data-dir>/.meterline/last_run.json."""
     from orchestration.pipeline import run_pipeline
 
     s = settings(data_dir)
-    ok = run_pipeline(s, progress=not quiet)
+    ok = run_pipeline(s, progress=not quiet, full_refresh=full_refresh)
     sys.exit(0 if ok else 1)
 
 

@@ -1,33 +1,14 @@
-"""Dagster Definitions of meterline: assembles ``orchestration/defs`` only.
+"""Dagster Definitions of meterline (``dagster dev -m orchestration.definitions``): assembled by
+``orchestration/defs/build.py`` from ``orchestration/defs`` only.
 
 One asset graph: ingest assets (keys = the dbt source keys) -> catalog -> dbt models (dbt tests as
 asset checks) -> exports (invoice CSVs, published snapshot). Every DuckDB writer runs in the
-``duckdb_writer`` pool (limit 1).
+``duckdb_writer`` pool (limit 1). ``meterline run`` executes the job ``meterline_pipeline`` of the
+same definitions.
 """
 
 from __future__ import annotations
 
-import dagster as dg
+from orchestration.defs.build import build_definitions
 
-from orchestration.defs.catalog.assets import CATALOG_ASSETS
-from orchestration.defs.dbt.assets import DBT_ASSETS
-from orchestration.defs.dbt.resources import dbt_resource
-from orchestration.defs.exports.assets import build_export_assets
-from orchestration.defs.ingest.assets import INGEST_ASSETS
-from orchestration.defs.ingest.sensors import SENSORS
-from orchestration.defs.quality.checks import RAW_CHECKS
-from orchestration.defs.quality.ge_checks import ge_checks
-from orchestration.defs.quality.sensors import RUN_LOG_SENSORS
-from orchestration.defs.resources import MeterlineResource
-from orchestration.defs.schedules.schedules import JOBS, SCHEDULES
-
-_UPSTREAM = [key for a in (*INGEST_ASSETS, *CATALOG_ASSETS, *DBT_ASSETS) for key in a.keys]
-
-defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, *CATALOG_ASSETS, *DBT_ASSETS, *build_export_assets(_UPSTREAM)],
-    asset_checks=[*RAW_CHECKS, *ge_checks()],
-    jobs=JOBS,
-    schedules=SCHEDULES,
-    sensors=[*SENSORS, *RUN_LOG_SENSORS],
-    resources={"meterline": MeterlineResource(), "dbt": dbt_resource()},
-)
+defs = build_definitions()

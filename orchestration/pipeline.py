@@ -1,26 +1,33 @@
-"""`meterline run`: materialize the Dagster graph of ``orchestration.definitions`` in-process, stage
-by stage, with a progress line per stage, then publish the read-only snapshot.
+"""`meterline run`: ONE execution of the Dagster job ``meterline_pipeline`` (the asset graph of
+``orchestration/defs``: ingest -> checks -> catalog -> dbt build -> exports -> publish), with a
+progress line per stage, then the run log.
+
+Before anything heavy is imported, the run asks whether there is anything to do
+(``orchestration.run_state``): when no input file is new or changed, and the dbt project, the
+code and what the last successful run wrote are as they were, it stops with "no new data" and the
+last published snapshot and check results stand. ``full_refresh`` skips that question and
+rebuilds dbt's incremental models from nothing.
+
+Settings reach the job as resource config (the ``meterline`` resource: data directory and
+warehouse; dbt's profile gets the warehouse as a var), never through the environment. The dbt
+manifest is parsed when the project changed and the definitions are built from it (no module
+reload).
 
 Stages (the names the benchmark reads from ``<data_dir>/.meterline/last_run.json``, in order):
 
   ingest, checks, catalog, dbt staging+dedupe, rating, invoices, costs and margin, controls,
   publish
 
-``ingest``, ``checks`` (Great Expectations suites and ingestion invariants, before anything is
-built from the raw data), ``catalog`` and ``publish`` (invoice CSVs of closed periods, then the
-snapshot) are one in-process execution each of the same Definitions with an asset or check
-selection. The dbt models are built by ONE execution of the dbt assets (one ``dbt build``, its tests
-as asset checks): starting dbt once per stage would cost a parse each time. The dbt sub-stages are
-split from that build's ``run_results.json``: a model's stage is the latest of its own (by folder:
-staging; billing/rating; ``fct_invoices``/``fct_invoice_lines``; costs; the rest = controls) and
-its parents' stages; a test goes with its latest parent; a sub-stage's time runs from the end of
-the previous one to the completion of its last node (dbt start-up counts in the first one), so the
-sub-stages add up to the wall time of the build.
+They come from the job's own step events: each step's time runs from the end of the step before
+it (so the stages add up to the job's wall time); a step's stage is its area (ingest assets,
+raw-layer asset checks, catalog, dbt, exports). The dbt step is split into sub-stages by the
+folder of each dbt node (``orchestration.dbt_project.dbt_node_stages``) and the completion times
+in its ``run_results.json``.
 
-The run stops at the first failed stage or failed blocking check (``publish`` never runs, so the
-last good snapshot stays). A run killed midway leaves ``status: running`` in the run log (closing is
-refused) and converges on the next run: loads are idempotent (manifest by content hash) and
-dbt-duckdb replaces each model in a transaction.
+A failed step or failed blocking check stops what depends on it: ``publish`` depends on every
+asset, so the last good snapshot stays. A run killed midway leaves ``status: running`` in the
+run log (closing is refused) and converges on the next run: loads are idempotent (manifest by
+content hash) and dbt-duckdb replaces each model in a transaction.
 """
 
 from __future__ import annotations
@@ -28,84 +35,69 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import dagster as dg
+from typing import TYPE_CHECKING, Any
 
 from orchestration.config import Settings
+from orchestration.dbt_project import (
+    CONTROLS,
+    COSTS,
+    DBT_MANIFEST,
+    DBT_STAGES,
+    INVOICES,
+    RATING,
+    STAGING,
+    dbt_node_stages,
+    dbt_target_path,
+    load_manifest,
+    manifest_is_stale,
+)
 from orchestration.run_log import (
     CheckResult,
     RunLog,
     StageResult,
+    read_run_log,
     run_lock,
     write_run_log,
 )
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 INGEST = "ingest"
 CHECKS = "checks"
 CATALOG = "catalog"
 DBT = "dbt build"
-STAGING = "dbt staging+dedupe"
-RATING = "rating"
-INVOICES = "invoices"
-COSTS = "costs and margin"
-CONTROLS = "controls"
 PUBLISH = "publish"
-DBT_STAGES: tuple[str, ...] = (STAGING, RATING, INVOICES, COSTS, CONTROLS)
+VERIFY = "verify inputs"
 STAGE_ORDER: tuple[str, ...] = (INGEST, CHECKS, CATALOG, *DBT_STAGES, PUBLISH)
-INVOICE_MARTS = frozenset({"fct_invoices", "fct_invoice_lines"})
+AREAS: tuple[str, ...] = (INGEST, CHECKS, CATALOG, DBT, PUBLISH)  # steps' stages (dbt: split)
 
-
-@dataclass(frozen=True)
-class Stage:
-    name: str
-    selection: dg.AssetSelection
-
-
-def preferred_dbt_stage(group: str | None, name: str) -> str:
-    if group == "staging":
-        return STAGING
-    if name in INVOICE_MARTS:
-        return INVOICES
-    if group in ("billing", "rating"):
-        return RATING
-    if group == "costs":
-        return COSTS
-    return CONTROLS
-
-
-def dbt_node_stages(manifest: Mapping[str, Any]) -> dict[str, str]:
-    """Sub-stage of every dbt model and test (unique_id -> stage name), from the manifest."""
-    from orchestration.defs.dbt.translator import dbt_group
-
-    nodes: Mapping[str, Any] = manifest.get("nodes", {})
-    order = {name: i for i, name in enumerate(DBT_STAGES)}
-    memo: dict[str, str] = {}
-
-    def stage(uid: str) -> str:
-        if uid in memo:
-            return memo[uid]
-        node = nodes[uid]
-        parents = [p for p in node.get("depends_on", {}).get("nodes", []) if p in nodes]
-        if node.get("resource_type") == "test":
-            best = STAGING
-        else:
-            best = preferred_dbt_stage(dbt_group(list(node.get("fqn") or [])), node["name"])
-        memo[uid] = best  # cycle guard (dbt graphs are acyclic)
-        for parent in parents:
-            ps = stage(parent)
-            if order[ps] > order[best]:
-                best = ps
-        memo[uid] = best
-        return best
-
-    return {uid: stage(uid) for uid in nodes}
+__all__ = [
+    "CATALOG",
+    "CHECKS",
+    "CONTROLS",
+    "COSTS",
+    "DBT",
+    "DBT_MANIFEST",
+    "DBT_STAGES",
+    "INGEST",
+    "INVOICES",
+    "PUBLISH",
+    "RATING",
+    "STAGE_ORDER",
+    "STAGING",
+    "VERIFY",
+    "dbt_node_stages",
+    "ensure_manifest",
+    "manifest_is_stale",
+    "run_pipeline",
+    "split_dbt_stages",
+]
 
 
 def _epoch(iso: str) -> float:
@@ -145,66 +137,15 @@ def split_dbt_stages(
     return out
 
 
-def build_stages(defs: dg.Definitions) -> list[Stage]:
-    from orchestration.defs.catalog.assets import CATALOG_ASSETS
-    from orchestration.defs.dbt.assets import DBT_ASSETS
-    from orchestration.defs.exports.assets import (
-        INVOICE_EXPORTS_KEY,
-        PUBLISHED_KEY,
-        WEEKLY_SUMMARIES_KEY,
-    )
-    from orchestration.defs.ingest.assets import INGEST_ASSETS
-
-    ingest_keys = [k for a in INGEST_ASSETS for k in a.keys]
-    dbt_keys = [k for a in DBT_ASSETS for k in a.keys]
-    return [
-        Stage(INGEST, dg.AssetSelection.assets(*ingest_keys).without_checks()),
-        Stage(CHECKS, dg.AssetSelection.checks_for_assets(*ingest_keys)),
-        Stage(CATALOG, dg.AssetSelection.assets(*[k for a in CATALOG_ASSETS for k in a.keys])),
-        Stage(DBT, dg.AssetSelection.assets(*dbt_keys)),
-        Stage(
-            PUBLISH,
-            dg.AssetSelection.assets(INVOICE_EXPORTS_KEY, WEEKLY_SUMMARIES_KEY, PUBLISHED_KEY),
-        ),
-    ]
-
-
-@contextmanager
-def settings_env(s: Settings) -> Iterator[None]:
-    """Point the resources and dbt's profile (both read the environment) at ``s``."""
-    names = ("METERLINE_DATA_DIR", "METERLINE_WAREHOUSE")
-    saved = {n: os.environ.get(n) for n in names}
-    os.environ["METERLINE_DATA_DIR"] = str(s.data_dir)
-    os.environ["METERLINE_WAREHOUSE"] = str(s.warehouse)
-    try:
-        yield
-    finally:
-        for n, v in saved.items():
-            if v is None:
-                os.environ.pop(n, None)
-            else:
-                os.environ[n] = v
-
-
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _root_message(err: object) -> str:
-    """The innermost cause of a Dagster error (the user code's exception), one line per level
-    below the wrapper."""
+    """The innermost cause of a Dagster error (the user code's exception)."""
     while getattr(err, "cause", None) is not None:
         err = err.cause  # type: ignore[attr-defined]
     return str(getattr(err, "message", err)).strip()
-
-
-def _failure_detail(result: dg.ExecuteInProcessResult) -> str:
-    messages = []
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data is not None:
-            err = event.step_failure_data.error
-            messages.append(f"{event.step_key}: {_root_message(err) if err else 'failed'}")
-    return "\n".join(messages)[-4000:]
 
 
 def _check_results(result: dg.ExecuteInProcessResult) -> list[CheckResult]:
@@ -234,159 +175,273 @@ class StageProgress:
         from rich.console import Console
 
         self.console = Console(stderr=True, quiet=not enabled)
+        self.total = len(STAGE_ORDER)
 
     @contextmanager
-    def stage(self, name: str, index: int, total: int) -> Iterator[None]:
-        with self.console.status(f"[{index}/{total}] {name} ..."):
-            yield
+    def running(self, what: str) -> Iterator[Any]:
+        with self.console.status(what) as status:
+            yield status
 
-    def done(self, st: StageResult, index: int, total: int) -> None:
+    def done(self, st: StageResult) -> None:
+        index = STAGE_ORDER.index(st.name) + 1 if st.name in STAGE_ORDER else 1
+        total = self.total if st.name in STAGE_ORDER else 1
         mark = "[green]ok[/green]" if st.ok else "[red]FAILED[/red]"
         self.console.print(f"[{index}/{total}] {st.name:<20} {mark} {st.seconds:8.2f}s")
         if not st.ok and st.detail:
             self.console.print(st.detail, markup=False, highlight=False)
 
 
-def _dbt_sub_stages(
-    s: Settings, st: StageResult, started: float, finished: float
-) -> list[StageResult]:
-    """The dbt stage split into its sub-stages (or itself, when dbt left no run results)."""
-    from orchestration.defs.dbt.assets import DBT_MANIFEST, dbt_target_path
-
-    results_path = dbt_target_path(s) / "run_results.json"
-    if not results_path.exists():
-        return [st]
-    manifest = json.loads(Path(DBT_MANIFEST).read_text(encoding="utf-8"))
-    run_results = json.loads(results_path.read_text(encoding="utf-8"))
-    subs = split_dbt_stages(run_results, dbt_node_stages(manifest), started, finished)
-    if not subs:
-        return [st]
-    if not st.ok and all(sub.ok for sub in subs):  # failed outside a node (e.g. dbt itself)
-        subs[-1] = StageResult(subs[-1].name, subs[-1].seconds, False, st.detail)
-    elif not st.ok:
-        subs = [
-            StageResult(x.name, x.seconds, x.ok, x.detail if x.ok else f"{x.detail}\n{st.detail}")
-            for x in subs
-        ]
-    return subs
-
-
-def manifest_is_stale() -> bool:
-    """True when dbt_project/target/manifest.json is missing or older than a project file."""
-    from orchestration.config import DBT_PROJECT_DIR
-    from orchestration.defs.dbt.assets import DBT_MANIFEST
-
-    if not DBT_MANIFEST.exists():
-        return True
-    built = DBT_MANIFEST.stat().st_mtime
-    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    for sub in ("models", "macros", "tests", "seeds", "snapshots"):
-        root = DBT_PROJECT_DIR / sub
-        if root.is_dir():
-            sources += [p for p in root.rglob("*") if p.suffix in (".sql", ".yml", ".yaml", ".csv")]
-    if any(p.exists() and p.stat().st_mtime > built for p in sources):
-        return True
-    # a deleted model, test or macro changes no modification time: compare the manifest's files
-    manifest = json.loads(DBT_MANIFEST.read_text(encoding="utf-8"))
-    known = {
-        node.get("original_file_path")
-        for kind in ("nodes", "macros")
-        for node in manifest.get(kind, {}).values()
-        if node.get("package_name") == manifest.get("metadata", {}).get("project_name", "meterline")
-    }
-    return any(rel and not (DBT_PROJECT_DIR / rel).exists() for rel in known)
-
-
-def ensure_manifest(s: Settings) -> None:
-    """``@dbt_assets`` reads the manifest at import: parse the project first when it changed,
-    and in a long-lived process (tests, a notebook) reload the definitions built from the old
-    manifest, so dbt never reports a node the asset graph does not know."""
-    import importlib
-    import sys
-
-    from orchestration.defs.dbt.assets import DBT_MANIFEST
-
+def ensure_manifest(s: Settings) -> dict[str, Any]:
+    """The parsed dbt manifest, parsing the project first when it changed (``@dbt_assets`` needs
+    the manifest; the definitions of a run are built from it)."""
     if manifest_is_stale():
         from orchestration.dbt_runner import run_dbt
 
         run_dbt(s, "parse", "--quiet")
-    loaded = sys.modules.get("orchestration.defs.dbt.assets")
-    built_from = getattr(loaded, "MANIFEST_MTIME", None)
-    if loaded is not None and built_from != DBT_MANIFEST.stat().st_mtime_ns:
-        for name in ("orchestration.defs.dbt.assets", "orchestration.definitions"):
-            if name in sys.modules:
-                importlib.reload(sys.modules[name])
+    return load_manifest()
 
 
-def run_pipeline(s: Settings, *, progress: bool = True, log_level: str = "CRITICAL") -> bool:
-    """Ingest, check, build, export and publish. True when every stage and blocking check passed
-    (and the snapshot was published); the run log records the outcome either way. Dagster's own
-    console log is quiet (``log_level``) and dbt's streamed log goes to
-    ``<data_dir>/.meterline/dbt_stream.log``: the stage lines and failure details say what
-    matters."""
-    ensure_manifest(s)
-    from orchestration.definitions import defs
+# ---------------------------------------------------------------- stages from the job's events
 
+
+class StageClock:
+    """Turns the job's step events into stage times, printing each stage when its last step
+    ends. A step's time runs from the end of the previous step (or the run's start)."""
+
+    def __init__(
+        self, s: Settings, step_stage: Mapping[str, str], manifest: Mapping[str, Any], ui: Any
+    ) -> None:
+        self.s = s
+        self.step_stage = dict(step_stage)
+        self.manifest = manifest
+        self.ui = ui
+        self.status: Any = None
+        self.last_end: float | None = None
+        self.seconds: dict[str, float] = {}
+        self.failed_steps: dict[str, list[str]] = {}
+        self.pending = {st: {k for k, v in step_stage.items() if v == st} for st in AREAS}
+        self.results: dict[str, list[StageResult]] = {}
+        self.printed: set[str] = set()
+
+    def on_event(self, entry: Any) -> None:
+        event = entry.dagster_event
+        if event is None:
+            return
+        kind = event.event_type_value
+        if kind == "RUN_START" and self.last_end is None:
+            self.last_end = entry.timestamp
+        elif kind == "STEP_START":
+            if self.last_end is None:
+                self.last_end = entry.timestamp
+            stage = self.step_stage.get(event.step_key or "", "")
+            if self.status is not None and stage:
+                self.status.update(f"{stage}: {event.step_key} ...")
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+            self._step_ended(event, entry.timestamp, kind == "STEP_FAILURE")
+
+    def _step_ended(self, event: Any, ts: float, failed: bool) -> None:
+        key = event.step_key or ""
+        stage = self.step_stage.get(key, PUBLISH)
+        started = self.last_end if self.last_end is not None else ts
+        self.last_end = ts
+        if failed:
+            err = event.step_failure_data.error if event.step_failure_data else None
+            self.failed_steps.setdefault(stage, []).append(
+                f"{key}: {_root_message(err) if err else 'failed'}"
+            )
+        if stage == DBT:
+            self.results[DBT] = self._dbt_sub_stages(started, ts, failed)
+        else:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + (ts - started)
+        self.pending.get(stage, set()).discard(key)
+        self._flush()
+
+    def _dbt_sub_stages(self, started: float, finished: float, failed: bool) -> list[StageResult]:
+        detail = "\n".join(self.failed_steps.get(DBT, []))
+        whole = StageResult(DBT, round(finished - started, 3), not failed, detail)
+        results_path = dbt_target_path(self.s) / "run_results.json"
+        if not results_path.exists():
+            return [whole]
+        run_results = json.loads(results_path.read_text(encoding="utf-8"))
+        subs = split_dbt_stages(run_results, dbt_node_stages(self.manifest), started, finished)
+        if not subs:
+            return [whole]
+        if failed and all(sub.ok for sub in subs):  # failed outside a node (e.g. dbt itself)
+            subs[-1] = StageResult(subs[-1].name, subs[-1].seconds, False, detail)
+        elif failed:
+            subs = [
+                StageResult(x.name, x.seconds, x.ok, x.detail if x.ok else f"{x.detail}\n{detail}")
+                for x in subs
+            ]
+        return subs
+
+    def _stage_result(self, stage: str) -> StageResult:
+        errors = self.failed_steps.get(stage, [])
+        return StageResult(
+            stage, round(self.seconds.get(stage, 0.0), 3), not errors, "\n".join(errors)[-4000:]
+        )
+
+    def _flush(self, final: bool = False) -> None:
+        """Print the stages whose steps all ended, in stage order, up to the first one still
+        running (at the end of the run: every stage that ran)."""
+        for stage in AREAS:
+            if stage in self.printed:
+                continue
+            if self.pending.get(stage) and not final:
+                return
+            if stage not in self.seconds and stage not in self.results:
+                continue  # no step of it ran (none in the job, or all skipped)
+            self.printed.add(stage)
+            if stage != DBT:
+                self.results[stage] = [self._stage_result(stage)]
+            for st in self.results[stage]:
+                self.ui.done(st)
+
+    def stages(self) -> list[StageResult]:
+        self._flush(final=True)
+        out: list[StageResult] = []
+        for stage in AREAS:
+            out += self.results.get(stage, [])
+        return out
+
+
+def step_stages(defs: dg.Definitions) -> dict[str, str]:
+    """Step key (op name) -> stage, by the area the asset or check belongs to."""
+    from orchestration.defs.catalog.assets import CATALOG_ASSETS
+    from orchestration.defs.ingest.assets import INGEST_ASSETS
+
+    out: dict[str, str] = {}
+    ingest = {a.op.name for a in INGEST_ASSETS}
+    catalog = {a.op.name for a in CATALOG_ASSETS}
+    for a in defs.assets or []:
+        name = a.op.name  # type: ignore[union-attr]
+        if name in ingest:
+            out[name] = INGEST
+        elif name in catalog:
+            out[name] = CATALOG
+        elif a.is_executable and any(k.path[0] == "exports" for k in a.keys):  # type: ignore[union-attr]
+            out[name] = PUBLISH
+        else:
+            out[name] = DBT
+    for c in defs.asset_checks or []:
+        out[c.op.name] = CHECKS  # type: ignore[union-attr]
+    return out
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _no_new_data(s: Settings, ui: StageProgress) -> bool:
+    """True (and the run log says so) when there is nothing to do."""
+    from orchestration.run_state import Unchanged, nothing_to_do
+
+    started, at = time.perf_counter(), _now()
+    verdict = nothing_to_do(s)
+    if not isinstance(verdict, Unchanged):
+        return False
+    previous = read_run_log(s)
+    assert previous is not None  # nothing_to_do requires a succeeded run log
+    detail = f"no new data: {verdict.files} input files unchanged"
+    st = StageResult(VERIFY, round(time.perf_counter() - started, 3), True, detail)
+    log = RunLog(
+        status="succeeded",
+        started_at=at,
+        finished_at=_now(),
+        stages=[st],
+        checks=previous.checks,
+        published=previous.published,
+        no_new_data=True,
+    )
+    write_run_log(s, log)
+    ui.done(st)
+    ui.console.print(
+        f"no new data: {verdict.files} input files, the dbt project and the code are as the "
+        f"run of {previous.started_at} left them; its snapshot and check results stand"
+    )
+    return True
+
+
+def run_pipeline(
+    s: Settings,
+    *,
+    progress: bool = True,
+    log_level: str = "CRITICAL",
+    full_refresh: bool = False,
+) -> bool:
+    """Ingest, check, build, export and publish. True when every step and blocking check passed
+    (and the snapshot was published), or when there was nothing new to do; the run log records
+    the outcome either way. Dagster's own console log is quiet (``log_level``) and dbt's
+    streamed log goes to ``<data_dir>/.meterline/dbt_stream.log``: the stage lines and failure
+    details say what matters."""
+    ui = StageProgress(progress)
     with run_lock(s) as locked:
         if not locked:
             StageProgress(True).console.print(
                 f"another meterline run holds {s.data_dir}; try again when it ends"
             )
             return False
+        if not full_refresh and _no_new_data(s, ui):
+            return True
+        from orchestration import run_state
+
+        pending = run_state.begin(s)
         log = RunLog(status="running", started_at=_now())
         write_run_log(s, log)
-        (s.data_dir / ".meterline" / "dbt_stream.log").write_text("", encoding="utf-8")
-        ui = StageProgress(progress)
-        instance = dg.DagsterInstance.ephemeral()
-        stages = build_stages(defs)
-        with settings_env(s):
-            for i, stage in enumerate(stages, start=1):
-                started, wall_start = time.perf_counter(), time.time()
-                with ui.stage(stage.name, i, len(stages)):
-                    result = _execute(s, defs, stage, instance, log_level)
-                checks = _check_results(result)
-                log.checks += checks
-                failed = [c for c in checks if not c.passed and c.blocking]
-                ok = result.success and not failed
-                detail = _failure_detail(result) if not result.success else ""
-                if failed:
-                    detail = "\n".join(
-                        [detail, *(f"check failed: {c.asset} {c.check} {c.detail}" for c in failed)]
-                    ).strip()
-                st = StageResult(stage.name, round(time.perf_counter() - started, 3), ok, detail)
-                done = [st]
-                if stage.name == DBT:
-                    done = _dbt_sub_stages(s, st, wall_start, wall_start + st.seconds)
-                for sub in done:
-                    log.stages.append(sub)
-                    ui.done(sub, i, len(stages))
-                if not ok:
-                    log.status, log.error, log.finished_at = "failed", detail, _now()
-                    write_run_log(s, log)
-                    return False
+        stream_log = s.data_dir / ".meterline" / "dbt_stream.log"
+        stream_log.write_text("", encoding="utf-8")
+        manifest = ensure_manifest(s)
+        result, clock = _execute_job(s, manifest, ui, log_level, full_refresh, stream_log)
+        log.stages = clock.stages()
+        log.checks = _check_results(result)
+        failed = log.failed_checks
+        ok = result.success and not failed
+        if not ok:
+            detail = "\n".join(
+                [
+                    *(e for st in log.stages if not st.ok for e in [st.detail] if e),
+                    *(f"check failed: {c.asset} {c.check} {c.detail}" for c in failed),
+                ]
+            ).strip()
+            log.status, log.error, log.finished_at = "failed", detail or "run failed", _now()
+            write_run_log(s, log)
+            return False
         log.status, log.finished_at = "succeeded", _now()
         log.published = str(s.published_warehouse)
         write_run_log(s, log)
+        run_state.commit(s, pending)
         return True
 
 
-def _execute(
-    s: Settings, defs: dg.Definitions, stage: Stage, instance: dg.DagsterInstance, log_level: str
-) -> dg.ExecuteInProcessResult:
-    stream_log = s.data_dir / ".meterline" / "dbt_stream.log"
-    with open(stream_log, "a", encoding="utf-8") as fh, contextlib.redirect_stdout(fh):
-        return _materialize(defs, stage, instance, log_level)
+def _execute_job(
+    s: Settings,
+    manifest: Mapping[str, Any],
+    ui: StageProgress,
+    log_level: str,
+    full_refresh: bool,
+    stream_log: Path,
+) -> tuple[dg.ExecuteInProcessResult, StageClock]:
+    import dagster as dg
 
+    from orchestration.defs.build import build_definitions
+    from orchestration.defs.ingest.sensors import PIPELINE_JOB_NAME
 
-def _materialize(
-    defs: dg.Definitions, stage: Stage, instance: dg.DagsterInstance, log_level: str
-) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        assets=[*(defs.assets or []), *(defs.asset_checks or [])],  # type: ignore[list-item]
-        selection=stage.selection,
-        resources=dict(defs.resources or {}),
-        instance=instance,
-        raise_on_error=False,
-        tags={"meterline/stage": stage.name},
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-    )
+    defs = build_definitions(manifest, s, full_refresh=full_refresh)
+    job = defs.resolve_job_def(PIPELINE_JOB_NAME)
+    clock = StageClock(s, step_stages(defs), manifest, ui)
+    instance = dg.DagsterInstance.ephemeral()
+    run_id = str(uuid.uuid4())
+    instance.add_event_listener(run_id, clock.on_event)
+    with (
+        ui.running("meterline run ...") as status,
+        open(stream_log, "a", encoding="utf-8") as fh,
+        contextlib.redirect_stdout(fh),
+    ):
+        clock.status = status
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            tags={"meterline/entry": "meterline run"},
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
+    return result, clock

@@ -3,7 +3,8 @@
 Written atomically at the start of a run (``status: running``) and at its end (``succeeded`` or
 ``failed``, per-stage wall times, every asset-check result). ``meterline close`` refuses unless the
 last run succeeded with no failed blocking check; a run killed midway stays ``running``, so it
-blocks closing until a run completes. The benchmark reads ``stages``.
+blocks closing until a run completes. The benchmark reads ``stages``. A run that finds nothing
+new (``no_new_data``) carries the previous run's check results and snapshot forward.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class RunLog:
     checks: list[CheckResult] = field(default_factory=list)
     error: str | None = None
     published: str | None = None
+    # true when the run found no new or changed input and stopped (the last run's results stand)
+    no_new_data: bool = False
 
     @property
     def failed_checks(self) -> list[CheckResult]:
@@ -84,6 +87,7 @@ def read_run_log(s: Settings) -> RunLog | None:
         checks=[CheckResult(**c) for c in data.get("checks", [])],
         error=data.get("error"),
         published=data.get("published"),
+        no_new_data=bool(data.get("no_new_data", False)),
     )
 
 

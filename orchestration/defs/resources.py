@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
 from orchestration.config import Settings, settings
@@ -14,10 +16,19 @@ DUCKDB_WRITER_POOL = "duckdb_writer"
 
 
 class MeterlineResource(dg.ConfigurableResource):
-    """Where the data lives. Empty fields resolve at execution time from $METERLINE_DATA_DIR /
-    $METERLINE_WAREHOUSE (the same variables dbt's profile reads), else ./data."""
+    """Where the data lives, and how to build. ``meterline run`` configures it with the run's
+    settings (``for_settings``); left empty (``dagster dev``, schedules) the fields resolve at
+    execution time from $METERLINE_DATA_DIR / $METERLINE_WAREHOUSE, else ./data."""
 
     data_dir: str = ""
+    warehouse: str = ""
+    full_refresh: bool = False  # rebuild dbt's incremental models from nothing
+
+    @classmethod
+    def for_settings(cls, s: Settings, *, full_refresh: bool = False) -> MeterlineResource:
+        return cls(data_dir=str(s.data_dir), warehouse=str(s.warehouse), full_refresh=full_refresh)
 
     def settings(self) -> Settings:
+        if self.data_dir and self.warehouse:
+            return Settings(data_dir=Path(self.data_dir), warehouse=Path(self.warehouse))
         return settings(self.data_dir or None)

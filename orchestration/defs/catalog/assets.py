@@ -17,7 +17,10 @@ CATALOG_TABLES: tuple[str, ...] = ("catalog_prices", "catalog_unknown_models")
             raw_key(t),
             group_name="catalog",
             kinds={"duckdb"},
+            # after ingestion as a whole (raw.load_manifest is complete once every loader ran),
+            # so the blocking checks of the raw layer gate everything built from it
             deps=[
+                raw_key("load_manifest"),
                 raw_key("usage_events"),
                 raw_key("provider_prices"),
                 raw_key("openai_usage"),

@@ -11,15 +11,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 
+from orchestration.dbt_project import dbt_group
 
-def dbt_group(fqn: list[str]) -> str:
-    """models/staging/* -> staging; models/{intermediate,marts}/<area>/* -> <area>."""
-    parts = fqn[1:-1]  # drop the project name and the model name
-    if not parts:
-        return "dbt"
-    if parts[0] == "staging" or len(parts) == 1:
-        return parts[0]
-    return parts[1]
+__all__ = ["MeterlineTranslator", "dbt_group"]
 
 
 class MeterlineTranslator(DagsterDbtTranslator):
