@@ -13,15 +13,17 @@
    fresh process on a fresh database, and the run of median wall time is the floor: one run's
    wall time moved by up to 45% on the same data on this shared machine. Every run's times are
    kept in the JSON (``floor.detail.runs``).
+   **store_floor**: the same, but first persisting the raw Parquet rows into a DuckDB table
+   (committed), then the floor query over that table: a correct warehouse must at least keep the
+   raw rows. ``ratio_to_store_floor`` = full pipeline wall / store floor wall.
 4. **incremental**: the held-out files go back into ``raw/usage`` and ``meterline run`` runs again
    on the built warehouse.
-5. **no new data**: ``meterline run`` once more, with nothing new to load. Its time is what every
-   run costs whatever it loads (process and Dagster start-up, Great Expectations, dbt start-up,
-   every model and test of the build); the incremental run minus it is the new day's own cost:
-   ``incremental_marginal_seconds`` and ``marginal_to_full`` in the JSON (the table prints both).
+5. **no new data**: ``meterline run`` once more, with nothing new to load: it verifies that (input
+   hashes, dbt project and code fingerprint, outputs untouched) and stops. The incremental run
+   minus it is ``incremental_marginal_seconds`` / ``marginal_to_full`` in the JSON.
 
-Prints a table, ends with ``ratio_to_floor=<x>`` (full pipeline wall / floor wall), and writes the
-figures as JSON under ``bench/results/`` (git-ignored). No assertion on time anywhere: this is a
+Prints a table, ends with ``ratio_to_store_floor=<x>`` then ``ratio_to_floor=<x>`` (full pipeline
+wall / floor wall), and writes the figures as JSON under ``bench/results/`` (git-ignored). No assertion on time anywhere: this is a
 measurement, not a test.
 """
 
@@ -56,7 +58,7 @@ create or replace table floor_usage_daily as
 with events as (
     select source, id, subject, model, time,
         input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
-    from read_parquet({files}, union_by_name = true)
+    from {source}
 ),
 deduped as (
     select
@@ -415,20 +417,34 @@ def dbt_node_times(path: Path, top: int = 8) -> dict[str, Any]:
     }
 
 
+STORE_SQL = "create or replace table raw_usage as select * from {source}"
+
+
 def floor_child(argv: Sequence[str]) -> None:
-    """Child process entry: ``<db> <memory_limit> <temp_dir> <file>...``; prints one JSON line."""
+    """Child process entry: ``<mode> <db> <memory_limit> <temp_dir> <file>...``; prints one JSON
+    line. ``floor``: the floor query over the Parquet files. ``store``: first persist the raw
+    Parquet rows into a DuckDB table (``raw_usage``, committed), then the floor query over that
+    table (the least a correct warehouse does: it must keep the raw rows)."""
     import duckdb
 
-    db, memory_limit, temp_dir, *files = argv
+    mode, db, memory_limit, temp_dir, *files = argv
     con = duckdb.connect(db, config={"memory_limit": memory_limit, "temp_directory": temp_dir})
     try:
         con.execute("set TimeZone = 'UTC'")
         file_list = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+        parquet = f"read_parquet({file_list}, union_by_name = true)"
         t0 = time.perf_counter()
-        con.execute(FLOOR_SQL.format(files=file_list))
+        store_seconds = 0.0
+        source = parquet
+        if mode == "store":
+            con.execute(STORE_SQL.format(source=parquet))
+            con.execute("checkpoint")
+            store_seconds = time.perf_counter() - t0
+            source = "raw_usage"
+        con.execute(FLOOR_SQL.format(source=source))
         seconds = time.perf_counter() - t0
         row = con.execute("select count(*), sum(events) from floor_usage_daily").fetchone()
-        raw = con.execute(f"select count(*) from read_parquet({file_list})").fetchone()
+        raw = con.execute(f"select count(*) from {source}").fetchone()
     finally:
         con.close()
     assert row is not None and raw is not None
@@ -436,6 +452,7 @@ def floor_child(argv: Sequence[str]) -> None:
         json.dumps(
             {
                 "query_seconds": round(seconds, 3),
+                "store_seconds": round(store_seconds, 3),
                 "groups": int(row[0]),
                 "deduped_events": int(row[1] or 0),
                 "raw_rows": int(raw[0]),
@@ -444,33 +461,42 @@ def floor_child(argv: Sequence[str]) -> None:
     )
 
 
-def run_floor_once(files: list[str], work: Path, memory_limit: str) -> Phase:
-    db = work / "floor.duckdb"
+def run_floor_once(files: list[str], work: Path, memory_limit: str, mode: str = "floor") -> Phase:
+    db = work / f"{mode}.duckdb"
     for p in (db, db.with_name(db.name + ".wal")):
         p.unlink(missing_ok=True)
     temp = work / "floor_tmp"
     temp.mkdir(parents=True, exist_ok=True)
     code = "import sys; from orchestration.bench import floor_child; floor_child(sys.argv[1:])"
     m = measure(
-        [sys.executable, "-c", code, str(db), memory_limit, str(temp), *files], cwd=REPO_ROOT
+        [sys.executable, "-c", code, mode, str(db), memory_limit, str(temp), *files],
+        cwd=REPO_ROOT,
     )
     if m.returncode != 0:
-        raise BenchError(f"floor query failed (exit {m.returncode}):\n{m.output[-4000:]}")
+        raise BenchError(f"{mode} query failed (exit {m.returncode}):\n{m.output[-4000:]}")
     detail = json.loads(m.output.strip().splitlines()[-1])
     for p in (db, db.with_name(db.name + ".wal")):
         p.unlink(missing_ok=True)
-    return Phase("floor", m.seconds, m.cpu_seconds, m.peak_rss_bytes, detail=detail)
+    name = "floor" if mode == "floor" else "store_floor"
+    return Phase(name, m.seconds, m.cpu_seconds, m.peak_rss_bytes, detail=detail)
 
 
-def run_floor(data: Path, work: Path, memory_limit: str, runs: int = DEFAULT_FLOOR_RUNS) -> Phase:
-    """The floor query ``runs`` times; the run of median wall time, with every run's wall / CPU /
-    query seconds in ``detail["runs"]`` (in the order they ran)."""
+def run_floor(
+    data: Path,
+    work: Path,
+    memory_limit: str,
+    runs: int = DEFAULT_FLOOR_RUNS,
+    mode: str = "floor",
+) -> Phase:
+    """The floor query (``mode`` ``floor``) or the store floor (``store``: persist the raw rows,
+    then the query over the table) ``runs`` times; the run of median wall time, with every run's
+    wall / CPU / query seconds in ``detail["runs"]`` (in the order they ran)."""
     if runs < 1:
         raise ValueError("the floor needs at least one run")
     files = sorted(str(p) for p in (data / "raw" / "usage").glob("*.parquet"))
     if not files:
         raise BenchError(f"no Parquet usage files in {data / 'raw' / 'usage'}")
-    phases = [run_floor_once(files, work, memory_limit) for _ in range(runs)]
+    phases = [run_floor_once(files, work, memory_limit, mode) for _ in range(runs)]
     median = sorted(phases, key=lambda ph: ph.seconds)[(runs - 1) // 2]
     detail = dict(median.detail)
     detail["runs"] = [
@@ -478,10 +504,13 @@ def run_floor(data: Path, work: Path, memory_limit: str, runs: int = DEFAULT_FLO
             "seconds": ph.seconds,
             "cpu_seconds": ph.cpu_seconds,
             "query_seconds": ph.detail["query_seconds"],
+            "store_seconds": ph.detail["store_seconds"],
         }
         for ph in phases
     ]
-    return Phase("floor", median.seconds, median.cpu_seconds, median.peak_rss_bytes, detail=detail)
+    return Phase(
+        median.name, median.seconds, median.cpu_seconds, median.peak_rss_bytes, detail=detail
+    )
 
 
 # ---------------------------------------------------------------- report
@@ -526,6 +555,14 @@ def format_table(result: dict[str, Any]) -> str:
             f"  floor: median of {len(runs)} runs, wall s "
             + " / ".join(f"{r['seconds']:.2f}" for r in runs)
         )
+    store = result.get("store_floor")
+    if store:
+        lines += [
+            f"{'store floor (persist+query)':<28}{store['seconds']:>10.2f}"
+            f"{store['cpu_seconds']:>10.2f}{_gb(store['peak_rss_bytes']):>12}",
+            f"{'  persist raw rows':<28}{store['detail']['store_seconds']:>10.2f}",
+            f"{'  persist + floor query':<28}{store['detail']['query_seconds']:>10.2f}",
+        ]
     for name, secs in inc["stages"].items():
         lines.append(f"  {'inc ' + name:<26}{secs:>10.2f}")
     lines += [
@@ -553,6 +590,14 @@ def format_table(result: dict[str, Any]) -> str:
         f"incremental_to_full={result['incremental_to_full']}",
         *([f"marginal_to_full={result['marginal_to_full']}"] if same else []),
         f"cpu_ratio_to_floor={result['cpu_ratio_to_floor']}",
+        *(
+            [
+                f"ratio_to_floor={result['ratio_to_floor']}  "
+                f"ratio_to_store_floor={result['ratio_to_store_floor']}"
+            ]
+            if store
+            else []
+        ),
     ]
     return "\n".join(lines)
 
@@ -610,6 +655,9 @@ def run_bench(
     echo(f"floor query ({floor_runs} runs, median) ...")
     floor = run_floor(data, work, memory_limit, floor_runs)
     echo(f"  {floor.seconds:.1f}s")
+    echo(f"store floor: persist the raw rows, then the floor query ({floor_runs} runs, median) ...")
+    store = run_floor(data, work, memory_limit, floor_runs, mode="store")
+    echo(f"  {store.seconds:.1f}s")
     restore_holdout(data, holdout)
     echo(f"incremental run (+{', '.join(held)}) ...")
     inc = run_pipeline_measured(data, env, "incremental", code)
@@ -641,6 +689,7 @@ def run_bench(
         "raw_rows_full": raw_rows,
         "full": asdict(full),
         "floor": asdict(floor),
+        "store_floor": asdict(store),
         "incremental": asdict(inc),
         "no_new_data": asdict(same),
         "incremental_marginal_seconds": marginal,
@@ -649,6 +698,7 @@ def run_bench(
         "incremental_to_full": _ratio(inc.seconds, full.seconds),
         "cpu_ratio_to_floor": _ratio(full.cpu_seconds, floor.cpu_seconds),
         "ratio_to_floor": _ratio(full.seconds, floor.seconds),
+        "ratio_to_store_floor": _ratio(full.seconds, store.seconds),
     }
     out_dir = results_dir or RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -658,5 +708,6 @@ def run_bench(
     result["results_file"] = str(path)
     echo(format_table(result))
     echo(f"results: {path}")
+    echo(f"ratio_to_store_floor={result['ratio_to_store_floor']}")
     echo(f"ratio_to_floor={result['ratio_to_floor']}")
     return result

@@ -45,7 +45,8 @@ def test_measure_sees_child_tree_memory_and_exit_code(tmp_path: Path) -> None:
     assert m.cpu_seconds > 0
 
 
-def test_floor_query_dedupes_and_sums(tmp_path: Path) -> None:
+def write_events(tmp_path: Path) -> Path:
+    """Four raw rows: one repeat of (source, id), three events, two customer x model x day."""
     f = tmp_path / "events_2026-10-01.parquet"
     duckdb.sql(
         """
@@ -62,6 +63,11 @@ def test_floor_query_dedupes_and_sums(tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / "raw" / "usage").mkdir(parents=True)
     f.rename(data / "raw" / "usage" / f.name)
+    return data
+
+
+def test_floor_query_dedupes_and_sums(tmp_path: Path) -> None:
+    data = write_events(tmp_path)
     phase = bench.run_floor(data, tmp_path, "1GB", runs=3)
     assert phase.detail["raw_rows"] == 4
     assert phase.detail["deduped_events"] == 3
@@ -71,6 +77,21 @@ def test_floor_query_dedupes_and_sums(tmp_path: Path) -> None:
     assert len(runs) == 3
     assert phase.seconds == sorted(r["seconds"] for r in runs)[1]
     assert all(r["cpu_seconds"] > 0 and r["query_seconds"] > 0 for r in runs)
+    assert all(r["store_seconds"] == 0 for r in runs)  # the floor persists nothing first
+
+
+def test_store_floor_persists_the_raw_rows_then_queries_them(tmp_path: Path) -> None:
+    data = write_events(tmp_path)
+    phase = bench.run_floor(data, tmp_path, "1GB", runs=1, mode="store")
+    assert phase.name == "store_floor"
+    # the same answer as the floor, counted over the persisted table (all 4 raw rows kept)
+    assert phase.detail["raw_rows"] == 4
+    assert phase.detail["deduped_events"] == 3
+    assert phase.detail["groups"] == 2
+    assert 0 < phase.detail["store_seconds"] <= phase.detail["query_seconds"]
+    assert len(phase.detail["runs"]) == 1
+    assert phase.seconds == phase.detail["runs"][0]["seconds"]
+    assert not (tmp_path / "store.duckdb").exists()  # its database is removed after the run
 
 
 def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,6 +104,7 @@ def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     )
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1] == f"ratio_to_floor={result['ratio_to_floor']}"
+    assert out[-2] == f"ratio_to_store_floor={result['ratio_to_store_floor']}"
     assert result["ratio_to_floor"] > 0
 
     stored = json.loads(Path(result["results_file"]).read_text(encoding="utf-8"))
@@ -91,6 +113,15 @@ def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert stored["ratio_to_floor"] == round(
         stored["full"]["seconds"] / stored["floor"]["seconds"], 3
     )
+    assert stored["ratio_to_store_floor"] == round(
+        stored["full"]["seconds"] / stored["store_floor"]["seconds"], 3
+    )
+    assert len(stored["store_floor"]["detail"]["runs"]) == bench.DEFAULT_FLOOR_RUNS
+    # persisting the raw rows kept every raw row the floor read
+    assert stored["store_floor"]["detail"]["raw_rows"] == stored["raw_rows_full"]
+    assert stored["store_floor"]["detail"]["groups"] == stored["floor"]["detail"]["groups"]
+    assert stored["store_floor"]["detail"]["store_seconds"] > 0
+    assert any(line.startswith("store floor (persist+query)") for line in out)
     for stage in (
         "ingest",
         "checks",
@@ -102,7 +133,8 @@ def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     ):
         assert stage in stored["full"]["stages"], stage
         assert stage in stored["incremental"]["stages"], stage
-        assert stage in stored["no_new_data"]["stages"], stage
+    # nothing new: the run verified its inputs and stopped
+    assert list(stored["no_new_data"]["stages"]) == ["verify inputs"]
     assert stored["full"]["peak_rss_bytes"] > 50 * 1024 * 1024
     # the new day's own cost: the incremental run minus a run with nothing new to load
     assert stored["incremental_marginal_seconds"] == round(
