@@ -23,8 +23,8 @@
    minus it is ``incremental_marginal_seconds`` / ``marginal_to_full`` in the JSON.
 
 Prints a table, ends with ``ratio_to_store_floor=<x>`` then ``ratio_to_floor=<x>`` (full pipeline
-wall / floor wall), and writes the figures as JSON under ``bench/results/`` (git-ignored). No assertion on time anywhere: this is a
-measurement, not a test.
+wall / floor wall), and writes the figures as JSON under ``bench/results/`` (git-ignored). No
+assertion on time anywhere: this is a measurement, not a test.
 """
 
 from __future__ import annotations

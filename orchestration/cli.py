@@ -189,6 +189,34 @@ def summary(period: str | None, data_dir: Path | None) -> None:
 
 
 @main.command()
+@click.argument("query", required=False)
+@click.option("--csv", "as_csv", is_flag=True, help="CSV output (header row first).")
+@click.option(
+    "--warehouse",
+    "use_warehouse",
+    is_flag=True,
+    help="Query the warehouse itself (read-only) instead of the published snapshot.",
+)
+@DATA_DIR_OPTION
+def sql(query: str | None, as_csv: bool, use_warehouse: bool, data_dir: Path | None) -> None:
+    """Run a SQL query on the published snapshot, read-only (QUERY, else stdin).
+
+    Example: meterline sql "select * from marts.fct_invoices limit 5"
+    """
+    import duckdb
+
+    from orchestration.sql import run_sql
+
+    s = settings(data_dir)
+    text = query if query is not None else sys.stdin.read()
+    path = s.warehouse if use_warehouse else s.published_warehouse
+    try:
+        run_sql(path, text, as_csv=as_csv)
+    except (FileNotFoundError, duckdb.Error) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
 @click.option("--events", type=int, default=10_000_000, show_default=True)
 @click.option("--days", type=int, default=30, show_default=True)
 @click.option("--customers", type=int, default=500, show_default=True)
