@@ -108,7 +108,7 @@ def code_fingerprint() -> str:
         h.update(p.relative_to(REPO_ROOT).as_posix().encode() + b"\0")
         h.update(hashlib.sha256(p.read_bytes()).digest())
     for k, v in sorted(os.environ.items()):
-        if k.startswith("METERLINE_"):
+        if k.startswith("METERLINE_") and k not in ("METERLINE_DATA_DIR", "METERLINE_WAREHOUSE"):
             h.update(f"{k}={v}\n".encode())
     return h.hexdigest()
 

@@ -4,6 +4,10 @@
   the suite ingestion validated the file with, re-run on what was stored.
 - ``ge_batch_summaries`` on ``raw.load_manifest``: every file's counts are non-negative,
   raw = loaded + duplicates + quarantined, conflicts <= duplicates (all files in one validation).
+
+Each check fetches its rows with DuckDB first; when exactly these rows passed the same suite
+before (``orchestration.quality.validated``), the pass stands and Great Expectations is not
+imported (seconds of every run otherwise). Failures are validated again every time.
 """
 
 from typing import Any
@@ -28,10 +32,25 @@ def _frame(sql: str, meterline: MeterlineResource) -> Any:
         return con.execute(sql).df()
 
 
-def _result(problems: list[str]) -> dg.AssetCheckResult:
+def _result(problems: list[str], **extra: Any) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
-        passed=not problems, metadata={"problems": len(problems), "first": "; ".join(problems[:5])}
+        passed=not problems,
+        metadata={"problems": len(problems), "first": "; ".join(problems[:5]), **extra},
     )
+
+
+def _validated(meterline: MeterlineResource, name: str, df: Any) -> tuple[bool, str]:
+    from orchestration.quality.validated import already_passed, fingerprint
+
+    fp = fingerprint(df)
+    return already_passed(meterline.settings(), name, fp), fp
+
+
+def _record(meterline: MeterlineResource, name: str, fp: str, problems: list[str]) -> None:
+    from orchestration.quality.validated import record_pass
+
+    if not problems:
+        record_pass(meterline.settings(), name, fp)
 
 
 def _reference_check(spec: Any) -> dg.AssetChecksDefinition:
@@ -51,11 +70,15 @@ def _reference_check(spec: Any) -> dg.AssetChecksDefinition:
         )
         if df.empty:
             return _result([])
+        key = f"ge_reference_suite/{spec.table}"
+        passed_before, fp = _validated(meterline, key, df)
+        if passed_before:
+            return _result([], validated="these rows passed this suite before")
         df = df.astype(object)
         df["row_number"] = df["row_number"].astype(int)
-        return _result(
-            [f"row {row}: {problem}" for row, problem in validate_reference_csv(spec, df)]
-        )
+        problems = [f"row {row}: {problem}" for row, problem in validate_reference_csv(spec, df)]
+        _record(meterline, key, fp, problems)
+        return _result(problems)
 
     return _check
 
@@ -67,10 +90,6 @@ def _reference_check(spec: Any) -> dg.AssetChecksDefinition:
     description="Great Expectations: every file's batch counts add up.",
 )
 def ge_batch_summaries(meterline: MeterlineResource) -> dg.AssetCheckResult:
-    import great_expectations as gx
-
-    from orchestration.quality.gx import validate_frame
-
     cols = ", ".join(COUNT_COLUMNS)
     df = _frame(
         f"select row_number() over (order by batch_id) as row_number, file_path, {cols}, "
@@ -80,6 +99,13 @@ def ge_batch_summaries(meterline: MeterlineResource) -> dg.AssetCheckResult:
     )
     if df.empty:
         return _result([])
+    passed_before, fp = _validated(meterline, "ge_batch_summaries", df)
+    if passed_before:
+        return _result([], validated="these rows passed this suite before")
+    import great_expectations as gx
+
+    from orchestration.quality.gx import validate_frame
+
     ex = gx.expectations
     expectations: list[Any] = [
         ex.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in COUNT_COLUMNS
@@ -94,7 +120,9 @@ def ge_batch_summaries(meterline: MeterlineResource) -> dg.AssetCheckResult:
     )
     failures = validate_frame("batch_summaries", df, expectations)
     paths = dict(zip(df["row_number"], df["file_path"], strict=True))
-    return _result([f"{paths.get(f.row, '?')}: {f.expectation}" for f in failures])
+    problems = [f"{paths.get(f.row, '?')}: {f.expectation}" for f in failures]
+    _record(meterline, "ge_batch_summaries", fp, problems)
+    return _result(problems)
 
 
 def ge_checks() -> list[dg.AssetChecksDefinition]:
