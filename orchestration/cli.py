@@ -280,7 +280,7 @@ def dashboard(port: int, host: str, data_dir: Path | None) -> None:
 @DATA_DIR_OPTION
 def ui(port: int, data_dir: Path | None) -> None:
     """Start the Dagster UI on localhost."""
-    from orchestration.defs.schedules.instance import ensure_instance_config
+    from orchestration.dagster_instance import ensure_instance_config
 
     s = settings(data_dir)
     env = s.dbt_env()

@@ -306,23 +306,14 @@ class StageClock:
 
 
 def step_stages(defs: dg.Definitions) -> dict[str, str]:
-    """Step key (op name) -> stage, by the area the asset or check belongs to."""
-    from orchestration.defs.catalog.assets import CATALOG_ASSETS
-    from orchestration.defs.ingest.assets import INGEST_ASSETS
-
+    """Step key (op name) -> stage, by the group of the asset (``ingest``, ``catalog``,
+    ``exports`` = publish, any other = a dbt folder) or, for an asset check, ``checks``."""
+    by_group = {"ingest": INGEST, "catalog": CATALOG, "exports": PUBLISH}
     out: dict[str, str] = {}
-    ingest = {a.op.name for a in INGEST_ASSETS}
-    catalog = {a.op.name for a in CATALOG_ASSETS}
     for a in defs.assets or []:
-        name = a.op.name  # type: ignore[union-attr]
-        if name in ingest:
-            out[name] = INGEST
-        elif name in catalog:
-            out[name] = CATALOG
-        elif a.is_executable and any(k.path[0] == "exports" for k in a.keys):  # type: ignore[union-attr]
-            out[name] = PUBLISH
-        else:
-            out[name] = DBT
+        groups = set(a.group_names_by_key.values())  # type: ignore[union-attr]
+        stages = {by_group.get(g, DBT) for g in groups}
+        out[a.op.name] = stages.pop() if len(stages) == 1 else DBT  # type: ignore[union-attr]
     for c in defs.asset_checks or []:
         out[c.op.name] = CHECKS  # type: ignore[union-attr]
     return out
@@ -422,8 +413,7 @@ def _execute_job(
 ) -> tuple[dg.ExecuteInProcessResult, StageClock]:
     import dagster as dg
 
-    from orchestration.defs.build import build_definitions
-    from orchestration.defs.ingest.sensors import PIPELINE_JOB_NAME
+    from orchestration.defs.build import PIPELINE_JOB_NAME, build_definitions
 
     defs = build_definitions(manifest, s, full_refresh=full_refresh)
     job = defs.resolve_job_def(PIPELINE_JOB_NAME)

@@ -95,7 +95,7 @@ def test_every_duckdb_writer_is_in_the_pool(defs: dg.Definitions) -> None:
 
 
 def test_instance_config_limits_the_pool_to_one(tmp_path: Path) -> None:
-    from orchestration.defs.schedules.instance import ensure_instance_config
+    from orchestration.dagster_instance import ensure_instance_config
 
     ensure_instance_config(tmp_path)
     instance = dg.DagsterInstance.from_config(str(tmp_path))

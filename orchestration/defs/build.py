@@ -19,12 +19,14 @@ from orchestration.defs.dbt.assets import DBT_ASSETS, build_dbt_assets
 from orchestration.defs.dbt.resources import dbt_resource
 from orchestration.defs.exports.assets import build_export_assets
 from orchestration.defs.ingest.assets import INGEST_ASSETS
-from orchestration.defs.ingest.sensors import SENSORS
+from orchestration.defs.ingest.sensors import PIPELINE_JOB_NAME, SENSORS
 from orchestration.defs.quality.checks import RAW_CHECKS
 from orchestration.defs.quality.ge_checks import ge_checks
 from orchestration.defs.quality.sensors import RUN_LOG_SENSORS
 from orchestration.defs.resources import MeterlineResource
 from orchestration.defs.schedules.schedules import JOBS, SCHEDULES
+
+__all__ = ["PIPELINE_JOB_NAME", "build_definitions"]
 
 
 def build_definitions(

@@ -11,7 +11,7 @@ from orchestration.config import Settings, settings
 # Every asset or check that writes the DuckDB warehouse runs in this pool. Its limit is 1: DuckDB
 # allows one writer process per file. `meterline run` executes in-process (one step at a time);
 # for `dagster dev` the CLI writes `concurrency: pools: default_limit: 1` into DAGSTER_HOME's
-# dagster.yaml (orchestration/defs/schedules/instance.py).
+# dagster.yaml (orchestration/dagster_instance.py).
 DUCKDB_WRITER_POOL = "duckdb_writer"
 
 
