@@ -228,9 +228,7 @@ class StageClock:
         if event is None:
             return
         kind = event.event_type_value
-        if kind == "RUN_START" and self.last_end is None:
-            self.last_end = entry.timestamp
-        elif kind == "STEP_START":
+        if kind == "STEP_START":
             if self.last_end is None:
                 self.last_end = entry.timestamp
             stage = self.step_stage.get(event.step_key or "", "")
@@ -427,6 +425,7 @@ def _execute_job(
         contextlib.redirect_stdout(fh),
     ):
         clock.status = status
+        clock.last_end = time.time()  # the job's start-up counts in its first step's stage
         result = job.execute_in_process(
             instance=instance,
             run_id=run_id,
