@@ -21,8 +21,8 @@ from orchestration.ingest.manifest import (
     quarantine_reasons,
     record_batch,
 )
-from orchestration.ingest.results import FileLoad, IngestError
-from orchestration.ingest.usage import UsageFiles
+from orchestration.ingest.results import FileLoad, FileRejected, IngestError
+from orchestration.ingest.usage import REJECTABLE_ERRORS, UsageFiles
 from orchestration.quality.batch_summary import batch_summary_problems
 
 PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "focus")
@@ -42,10 +42,14 @@ def load_files(
     *,
     loaded_at: dt.datetime | None = None,
     prepare: Callable[[duckdb.DuckDBPyConnection, RawFile], None] | None = None,
+    reject: tuple[type[BaseException], ...] = (),
+    warning: Callable[[RawFile], str | None] | None = None,
 ) -> list[FileLoad]:
     """Load the new ``files`` in order. ``loaded_at`` (default: now) is the wall clock recorded
     for all of them; a file without a date in its name arrives then. ``prepare`` runs before each
-    new file's transaction."""
+    new file's transaction. A file whose loader raises one of ``reject`` is rolled back and
+    recorded as ``rejected`` (``record_rejection``); the next files load. ``warning`` gives a
+    loaded file's notice for its manifest row."""
     loaded_at = loaded_at or now_utc()
     out: list[FileLoad] = []
     for f in files:
@@ -58,9 +62,14 @@ def load_files(
         if prepare is not None:
             prepare(con, f)
         con.begin()
+        rejected: BaseException | None = None
         try:
             batch_id = next_batch_id(con)
-            table, c, empty = loader(con, f, batch_id, arrival)
+            try:
+                table, c, empty = loader(con, f, batch_id, arrival)
+            except reject as exc:
+                rejected = exc
+                raise
             if c.raw_rows != c.loaded_rows + c.duplicate_rows + c.quarantined_rows:
                 raise IngestError(
                     f"{f.rel_path}: raw rows {c.raw_rows} != loaded "
@@ -76,12 +85,16 @@ def load_files(
                 arrival=arrival,
                 loaded_at=loaded_at,
                 c=c,
+                warning=warning(f) if warning is not None else None,
             )
             reasons = quarantine_reasons(con, batch_id)
             con.commit()
-        except BaseException:
+        except BaseException as exc:
             con.rollback()
-            raise
+            if exc is not rejected:
+                raise
+            out.append(record_rejection(con, source, default_table, f, arrival, loaded_at, exc))
+            continue
         out.append(
             FileLoad(
                 source,
@@ -96,6 +109,7 @@ def load_files(
                 c.conflict_rows,
                 empty,
                 reasons,
+                warning=warning(f) if warning is not None else None,
             )
         )
     problems = batch_summary_problems([f.__dict__ for f in out if not f.skipped])
@@ -104,12 +118,79 @@ def load_files(
     return out
 
 
+def record_rejection(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    table: str,
+    f: RawFile,
+    arrival: dt.datetime,
+    loaded_at: dt.datetime,
+    exc: BaseException,
+) -> FileLoad:
+    """Record ``f`` as rejected in its own transaction: one quarantine row (``unreadable_file``,
+    row = the first offending row when known, else 0; no raw record: the file may be binary or
+    huge) and a manifest row with raw = quarantined = 1. The (path, hash) is in the manifest,
+    so the file is retried only when its bytes change."""
+    reason = exc.reason if isinstance(exc, FileRejected) else _error_text(exc, f)
+    row = exc.row if isinstance(exc, FileRejected) else None
+    c = Counts(raw_rows=1, loaded_rows=0, duplicate_rows=0, quarantined_rows=1, conflict_rows=0)
+    con.begin()
+    try:
+        batch_id = next_batch_id(con)
+        con.execute(
+            "insert into raw.quarantine values (?, ?, ?, ?, 'unreadable_file', ?, null)",
+            [batch_id, source, f.rel_path, row or 0, f"file rejected: {reason}"],
+        )
+        record_batch(
+            con,
+            batch_id=batch_id,
+            source=source,
+            table_name=table,
+            f=f,
+            arrival=arrival,
+            loaded_at=loaded_at,
+            c=c,
+            status="rejected",
+            rejected_reason=reason,
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return FileLoad(
+        source,
+        table,
+        f.rel_path,
+        batch_id,
+        False,
+        1,
+        0,
+        0,
+        1,
+        0,
+        0,
+        {"unreadable_file": 1},
+        rejected_reason=reason,
+    )
+
+
+def _error_text(exc: BaseException, f: RawFile) -> str:
+    """A reader's error as one line, with the absolute path replaced by the file's name."""
+    lines = [x for x in str(exc).strip().splitlines() if x.strip()]
+    text = (lines[0] if lines else type(exc).__name__).replace(str(f.path), f.rel_path)
+    # the CSV reader names the line in a second line of its message
+    extra = next((x.strip() for x in lines[1:] if x.strip().startswith("CSV Error on Line")), "")
+    if extra and extra not in text:
+        text = f"{text} ({extra})"
+    return text[:500]
+
+
 def ingest_usage_files(con: duckdb.DuckDBPyConnection, s: Settings) -> list[FileLoad]:
     files = discover(s, s.raw_dir / "usage", ["jsonl", "csv", "parquet"])
     loaded_at = now_utc()
     new = [f for f in files if loaded_batch(con, f) is None]
     pending = [(f, arrival_at(f.rel_path, loaded_at)) for f in new]
-    usage = UsageFiles(con, pending)
+    usage = UsageFiles(con, pending, s.data_dir / ".meterline" / "tmp")
     return load_files(
         con,
         "usage",
@@ -118,6 +199,8 @@ def ingest_usage_files(con: duckdb.DuckDBPyConnection, s: Settings) -> list[File
         "usage_events",
         loaded_at=loaded_at,
         prepare=usage.prepare,
+        reject=REJECTABLE_ERRORS,
+        warning=usage.warning,
     )
 
 
