@@ -58,7 +58,7 @@ FUTURE_TOLERANCE = "interval 1 day"
 # The largest quantity one event may carry in any quantity field (docs/design.md, "Poison
 # values": derived so that no rating, tier, credit, cost or allocation step can overflow
 # DECIMAL(38) / HUGEINT). Larger values are quarantined `quantity_out_of_range`.
-QUANTITY_CEILING = 10**12
+QUANTITY_CEILING = 10**10
 # Events before this instant are quarantined `time_out_of_range` (a year-1 event would open a
 # draft invoice for every month since). Override with METERLINE_MIN_EVENT_TIME (ISO 8601, UTC).
 DEFAULT_MIN_EVENT_TIME = dt.datetime(2020, 1, 1)
@@ -319,7 +319,7 @@ def _classify_sql(src: _Source, arrival: str, floor: dt.datetime | None = None) 
     # which hold every value up to the ceiling)
     precise = {
         f: f"coalesce(try_cast(trim({f}_txt) as decimal(38, 25)) "
-        f"<> try_cast(trim({f}_txt) as {t}), false)"
+        f"<> try_cast(try_cast(trim({f}_txt) as {t}) as decimal(38, 25)), false)"
         for f, t in FIELDS.items()
         if (_scale(t) or 0) > 0
     }
@@ -514,19 +514,18 @@ def load_usage_file(
     """Load one usage file as batch ``batch_id`` on its own (the caller owns the transaction and
     the manifest row). ``sanitized``: the file's lines that are not UTF-8, and a copy of the file
     with those lines blanked, which is read instead."""
-    try:
-        src, n_rejected = _source_for(con, f, str(sanitized.path) if sanitized else None)
-        con.execute("drop table if exists _usage_cls")
-        con.execute(f"create temp table _usage_cls as {_classify_sql(src, _arrival_sql(arrival))}")
-        c = _store_classified(con, "_usage_cls", f, batch_id, n_rejected)
-        if sanitized is not None and sanitized.bad_lines:
-            c = _store_invalid_encoding(con, f, batch_id, sanitized, c)
-        return c
-    finally:
-        con.execute("drop table if exists _usage_cls")
-        if f.file_format == "csv":
-            for t in _CSV_TEMP:
-                con.execute(f"drop table if exists {t}")
+    # on an error the caller rolls the transaction back, which drops the temp tables made in it
+    src, n_rejected = _source_for(con, f, str(sanitized.path) if sanitized else None)
+    con.execute("drop table if exists _usage_cls")
+    con.execute(f"create temp table _usage_cls as {_classify_sql(src, _arrival_sql(arrival))}")
+    c = _store_classified(con, "_usage_cls", f, batch_id, n_rejected)
+    if sanitized is not None and sanitized.bad_lines:
+        c = _store_invalid_encoding(con, f, batch_id, sanitized, c)
+    con.execute("drop table if exists _usage_cls")
+    if f.file_format == "csv":
+        for t in _CSV_TEMP:
+            con.execute(f"drop table if exists {t}")
+    return c
 
 
 def _store_invalid_encoding(
@@ -729,7 +728,8 @@ def parquet_problem(con: duckdb.DuckDBPyConnection, f: RawFile) -> FileRejected 
             f"select num_children from parquet_schema({path}) limit {PARQUET_MAX_COLUMNS * 4 + 2}"
         ).fetchall()
     except duckdb.Error as e:
-        return FileRejected(f"not a readable Parquet file: {_first_line(e)}")
+        text = _first_line(e).replace(str(f.path), f.rel_path)
+        return FileRejected(f"not a readable Parquet file: {text}")
     leaves = sum(1 for (k,) in elements if not k)
     if leaves > PARQUET_MAX_COLUMNS or len(elements) > PARQUET_MAX_COLUMNS * 4 + 1:
         return FileRejected(
