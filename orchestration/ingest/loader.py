@@ -175,14 +175,18 @@ def record_rejection(
 
 
 def _error_text(exc: BaseException, f: RawFile) -> str:
-    """A reader's error as one line, with the absolute path replaced by the file's name."""
-    lines = [x for x in str(exc).strip().splitlines() if x.strip()]
-    text = (lines[0] if lines else type(exc).__name__).replace(str(f.path), f.rel_path)
-    # the CSV reader names the line in a second line of its message
-    extra = next((x.strip() for x in lines[1:] if x.strip().startswith("CSV Error on Line")), "")
-    if extra and extra not in text:
-        text = f"{text} ({extra})"
-    return text[:500]
+    """A reader's error in one line: its message up to the first blank line, without the
+    offending line's text (``Original Line:``, possibly megabytes) or DuckDB's suggestions,
+    the absolute path replaced by the file's relative one."""
+    parts = []
+    for line in str(exc).strip().splitlines():
+        if not line.strip():
+            break
+        if line.startswith(("Original Line:", "Possible Solution")):
+            continue
+        parts.append(line.strip())
+    text = "; ".join(parts) or type(exc).__name__
+    return text.replace(str(f.path), f.rel_path)[:500]
 
 
 def ingest_usage_files(con: duckdb.DuckDBPyConnection, s: Settings) -> list[FileLoad]:
