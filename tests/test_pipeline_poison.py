@@ -144,6 +144,7 @@ def test_poison_beside_good_files_builds_and_the_good_rows_bill_exactly(tmp_path
         ("llm_output_tokens", Decimal("100000.00")),
         ("images", Decimal("300000062.00")),
         ("api_requests", Decimal("5000000.00")),
+        ("tax", Decimal("0.00")),  # tax rate 0
     }
     assert query(
         poisoned,
