@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from orchestration.bench import DEFAULT_FLOOR_RUNS
-from orchestration.config import REPO_ROOT, settings
+from orchestration.config import REPO_ROOT, Settings, settings
 
 DATA_DIR_OPTION = click.option(
     "--data-dir",
@@ -125,7 +125,18 @@ def run(quiet: bool, full_refresh: bool, data_dir: Path | None) -> None:
 
     s = settings(data_dir)
     ok = run_pipeline(s, progress=not quiet, full_refresh=full_refresh)
+    _echo_warnings(s)
     sys.exit(0 if ok else 1)
+
+
+def _echo_warnings(s: Settings) -> None:
+    """Non-blocking checks that failed (e.g. rejected raw files), one line each, on stderr."""
+    from orchestration.defs.quality.run_log import read_run_log
+
+    log = read_run_log(s)
+    for c in log.checks if log is not None else []:
+        if not c.passed and not c.blocking:
+            click.echo(f"warning: {c.asset} {c.check}: {c.detail}", err=True)
 
 
 @main.command()

@@ -144,6 +144,15 @@ DDL: list[str] = [
     quarantined_rows BIGINT NOT NULL,
     conflict_rows BIGINT NOT NULL     -- subset of duplicate_rows: same key, different payload
 )""",
+    # Added by issue 18 (ALTER, so a warehouse created before gets the same columns, at the end).
+    # status: loaded | rejected. A rejected file could not be read as a whole (encoding, size,
+    # format, schema): it is one quarantined unit (raw_rows = quarantined_rows = 1), the reason
+    # names the problem and the first offending row or byte when known. Like any file, it is
+    # retried only when its bytes change. `warning`: a loaded file's notice (e.g. rows that carry
+    # none of the quantity fields their event type's meters read).
+    "ALTER TABLE raw.load_manifest ADD COLUMN IF NOT EXISTS status VARCHAR DEFAULT 'loaded'",
+    "ALTER TABLE raw.load_manifest ADD COLUMN IF NOT EXISTS rejected_reason VARCHAR",
+    "ALTER TABLE raw.load_manifest ADD COLUMN IF NOT EXISTS warning VARCHAR",
     f"""CREATE TABLE IF NOT EXISTS raw.usage_events (
     {_LINEAGE},
     event_source VARCHAR NOT NULL,    -- CloudEvents `source`

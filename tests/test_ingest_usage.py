@@ -448,16 +448,30 @@ def test_parquet_files_classified_together_load_exactly_as_one_at_a_time(
         assert (table_fingerprint(other, USAGE_TABLES[:3]), query(other, manifest)) == chunked
 
 
-def test_an_unreadable_parquet_file_stops_ingest_after_the_good_files(s: Settings) -> None:
+def test_an_unreadable_parquet_file_is_rejected_and_the_good_files_load(s: Settings) -> None:
     _parquet_usage_files(s)
     bad = s.raw_dir / "usage" / "d_2026-10-09.parquet"
     bad.write_bytes(b"PAR1 not really parquet")
-    with pytest.raises(duckdb.Error, match="d_2026-10-09.parquet"):
-        ingest_usage(s)
+    loads = ingest_usage(s)
+    assert [(x.file_path, x.raw_rows, x.quarantined_rows, x.rejected_reason) for x in loads] == [
+        ("raw/usage/a_2026-10-05.parquet", 4, 2, None),
+        ("raw/usage/b_2026-10-07.parquet", 5, 0, None),
+        ("raw/usage/c_2026-10-08.parquet", 2, 0, None),
+        (
+            "raw/usage/d_2026-10-09.parquet",
+            1,
+            1,
+            "not a readable Parquet file: Invalid Input Error: No magic bytes found at end of "
+            "file 'raw/usage/d_2026-10-09.parquet'",
+        ),
+    ]
     assert query(
-        s, "select file_path from raw.load_manifest where source = 'usage' order by 1"
+        s,
+        "select file_path, status, raw_rows, quarantined_rows from raw.load_manifest "
+        "where source = 'usage' order by 1",
     ) == [
-        ("raw/usage/a_2026-10-05.parquet",),
-        ("raw/usage/b_2026-10-07.parquet",),
-        ("raw/usage/c_2026-10-08.parquet",),
+        ("raw/usage/a_2026-10-05.parquet", "loaded", 4, 2),
+        ("raw/usage/b_2026-10-07.parquet", "loaded", 5, 0),
+        ("raw/usage/c_2026-10-08.parquet", "loaded", 2, 0),
+        ("raw/usage/d_2026-10-09.parquet", "rejected", 1, 1),
     ]

@@ -21,10 +21,13 @@ Decisions (see each loader's docstring for details):
   parsed is one raw row, quarantined ``unparseable`` with the file's text.
 - Always ``raw_rows = loaded_rows + duplicate_rows + quarantined_rows`` per file: checked before
   the file commits, and by a Great Expectations suite over every file of the call.
-- Quarantine reason codes. Usage: unparseable, missing_id (id or source), missing_subject,
-  missing_time, invalid_time, invalid_quantity, negative_quantity, future_time,
-  unknown_customer, unknown_event_type. Provider pages/CSVs: unparseable, unknown_object,
-  unexpected_object, invalid_time, invalid_amount, invalid_quantity, negative_quantity.
+- Quarantine reason codes. Usage: invalid_encoding, unparseable, missing_id (id or source),
+  missing_subject, missing_time, invalid_time, time_out_of_range, invalid_quantity,
+  quantity_out_of_range, negative_quantity, future_time, unknown_customer, unknown_event_type;
+  unreadable_file for a usage file rejected as a whole (``FileLoad.rejected_reason``, manifest
+  ``status = 'rejected'``; the other files load; see docs/design.md). Provider pages/CSVs:
+  unparseable, unknown_object, unexpected_object, invalid_time, invalid_amount, invalid_quantity,
+  negative_quantity.
   FOCUS: unparseable, missing_required, invalid_time, invalid_decimal.
 - Text is parsed strictly (``sqlexpr``): ``5/1/25`` is an invalid time, ``$10,000.00`` an invalid
   decimal, ``12.5`` an invalid integer count, ``10.0`` the integer 10. Money never goes through

@@ -131,9 +131,15 @@ def record_batch(
     arrival: dt.datetime,
     loaded_at: dt.datetime,
     c: Counts,
+    status: str = "loaded",
+    rejected_reason: str | None = None,
+    warning: str | None = None,
 ) -> None:
     con.execute(
-        "insert into raw.load_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into raw.load_manifest (batch_id, source, table_name, file_path, content_hash, "
+        "file_format, arrival_at, loaded_at, raw_rows, loaded_rows, duplicate_rows, "
+        "quarantined_rows, conflict_rows, status, rejected_reason, warning) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             batch_id,
             source,
@@ -148,6 +154,9 @@ def record_batch(
             c.duplicate_rows,
             c.quarantined_rows,
             c.conflict_rows,
+            status,
+            rejected_reason,
+            warning,
         ],
     )
 
@@ -159,3 +168,32 @@ def quarantine_reasons(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict[st
         [batch_id],
     ).fetchall()
     return {str(code): int(n) for code, n in rows}
+
+
+def rejected_files(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str]]:
+    """(file path, batch id, reason) of every rejected file whose path was not loaded since
+    (a rejected file is retried only when its bytes change; once a new version loads, the old
+    rejection is history), in path order."""
+    rows = con.execute(
+        """
+        select r.file_path, r.batch_id, r.rejected_reason
+        from raw.load_manifest r
+        where r.status = 'rejected'
+            and not exists (
+                select 1 from raw.load_manifest l
+                where l.file_path = r.file_path and l.batch_id > r.batch_id
+                    and coalesce(l.status, 'loaded') = 'loaded'
+            )
+        order by r.file_path, r.batch_id
+        """
+    ).fetchall()
+    return [(str(p), int(b), str(r)) for p, b, r in rows]
+
+
+def file_warnings(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str]]:
+    """(file path, batch id, warning) of every loaded file with a warning, in path order."""
+    rows = con.execute(
+        "select file_path, batch_id, warning from raw.load_manifest "
+        "where warning is not null order by file_path, batch_id"
+    ).fetchall()
+    return [(str(p), int(b), str(w)) for p, b, w in rows]

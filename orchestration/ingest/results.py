@@ -11,6 +11,17 @@ class ReferenceDataError(ValueError):
     data row) or YAML key path, and the problem. Raised before anything is written."""
 
 
+class FileRejected(ValueError):
+    """A file that cannot be read as a whole (encoding, size, format, schema). The loader
+    records it in the manifest as ``rejected`` (one quarantined unit) and goes on with the
+    next file. ``row`` is the first offending row (1-based line or row) when known."""
+
+    def __init__(self, reason: str, row: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.row = row
+
+
 class IngestError(RuntimeError):
     """A file could not be loaded consistently (e.g. its batch summary failed validation).
     The file's transaction is rolled back, so the warehouse is as it was before that file."""
@@ -38,6 +49,10 @@ class FileLoad:
     conflict_rows: int
     empty_buckets: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict, compare=False)
+    # set when the file was rejected as a whole (raw_rows = quarantined_rows = 1)
+    rejected_reason: str | None = None
+    # a loaded file's notice (e.g. rows with none of their meters' quantity fields)
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,14 @@ class IngestResult:
             for r in lines
         ]
         out.append(f"files skipped (already loaded): {skipped}")
+        rejected = [f for f in self.files if not f.skipped and f.rejected_reason]
+        if rejected:
+            out.append(f"files rejected (retried when their bytes change): {len(rejected)}")
+            out += [f"  {f.file_path}: {f.rejected_reason}" for f in rejected]
+        warned = [f for f in self.files if not f.skipped and f.warning]
+        if warned:
+            out.append("files with warnings:")
+            out += [f"  {f.file_path}: {f.warning}" for f in warned]
         if reasons:
             out.append("quarantined by reason:")
             out += [f"  {code}: {n}" for code, n in sorted(reasons.items())]

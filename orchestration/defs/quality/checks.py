@@ -5,6 +5,9 @@ Dagster run and, through the run log, blocks publishing and closing.
   the quarantine table holds exactly the quarantined rows, and raw.usage_events holds exactly the
   loaded + duplicate rows of each usage batch. Nothing is lost silently.
 - Great Expectations suites of ``orchestration/quality`` (see ``ge_checks.py``).
+- ``files_rejected_or_flagged`` (non-blocking, severity WARN): rejected raw files and loaded
+  files with a warning. A rejected file is one quarantined unit, so conservation holds and the
+  run goes on; the check makes it visible in the run log and the Dagster UI.
 """
 
 import dagster as dg
@@ -78,4 +81,33 @@ def rows_conserved(meterline: MeterlineResource) -> dg.AssetCheckResult:
     )
 
 
-RAW_CHECKS: list[dg.AssetChecksDefinition] = [rows_conserved]
+@dg.asset_check(
+    asset=raw_key("load_manifest"),
+    name="files_rejected_or_flagged",
+    blocking=False,
+    description="Warning (not a block): raw files rejected as a whole (unreadable: encoding, "
+    "size, format, schema; retried when their bytes change) and loaded files with a warning "
+    "(e.g. rows that carry none of their meters' quantity fields).",
+)
+def files_rejected_or_flagged(meterline: MeterlineResource) -> dg.AssetCheckResult:
+    from orchestration.ingest.manifest import file_warnings, rejected_files
+
+    with connect(meterline.settings().warehouse, read_only=True) as con:
+        rejected = rejected_files(con)
+        warned = file_warnings(con)
+    return dg.AssetCheckResult(
+        passed=not rejected and not warned,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "rejected_files": len(rejected),
+            "files_with_warnings": len(warned),
+            "problems": len(rejected) + len(warned),
+            "first": "; ".join(
+                [f"{p} rejected (batch {b}): {r}" for p, b, r in rejected[:5]]
+                + [f"{p} (batch {b}): {w}" for p, b, w in warned[:5]]
+            )[:2000],
+        },
+    )
+
+
+RAW_CHECKS: list[dg.AssetChecksDefinition] = [rows_conserved, files_rejected_or_flagged]
