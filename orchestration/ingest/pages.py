@@ -2,8 +2,10 @@
 the common per-file steps of the provider loaders.
 
 Counting unit: a bucket *result*. A bucket with ``results: []`` carries no data: it yields no
-row and is counted in ``empty_buckets``. A file that is not valid JSON (or has no ``data``
-list) is one raw row, quarantined as ``unparseable`` with the file text."""
+row and is counted in ``empty_buckets``. A malformed bucket (not an object; ``results`` missing
+or not a list) is one raw row, quarantined ``malformed_bucket`` with the bucket as its record.
+A file that is not valid JSON (or has no ``data`` list) is one raw row, quarantined as
+``unparseable`` with the file text. A leading UTF-8 byte-order mark is dropped before parsing."""
 
 from __future__ import annotations
 
@@ -15,35 +17,55 @@ from orchestration.ingest.sqlexpr import lit
 PAGE_TEMP = "_page_results"
 
 
+def _content(path: str) -> str:
+    """The file's text as JSON, a leading UTF-8 byte-order mark dropped (not content)."""
+    return f"(select ltrim(content, chr(65279)) as content from read_text({path}))"
+
+
 def read_page(con: duckdb.DuckDBPyConnection, f: RawFile) -> tuple[bool, int]:
-    """Create temp table ``_page_results(row_number, b, r)`` with one row per bucket result
-    (file order). Returns (parsed, empty_buckets)."""
+    """Create temp table ``_page_results(row_number, b, r, bucket_problem)`` with one row per
+    bucket result (file order), and one row (``r`` NULL) per malformed bucket: a bucket that is
+    not an object, or whose ``results`` is missing or not a list (``"results": "notalist"``).
+    The loaders quarantine those as ``malformed_bucket`` with ``bucket_problem`` as the reason:
+    the bucket is one raw row, never dropped. Returns (parsed, empty_buckets)."""
     con.execute(f"drop table if exists {PAGE_TEMP}")
     path = lit(str(f.path))
+    content = _content(path)
     ok = con.execute(
         f"select case when json_valid(content) then "
         f"coalesce(json_type(content::json -> '$.data') = 'ARRAY', false) else false end "
-        f"from read_text({path})"
+        f"from {content}"
     ).fetchone()
     if not ok or not ok[0]:
         return False, 0
     con.execute(f"""
 create temp table {PAGE_TEMP} as
-with doc as (select content::json as j from read_text({path})),
+with doc as (select content::json as j from {content}),
 buckets as (
-    select u.n as bi, u.b
+    select u.n as bi, u.b,
+        case
+            when json_type(u.b) <> 'OBJECT' then 'bucket is not an object: ' || json_type(u.b)
+            when json_type(u.b, '$.results') is null then 'bucket has no results list'
+            when json_type(u.b, '$.results') <> 'ARRAY'
+                then 'bucket results is not a list: ' || (u.b -> '$.results')::varchar
+        end as bucket_problem
     from doc, unnest(json_extract(doc.j, '$.data[*]')) with ordinality as u(b, n)
 ),
 results as (
-    select bi, v.n as ri, b, v.r
+    select bi, v.n as ri, b, v.r, null::varchar as bucket_problem
     from buckets, unnest(coalesce(json_extract(b, '$.results[*]'), [])) with ordinality as v(r, n)
+    where bucket_problem is null
+    union all
+    select bi, 0 as ri, b, null::json as r, bucket_problem
+    from buckets where bucket_problem is not null
 )
-select row_number() over (order by bi, ri) as row_number, b, r from results
+select row_number() over (order by bi, ri) as row_number, b, r, bucket_problem from results
 """)
     row = con.execute(
-        f"select count(*) from read_text({path}) t, "
+        f"select count(*) from {content} t, "
         f"unnest(json_extract(t.content::json, '$.data[*]')) as u(b) "
-        f"where coalesce(json_array_length(b, '$.results'), 0) = 0"
+        f"where json_type(b) = 'OBJECT' and json_type(b, '$.results') = 'ARRAY' "
+        f"and json_array_length(b, '$.results') = 0"
     ).fetchone()
     return True, int(row[0]) if row else 0
 
