@@ -329,9 +329,7 @@ def run_pipeline(s: Settings, *, progress: bool = True, log_level: str = "CRITIC
 
     with run_lock(s) as locked:
         if not locked:
-            StageProgress(True).console.print(
-                f"another meterline run holds {s.data_dir}; try again when it ends"
-            )
+            StageProgress(True).console.print(locked.reason, soft_wrap=True, markup=False)
             return False
         log = RunLog(status="running", started_at=_now())
         write_run_log(s, log)
