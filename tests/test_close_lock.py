@@ -13,7 +13,7 @@ import pytest
 
 from orchestration.close import close_period
 from orchestration.config import REPO_ROOT, Settings
-from orchestration.defs.quality.run_log import LOCK_WAIT_ENV, _alive, run_lock
+from orchestration.defs.quality.run_log import LOCK_WAIT_ENV, _alive, run_lock, warehouse_holder
 from orchestration.warehouse import connect
 
 
@@ -150,3 +150,38 @@ def test_a_child_that_outlives_the_bound_is_named_in_one_line(
         assert "Conflicting lock" not in messages[0]
     finally:
         os.kill(child_pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::Warning")
+def test_meterline_run_killed_in_its_parent_the_next_run_waits_for_dbt(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's case: `meterline run` SIGKILLed alone while dbt builds; dbt (its child) keeps
+    DuckDB's lock for a while. The next run waits for it, says so in one line, and succeeds."""
+    from orchestration.pipeline import run_pipeline
+    from tests.test_orchestration_kill import new_settings, start_run, wait_for_dbt_building
+
+    s = new_settings(tmp_path)
+    proc = start_run(s, tmp_path / "killed_run.log")
+    try:
+        wait_for_dbt_building(s, proc, timeout=900)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)  # the parent only, not its process group
+        proc.wait()
+    holder = warehouse_holder(s.warehouse)  # dbt, unless it already noticed and exited
+    capfd.readouterr()
+    assert run_pipeline(s, progress=False)
+    err = capfd.readouterr().err
+    waits = [line for line in err.splitlines() if line.startswith("meterline: the warehouse")]
+    if holder is not None:
+        pid, command = holder
+        assert "dbt" in command
+        assert waits == [
+            f"meterline: the warehouse is still held by process {pid} ({command}) left by a "
+            f"killed run (PID {proc.pid}) - waiting up to 60 s for it to exit"
+        ]
+    else:
+        assert waits == []
+    assert "Conflicting lock" not in err
+    print(f"dbt still held the warehouse after the kill: {holder is not None}")
