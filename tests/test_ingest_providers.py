@@ -725,3 +725,51 @@ def test_focus_rows_with_poison_values_are_quarantined_and_good_rows_load(
         (1, Decimal("10.500000000000000"), dt.datetime(2025, 9, 1)),
         (4, Decimal("0.123456789012345"), dt.datetime(2025, 9, 4)),
     ]
+
+
+def test_ragged_and_badly_encoded_csv_rows_are_one_quarantined_row_each(
+    tmp_settings: Settings,
+) -> None:
+    """A FOCUS or OpenAI dashboard CSV row with too few or too many fields, or invalid UTF-8, is
+    one quarantined row (not one per missing column, not the whole file); its neighbours load
+    with their data-row numbers."""
+    s = tmp_settings
+    path = write_focus_csv(
+        s.data_dir,
+        "focus_2025-09.csv",
+        [focus_row(f"2025-09-0{d}", f"{d}.25", "Compute", "GPU") for d in range(1, 6)],
+    )
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = b",".join(lines[2].split(b",")[:5])  # row 2: 5 of 36 fields
+    lines[3] = lines[3] + b",extra"  # row 3: one too many
+    lines[4] = lines[4].replace(b"GPU usage", b"GPU \xff usage")  # row 4: invalid UTF-8
+    path.write_bytes(b"\n".join(lines))
+    openai_csv = s.raw_dir / "costs" / "openai" / "cost_export_2025-09.csv"
+    openai_csv.parent.mkdir(parents=True, exist_ok=True)
+    openai_csv.write_text(
+        "start_time,end_time,amount_value,amount_currency,line_item,project_id\n"
+        '1756684800,1756771200,1.50,usd,"gpt-4o, input",proj_1\n'
+        "1756684800,1756771200,2.50\n"
+        '1756684800,1756771200,3.50,usd,"gpt-4o, output",proj_1\n',
+        encoding="utf-8",
+    )
+    loads = ingest_provider(s, "focus") + ingest_provider(s, "openai")
+    _conserved(s, loads)
+    assert [(f.raw_rows, f.loaded_rows, f.quarantined_rows) for f in loads] == [
+        (5, 2, 3),
+        (3, 2, 1),
+    ]
+    assert [(r[0], r[1], r[2], str(r[3]).split(":")[0]) for r in _quarantine(s)] == [
+        ("cost_export_2025-09.csv", 2, "unparseable", "line 3"),
+        ("focus_2025-09.csv", 2, "unparseable", "line 3"),
+        ("focus_2025-09.csv", 3, "unparseable", "line 4"),
+        ("focus_2025-09.csv", 4, "unparseable", "line 5"),
+    ]
+    assert query(s, "select row_number, BilledCost from raw.focus_costs order by 1") == [
+        (1, Decimal("1.250000000000000")),
+        (5, Decimal("5.250000000000000")),
+    ]
+    assert query(s, "select row_number, amount_value from raw.openai_costs order by 1") == [
+        (1, Decimal("1.5000000000000000")),
+        (3, Decimal("3.5000000000000000")),
+    ]

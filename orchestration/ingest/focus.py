@@ -24,7 +24,7 @@ import duckdb
 
 from orchestration.ingest.currencies import sql_invalid_currency
 from orchestration.ingest.manifest import Counts, RawFile
-from orchestration.ingest.pages import finish
+from orchestration.ingest.pages import finish, finish_csv_rejects, read_csv_rows
 from orchestration.ingest.sqlexpr import excess_scale, ident, lit, type_scale, typed_parse
 from orchestration.warehouse import FOCUS_COLUMNS
 
@@ -81,11 +81,7 @@ def _read_text_table(con: duckdb.DuckDBPyConnection, f: RawFile) -> tuple[bool, 
                 f"{casts} from read_parquet({path})"
             )
         else:
-            con.execute(
-                f"create temp table {_TEXT} as select row_number() over () as __row, * "
-                f"from read_csv({path}, header = true, all_varchar = true, "
-                f"nullstr = ['NULL', ''])"
-            )
+            read_csv_rows(con, f, _TEXT, "nullstr = ['NULL', ''], ")
     except duckdb.Error:
         return False, floats
     return True, floats
@@ -197,4 +193,7 @@ from checked
 """)
     con.execute(f"drop table if exists {_TEXT}")
     columns = ["focus_version", *FOCUS_COLUMNS, "extra_columns"]
-    return "focus_costs", finish(con, STAGED, "focus_costs", columns, batch_id, f, "focus"), 0
+    counts = finish(con, STAGED, "focus_costs", columns, batch_id, f, "focus")
+    if f.file_format == "csv":
+        counts = finish_csv_rejects(con, f, batch_id, "focus", counts)
+    return "focus_costs", counts, 0

@@ -25,10 +25,13 @@ import duckdb
 from orchestration.ingest.currencies import sql_invalid_currency
 from orchestration.ingest.manifest import Counts, RawFile
 from orchestration.ingest.pages import (
+    CSV_REJECTS,
     PAGE_TEMP,
     finish,
+    finish_csv_rejects,
     group_by_literal,
     quarantine_unparseable_file,
+    read_csv_rows,
     read_page,
 )
 from orchestration.ingest.sqlexpr import (
@@ -36,7 +39,6 @@ from orchestration.ingest.sqlexpr import (
     excess_scale,
     ident,
     int_parse,
-    lit,
     ts_parse,
     typed_parse,
 )
@@ -260,10 +262,7 @@ _TIME_COLS = ("start_time", "end_time", "start_time_iso", "end_time_iso")
 def _load_csv(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int) -> tuple[str, Counts, int]:
     con.execute(f"drop table if exists {_CSV}")
     try:
-        con.execute(
-            f"create temp table {_CSV} as select row_number() over () as __row, * "
-            f"from read_csv({lit(str(f.path))}, header = true, all_varchar = true)"
-        )
+        read_csv_rows(con, f, _CSV, "")
     except duckdb.Error:
         return "openai_usage", quarantine_unparseable_file(con, f, batch_id, "openai"), 0
     names = [str(r[0]) for r in con.execute(f"describe {_CSV}").fetchall() if r[0] != "__row"]
@@ -274,6 +273,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int) -> tupl
         kind = "usage"
     else:
         con.execute(f"drop table if exists {_CSV}")
+        con.execute(f"drop table if exists {CSV_REJECTS}")
         return "openai_usage", quarantine_unparseable_file(con, f, batch_id, "openai"), 0
 
     def c(name: str) -> str:
@@ -338,7 +338,8 @@ select
 from checked
 """)
     con.execute(f"drop table if exists {_CSV}")
-    return table, finish(con, STAGED, table, out_cols, batch_id, f, "openai"), empty
+    counts = finish(con, STAGED, table, out_cols, batch_id, f, "openai")
+    return table, finish_csv_rejects(con, f, batch_id, "openai", counts), empty
 
 
 def load_openai_file(

@@ -70,6 +70,76 @@ select row_number() over (order by bi, ri) as row_number, b, r, bucket_problem f
     return True, int(row[0]) if row else 0
 
 
+CSV_REJECTS = "_csv_rejects"
+
+
+def read_csv_rows(con: duckdb.DuckDBPyConnection, f: RawFile, table: str, options: str) -> None:
+    """Create temp ``table`` (``__row``, the CSV's columns as text) from a provider CSV. A line
+    DuckDB cannot read as a row (too few or too many fields, invalid UTF-8) does not fail the
+    file: it goes to temp table ``_csv_rejects(row_number, reason_detail, raw_record)``, to be
+    quarantined ``unparseable`` by ``finish_csv_rejects``, and its neighbours load. Row numbers
+    are 1-based data rows (the line minus the header) when every row is one line; with quoted
+    line breaks the rejected rows are numbered after the good ones. Raises ``duckdb.Error``
+    when the file cannot be read at all."""
+    path = lit(str(f.path))
+    for t in (table, CSV_REJECTS, "_csv_rej", "_csv_rej_scan"):
+        con.execute(f"drop table if exists {t}")
+    con.execute(
+        f"create temp table _csv_read as select row_number() over () as __good, * "
+        f"from read_csv({path}, header = true, all_varchar = true, {options}"
+        f"store_rejects = true, rejects_table = '_csv_rej', rejects_scan = '_csv_rej_scan')"
+    )
+    con.execute(f"""
+create temp table {CSV_REJECTS} as
+select line - 1 as row_number,
+    'line ' || line || ': ' || string_agg(error_message, '; ' order by column_idx)
+        as reason_detail,
+    first(csv_line order by column_idx) as raw_record
+from _csv_rej group by line
+""")
+    row = con.execute(
+        f"select (select count(*) from _csv_read), (select count(*) from {CSV_REJECTS}), "
+        f"(select coalesce(max(row_number), 0) from {CSV_REJECTS})"
+    ).fetchone()
+    assert row is not None
+    good, rejected, last = int(row[0]), int(row[1]), int(row[2])
+    total = good + rejected
+    if last > total:  # quoted line breaks: lines are not rows
+        con.execute(
+            f"update {CSV_REJECTS} r set row_number = {good} + n.k from (select row_number, "
+            f"row_number() over (order by row_number) as k from {CSV_REJECTS}) n "
+            f"where r.row_number = n.row_number"
+        )
+    con.execute(f"""
+create temp table {table} as
+with free as (
+    select t.n, row_number() over (order by t.n) as k
+    from range(1, {total} + 1) t(n)
+    where t.n not in (select row_number from {CSV_REJECTS})
+)
+select free.n as __row, c.* exclude (__good)
+from _csv_read c join free on free.k = c.__good
+order by __row
+""")
+    for t in ("_csv_read", "_csv_rej", "_csv_rej_scan"):
+        con.execute(f"drop table if exists {t}")
+
+
+def finish_csv_rejects(
+    con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int, source: str, c: Counts
+) -> Counts:
+    """Quarantine the rows ``read_csv_rows`` set aside; ``c`` plus them."""
+    con.execute(
+        f"insert into raw.quarantine select ?, ?, ?, row_number, 'unparseable', reason_detail, "
+        f"raw_record from {CSV_REJECTS} order by row_number",
+        [batch_id, source, f.rel_path],
+    )
+    row = con.execute(f"select count(*) from {CSV_REJECTS}").fetchone()
+    con.execute(f"drop table if exists {CSV_REJECTS}")
+    n = int(row[0]) if row else 0
+    return Counts(c.raw_rows + n, c.loaded_rows, c.duplicate_rows, c.quarantined_rows + n, 0)
+
+
 def quarantine_unparseable_file(
     con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int, source: str
 ) -> Counts:
