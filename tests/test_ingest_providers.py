@@ -773,3 +773,54 @@ def test_ragged_and_badly_encoded_csv_rows_are_one_quarantined_row_each(
         (1, Decimal("1.5000000000000000")),
         (3, Decimal("3.5000000000000000")),
     ]
+
+
+def test_a_page_that_is_not_utf8_and_a_broken_parquet_do_not_stop_the_good_files(
+    tmp_settings: Settings,
+) -> None:
+    s = tmp_settings
+    anthropic = s.raw_dir / "costs" / "anthropic"
+    good = {"amount": "250", "currency": "USD", "model": "claude-haiku-4-5"}
+    _page(anthropic / "a_2025-09-01.json", {"data": [{**ANTHROPIC_DAY, "results": [good]}]})
+    text = json.dumps({"data": [{**ANTHROPIC_DAY, "results": [{**good, "description": "X"}]}]})
+    bad = text.encode().replace(b'"X"', b'"\xff"')
+    (anthropic / "b_2025-09-02.json").write_bytes(bad)
+    _page(anthropic / "c_2025-09-03.json", {"data": [{**ANTHROPIC_DAY, "results": [good]}]})
+    focus = s.raw_dir / "costs" / "focus"
+    focus.mkdir(parents=True)
+    (focus / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
+    write_focus_csv(s.data_dir, "ok.csv", [focus_row("2025-09-01", "1.5", "Compute", "GPU")])
+    loads = ingest_provider(s, "anthropic") + ingest_provider(s, "focus")
+    _conserved(s, loads)
+    assert [
+        (f.file_path.rsplit("/", 1)[-1], f.raw_rows, f.loaded_rows, f.quarantined_rows)
+        for f in loads
+    ] == [
+        ("a_2025-09-01.json", 1, 1, 0),
+        ("b_2025-09-02.json", 1, 0, 1),
+        ("c_2025-09-03.json", 1, 1, 0),
+        ("broken.parquet", 1, 0, 1),
+        ("ok.csv", 1, 1, 0),
+    ]
+    offset = bad.index(b"\xff")
+    assert query(
+        s,
+        "select split_part(file_path, '/', -1), reason_code, reason_detail, "
+        "raw_record is not null from raw.quarantine order by 1",
+    ) == [
+        (
+            "b_2025-09-02.json",
+            "invalid_encoding",
+            f"not UTF-8 text: invalid byte at offset {offset}",
+            True,
+        ),
+        (
+            "broken.parquet",
+            "unparseable",
+            "not a readable FOCUS CSV/Parquet file: Invalid Input Error: No magic bytes found "
+            f"at end of file '{focus / 'broken.parquet'}'",
+            False,
+        ),
+    ]
+    assert query(s, "select sum(amount_cents) from raw.anthropic_costs") == [(Decimal("500"),)]
+    assert query(s, "select sum(BilledCost) from raw.focus_costs") == [(Decimal("1.5"),)]

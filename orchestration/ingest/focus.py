@@ -24,7 +24,13 @@ import duckdb
 
 from orchestration.ingest.currencies import sql_invalid_currency
 from orchestration.ingest.manifest import Counts, RawFile
-from orchestration.ingest.pages import finish, finish_csv_rejects, read_csv_rows
+from orchestration.ingest.pages import (
+    finish,
+    finish_csv_rejects,
+    probe_error,
+    quarantine_unparseable_file,
+    read_csv_rows,
+)
 from orchestration.ingest.sqlexpr import excess_scale, ident, lit, type_scale, typed_parse
 from orchestration.warehouse import FOCUS_COLUMNS
 
@@ -65,11 +71,16 @@ def focus_version(columns: set[str]) -> str:
     return "1.0"
 
 
-def _read_text_table(con: duckdb.DuckDBPyConnection, f: RawFile) -> tuple[bool, set[str]]:
-    """(readable, the Parquet columns stored as binary floating point)."""
+def _read_text_table(con: duckdb.DuckDBPyConnection, f: RawFile) -> tuple[str | None, set[str]]:
+    """(why the file cannot be read or None, the Parquet columns stored as binary floating
+    point)."""
     con.execute(f"drop table if exists {_TEXT}")
     path = lit(str(f.path))
     floats: set[str] = set()
+    if f.file_format == "parquet":
+        problem = probe_error(con, f"select count(*) from read_parquet({path})")
+        if problem is not None:
+            return problem, floats
     try:
         if f.file_format == "parquet":
             described = con.execute(f"describe select * from read_parquet({path})").fetchall()
@@ -82,23 +93,20 @@ def _read_text_table(con: duckdb.DuckDBPyConnection, f: RawFile) -> tuple[bool, 
             )
         else:
             read_csv_rows(con, f, _TEXT, "nullstr = ['NULL', ''], ")
-    except duckdb.Error:
-        return False, floats
-    return True, floats
+    except duckdb.Error as exc:
+        return str(exc).strip().splitlines()[0], floats
+    return None, floats
 
 
 def load_focus_file(
     con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int, arrival: dt.datetime
 ) -> tuple[str, Counts, int]:
     del arrival
-    readable, floats = _read_text_table(con, f)
-    if not readable:
-        con.execute(
-            "insert into raw.quarantine select ?, 'focus', ?, 1, 'unparseable', "
-            f"'not a readable FOCUS CSV/Parquet file', content from read_text({lit(str(f.path))})",
-            [batch_id, f.rel_path],
-        )
-        return "focus_costs", Counts(1, 0, 0, 1, 0), 0
+    problem, floats = _read_text_table(con, f)
+    if problem is not None:
+        detail = f"not a readable FOCUS CSV/Parquet file: {problem}"
+        counts = quarantine_unparseable_file(con, f, batch_id, "focus", detail)
+        return "focus_costs", counts, 0
     names = [str(r[0]) for r in con.execute(f"describe {_TEXT}").fetchall() if r[0] != "__row"]
     by_name: dict[str, str] = {}
     extras: list[str] = []

@@ -17,6 +17,20 @@ from orchestration.ingest.sqlexpr import lit
 PAGE_TEMP = "_page_results"
 
 
+def probe_error(con: duckdb.DuckDBPyConnection, sql: str) -> str | None:
+    """Run ``sql`` on a separate cursor and return its error's first line, else None. A failed
+    read of a file (not UTF-8, not Parquet) aborts the transaction it runs in: the loaders run
+    inside the file's transaction, so a read that may fail is tried aside first."""
+    cur = con.cursor()
+    try:
+        cur.execute(sql).fetchall()
+    except duckdb.Error as exc:
+        return str(exc).strip().splitlines()[0]
+    finally:
+        cur.close()
+    return None
+
+
 def _content(path: str) -> str:
     """The file's text as JSON, a leading UTF-8 byte-order mark dropped (not content)."""
     return f"(select ltrim(content, chr(65279)) as content from read_text({path}))"
@@ -31,6 +45,8 @@ def read_page(con: duckdb.DuckDBPyConnection, f: RawFile) -> tuple[bool, int]:
     con.execute(f"drop table if exists {PAGE_TEMP}")
     path = lit(str(f.path))
     content = _content(path)
+    if probe_error(con, f"select length(content) from {content}") is not None:
+        return False, 0  # not UTF-8 text: quarantine_unparseable_file says where
     ok = con.execute(
         f"select case when json_valid(content) then "
         f"coalesce(json_type(content::json -> '$.data') = 'ARRAY', false) else false end "
@@ -141,12 +157,31 @@ def finish_csv_rejects(
 
 
 def quarantine_unparseable_file(
-    con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int, source: str
+    con: duckdb.DuckDBPyConnection,
+    f: RawFile,
+    batch_id: int,
+    source: str,
+    detail: str = "not a JSON page with a data list",
 ) -> Counts:
+    """The whole file as one quarantined row: ``unparseable`` with its text, or
+    ``invalid_encoding`` (the first invalid byte's offset named) when it is not UTF-8, its text
+    then decoded with U+FFFD for the invalid bytes. A Parquet file is ``unparseable`` with no
+    text (the file itself is kept, its hash in the manifest)."""
+    data = f.path.read_bytes()
+    if f.file_format == "parquet":
+        con.execute(
+            "insert into raw.quarantine values (?, ?, ?, 1, 'unparseable', ?, null)",
+            [batch_id, source, f.rel_path, detail],
+        )
+        return Counts(1, 0, 0, 1, 0)
+    try:
+        text, reason = data.decode("utf-8"), "unparseable"
+    except UnicodeDecodeError as exc:
+        text, reason = data.decode("utf-8", errors="replace"), "invalid_encoding"
+        detail = f"not UTF-8 text: invalid byte at offset {exc.start}"
     con.execute(
-        f"insert into raw.quarantine select ?, ?, ?, 1, 'unparseable', "
-        f"'not a JSON page with a data list', content from read_text({lit(str(f.path))})",
-        [batch_id, source, f.rel_path],
+        "insert into raw.quarantine values (?, ?, ?, 1, ?, ?, ?)",
+        [batch_id, source, f.rel_path, reason, detail, text],
     )
     return Counts(1, 0, 0, 1, 0)
 
