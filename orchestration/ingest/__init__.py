@@ -23,9 +23,11 @@ Decisions (see each loader's docstring for details):
   the file commits, and by a Great Expectations suite over every file of the call.
 - Quarantine reason codes. Usage: unparseable, missing_id (id or source), missing_subject,
   missing_time, invalid_time, invalid_quantity, negative_quantity, future_time,
-  unknown_customer, unknown_event_type. Provider pages/CSVs: unparseable, unknown_object,
-  unexpected_object, invalid_time, invalid_amount, invalid_quantity, negative_quantity.
-  FOCUS: unparseable, missing_required, invalid_time, invalid_decimal.
+  unknown_customer, unknown_event_type. Provider pages/CSVs: unparseable, invalid_encoding,
+  malformed_bucket, unknown_object, unexpected_object, invalid_time, invalid_amount,
+  excess_precision, invalid_currency, invalid_quantity, negative_quantity.
+  FOCUS: unparseable, invalid_encoding, missing_required, invalid_time, invalid_decimal,
+  excess_precision, invalid_currency.
 - Text is parsed strictly (``sqlexpr``): ``5/1/25`` is an invalid time, ``$10,000.00`` an invalid
   decimal, ``12.5`` an invalid integer count, ``10.0`` the integer 10. Money never goes through
   float arithmetic (JSON numbers are cast from their shortest round-trip text).

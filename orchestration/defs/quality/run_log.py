@@ -192,7 +192,7 @@ def run_lock(s: Settings, *, say: Callable[[str], None] = _stderr) -> Iterator[R
 
     Yields a ``RunLock``: falsy (with a one-line ``reason``) when another run holds it. The OS
     releases the lock when its process dies, but a run killed in its parent can leave a child
-    (dbt) holding DuckDB's lock on the warehouse for a while (~16 s measured). The lock file
+    (dbt) holding DuckDB's lock on the warehouse for a while (issue 18 saw ~16 s). The lock file
     holds the PID of the run holding it, cleared when it ends: finding a PID there means the
     last run died. Either way, before yielding the lock, the warehouse file is probed: while
     another process holds it, this waits (at most ``METERLINE_LOCK_WAIT_SECONDS``, default 60)
