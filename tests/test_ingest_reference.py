@@ -474,3 +474,16 @@ def test_rfc3339_lower_case_t_and_z_in_reference_times(tmp_settings: Settings) -
     assert query(s, "select granted_at, expires_at from raw.credit_grants") == [
         ("2026-09-01T08:30:00Z", "2026-12-01T00:00:00+01:00")
     ]
+
+
+def test_a_reference_csv_row_that_is_not_utf8_is_named(tmp_settings: Settings) -> None:
+    s = tmp_settings
+    write_reference(s)
+    path = s.reference_dir / "customers.csv"
+    path.write_bytes(path.read_bytes().replace(b"Beta", b"B\xffta"))
+    with pytest.raises(ReferenceDataError) as exc:
+        ingest_reference(s)
+    assert str(exc.value).splitlines()[1:] == [
+        "reference/customers.csv: row 2: cannot be parsed as CSV (line 3): Invalid unicode "
+        "(byte sequence mismatch) detected. This file is not utf-8 encoded."
+    ]

@@ -122,7 +122,7 @@ def _read_csv(
     The header is read first; DuckDB then reads the rows with those columns (no sniffing), so a
     row with the wrong number of fields is reported with its line instead of failing the file.
     """
-    with f.path.open(encoding="utf-8-sig", newline="") as fh:
+    with f.path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
         first = next(csv.reader(fh), None)
     header = [h.strip() for h in first or []]
     missing = [c for c in spec.required_columns if c not in header]
