@@ -746,8 +746,8 @@ def test_ragged_and_badly_encoded_csv_rows_are_one_quarantined_row_each(
     path.write_bytes(b"\n".join(lines))
     openai_csv = s.raw_dir / "costs" / "openai" / "cost_export_2025-09.csv"
     openai_csv.parent.mkdir(parents=True, exist_ok=True)
-    openai_csv.write_text(
-        "start_time,end_time,amount_value,amount_currency,line_item,project_id\n"
+    openai_csv.write_text(  # with a byte-order mark
+        BOM + "start_time,end_time,amount_value,amount_currency,line_item,project_id\n"
         '1756684800,1756771200,1.50,usd,"gpt-4o, input",proj_1\n'
         "1756684800,1756771200,2.50\n"
         '1756684800,1756771200,3.50,usd,"gpt-4o, output",proj_1\n',
