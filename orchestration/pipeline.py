@@ -329,7 +329,9 @@ def run_pipeline(s: Settings, *, progress: bool = True, log_level: str = "CRITIC
 
     with run_lock(s) as locked:
         if not locked:
-            StageProgress(True).console.print(locked.reason, soft_wrap=True, markup=False)
+            StageProgress(True).console.print(
+                locked.reason, soft_wrap=True, markup=False, highlight=False
+            )
             return False
         log = RunLog(status="running", started_at=_now())
         write_run_log(s, log)

@@ -121,7 +121,10 @@ def test_a_run_after_a_killed_parent_waits_for_its_child_then_runs(
 
 
 def test_a_child_that_outlives_the_bound_is_named_in_one_line(
-    tmp_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     s = tmp_settings
     monkeypatch.setenv(LOCK_WAIT_ENV, "1.5")
@@ -148,6 +151,15 @@ def test_a_child_that_outlives_the_bound_is_named_in_one_line(
         assert not close_period(s, "2026-10", [], echo=messages.append)
         assert len(messages) == 1 and f"held by process {child_pid}" in messages[0]
         assert "Conflicting lock" not in messages[0]
+        # and so does `meterline run` (stderr: the wait, then the refusal), having written nothing
+        from orchestration.pipeline import run_pipeline
+
+        capsys.readouterr()
+        assert not run_pipeline(s, progress=False)
+        out = capsys.readouterr()
+        assert out.err.splitlines() == [said[0], locked.reason]
+        assert "Conflicting lock" not in out.out + out.err
+        assert not (s.data_dir / ".meterline" / "last_run.json").exists()
     finally:
         os.kill(child_pid, signal.SIGKILL)
 

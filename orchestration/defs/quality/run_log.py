@@ -207,6 +207,7 @@ def run_lock(s: Settings, *, say: Callable[[str], None] = _stderr) -> Iterator[R
             reason = f"another meterline run holds {s.data_dir}; try again when it ends"
             yield RunLock(False, reason)
             return
+        busy, stale = "", None
         try:
             fh.seek(0)
             previous = fh.read().strip()
@@ -220,5 +221,7 @@ def run_lock(s: Settings, *, say: Callable[[str], None] = _stderr) -> Iterator[R
         finally:
             fh.seek(0)
             fh.truncate()
+            if busy and stale:  # still the dead run's child: the next attempt says so too
+                fh.write(f"{stale}\n")
             fh.flush()
             fcntl.flock(fh, fcntl.LOCK_UN)
