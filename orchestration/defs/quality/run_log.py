@@ -140,10 +140,14 @@ def warehouse_holder(warehouse: Path) -> tuple[int, str] | None:
     Probes by opening it (DuckDB names the holder in its lock error); never creates it."""
     import duckdb
 
+    from orchestration.warehouse import duckdb_config
+
     if not warehouse.exists():
         return None
     try:
-        duckdb.connect(str(warehouse)).close()
+        duckdb.connect(str(warehouse), config=duckdb_config()).close()
+    except duckdb.ConnectionException:
+        return None  # this process has it open already (another configuration): not another's
     except duckdb.IOException as exc:
         m = _DUCKDB_HOLDER.search(str(exc))
         if m is None:
