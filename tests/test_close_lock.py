@@ -110,7 +110,7 @@ def test_a_run_after_a_killed_parent_waits_for_its_child_then_runs(
     assert len(said) == 1
     assert said[0].startswith(f"meterline: the warehouse is still held by process {child_pid} ")
     assert f"left by a killed run (PID {parent_pid})" in said[0]
-    assert said[0].endswith("waiting up to 60 s for it to exit")
+    assert said[0].endswith("waiting up to 120 s for it to exit")
     assert "\n" not in said[0]
     # the lock file is cleared at the end: the next run finds no dead run and waits for nothing
     assert (s.data_dir / ".meterline" / "run.lock").read_text() == ""
@@ -191,7 +191,7 @@ def test_meterline_run_killed_in_its_parent_the_next_run_waits_for_dbt(
         assert "dbt" in command
         assert waits == [
             f"meterline: the warehouse is still held by process {pid} ({command}) left by a "
-            f"killed run (PID {proc.pid}) - waiting up to 60 s for it to exit"
+            f"killed run (PID {proc.pid}) - waiting up to 120 s for it to exit"
         ]
     else:
         assert waits == []
