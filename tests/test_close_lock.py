@@ -120,6 +120,7 @@ def test_a_run_after_a_killed_parent_waits_for_its_child_then_runs(
     assert said == []
 
 
+@pytest.mark.filterwarnings("ignore::Warning")  # third-party deprecations on importing dagster
 def test_a_child_that_outlives_the_bound_is_named_in_one_line(
     tmp_settings: Settings,
     tmp_path: Path,
