@@ -131,7 +131,7 @@ def run(quiet: bool, full_refresh: bool, data_dir: Path | None) -> None:
 
 def _echo_warnings(s: Settings) -> None:
     """Non-blocking checks that failed (e.g. rejected raw files), one line each, on stderr."""
-    from orchestration.defs.quality.run_log import read_run_log
+    from orchestration.run_log import read_run_log
 
     log = read_run_log(s)
     for c in log.checks if log is not None else []:

@@ -330,7 +330,11 @@ def close_period_result(
         raise CloseRefused(f"period must be YYYY-MM, got {period!r}")
     with run_lock(s) as locked:
         if not locked:
-            raise CloseRefused(f"a meterline run is in progress on {s.data_dir}; close after it")
+            raise CloseRefused(
+                locked.reason
+                if locked.warehouse_busy
+                else f"a meterline run is in progress on {s.data_dir}; close after it"
+            )
         return _close_locked(s, period, sorted(set(exclude)), force=force, as_of=as_of, now=now)
 
 

@@ -366,7 +366,7 @@ def run_pipeline(
     with run_lock(s) as locked:
         if not locked:
             StageProgress(True).console.print(
-                f"another meterline run holds {s.data_dir}; try again when it ends"
+                locked.reason, soft_wrap=True, markup=False, highlight=False
             )
             return False
         if not full_refresh and _no_new_data(s, ui):

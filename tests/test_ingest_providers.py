@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
 
 from orchestration.config import Settings
-from orchestration.ingest import ingest_all, ingest_provider
+from orchestration.ingest import FileLoad, ingest_all, ingest_provider
+from tests.support.costs import focus_row, write_focus_csv
 from tests.support.ingest import FIXTURES, query, table_fingerprint, write_reference
 
 FOCUS_SAMPLE = FIXTURES / "focus" / "focus_sample.csv"
@@ -457,3 +459,368 @@ def test_an_empty_page_is_one_unparseable_row_and_an_empty_csv_has_no_rows(
     )
     (empty_csv,) = ingest_provider(s, "focus")
     assert (empty_csv.skipped, empty_csv.raw_rows, empty_csv.loaded_rows) == (False, 0, 0)
+
+
+# --- poison values and malformed buckets: quarantined with a reason, never dropped --------------
+
+BOM = "\ufeff"
+
+
+def _page(path: Path, body: object, *, bom: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text((BOM if bom else "") + json.dumps(body), encoding="utf-8")
+
+
+def _conserved(s: Settings, loads: list[FileLoad]) -> None:
+    """raw = loaded + duplicates + quarantined per file, in the result and in the manifest."""
+    for f in loads:
+        assert f.raw_rows == f.loaded_rows + f.duplicate_rows + f.quarantined_rows, f
+    assert query(
+        s,
+        "select count(*) from raw.load_manifest "
+        "where raw_rows <> loaded_rows + duplicate_rows + quarantined_rows",
+    ) == [(0,)]
+
+
+def _quarantine(s: Settings) -> list[tuple[object, ...]]:
+    return query(
+        s,
+        "select split_part(file_path, '/', -1), row_number, reason_code, reason_detail "
+        "from raw.quarantine order by 1, 2",
+    )
+
+
+ANTHROPIC_DAY = {"starting_at": "2025-09-01T00:00:00Z", "ending_at": "2025-09-02T00:00:00Z"}
+
+
+def test_anthropic_malformed_buckets_and_poison_values_are_quarantined(
+    tmp_settings: Settings,
+) -> None:
+    s = tmp_settings
+    good = {"amount": "123.45", "currency": "USD", "model": "claude-haiku-4-5"}
+    _page(
+        s.raw_dir / "costs" / "anthropic" / "cost_report_2025-09-01.json",
+        {
+            "data": [
+                {**ANTHROPIC_DAY, "results": "notalist"},
+                {**ANTHROPIC_DAY, "results": [good]},
+                {
+                    # RFC 3339 lower-case 't' / 'z'
+                    "starting_at": "2025-09-02t00:00:00z",
+                    "ending_at": "2025-09-03t00:00:00z",
+                    "results": [
+                        {**good, "amount": "0.5"},
+                        {**good, "currency": 7},
+                        {**good, "currency": "XYZ"},
+                        {**good, "amount": "0.0000000001"},  # 10 places of cents
+                        {**good, "amount": "1.000000001", "currency": "usd"},  # 9 places: kept
+                    ],
+                },
+                7,
+                {**ANTHROPIC_DAY},
+                {**ANTHROPIC_DAY, "results": []},
+            ],
+            "has_more": False,
+        },
+    )
+    # a byte-order mark in front of a page is not content: every result loads
+    _page(
+        s.raw_dir / "costs" / "anthropic" / "bom_2025-09-04.json",
+        {"data": [{**ANTHROPIC_DAY, "results": [{**good, "amount": "7"}]}]},
+        bom=True,
+    )
+    loads = ingest_provider(s, "anthropic")
+    _conserved(s, loads)
+    counts = {
+        f.file_path.rsplit("/", 1)[-1]: (
+            f.raw_rows,
+            f.loaded_rows,
+            f.quarantined_rows,
+            f.empty_buckets,
+        )
+        for f in loads
+    }
+    assert counts == {
+        "bom_2025-09-04.json": (1, 1, 0, 0),
+        "cost_report_2025-09-01.json": (9, 3, 6, 1),
+    }
+    assert _quarantine(s) == [
+        (
+            "cost_report_2025-09-01.json",
+            1,
+            "malformed_bucket",
+            'bucket results is not a list: "notalist"',
+        ),
+        (
+            "cost_report_2025-09-01.json",
+            4,
+            "invalid_currency",
+            "currency is not an ISO 4217 code: 7",
+        ),
+        (
+            "cost_report_2025-09-01.json",
+            5,
+            "invalid_currency",
+            'currency is not an ISO 4217 code: "XYZ"',
+        ),
+        (
+            "cost_report_2025-09-01.json",
+            6,
+            "excess_precision",
+            "amount 0.0000000001 has more than 9 decimal places (cents); "
+            "refused rather than rounded",
+        ),
+        ("cost_report_2025-09-01.json", 8, "malformed_bucket", "bucket is not an object: UBIGINT"),
+        ("cost_report_2025-09-01.json", 9, "malformed_bucket", "bucket has no results list"),
+    ]
+    # the malformed bucket is kept whole, as received
+    assert query(
+        s,
+        "select raw_record from raw.quarantine "
+        "where row_number = 1 and file_path like '%cost_report%'",
+    ) == [(json.dumps({**ANTHROPIC_DAY, "results": "notalist"}, separators=(",", ":")),)]
+    assert query(
+        s,
+        "select split_part(file_path, '/', -1), row_number, bucket_start, amount_cents, currency "
+        "from raw.anthropic_costs order by 1, 2",
+    ) == [
+        ("bom_2025-09-04.json", 1, dt.datetime(2025, 9, 1), Decimal("7.000000000"), "USD"),
+        (
+            "cost_report_2025-09-01.json",
+            2,
+            dt.datetime(2025, 9, 1),
+            Decimal("123.450000000"),
+            "USD",
+        ),
+        ("cost_report_2025-09-01.json", 3, dt.datetime(2025, 9, 2), Decimal("0.500000000"), "USD"),
+        ("cost_report_2025-09-01.json", 7, dt.datetime(2025, 9, 2), Decimal("1.000000001"), "usd"),
+    ]
+
+
+OPENAI_DAY = {"object": "bucket", "start_time": 1756684800, "end_time": 1756771200}
+
+
+def _openai_cost(value: object, currency: object = "usd", **extra: object) -> dict[str, object]:
+    return {
+        "object": "organization.costs.result",
+        "amount": {"value": value, "currency": currency},
+        "line_item": "gpt-4o, input",
+        "project_id": "proj_1",
+        **extra,
+    }
+
+
+def test_openai_malformed_buckets_and_poison_values_are_quarantined(
+    tmp_settings: Settings,
+) -> None:
+    s = tmp_settings
+    _page(
+        s.raw_dir / "costs" / "openai" / "costs_2025-09-01.json",
+        {
+            "object": "page",
+            "data": [
+                {**OPENAI_DAY, "results": [_openai_cost("1.25")]},
+                {**OPENAI_DAY, "results": {"object": "organization.costs.result"}},
+                {**OPENAI_DAY},
+                "bucket",
+                {
+                    **OPENAI_DAY,
+                    "results": [
+                        _openai_cost("0.12345678901234567"),  # 17 places
+                        _openai_cost("0.1234567890123456"),  # 16 places: kept exactly
+                        _openai_cost("2", currency="xyz"),
+                        _openai_cost("2", currency=7),
+                        _openai_cost("2", quantity="0.0000000000001"),  # 13 places
+                        _openai_cost("3", currency="EUR", quantity="1.5e-11"),
+                    ],
+                },
+            ],
+        },
+        bom=True,
+    )
+    loads = ingest_provider(s, "openai")
+    _conserved(s, loads)
+    ((name, raw, loaded, quarantined),) = [
+        (f.file_path.rsplit("/", 1)[-1], f.raw_rows, f.loaded_rows, f.quarantined_rows)
+        for f in loads
+    ]
+    assert (name, raw, loaded, quarantined) == ("costs_2025-09-01.json", 10, 3, 7)
+    assert _quarantine(s) == [
+        (
+            name,
+            2,
+            "malformed_bucket",
+            'bucket results is not a list: {"object":"organization.costs.result"}',
+        ),
+        (name, 3, "malformed_bucket", "bucket has no results list"),
+        (name, 4, "malformed_bucket", "bucket is not an object: VARCHAR"),
+        (
+            name,
+            5,
+            "excess_precision",
+            "amount.value 0.12345678901234567 has more than 16 decimal places; "
+            "refused rather than rounded",
+        ),
+        (name, 7, "invalid_currency", 'currency is not an ISO 4217 code: "xyz"'),
+        (name, 8, "invalid_currency", "currency is not an ISO 4217 code: 7"),
+        (
+            name,
+            9,
+            "excess_precision",
+            "quantity 0.0000000000001 has more than 12 decimal places; refused rather than rounded",
+        ),
+    ]
+    assert query(
+        s,
+        "select row_number, amount_value, amount_currency, quantity from raw.openai_costs "
+        "order by row_number",
+    ) == [
+        (1, Decimal("1.2500000000000000"), "USD", None),
+        (6, Decimal("0.1234567890123456"), "USD", None),
+        (10, Decimal("3.0000000000000000"), "EUR", Decimal("0.000000000015")),
+    ]
+
+
+def test_focus_rows_with_poison_values_are_quarantined_and_good_rows_load(
+    tmp_settings: Settings,
+) -> None:
+    s = tmp_settings
+    rows = [
+        focus_row("2025-09-01", "10.5", "Compute", "GPU"),
+        focus_row("2025-09-02", "0.1234567890123456", "Compute", "GPU"),  # 16 places
+        {**focus_row("2025-09-03", "4", "Compute", "GPU"), "BillingCurrency": "XYZ"},
+        {
+            **focus_row("2025-09-04", "0.123456789012345", "Compute", "GPU"),  # 15: kept
+            "ChargePeriodStart": "2025-09-04t00:00:00z",
+            "ChargePeriodEnd": "2025-09-05t00:00:00z",
+        },
+    ]
+    path = write_focus_csv(s.data_dir, "focus_2025-09.csv", rows)
+    path.write_text(BOM + path.read_text(encoding="utf-8"), encoding="utf-8")
+    loads = ingest_provider(s, "focus")
+    _conserved(s, loads)
+    assert [(f.raw_rows, f.loaded_rows, f.quarantined_rows) for f in loads] == [(4, 2, 2)]
+    assert [(r[1], r[2], r[3]) for r in _quarantine(s)] == [
+        (
+            2,
+            "excess_precision",
+            "; ".join(
+                f"{c} 0.1234567890123456 has more than 15 decimal places; refused rather than "
+                "rounded"
+                for c in (
+                    "BilledCost",
+                    "ContractedCost",
+                    "ContractedUnitPrice",
+                    "EffectiveCost",
+                    "ListCost",
+                    "ListUnitPrice",
+                )
+            ),
+        ),
+        (3, "invalid_currency", "BillingCurrency is not an ISO 4217 code: XYZ"),
+    ]
+    assert query(
+        s, "select row_number, BilledCost, ChargePeriodStart from raw.focus_costs order by 1"
+    ) == [
+        (1, Decimal("10.500000000000000"), dt.datetime(2025, 9, 1)),
+        (4, Decimal("0.123456789012345"), dt.datetime(2025, 9, 4)),
+    ]
+
+
+def test_ragged_and_badly_encoded_csv_rows_are_one_quarantined_row_each(
+    tmp_settings: Settings,
+) -> None:
+    """A FOCUS or OpenAI dashboard CSV row with too few or too many fields, or invalid UTF-8, is
+    one quarantined row (not one per missing column, not the whole file); its neighbours load
+    with their data-row numbers."""
+    s = tmp_settings
+    path = write_focus_csv(
+        s.data_dir,
+        "focus_2025-09.csv",
+        [focus_row(f"2025-09-0{d}", f"{d}.25", "Compute", "GPU") for d in range(1, 6)],
+    )
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = b",".join(lines[2].split(b",")[:5])  # row 2: 5 of 36 fields
+    lines[3] = lines[3] + b",extra"  # row 3: one too many
+    lines[4] = lines[4].replace(b"GPU usage", b"GPU \xff usage")  # row 4: invalid UTF-8
+    path.write_bytes(b"\n".join(lines))
+    openai_csv = s.raw_dir / "costs" / "openai" / "cost_export_2025-09.csv"
+    openai_csv.parent.mkdir(parents=True, exist_ok=True)
+    openai_csv.write_text(  # with a byte-order mark
+        BOM + "start_time,end_time,amount_value,amount_currency,line_item,project_id\n"
+        '1756684800,1756771200,1.50,usd,"gpt-4o, input",proj_1\n'
+        "1756684800,1756771200,2.50\n"
+        '1756684800,1756771200,3.50,usd,"gpt-4o, output",proj_1\n',
+        encoding="utf-8",
+    )
+    loads = ingest_provider(s, "focus") + ingest_provider(s, "openai")
+    _conserved(s, loads)
+    assert [(f.raw_rows, f.loaded_rows, f.quarantined_rows) for f in loads] == [
+        (5, 2, 3),
+        (3, 2, 1),
+    ]
+    assert [(r[0], r[1], r[2], str(r[3]).split(":")[0]) for r in _quarantine(s)] == [
+        ("cost_export_2025-09.csv", 2, "unparseable", "line 3"),
+        ("focus_2025-09.csv", 2, "unparseable", "line 3"),
+        ("focus_2025-09.csv", 3, "unparseable", "line 4"),
+        ("focus_2025-09.csv", 4, "unparseable", "line 5"),
+    ]
+    assert query(s, "select row_number, BilledCost from raw.focus_costs order by 1") == [
+        (1, Decimal("1.250000000000000")),
+        (5, Decimal("5.250000000000000")),
+    ]
+    assert query(s, "select row_number, amount_value from raw.openai_costs order by 1") == [
+        (1, Decimal("1.5000000000000000")),
+        (3, Decimal("3.5000000000000000")),
+    ]
+
+
+def test_a_page_that_is_not_utf8_and_a_broken_parquet_do_not_stop_the_good_files(
+    tmp_settings: Settings,
+) -> None:
+    s = tmp_settings
+    anthropic = s.raw_dir / "costs" / "anthropic"
+    good = {"amount": "250", "currency": "USD", "model": "claude-haiku-4-5"}
+    _page(anthropic / "a_2025-09-01.json", {"data": [{**ANTHROPIC_DAY, "results": [good]}]})
+    text = json.dumps({"data": [{**ANTHROPIC_DAY, "results": [{**good, "description": "X"}]}]})
+    bad = text.encode().replace(b'"X"', b'"\xff"')
+    (anthropic / "b_2025-09-02.json").write_bytes(bad)
+    _page(anthropic / "c_2025-09-03.json", {"data": [{**ANTHROPIC_DAY, "results": [good]}]})
+    focus = s.raw_dir / "costs" / "focus"
+    focus.mkdir(parents=True)
+    (focus / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
+    write_focus_csv(s.data_dir, "ok.csv", [focus_row("2025-09-01", "1.5", "Compute", "GPU")])
+    loads = ingest_provider(s, "anthropic") + ingest_provider(s, "focus")
+    _conserved(s, loads)
+    assert [
+        (f.file_path.rsplit("/", 1)[-1], f.raw_rows, f.loaded_rows, f.quarantined_rows)
+        for f in loads
+    ] == [
+        ("a_2025-09-01.json", 1, 1, 0),
+        ("b_2025-09-02.json", 1, 0, 1),
+        ("c_2025-09-03.json", 1, 1, 0),
+        ("broken.parquet", 1, 0, 1),
+        ("ok.csv", 1, 1, 0),
+    ]
+    offset = bad.index(b"\xff")
+    assert query(
+        s,
+        "select split_part(file_path, '/', -1), reason_code, reason_detail, "
+        "raw_record is not null from raw.quarantine order by 1",
+    ) == [
+        (
+            "b_2025-09-02.json",
+            "invalid_encoding",
+            f"not UTF-8 text: invalid byte at offset {offset}",
+            True,
+        ),
+        (
+            "broken.parquet",
+            "unparseable",
+            "not a readable FOCUS CSV/Parquet file: Invalid Input Error: No magic bytes found "
+            f"at end of file '{focus / 'broken.parquet'}'",
+            False,
+        ),
+    ]
+    assert query(s, "select sum(amount_cents) from raw.anthropic_costs") == [(Decimal("500"),)]
+    assert query(s, "select sum(BilledCost) from raw.focus_costs") == [(Decimal("1.5"),)]

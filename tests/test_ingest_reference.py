@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from orchestration.config import Settings
@@ -339,3 +341,149 @@ def test_a_changed_file_replaces_its_rows_and_a_removed_file_its_rows_go(
         (changed.batch_id, 4)
     ]
     assert query(s, "select count(*) from raw.budgets") == [(0,)]
+
+
+# --- prices that would be rounded, currencies outside ISO 4217, BOMs, RFC 3339 lower case -------
+
+P13 = "0.0000000000001"  # 13 decimal places: DECIMAL(38,12) would make it 0
+P12 = "0.000000000001"  # 12: kept exactly
+
+
+def test_a_price_with_more_than_12_decimals_names_the_file_and_key(
+    tmp_settings: Settings,
+) -> None:
+    plan = (
+        PLAN_PRO_V1.replace('unit_price: "1.00"', f'unit_price: "{P13}"')
+        .replace(
+            '{up_to: 5000, unit_price: "0.04", flat_fee: "2.00"}',
+            '{up_to: 5000, unit_price: "0.04", flat_fee: "2.0000000000001"}',
+        )
+        .replace('fee: "99.00"', "fee: 1.0e-13")  # a YAML float is read through its text
+        .replace("free_units: 1000000", "free_units: 0.0000000001")  # 10 places: keeps 9
+    )
+    grants = CREDIT_GRANTS_CSV.replace("100.00", f"1{P13[1:]}")
+    prices = (
+        "provider,model,price_component,unit_price,price_per,effective_from,effective_to\n"
+        f"openai,gpt-4o,input,{P13},1000000,2026-01-01,\n"
+        f"openai,gpt-4o,output,{P12},1000000,2026-01-01,\n"
+    )
+    customers = CUSTOMERS_CSV.replace("0.19", "0.1900001")  # a tax rate keeps 6 places
+    assert _error_lines(
+        tmp_settings,
+        {
+            "plans/pro_v1.yml": plan,
+            "credit_grants.csv": grants,
+            "provider_prices.csv": prices,
+            "customers.csv": customers,
+        },
+    ) == [
+        "reference/customers.csv: row 3: column 'tax_rate': '0.1900001' has 7 decimal places; "
+        "at most 6 are kept, so it would be rounded (PRICING.md)",
+        "reference/credit_grants.csv: row 1: column 'amount': '1.0000000000001' has 13 decimal "
+        "places; at most 12 are kept, so it would be rounded (PRICING.md)",
+        f"reference/provider_prices.csv: row 1: column 'unit_price': '{P13}' has 13 decimal "
+        "places; at most 12 are kept, so it would be rounded (PRICING.md)",
+        "reference/plans/pro_v1.yml: fee: '1e-13' has 13 decimal places; at most 12 are kept, "
+        "so it would be rounded (PRICING.md)",
+        "reference/plans/pro_v1.yml: charges[0].prices[0].free_units: '1e-10' has 10 decimal "
+        "places; at most 9 are kept, so it would be rounded (PRICING.md)",
+        f"reference/plans/pro_v1.yml: charges[0].prices[1].unit_price: '{P13}' has 13 decimal "
+        "places; at most 12 are kept, so it would be rounded (PRICING.md)",
+        "reference/plans/pro_v1.yml: charges[1].prices[0].tiers[1].flat_fee: '2.0000000000001' "
+        "has 13 decimal places; at most 12 are kept, so it would be rounded (PRICING.md)",
+    ]
+    assert not tmp_settings.warehouse.exists() or query(
+        tmp_settings, "select count(*) from raw.load_manifest"
+    ) == [(0,)]
+
+
+def test_prices_with_12_decimals_and_trailing_zeros_load_exactly(tmp_settings: Settings) -> None:
+    s = tmp_settings
+    plan = PLAN_PRO_V1.replace('unit_price: "1.00"', f'unit_price: "{P12}"').replace(
+        '{unit_price: "0.03"}',
+        '{unit_price: "0.030000000000000000"}',  # zeros are not places
+    )
+    prices = (
+        "provider,model,price_component,unit_price,price_per,effective_from,effective_to\n"
+        f"openai,gpt-4o,input,{P12},1000000,2026-01-01,\n"
+    )
+    write_reference(s, {"plans/pro_v1.yml": plan, "provider_prices.csv": prices})
+    ingest_reference(s)
+    assert query(
+        s,
+        "select unit_price, cast(unit_price as decimal(38, 12)) from raw.plan_prices "
+        "where unit_price is not null order by row_number",
+    ) == [("2.50", Decimal("2.500000000000")), (P12, Decimal(P12))]
+    assert query(s, "select cast(unit_price as decimal(38, 12)) from raw.provider_prices") == [
+        (Decimal(P12),)
+    ]
+    assert query(s, "select unit_price from raw.plan_price_tiers order by tier_index") == [
+        ("0.05",),
+        ("0.04",),
+        ("0.030000000000000000",),
+    ]
+
+
+def test_currencies_are_checked_against_iso_4217(tmp_settings: Settings) -> None:
+    # used consistently (customer and plan alike), an unknown code is still refused
+    customers = CUSTOMERS_CSV.replace("USD,America", "XYZ,America").replace(
+        "cus_euro,Euro GmbH,EUR", "cus_euro,Euro GmbH,XTS"
+    )
+    plan = PLAN_PRO_V1.replace("currency: USD", "currency: XYZ")
+    euro_plan = PLAN_PRO_V1.replace("code: pro", "code: old").replace(
+        "currency: USD", "currency: 7"
+    )
+    assert _error_lines(
+        tmp_settings,
+        {"customers.csv": customers, "plans/pro_v1.yml": plan, "plans/old_v1.yml": euro_plan},
+    )[:4] == [
+        "reference/customers.csv: row 1: column 'currency': 'XYZ' is not an ISO 4217 currency code",
+        "reference/customers.csv: row 3: column 'currency': 'XTS' is not an ISO 4217 currency code",
+        "reference/plans/old_v1.yml: currency: 7 is not a currency code (an ISO 4217 code such "
+        "as 'USD', as text)",
+        "reference/plans/pro_v1.yml: currency: 'XYZ' is not an ISO 4217 currency code",
+    ]
+
+
+def test_reference_files_with_a_byte_order_mark_load_as_without(tmp_settings: Settings) -> None:
+    s = tmp_settings
+    write_reference(s)
+    ingest_reference(s)
+    tables = [t for t in REFERENCE_TABLES if t != "raw.load_manifest"]
+    plain = table_fingerprint(s, tables)
+    s.warehouse.unlink()
+    for p in sorted(s.reference_dir.rglob("*")):
+        if p.is_file():
+            p.write_bytes(b"\xef\xbb\xbf" + p.read_bytes())
+    ingest_reference(s)
+    assert table_fingerprint(s, tables) == plain
+    assert query(s, "select customer_id from raw.customers order by row_number") == [
+        ("cus_acme",),
+        ("cus_beta",),
+        ("cus_euro",),
+    ]
+
+
+def test_rfc3339_lower_case_t_and_z_in_reference_times(tmp_settings: Settings) -> None:
+    s = tmp_settings
+    grants = CREDIT_GRANTS_CSV.replace(
+        "2026-09-01,,", "2026-09-01t08:30:00z,2026-12-01t00:00:00+01:00,"
+    )
+    write_reference(s, {"credit_grants.csv": grants})
+    ingest_reference(s)
+    assert query(s, "select granted_at, expires_at from raw.credit_grants") == [
+        ("2026-09-01T08:30:00Z", "2026-12-01T00:00:00+01:00")
+    ]
+
+
+def test_a_reference_csv_row_that_is_not_utf8_is_named(tmp_settings: Settings) -> None:
+    s = tmp_settings
+    write_reference(s)
+    path = s.reference_dir / "customers.csv"
+    path.write_bytes(path.read_bytes().replace(b"Beta", b"B\xffta"))
+    with pytest.raises(ReferenceDataError) as exc:
+        ingest_reference(s)
+    assert str(exc.value).splitlines()[1:] == [
+        "reference/customers.csv: row 2: cannot be parsed as CSV (line 3): Invalid unicode "
+        "(byte sequence mismatch) detected. This file is not utf-8 encoded."
+    ]

@@ -26,9 +26,10 @@ Decisions (see each loader's docstring for details):
   quantity_out_of_range, negative_quantity, future_time, unknown_customer, unknown_event_type;
   unreadable_file for a usage file rejected as a whole (``FileLoad.rejected_reason``, manifest
   ``status = 'rejected'``; the other files load; see docs/design.md). Provider pages/CSVs:
-  unparseable, unknown_object, unexpected_object, invalid_time, invalid_amount, invalid_quantity,
-  negative_quantity.
-  FOCUS: unparseable, missing_required, invalid_time, invalid_decimal.
+  unparseable, invalid_encoding, malformed_bucket, unknown_object, unexpected_object,
+  invalid_time, invalid_amount, excess_precision, invalid_currency, invalid_quantity,
+  negative_quantity. FOCUS: unparseable, invalid_encoding, missing_required, invalid_time,
+  invalid_decimal, excess_precision, invalid_currency.
 - Text is parsed strictly (``sqlexpr``): ``5/1/25`` is an invalid time, ``$10,000.00`` an invalid
   decimal, ``12.5`` an invalid integer count, ``10.0`` the integer 10. Money never goes through
   float arithmetic (JSON numbers are cast from their shortest round-trip text).

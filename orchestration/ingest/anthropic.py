@@ -5,7 +5,11 @@ The page kind is read from the first result: ``amount`` -> cost_report, token fi
 usage_report/messages (results of the other kind in the same page: ``unexpected_object``).
 ``amount`` is a decimal string in cents; it is kept in cents as DECIMAL(38,9) (staging divides
 by 100). Quarantine reasons: ``unparseable``, ``unknown_object``, ``unexpected_object``,
-``invalid_time``, ``invalid_amount``, ``invalid_quantity``, ``negative_quantity``.
+``invalid_time``, ``invalid_amount``, ``invalid_quantity``, ``negative_quantity``,
+``malformed_bucket`` (a bucket that is not an object or whose ``results`` is not a list: one raw
+row), ``excess_precision`` (an amount with more than 9 decimal places of cents: refused, never
+rounded), ``invalid_currency`` (a ``currency`` that is not an ISO 4217 code, or not a JSON
+string: ``"currency": 7``; a missing currency is USD).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import datetime as dt
 
 import duckdb
 
+from orchestration.ingest.currencies import sql_invalid_currency
 from orchestration.ingest.manifest import Counts, RawFile
 from orchestration.ingest.pages import (
     PAGE_TEMP,
@@ -22,7 +27,7 @@ from orchestration.ingest.pages import (
     quarantine_unparseable_file,
     read_page,
 )
-from orchestration.ingest.sqlexpr import dec_parse, int_parse, ts_parse
+from orchestration.ingest.sqlexpr import dec_parse, excess_scale, int_parse, ts_parse
 
 USAGE_DIMS = [
     "api_key_id",
@@ -71,6 +76,7 @@ USAGE_COLUMNS = [
     "raw_record",
 ]
 STAGED = "_anthropic_staged"
+AMOUNT_SCALE = 9  # amount_cents DECIMAL(38,9)
 _IS_COST = "(json_exists(r, '$.amount'))"
 _IS_USAGE = (
     "(json_exists(r, '$.uncached_input_tokens') or json_exists(r, '$.output_tokens') "
@@ -79,7 +85,9 @@ _IS_USAGE = (
 
 
 def _page_kind(con: duckdb.DuckDBPyConnection) -> str:
-    row = con.execute(f"select {_IS_COST} from {PAGE_TEMP} order by row_number limit 1").fetchone()
+    row = con.execute(
+        f"select {_IS_COST} from {PAGE_TEMP} where r is not null order by row_number limit 1"
+    ).fetchone()
     return "costs" if row and row[0] else "usage"
 
 
@@ -88,12 +96,22 @@ def _stage(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     amount = "(r->>'$.amount')"
     if kind == "costs":
         reason = f"""case
+            when bucket_problem is not null then 'malformed_bucket'
             when not {_IS_COST} and not {_IS_USAGE} then 'unknown_object'
             when not {_IS_COST} then 'unexpected_object'
             when {start} is null or {end} is null then 'invalid_time'
+            when {excess_scale(amount, AMOUNT_SCALE)} then 'excess_precision'
             when {dec_parse(amount, "DECIMAL(38,9)")} is null then 'invalid_amount'
+            when {sql_invalid_currency("(r->>'$.currency')", "(r->'$.currency')")}
+                then 'invalid_currency'
         end"""
-        detail = f"'amount is not a decimal string of cents: ' || coalesce({amount}, '(missing)')"
+        detail = f"""case
+            when reason_code = 'excess_precision' then 'amount ' || {amount} || ' has more than '
+                || '{AMOUNT_SCALE} decimal places (cents); refused rather than rounded'
+            when reason_code = 'invalid_currency' then 'currency is not an ISO 4217 code: '
+                || (r->'$.currency')::varchar
+            else 'amount is not a decimal string of cents: ' || coalesce({amount}, '(missing)')
+        end"""
         select = f"""
         {start} as bucket_start, {end} as bucket_end,
         {dec_parse(amount, "DECIMAL(38,9)")} as amount_cents, r->>'$.currency' as currency,
@@ -115,6 +133,7 @@ def _stage(con: duckdb.DuckDBPyConnection, kind: str) -> None:
             + ")"
         )
         reason = f"""case
+            when bucket_problem is not null then 'malformed_bucket'
             when not {_IS_COST} and not {_IS_USAGE} then 'unknown_object'
             when {_IS_COST} then 'unexpected_object'
             when {start} is null or {end} is null then 'invalid_time'
@@ -134,6 +153,7 @@ with checked as (select *, {reason} as reason_code from {PAGE_TEMP})
 select
     row_number, reason_code,
     case reason_code
+        when 'malformed_bucket' then bucket_problem
         when 'unknown_object' then 'result is neither a cost_report nor a usage_report row'
         when 'unexpected_object' then 'result kind differs from the page kind ({kind})'
         when 'invalid_time' then 'bucket starting_at/ending_at is not an RFC 3339 timestamp: '
@@ -141,7 +161,7 @@ select
             || coalesce(b->>'$.ending_at', '(missing)')
         else {detail}
     end as reason_detail,
-    r::varchar as raw_record,
+    coalesce(r, b)::varchar as raw_record,
     {select}
 from checked
 """)

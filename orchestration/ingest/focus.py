@@ -9,8 +9,11 @@ Values are kept as received (``Usage-based`` stays as spelled; negative quantiti
 
 Quarantine reasons (one per row, first failing): ``missing_required`` (BilledCost,
 BillingCurrency, ChargePeriodStart or ChargePeriodEnd empty), ``invalid_time`` (e.g. ``5/1/25``),
-``invalid_decimal`` (e.g. ``$10,000.00``). A file DuckDB cannot read as CSV is one
-``unparseable`` row.
+``invalid_decimal`` (e.g. ``$10,000.00``), ``excess_precision`` (a decimal with more places than
+its column keeps, 15: refused, never rounded; a Parquet FLOAT/DOUBLE column is binary floating
+point, inexact already, and is read through its shortest text), ``invalid_currency``
+(``BillingCurrency`` / ``PricingCurrency`` not an ISO 4217 code). A file DuckDB cannot read as
+CSV is one ``unparseable`` row.
 """
 
 from __future__ import annotations
@@ -19,9 +22,16 @@ import datetime as dt
 
 import duckdb
 
+from orchestration.ingest.currencies import sql_invalid_currency
 from orchestration.ingest.manifest import Counts, RawFile
-from orchestration.ingest.pages import finish
-from orchestration.ingest.sqlexpr import ident, lit, typed_parse
+from orchestration.ingest.pages import (
+    finish,
+    finish_csv_rejects,
+    probe_error,
+    quarantine_unparseable_file,
+    read_csv_rows,
+)
+from orchestration.ingest.sqlexpr import excess_scale, ident, lit, type_scale, typed_parse
 from orchestration.warehouse import FOCUS_COLUMNS
 
 SINCE_1_1 = frozenset(
@@ -48,6 +58,7 @@ SINCE_1_2 = frozenset(
 )
 ALIASES = {"ServiceProviderName": "ProviderName", "HostProviderName": "PublisherName"}
 REQUIRED = ("BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargePeriodEnd")
+CURRENCY_COLUMNS = ("BillingCurrency", "PricingCurrency")
 STAGED = "_focus_staged"
 _TEXT = "_focus_text"
 
@@ -60,42 +71,42 @@ def focus_version(columns: set[str]) -> str:
     return "1.0"
 
 
-def _read_text_table(con: duckdb.DuckDBPyConnection, f: RawFile) -> bool:
+def _read_text_table(con: duckdb.DuckDBPyConnection, f: RawFile) -> tuple[str | None, set[str]]:
+    """(why the file cannot be read or None, the Parquet columns stored as binary floating
+    point)."""
     con.execute(f"drop table if exists {_TEXT}")
     path = lit(str(f.path))
+    floats: set[str] = set()
+    if f.file_format == "parquet":
+        problem = probe_error(con, f"select count(*) from read_parquet({path})")
+        if problem is not None:
+            return problem, floats
     try:
         if f.file_format == "parquet":
-            cols = [
-                str(r[0])
-                for r in con.execute(f"describe select * from read_parquet({path})").fetchall()
-            ]
+            described = con.execute(f"describe select * from read_parquet({path})").fetchall()
+            cols = [str(r[0]) for r in described]
+            floats = {str(r[0]) for r in described if str(r[1]) in ("FLOAT", "DOUBLE")}
             casts = ", ".join(f"cast({ident(c)} as varchar) as {ident(c)}" for c in cols)
             con.execute(
                 f"create temp table {_TEXT} as select row_number() over () as __row, "
                 f"{casts} from read_parquet({path})"
             )
         else:
-            con.execute(
-                f"create temp table {_TEXT} as select row_number() over () as __row, * "
-                f"from read_csv({path}, header = true, all_varchar = true, "
-                f"nullstr = ['NULL', ''])"
-            )
-    except duckdb.Error:
-        return False
-    return True
+            read_csv_rows(con, f, _TEXT, "nullstr = ['NULL', ''], ")
+    except duckdb.Error as exc:
+        return str(exc).strip().splitlines()[0], floats
+    return None, floats
 
 
 def load_focus_file(
     con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int, arrival: dt.datetime
 ) -> tuple[str, Counts, int]:
     del arrival
-    if not _read_text_table(con, f):
-        con.execute(
-            "insert into raw.quarantine select ?, 'focus', ?, 1, 'unparseable', "
-            f"'not a readable FOCUS CSV/Parquet file', content from read_text({lit(str(f.path))})",
-            [batch_id, f.rel_path],
-        )
-        return "focus_costs", Counts(1, 0, 0, 1, 0), 0
+    problem, floats = _read_text_table(con, f)
+    if problem is not None:
+        detail = f"not a readable FOCUS CSV/Parquet file: {problem}"
+        counts = quarantine_unparseable_file(con, f, batch_id, "focus", detail)
+        return "focus_costs", counts, 0
     names = [str(r[0]) for r in con.execute(f"describe {_TEXT}").fetchall() if r[0] != "__row"]
     by_name: dict[str, str] = {}
     extras: list[str] = []
@@ -131,6 +142,25 @@ def load_focus_file(
         pred = f"({txt(c)} is not null and {typed[c]} is null)"
         (time_preds if t == "TIMESTAMP" else dec_preds).append(pred)
         details.append(f"case when {pred} then '{c} = ' || {txt(c)} end")
+    precision_preds: list[str] = []
+    for c, t in FOCUS_COLUMNS.items():
+        scale = type_scale(t)
+        if scale is None or c not in by_name or by_name[c] in floats:
+            continue
+        pred = excess_scale(txt(c), scale)
+        precision_preds.append(pred)
+        details.append(
+            f"case when {pred} then '{c} ' || {txt(c)} || ' has more than {scale} decimal "
+            "places; refused rather than rounded' end"
+        )
+    currency_preds: list[str] = []
+    for c in CURRENCY_COLUMNS:
+        if c in by_name:
+            pred = sql_invalid_currency(txt(c))
+            currency_preds.append(pred)
+            details.append(f"case when {pred} then '{c} is not an ISO 4217 code: ' || {txt(c)} end")
+    bad_precision = " or ".join(precision_preds) or "false"
+    bad_currency = " or ".join(currency_preds) or "false"
     bad_time = " or ".join(time_preds) or "false"
     bad_dec = " or ".join(dec_preds) or "false"
     bad_detail = "concat_ws('; ', " + (", ".join(details) or "null") + ")"
@@ -154,6 +184,8 @@ with checked as (
             when {missing} then 'missing_required'
             when {bad_time} then 'invalid_time'
             when {bad_dec} then 'invalid_decimal'
+            when {bad_precision} then 'excess_precision'
+            when {bad_currency} then 'invalid_currency'
         end as reason_code
     from {_TEXT}
 )
@@ -169,4 +201,7 @@ from checked
 """)
     con.execute(f"drop table if exists {_TEXT}")
     columns = ["focus_version", *FOCUS_COLUMNS, "extra_columns"]
-    return "focus_costs", finish(con, STAGED, "focus_costs", columns, batch_id, f, "focus"), 0
+    counts = finish(con, STAGED, "focus_costs", columns, batch_id, f, "focus")
+    if f.file_format == "csv":
+        counts = finish_csv_rejects(con, f, batch_id, "focus", counts)
+    return "focus_costs", counts, 0

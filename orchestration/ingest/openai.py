@@ -9,7 +9,11 @@
 ``amount.value`` may be a JSON number or string: its text is parsed to DECIMAL(38,16), never via
 float arithmetic. ``group_by`` = the dimensions non-null somewhere in the file.
 Quarantine reasons: ``unparseable``, ``unknown_object``, ``unexpected_object``, ``invalid_time``,
-``invalid_amount``, ``invalid_quantity``, ``negative_quantity``.
+``invalid_amount``, ``invalid_quantity``, ``negative_quantity``, ``malformed_bucket`` (a page
+bucket that is not an object or whose ``results`` is missing or not a list: one raw row, the
+bucket as its record), ``excess_precision`` (an amount with more than 16 or a quantity with more
+than 12 decimal places: refused, never rounded), ``invalid_currency`` (a currency that is not an
+ISO 4217 code in any case, ``usd`` included, or not a JSON string).
 """
 
 from __future__ import annotations
@@ -18,15 +22,26 @@ import datetime as dt
 
 import duckdb
 
+from orchestration.ingest.currencies import sql_invalid_currency
 from orchestration.ingest.manifest import Counts, RawFile
 from orchestration.ingest.pages import (
+    CSV_REJECTS,
     PAGE_TEMP,
     finish,
+    finish_csv_rejects,
     group_by_literal,
     quarantine_unparseable_file,
+    read_csv_rows,
     read_page,
 )
-from orchestration.ingest.sqlexpr import dec_parse, ident, int_parse, lit, ts_parse, typed_parse
+from orchestration.ingest.sqlexpr import (
+    dec_parse,
+    excess_scale,
+    ident,
+    int_parse,
+    ts_parse,
+    typed_parse,
+)
 
 COST_OBJECT = "organization.costs.result"
 USAGE_PREFIX = "organization.usage."
@@ -80,6 +95,35 @@ USAGE_COLUMNS = [
     "raw_record",
 ]
 STAGED = "_openai_staged"
+AMOUNT_SCALE = 16  # amount_value DECIMAL(38,16)
+QUANTITY_SCALE = 12  # quantity DECIMAL(38,12)
+
+
+def _cost_checks(amount: str, qty: str, currency: str, currency_json: str | None) -> str:
+    """The cost-row reason cases after the time check (page and dashboard CSV alike)."""
+    return f"""
+            when {excess_scale(amount, AMOUNT_SCALE)} then 'excess_precision'
+            when {amount} is null or {dec_parse(amount, "DECIMAL(38,16)")} is null
+                then 'invalid_amount'
+            when {sql_invalid_currency(currency, currency_json)} then 'invalid_currency'
+            when {excess_scale(qty, QUANTITY_SCALE)} then 'excess_precision'
+            when {qty} is not null and {dec_parse(qty, "DECIMAL(38,12)")} is null
+                then 'invalid_quantity'"""
+
+
+def _cost_detail(amount: str, qty: str, currency: str, amount_name: str) -> str:
+    return f"""case
+            when reason_code = 'excess_precision' and {excess_scale(amount, AMOUNT_SCALE)}
+                then '{amount_name} ' || {amount} || ' has more than {AMOUNT_SCALE} decimal '
+                || 'places; refused rather than rounded'
+            when reason_code = 'excess_precision' then 'quantity ' || {qty}
+                || ' has more than {QUANTITY_SCALE} decimal places; refused rather than rounded'
+            when reason_code = 'invalid_amount' then '{amount_name} is not a decimal: '
+                || coalesce({amount}, '(missing)')
+            when reason_code = 'invalid_currency' then 'currency is not an ISO 4217 code: '
+                || {currency}
+            when reason_code = 'invalid_quantity' then 'quantity is not a decimal: ' || {qty}
+        end"""
 
 
 def _unix(expr: str) -> str:
@@ -117,16 +161,16 @@ def _stage_page(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     amount = "(r->'$.amount'->>'$.value')"
     qty = "(r->>'$.quantity')"
     if kind == "costs":
+        cur_json = "(r->'$.amount'->'$.currency')"
+        cur = "(r->'$.amount'->>'$.currency')"
         reason = f"""
         case
+            when bucket_problem is not null then 'malformed_bucket'
             when object is null or (object <> '{COST_OBJECT}' and not starts_with(object,
                 '{USAGE_PREFIX}')) then 'unknown_object'
             when object <> '{COST_OBJECT}' then 'unexpected_object'
             when {start} is null or {end} is null then 'invalid_time'
-            when {amount} is null or {dec_parse(amount, "DECIMAL(38,16)")} is null
-                then 'invalid_amount'
-            when {qty} is not null and {dec_parse(qty, "DECIMAL(38,12)")} is null
-                then 'invalid_quantity'
+            {_cost_checks(amount, qty, cur, cur_json)}
         end"""
         select = f"""
         'api_page' as source_format, {start} as bucket_start, {end} as bucket_end,
@@ -135,18 +179,14 @@ def _stage_page(con: duckdb.DuckDBPyConnection, kind: str) -> None:
         r->>'$.line_item' as line_item, r->>'$.project_id' as project_id,
         r->>'$.api_key_id' as api_key_id, r->>'$.organization_id' as organization_id,
         {dec_parse(qty, "DECIMAL(38,12)")} as quantity, r->>'$.quantity_unit' as quantity_unit"""
-        detail = (
-            f"case when reason_code = 'invalid_amount' then 'amount.value is not a "
-            f"decimal: ' || coalesce({amount}, '(missing)') "
-            f"when reason_code = 'invalid_quantity' then 'quantity is not a decimal: ' "
-            f"|| {qty} end"
-        )
+        detail = _cost_detail(amount, qty, f"{cur_json}::varchar", "amount.value")
     else:
         value = "(r->>'$.{c}')"
         bad, bad_detail, neg = _count_checks(value)
         group_by = group_by_literal(con, PAGE_TEMP, USAGE_DIMS, "r->>'$.{d}'")
         reason = f"""
         case
+            when bucket_problem is not null then 'malformed_bucket'
             when object is null or (object <> '{COST_OBJECT}' and not starts_with(object,
                 '{USAGE_PREFIX}')) then 'unknown_object'
             when not starts_with(object, '{USAGE_PREFIX}') then 'unexpected_object'
@@ -165,11 +205,14 @@ def _stage_page(con: duckdb.DuckDBPyConnection, kind: str) -> None:
         detail = bad_detail
     con.execute(f"""
 create temp table {STAGED} as
-with src as (select row_number, b, r, r->>'$.object' as object from {PAGE_TEMP}),
+with src as (
+    select row_number, b, r, bucket_problem, r->>'$.object' as object from {PAGE_TEMP}
+),
 checked as (select *, {reason} as reason_code from src)
 select
     row_number, reason_code,
     case reason_code
+        when 'malformed_bucket' then bucket_problem
         when 'unknown_object' then 'results[].object ' || coalesce(object, '(missing)')
             || ' is not an OpenAI costs or usage result'
         when 'unexpected_object' then 'results[].object ' || object
@@ -179,7 +222,7 @@ select
             || coalesce(b->>'$.end_time', '(missing)')
         else {detail}
     end as reason_detail,
-    r::varchar as raw_record,
+    coalesce(r, b)::varchar as raw_record,
     {select}
 from checked
 """)
@@ -187,7 +230,7 @@ from checked
 
 def _page_kind(con: duckdb.DuckDBPyConnection, f: RawFile) -> str:
     row = con.execute(
-        f"select r->>'$.object' from {PAGE_TEMP} order by row_number limit 1"
+        f"select r->>'$.object' from {PAGE_TEMP} where r is not null order by row_number limit 1"
     ).fetchone()
     obj = row[0] if row else None
     if obj is not None and str(obj).startswith(USAGE_PREFIX):
@@ -219,10 +262,7 @@ _TIME_COLS = ("start_time", "end_time", "start_time_iso", "end_time_iso")
 def _load_csv(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int) -> tuple[str, Counts, int]:
     con.execute(f"drop table if exists {_CSV}")
     try:
-        con.execute(
-            f"create temp table {_CSV} as select row_number() over () as __row, * "
-            f"from read_csv({lit(str(f.path))}, header = true, all_varchar = true)"
-        )
+        read_csv_rows(con, f, _CSV, "")
     except duckdb.Error:
         return "openai_usage", quarantine_unparseable_file(con, f, batch_id, "openai"), 0
     names = [str(r[0]) for r in con.execute(f"describe {_CSV}").fetchall() if r[0] != "__row"]
@@ -233,6 +273,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int) -> tupl
         kind = "usage"
     else:
         con.execute(f"drop table if exists {_CSV}")
+        con.execute(f"drop table if exists {CSV_REJECTS}")
         return "openai_usage", quarantine_unparseable_file(con, f, batch_id, "openai"), 0
 
     def c(name: str) -> str:
@@ -248,12 +289,12 @@ def _load_csv(con: duckdb.DuckDBPyConnection, f: RawFile, batch_id: int) -> tupl
     rows = f"(select * from {_CSV} where not ({empty_pred}))"
     if kind == "costs":
         amount = c("amount_value")
+        qty, cur = c("quantity"), c("amount_currency")
         reason = f"""case
             when {start} is null or {end} is null then 'invalid_time'
-            when {amount} is null or {dec_parse(amount, "DECIMAL(38,16)")} is null
-                then 'invalid_amount'
+            {_cost_checks(amount, qty, cur, None)}
         end"""
-        detail = f"'amount_value is not a decimal: ' || coalesce({amount}, '(missing)')"
+        detail = _cost_detail(amount, qty, cur, "amount_value")
         select = f"""
         'dashboard_csv' as source_format, {start} as bucket_start, {end} as bucket_end,
         {dec_parse(amount, "DECIMAL(38,16)")} as amount_value,
@@ -297,7 +338,8 @@ select
 from checked
 """)
     con.execute(f"drop table if exists {_CSV}")
-    return table, finish(con, STAGED, table, out_cols, batch_id, f, "openai"), empty
+    counts = finish(con, STAGED, table, out_cols, batch_id, f, "openai")
+    return table, finish_csv_rejects(con, f, batch_id, "openai", counts), empty
 
 
 def load_openai_file(

@@ -33,7 +33,10 @@ from orchestration.ingest.manifest import (
     record_batch,
 )
 from orchestration.ingest.reference_yaml import (
+    MONEY_SCALE,
     YamlRows,
+    currency_problem,
+    decimal_limit_problem,
     parse_cost_allocation,
     parse_meters,
     parse_plan,
@@ -52,6 +55,17 @@ ALL_TABLES: tuple[str, ...] = (
     *(t for ts in YAML_TABLES.values() for t in ts),
 )
 MAX_PROBLEMS = 25
+# (precision, scale) each numeric column of a reference CSV is cast to in staging: a value with
+# more decimal places would be rounded there (a 13-place unit price becomes 0), so it is refused.
+CSV_DECIMALS: dict[tuple[str, str], tuple[int, int]] = {
+    ("customers", "tax_rate"): (9, 6),
+    ("contracts", "commit_amount"): (38, MONEY_SCALE),
+    ("contracts", "usage_discount_pct"): (9, 6),
+    ("credit_grants", "amount"): (38, MONEY_SCALE),
+    ("budgets", "monthly_budget"): (38, MONEY_SCALE),
+    ("provider_prices", "unit_price"): (38, MONEY_SCALE),
+    ("provider_prices", "price_per"): (38, MONEY_SCALE),
+}
 
 
 @dataclass
@@ -108,7 +122,7 @@ def _read_csv(
     The header is read first; DuckDB then reads the rows with those columns (no sniffing), so a
     row with the wrong number of fields is reported with its line instead of failing the file.
     """
-    with f.path.open(encoding="utf-8-sig", newline="") as fh:
+    with f.path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
         first = next(csv.reader(fh), None)
     header = [h.strip() for h in first or []]
     missing = [c for c in spec.required_columns if c not in header]
@@ -145,6 +159,8 @@ def _read_csv(
         for name, v in zip(header, values, strict=True):
             if name in rec:
                 text = None if v is None else str(v).strip()
+                if text and spec.formats.get(name) == "datetime":
+                    text = text.upper()  # RFC 3339 allows 't' / 'z'; the staging cast does not
                 rec[name] = text or None
         rec["row_number"] = str(i)
         rows.append(rec)
@@ -190,6 +206,15 @@ def _range_checks(
 ) -> None:
     for r in rows:
         n = f"row {r['row_number']}"
+        for (table, col), (precision, scale) in CSV_DECIMALS.items():
+            text = r.get(col) if table == kind else None
+            if text and re.fullmatch(r"\d+(?:\.\d+)?", text) and (x := _d(text)) is not None:
+                limit = decimal_limit_problem(text, x, scale, precision)
+                if limit is not None:
+                    problems.add(f.rel_path, n, f"column '{col}': {limit}")
+        cur = r.get("currency") if kind == "customers" else None
+        if cur and re.fullmatch(r"[A-Z]{3}", cur) and (problem := currency_problem(cur)):
+            problems.add(f.rel_path, n, f"column 'currency': {problem}")
         if kind == "customers" and (x := _d(r["tax_rate"])) is not None and x > 1:
             problems.add(
                 f.rel_path,
@@ -228,7 +253,7 @@ def _range_checks(
 
 def _load_yaml(f: RawFile, problems: _Problems) -> Any:
     try:
-        return yaml.safe_load(f.path.read_text(encoding="utf-8"))
+        return yaml.safe_load(f.path.read_text(encoding="utf-8-sig"))  # a BOM is not content
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         problems.add(f.rel_path, "file", f"cannot be parsed as YAML: {str(exc).splitlines()[0]}")
         return None

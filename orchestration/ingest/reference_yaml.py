@@ -18,6 +18,45 @@ _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 Problem = tuple[str, str]  # (key path, message)
 
+MONEY_SCALE = 12  # PRICING.md: unit prices may have up to 12 decimal places; DECIMAL(38,12)
+QUANTITY_SCALE = 9  # free_units, up_to: DECIMAL(38,9) in staging
+
+
+def decimal_limit_problem(text: str, d: Decimal, scale: int, precision: int = 38) -> str | None:
+    """Why ``d`` does not fit DECIMAL(precision, scale) exactly, else None. A value with more
+    decimal places than the column keeps would be rounded by the staging cast (13 places -> 0):
+    it is refused instead. A value with too many integer digits would fail the build."""
+    if not d.is_finite():
+        return f"{text!r} is not a finite number"
+    sign, digits, exponent = d.as_tuple()
+    del sign
+    assert isinstance(exponent, int)
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    if zeros == len(digits):  # zero
+        return None
+    places = max(0, -(exponent + zeros))
+    if places > scale:
+        return (
+            f"{text!r} has {places} decimal places; at most {scale} are kept, "
+            "so it would be rounded (PRICING.md)"
+        )
+    if d.adjusted() + 1 > precision - scale:
+        return f"{text!r} is too large (at most {precision - scale} digits before the point)"
+    return None
+
+
+def currency_problem(value: Any) -> str | None:
+    """Why ``value`` is not an ISO 4217 currency code (of the kept list), else None."""
+    from orchestration.ingest.currencies import is_iso_currency
+
+    if not isinstance(value, str):
+        return f"{value!r} is not a currency code (an ISO 4217 code such as 'USD', as text)"
+    if not _CURRENCY_RE.match(value.strip()):
+        return f"{value!r} is not an upper-case ISO 4217 code"
+    if not is_iso_currency(value.strip()):
+        return f"{value!r} is not an ISO 4217 currency code"
+    return None
+
 
 def _dec(value: Any) -> Decimal | None:
     """A decimal from a YAML scalar (string preferred; int/float accepted via their text)."""
@@ -56,7 +95,13 @@ class YamlRows:
 
 
 def _decimal_field(
-    out: YamlRows, path: str, value: Any, *, required: bool = False, positive: bool = False
+    out: YamlRows,
+    path: str,
+    value: Any,
+    *,
+    required: bool = False,
+    positive: bool = False,
+    scale: int = MONEY_SCALE,
 ) -> Decimal | None:
     if value is None:
         if required:
@@ -70,6 +115,8 @@ def _decimal_field(
         out.problems.append((path, f"{value!r} is negative"))
     elif positive and d == 0:
         out.problems.append((path, f"{value!r} must be greater than 0"))
+    elif (limit := decimal_limit_problem(_text(value) or "", d, scale)) is not None:
+        out.problems.append((path, limit))
     return d
 
 
@@ -174,7 +221,7 @@ def _parse_tiers(out: YamlRows, path: str, tiers: Any, key: tuple[Any, ...]) -> 
         if up_to is not None:
             if last:
                 out.problems.append((f"{tp}.up_to", "the last tier must not have up_to"))
-            d = _decimal_field(out, f"{tp}.up_to", up_to, positive=True)
+            d = _decimal_field(out, f"{tp}.up_to", up_to, positive=True, scale=QUANTITY_SCALE)
             if d is not None and previous is not None and d <= previous:
                 out.problems.append((path, f"tiers not ascending: up_to {up_to} after {previous}"))
             if d is not None:
@@ -201,8 +248,8 @@ def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
         out.problems.append(("version", f"{version!r} is not a positive integer"))
         version = None
     currency = _text(doc.get("currency"))
-    if not currency or not _CURRENCY_RE.match(currency):
-        out.problems.append(("currency", f"{currency!r} is not an upper-case ISO 4217 code"))
+    if (problem := currency_problem(doc.get("currency"))) is not None:
+        out.problems.append(("currency", problem))
     eff = _parse_date(out, "effective_from", doc.get("effective_from"))
     _decimal_field(out, "fee", doc.get("fee"))
     out.add("plans", (code, version, _text(doc.get("name")), currency, eff, _text(doc.get("fee"))))
@@ -244,7 +291,7 @@ def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
             ):
                 out.problems.append((f"{pp}.when", "must be a mapping of dimension -> pattern"))
                 when = None
-            _decimal_field(out, f"{pp}.free_units", pr.get("free_units"))
+            _decimal_field(out, f"{pp}.free_units", pr.get("free_units"), scale=QUANTITY_SCALE)
             if model == "per_unit":
                 _decimal_field(out, f"{pp}.unit_price", pr.get("unit_price"), required=True)
             elif model in ("graduated", "volume"):
