@@ -266,7 +266,7 @@ DDL: list[str] = [
     f"""CREATE TABLE IF NOT EXISTS raw.subscriptions (
     {_LINEAGE},
     subscription_id VARCHAR, customer_id VARCHAR, plan_code VARCHAR, start_date VARCHAR,
-    end_date VARCHAR
+    end_date VARCHAR, plan_version VARCHAR  -- optional: pins the plan version (grandfathering)
 )""",
     f"""CREATE TABLE IF NOT EXISTS raw.contracts (
     {_LINEAGE},
@@ -379,9 +379,17 @@ DDL: list[str] = [
 ]
 
 
+# Columns added after a table was first created (a warehouse built before keeps its data).
+MIGRATIONS: list[str] = [
+    "ALTER TABLE raw.subscriptions ADD COLUMN IF NOT EXISTS plan_version VARCHAR",
+]
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every non-dbt schema and table if missing. Idempotent."""
     for stmt in DDL:
+        con.execute(stmt)
+    for stmt in MIGRATIONS:
         con.execute(stmt)
 
 

@@ -368,10 +368,14 @@ def write_reference(
                     "end_date": "",
                 }
             )
+    # grandfathering: the first Pro customer (not the plan changer) keeps Pro v1 after v2
+    grandfathered = next((s for s in subs if s["plan_code"] == "pro" and s["end_date"] == ""), None)
+    if grandfathered is not None:
+        grandfathered["plan_version"] = "1"
     _write_csv(
         ref / "subscriptions.csv",
-        ("subscription_id", "customer_id", "plan_code", "start_date", "end_date"),
-        subs,
+        ("subscription_id", "customer_id", "plan_code", "start_date", "end_date", "plan_version"),
+        [{"plan_version": "", **s} for s in subs],
     )
 
     def full_month_cost(c_id: str) -> Decimal:
@@ -519,6 +523,11 @@ def write_reference(
             "start_date": cs[scn.late_starter].start_date.isoformat(),
         },
         "price_change": {"plan": "pro", "version": 2, "effective_from": "2026-10-01"},
+        "grandfathered": (
+            {"customer_id": grandfathered["customer_id"], "plan": "pro", "version": 1}
+            if grandfathered is not None
+            else None
+        ),
         "unprofitable_customer": {
             "customer_id": term.customer_id,
             "why": (
