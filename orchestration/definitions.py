@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.defs.catalog.assets import CATALOG_ASSETS
+from orchestration.defs.controls.assets import build_controls_assets
 from orchestration.defs.dbt.assets import DBT_ASSETS
 from orchestration.defs.dbt.resources import dbt_resource
 from orchestration.defs.exports.assets import build_export_assets
@@ -24,7 +25,13 @@ from orchestration.defs.schedules.schedules import JOBS, SCHEDULES
 _UPSTREAM = [key for a in (*INGEST_ASSETS, *CATALOG_ASSETS, *DBT_ASSETS) for key in a.keys]
 
 defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, *CATALOG_ASSETS, *DBT_ASSETS, *build_export_assets(_UPSTREAM)],
+    assets=[
+        *INGEST_ASSETS,
+        *CATALOG_ASSETS,
+        *DBT_ASSETS,
+        *build_export_assets(_UPSTREAM),
+        *build_controls_assets([key for a in DBT_ASSETS for key in a.keys]),
+    ],
     asset_checks=[*RAW_CHECKS, *ge_checks()],
     jobs=JOBS,
     schedules=SCHEDULES,

@@ -147,6 +147,7 @@ def split_dbt_stages(
 
 def build_stages(defs: dg.Definitions) -> list[Stage]:
     from orchestration.defs.catalog.assets import CATALOG_ASSETS
+    from orchestration.defs.controls.assets import CONTROLS_EXPORT_KEYS
     from orchestration.defs.dbt.assets import DBT_ASSETS
     from orchestration.defs.exports.assets import (
         INVOICE_EXPORTS_KEY,
@@ -164,7 +165,9 @@ def build_stages(defs: dg.Definitions) -> list[Stage]:
         Stage(DBT, dg.AssetSelection.assets(*dbt_keys)),
         Stage(
             PUBLISH,
-            dg.AssetSelection.assets(INVOICE_EXPORTS_KEY, WEEKLY_SUMMARIES_KEY, PUBLISHED_KEY),
+            dg.AssetSelection.assets(
+                INVOICE_EXPORTS_KEY, WEEKLY_SUMMARIES_KEY, *CONTROLS_EXPORT_KEYS, PUBLISHED_KEY
+            ),
         ),
     ]
 
