@@ -11,6 +11,8 @@ Runs after each build (Dagster asset ``exports/alert_delivery``, ``deliver_alert
    the header ``Idempotency-Key``; an e-mail carries it as ``X-Meterline-Idempotency-Key`` and a
    Message-ID derived from it. 2xx / an accepted SMTP transaction is ``delivered``; anything else
    (refused connection, timeout, 5xx, SMTP error) is ``failed`` and retried on the next run.
+   After a failure, the other messages to the same webhook URL (or SMTP server) wait for the
+   next run untried, so an endpoint that is down costs one timeout per run, not one per alert.
 3. **record** each attempt in ``outbox.alert_attempts`` (append-only; ``outbox.alert_outbox``
    shows each message with its attempts and status ``pending | failed | delivered``).
 
@@ -366,6 +368,7 @@ class DeliveryResult:
     delivered: int = 0
     failed: int = 0
     waiting_for_smtp: int = 0
+    deferred: int = 0  # not tried: their endpoint already failed in this run
     details: list[tuple[str, str, str]] = field(default_factory=list)  # (key, status, detail)
 
 
@@ -389,9 +392,14 @@ def deliver_alerts(s: Settings, env: dict[str, str] | None = None) -> DeliveryRe
             ).fetchall()
         ]
     attempts: list[tuple[str, int, dt.datetime, str, str]] = []
+    down: set[str] = set()  # endpoints that failed this run: their other messages wait
     for m in pending:  # a handful of alerts per run, not events
         if m.channel == "email" and cfg.smtp is None:
             result.waiting_for_smtp += 1
+            continue
+        endpoint = "smtp" if m.channel == "email" else m.destination
+        if endpoint in down:
+            result.deferred += 1
             continue
         ok, detail = send_email(m, cfg.smtp) if m.channel == "email" else send_webhook(m)  # type: ignore[arg-type]
         status = "delivered" if ok else "failed"
@@ -401,6 +409,7 @@ def deliver_alerts(s: Settings, env: dict[str, str] | None = None) -> DeliveryRe
             result.delivered += 1
         else:
             result.failed += 1
+            down.add(endpoint)
     if attempts:
         with connect(s.warehouse) as con:
             con.executemany("insert into outbox.alert_attempts values (?, ?, ?, ?, ?)", attempts)

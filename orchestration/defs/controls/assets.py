@@ -59,6 +59,7 @@ def build_controls_assets(upstream: Sequence[dg.AssetKey]) -> list[dg.AssetsDefi
                 "enqueued": result.enqueued,
                 "delivered": result.delivered,
                 "failed (retried next run)": result.failed,
+                "deferred (endpoint down this run)": result.deferred,
                 "e-mails waiting for an SMTP server": result.waiting_for_smtp,
             }
         )
