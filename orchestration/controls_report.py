@@ -58,14 +58,16 @@ def controls_lines(s: Settings, con: duckdb.DuckDBPyConnection) -> list[str]:
         rows = con.execute(
             """
             select channel, status, count(*), count(distinct customer_id),
+                string_agg(distinct customer_id, ', ' order by customer_id),
                 string_agg(distinct destination, ', ' order by destination)
                     filter (where channel = 'webhook')
             from outbox.alert_outbox group by all order by 1, 2"""
         ).fetchall()
         if rows:
             parts = []
-            for channel, status, n, customers, hooks in rows:
-                text = f"{channel} {status} {n} ({customers} customers"
+            for channel, status, n, n_customers, customers, hooks in rows:
+                who = customers if n_customers <= 3 else f"{n_customers} customers"
+                text = f"{channel} {status} {n} ({who}"
                 text += f", to {hooks})" if hooks else ")"
                 parts.append(text)
             out.append("alert outbox (outbox.alert_outbox): " + "; ".join(parts))
