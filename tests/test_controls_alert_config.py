@@ -76,3 +76,21 @@ def test_bad_file_names_key_and_problem(tmp_path: Path, text: str, message: str)
     with pytest.raises(NotificationConfigError) as err:
         load_config(settings(data), env={})
     assert str(err.value) == message
+
+
+def test_controls_assets_run_with_every_meterline_run() -> None:
+    """The entitlements export and alert delivery are assets downstream of the marts they read,
+    and `meterline run` materializes them (publish stage)."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.defs.controls.assets import ALERT_DELIVERY_KEY, ENTITLEMENTS_KEY
+    from orchestration.pipeline import PUBLISH, build_stages
+
+    graph = defs.resolve_asset_graph()
+    assert dg.AssetKey(["marts", "fct_entitlements"]) in graph.get(ENTITLEMENTS_KEY).parent_keys
+    parents = graph.get(ALERT_DELIVERY_KEY).parent_keys
+    marts = {dg.AssetKey(["marts", m]) for m in ("fct_spend_alerts", "fct_spend_anomalies")}
+    assert marts <= parents
+    [publish] = [st for st in build_stages(defs) if st.name == PUBLISH]
+    assert {ENTITLEMENTS_KEY, ALERT_DELIVERY_KEY} <= publish.selection.resolve(graph)
