@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestration.config import Settings
+from orchestration.controls_report import controls_lines
 from orchestration.run_log import read_run_log
 from orchestration.warehouse import connect
 
@@ -147,6 +148,7 @@ def summary_tables(s: Settings, period: str | None) -> list[Table | str]:
                 n = con.execute("select count(*) from marts.fct_unpriced_usage").fetchone()
                 label = "unpriced usage rows"
             out.append(f"{label}: {n[0] if n else 0}")
+        out += controls_lines(s, con)
         closed = (
             con.execute(
                 "select closed_at, invoice_count from ledger.period_closes where period = ?",

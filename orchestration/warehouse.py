@@ -128,6 +128,7 @@ _LINEAGE = """batch_id BIGINT NOT NULL,
 DDL: list[str] = [
     "CREATE SCHEMA IF NOT EXISTS raw",
     "CREATE SCHEMA IF NOT EXISTS ledger",
+    "CREATE SCHEMA IF NOT EXISTS outbox",
     # One row per file load. (file_path, content_hash) seen before -> the file is skipped.
     """CREATE TABLE IF NOT EXISTS raw.load_manifest (
     batch_id BIGINT PRIMARY KEY,
@@ -277,7 +278,7 @@ DDL: list[str] = [
     f"""CREATE TABLE IF NOT EXISTS raw.subscriptions (
     {_LINEAGE},
     subscription_id VARCHAR, customer_id VARCHAR, plan_code VARCHAR, start_date VARCHAR,
-    end_date VARCHAR
+    end_date VARCHAR, plan_version VARCHAR  -- optional: pins the plan version (grandfathering)
 )""",
     f"""CREATE TABLE IF NOT EXISTS raw.contracts (
     {_LINEAGE},
@@ -357,6 +358,38 @@ DDL: list[str] = [
     invoice_count INTEGER NOT NULL,
     excluded_customers VARCHAR        -- comma-separated, customers excluded from this close
 )""",
+    # --- the alert outbox: append-only, written by alert delivery (orchestration/alerts.py) ---
+    # One message per alert x channel x destination (idempotency_key), frozen when enqueued.
+    """CREATE TABLE IF NOT EXISTS outbox.alert_messages (
+    idempotency_key VARCHAR NOT NULL, -- <alert_key>|<channel>|<destination>
+    alert_key VARCHAR NOT NULL,       -- threshold:<id> | hard_limit:<c>:<period> | anomaly:<id>
+    alert_kind VARCHAR NOT NULL,      -- threshold | hard_limit | anomaly
+    customer_id VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,         -- webhook | email
+    destination VARCHAR NOT NULL,     -- URL or e-mail address
+    subject VARCHAR NOT NULL,
+    payload VARCHAR NOT NULL,         -- the JSON body (webhook) / attached to the e-mail
+    enqueued_at TIMESTAMP NOT NULL
+)""",
+    # One row per delivery attempt; a message is delivered once it has a `delivered` attempt.
+    """CREATE TABLE IF NOT EXISTS outbox.alert_attempts (
+    idempotency_key VARCHAR NOT NULL,
+    attempt_no INTEGER NOT NULL,
+    attempted_at TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL,          -- delivered | failed
+    detail VARCHAR                    -- HTTP status / SMTP reply / error
+)""",
+    """CREATE OR REPLACE VIEW outbox.alert_outbox AS
+SELECT m.*, coalesce(a.attempts, 0) AS attempts, a.last_attempt_at, a.delivered_at, a.last_detail,
+    CASE WHEN a.delivered_at IS NOT NULL THEN 'delivered'
+         WHEN a.attempts > 0 THEN 'failed' ELSE 'pending' END AS status
+FROM outbox.alert_messages m
+LEFT JOIN (
+    SELECT idempotency_key, count(*) AS attempts, max(attempted_at) AS last_attempt_at,
+        min(attempted_at) FILTER (WHERE status = 'delivered') AS delivered_at,
+        arg_max(detail, attempt_no) AS last_detail
+    FROM outbox.alert_attempts GROUP BY idempotency_key
+) a USING (idempotency_key)""",
     """CREATE TABLE IF NOT EXISTS ledger.issued_invoices (
     invoice_number VARCHAR NOT NULL,  -- INV-<YYYYMM>-<NNNNN>
     customer_id VARCHAR NOT NULL,
@@ -390,9 +423,17 @@ DDL: list[str] = [
 ]
 
 
+# Columns added after a table was first created (a warehouse built before keeps its data).
+MIGRATIONS: list[str] = [
+    "ALTER TABLE raw.subscriptions ADD COLUMN IF NOT EXISTS plan_version VARCHAR",
+]
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every non-dbt schema and table if missing. Idempotent."""
     for stmt in DDL:
+        con.execute(stmt)
+    for stmt in MIGRATIONS:
         con.execute(stmt)
 
 

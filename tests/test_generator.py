@@ -124,6 +124,7 @@ def test_reference_csvs_have_the_documented_columns(data_dir: Path) -> None:
             "plan_code",
             "start_date",
             "end_date",
+            "plan_version",
         ],
         "contracts.csv": [
             "contract_id",
@@ -179,6 +180,10 @@ def test_reference_csvs_have_the_documented_columns(data_dir: Path) -> None:
     assert (a["plan_code"], b["plan_code"]) == ("pro", "scale")
     assert a["end_date"] == b["start_date"]
     assert sorted(s["start_date"] for s in subs)[-1] > "2026-09-20"  # a customer starts late
+    pinned = [s for s in subs if s["plan_version"]]  # grandfathered on Pro v1
+    assert [(s["plan_code"], s["plan_version"], s["end_date"]) for s in pinned] == [
+        ("pro", "1", "")
+    ]
 
     _, contracts = _csv(data_dir / "reference" / "contracts.csv")
     assert sorted(c["commit_period"] for c in contracts) == ["month", "month", "term"]

@@ -35,10 +35,10 @@ from hypothesis import strategies as st
 
 from orchestration.config import Settings
 from orchestration.defs.quality.checks import CONSERVATION_SQL
-from orchestration.run_log import read_run_log
 from orchestration.ingest import FileLoad, ingest_reference, ingest_usage
 from orchestration.ingest.usage import QUANTITY_CEILING
 from orchestration.pipeline import run_pipeline
+from orchestration.run_log import read_run_log
 from tests.support.pipeline import event, make_data_dir, mart_checksums, query
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning")]

@@ -15,6 +15,7 @@ import dagster as dg
 
 from orchestration.config import Settings
 from orchestration.defs.catalog.assets import CATALOG_ASSETS
+from orchestration.defs.controls.assets import build_controls_assets
 from orchestration.defs.dbt.assets import DBT_ASSETS, build_dbt_assets
 from orchestration.defs.dbt.resources import dbt_resource
 from orchestration.defs.exports.assets import build_export_assets
@@ -48,7 +49,13 @@ def build_definitions(
         else MeterlineResource(full_refresh=full_refresh)
     )
     return dg.Definitions(
-        assets=[*INGEST_ASSETS, *CATALOG_ASSETS, *dbt, *build_export_assets(upstream)],
+        assets=[
+            *INGEST_ASSETS,
+            *CATALOG_ASSETS,
+            *dbt,
+            *build_export_assets(upstream),
+            *build_controls_assets([key for a in dbt for key in a.keys]),
+        ],
         asset_checks=[*RAW_CHECKS, *ge_checks()],
         jobs=JOBS,
         schedules=SCHEDULES,

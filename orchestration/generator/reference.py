@@ -262,6 +262,8 @@ def plans() -> list[dict[str, Any]]:
     ]
 
 
+DEMO_ALERT_WEBHOOK = "http://127.0.0.1:8787/meterline/alerts"
+
 # The biggest customer's strategic deal: a deep usage discount on top of a dedicated, always-on
 # H100 endpoint (exports.DEDICATED_GPU_HOURS) that it uses a fraction of: its gross margin is
 # planted at about zero or below (the one deliberately unprofitable customer).
@@ -368,10 +370,14 @@ def write_reference(
                     "end_date": "",
                 }
             )
+    # grandfathering: the first Pro customer (not the plan changer) keeps Pro v1 after v2
+    grandfathered = next((s for s in subs if s["plan_code"] == "pro" and s["end_date"] == ""), None)
+    if grandfathered is not None:
+        grandfathered["plan_version"] = "1"
     _write_csv(
         ref / "subscriptions.csv",
-        ("subscription_id", "customer_id", "plan_code", "start_date", "end_date"),
-        subs,
+        ("subscription_id", "customer_id", "plan_code", "start_date", "end_date", "plan_version"),
+        [{"plan_version": "", **s} for s in subs],
     )
 
     def full_month_cost(c_id: str) -> Decimal:
@@ -500,7 +506,18 @@ def write_reference(
         budgets,
     )
     _write_csv(ref / "provider_prices.csv", PROVIDER_PRICE_COLUMNS, provider_price_rows(scn))
+    # alert delivery: the first hard-limit customer's alerts also go to a local webhook (nothing
+    # listens in the demo: the attempts fail and are retried on every run); e-mails to every
+    # billing_email wait in the outbox until an SMTP server is configured
+    hard = [b["customer_id"] for b in budgets if b["hard_limit"] == "true"]
+    webhook = {"customer_id": hard[0], "url": DEMO_ALERT_WEBHOOK} if hard else None
+    if webhook is not None:
+        _dump_yaml(
+            ref / "notifications.yml",
+            {"customers": {webhook["customer_id"]: {"webhook_url": webhook["url"]}}},
+        )
     return {
+        "alert_webhook": webhook,
         "contracts": {
             "monthly_commitment": contracts[0],
             "term_commitment": contracts[1],
@@ -519,6 +536,11 @@ def write_reference(
             "start_date": cs[scn.late_starter].start_date.isoformat(),
         },
         "price_change": {"plan": "pro", "version": 2, "effective_from": "2026-10-01"},
+        "grandfathered": (
+            {"customer_id": grandfathered["customer_id"], "plan": "pro", "version": 1}
+            if grandfathered is not None
+            else None
+        ),
         "unprofitable_customer": {
             "customer_id": term.customer_id,
             "why": (

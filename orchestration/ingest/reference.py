@@ -341,6 +341,18 @@ def _cross_checks(
                         f"plan {code!r} is priced in {', '.join(wrong)} but customer "
                         f"{cid!r} is billed in {currency[cid]}",
                     )
+        for r in rows:
+            code, pinned = r.get("plan_code"), r.get("plan_version")
+            if not (check_plans and code and pinned and pinned.isdigit()):
+                continue
+            versions = sorted(v for c, v in seen_versions if c == code)
+            if versions and int(pinned) not in versions:
+                problems.add(
+                    file.rel_path,
+                    f"row {r['row_number']}",
+                    f"column 'plan_version': plan {code!r} has no version {pinned} "
+                    f"(plans/*.yml has {', '.join(str(v) for v in versions)})",
+                )
         by_customer: dict[str, list[dict[str, str | None]]] = {}
         for r in rows:
             if r.get("customer_id") and r.get("start_date"):

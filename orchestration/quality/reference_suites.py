@@ -74,11 +74,20 @@ CSV_SPECS: tuple[CsvSpec, ...] = (
     CsvSpec(
         file="subscriptions.csv",
         table="subscriptions",
-        columns=("subscription_id", "customer_id", "plan_code", "start_date", "end_date"),
+        # plan_version (optional column): pins the subscription to that version of its plan
+        # (grandfathering); empty = the version in effect at each period's start
+        columns=(
+            "subscription_id",
+            "customer_id",
+            "plan_code",
+            "start_date",
+            "end_date",
+            "plan_version",
+        ),
         required_columns=("subscription_id", "customer_id", "plan_code", "start_date", "end_date"),
         not_null=("subscription_id", "customer_id", "plan_code", "start_date"),
         key=("subscription_id",),
-        formats={"start_date": "date", "end_date": "date"},
+        formats={"start_date": "date", "end_date": "date", "plan_version": "int"},
     ),
     CsvSpec(
         file="contracts.csv",

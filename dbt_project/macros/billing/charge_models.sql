@@ -67,15 +67,15 @@
     )
 {%- endmacro %}
 
-{# volume: every unit at the containing tier's price, plus its flat fee; 0 units cost 0. #}
+{# volume: every unit at the containing tier's price, plus its flat fee (PRICING.md: quantity x
+   unit_price + flat_fee of the tier that contains the quantity). 0 units fall in the first tier,
+   so a first tier's flat fee is billed even at quantity 0 (10.00 for {up_to: 100, unit_price: 2,
+   flat_fee: 10}), as for graduated tiers. #}
 {% macro volume_tier_amount(billable, unit_price, flat_fee, price_per) -%}
-    case
-        when cast({{ billable }} as decimal(38, 9)) = 0 then {{ to_money(0) }}
-        else {{ to_money(
-            price_units(billable, unit_price, price_per)
-            ~ ' + coalesce(cast(' ~ flat_fee ~ ' as decimal(38, 12)), 0)'
-        ) }}
-    end
+    {{ to_money(
+        price_units(billable, unit_price, price_per)
+        ~ ' + coalesce(cast(' ~ flat_fee ~ ' as decimal(38, 12)), 0)'
+    ) }}
 {%- endmacro %}
 
 {# Prorated recurring fee: fee x active_days / days_in_period. #}

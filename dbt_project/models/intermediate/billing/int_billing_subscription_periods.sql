@@ -1,7 +1,9 @@
 -- Each subscription x billing period it is active in: active days (customer time zone, start
 -- day included, end exclusive), the plan version pricing the period (the version in effect at
 -- the period's start; for a plan whose first version starts later in the period, the version in
--- effect on the subscription's first active day), and the prorated recurring fee.
+-- effect on the subscription's first active day), and the prorated recurring fee. A subscription
+-- that pins a plan version (subscriptions.csv plan_version, grandfathering) is priced by that
+-- version in every period, whatever version is in effect.
 with
 
 periods as (
@@ -28,6 +30,7 @@ active as (
         subscriptions.subscription_id,
         subscriptions.customer_id,
         subscriptions.plan_code,
+        subscriptions.plan_version as pinned_version,
         periods.invoice_id,
         periods.period,
         periods.period_start,
@@ -50,6 +53,7 @@ versioned as (
 
     select
         active.*,
+        active.pinned_version is not null as is_version_pinned,
         plans.plan_version,
         plans.plan_name,
         plans.currency as plan_currency,
@@ -59,7 +63,10 @@ versioned as (
     left join plans
         on
             active.plan_code = plans.plan_code
-            and plans.effective_from <= active.active_from
+            and (
+                plans.plan_version = active.pinned_version
+                or (active.pinned_version is null and plans.effective_from <= active.active_from)
+            )
     qualify row_number() over (
         partition by active.subscription_id, active.period
         order by
@@ -81,6 +88,7 @@ final as (
         period_end,
         plan_code,
         plan_version,
+        is_version_pinned,
         plan_name,
         plan_currency,
         active_from,

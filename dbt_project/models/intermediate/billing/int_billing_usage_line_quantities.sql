@@ -2,8 +2,9 @@
 -- The line quantity aggregates the matched daily rows the meter's way over the period: sum and
 -- count add up, max takes the maximum, latest the last event's value, count_unique the distinct
 -- values of the whole period. Tiers and free units therefore apply per subscription and period.
--- A graduated default price row whose first tier has a flat fee gets a line even without usage
--- (PRICING.md: the first tier's flat fee is charged even at quantity 0).
+-- A graduated or volume default price row whose first tier has a flat fee gets a line even without usage
+-- (PRICING.md: the first tier's flat fee is charged even at quantity 0; volume: 0 x unit_price +
+-- the flat fee of the tier containing 0, the first).
 with
 
 priced as (
@@ -129,7 +130,7 @@ first_tier_fees_without_usage as (
         on
             subscription_periods.plan_code = charges.plan_code
             and subscription_periods.plan_version = charges.plan_version
-            and charges.charge_model = 'graduated'
+            and charges.charge_model in ('graduated', 'volume')
     inner join prices
         on
             charges.plan_code = prices.plan_code

@@ -41,6 +41,10 @@ tier_texts as (
                             and tiers.flat_fee > 0
                             then " ~ format_price('tiers.flat_fee') ~ "
                     end
+                when amounts.billable_quantity = 0
+                    and tiers.is_first_tier
+                    and tiers.flat_fee > 0
+                    then " ~ format_price('tiers.flat_fee') ~ "
                 when amounts.billable_quantity > 0
                     and " ~ volume_tier_contains('amounts.billable_quantity', 'tiers.lower_bound', 'tiers.up_to', 'tiers.is_first_tier') ~ "
                     then " ~ format_quantity('amounts.billable_quantity') ~ " || ' × ' || " ~ format_price('tiers.unit_price') ~ "

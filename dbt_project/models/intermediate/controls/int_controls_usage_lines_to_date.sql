@@ -6,7 +6,7 @@
 -- tiers and free units apply cumulatively within the period and the day amounts of a line add
 -- up exactly to its invoice amount. Works on the daily aggregates, never on events. Each line
 -- also has a quantity-0 row on its subscription's first active day of the period (before any
--- usage), which carries an amount due at quantity 0 (a graduated first tier's flat fee).
+-- usage), which carries an amount due at quantity 0 (a graduated or volume first tier's flat fee).
 with
 
 priced as (
@@ -81,7 +81,7 @@ line_days as (
 ),
 
 -- every invoice usage line also starts at quantity 0 on the subscription's first active day of
--- the period, so an amount due at quantity 0 (a graduated first tier's flat fee) is charged on
+-- the period, so an amount due at quantity 0 (a graduated or volume first tier's flat fee) is charged on
 -- that day, with or without usage later in the period
 line_starts as (
 
