@@ -185,6 +185,8 @@ def _groups(rows: list[dict[str, Any]]) -> tuple[list[Group], list[Line]]:
             meter, _, patterns = line.label.partition(" · ")
             charge_label = meter
             line.label = patterns or meter
+            if not patterns and group.charges and group.charges[-1].label == meter:
+                line.label = "other usage (default price)"
         if not group.charges or group.charges[-1].label != charge_label:
             group.charges.append(Charge(charge_label))
         group.charges[-1].lines.append(line)
@@ -214,6 +216,8 @@ def render_invoice_html(invoice: dict[str, Any], rows: list[dict[str, Any]], sel
         )
     totals = [(label, money_text(by_type[t])) for t, label in SUMMARY_TYPES if t in by_type]
     period_end = invoice["period_end"]
+    before_subtotal = [x for x in others if x.line_type not in ("credit", "tax")]
+    after_subtotal = [x for x in others if x.line_type in ("credit", "tax")]
     context = {
         "seller": seller,
         "invoice": invoice,
@@ -227,7 +231,8 @@ def render_invoice_html(invoice: dict[str, Any], rows: list[dict[str, Any]], sel
         "timezone": invoice["timezone"] or "UTC",
         "currency": invoice["currency"],
         "groups": groups,
-        "others": others,
+        "before_subtotal": before_subtotal,
+        "after_subtotal": after_subtotal,
         "totals": totals,
         "subtotal": money_text(invoice["subtotal"]),
         "total": money_text(invoice["total"]),

@@ -359,10 +359,15 @@ def summary_tables(s: Settings, period: str | None) -> list[Table | str]:
     if period:
         export_dir = s.exports_dir / "invoices" / period
         if closed is not None and export_dir.is_dir():
-            n_files = sum(1 for p in export_dir.iterdir() if p.suffix == ".csv")
+            kinds = {
+                ext: sum(1 for p in export_dir.glob(f"INV-*.{ext}"))
+                for ext in ("csv", "html", "pdf")
+            }
+            has_summary = (export_dir / "summary.csv").is_file()
             out.append(
                 f"period {period} closed ({closed[1]} invoices); exports: {export_dir} "
-                f"({n_files} files)"
+                f"({kinds['csv']} CSV, {kinds['html']} HTML, {kinds['pdf']} PDF"
+                + (", summary.csv)" if has_summary else ", no summary.csv)")
             )
         else:
             out.append(
@@ -382,6 +387,8 @@ def summary_tables(s: Settings, period: str | None) -> list[Table | str]:
 
 def print_summary(s: Settings, period: str | None) -> None:
     console = Console()
+    if not console.is_terminal:  # piped or captured (make demo's log): no 80-column wrapping
+        console = Console(width=200)
     if not s.warehouse.exists():
         console.print(f"no warehouse at {s.warehouse}: run `meterline run` first")
         return

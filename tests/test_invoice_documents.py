@@ -121,7 +121,8 @@ def test_every_line_is_checkable(demo: Settings) -> None:
                 elif model == "package":
                     packages = math.ceil(billable / Decimal(row["package_size"]))
                     assert packages * Decimal(row["unit_price"]) == amount, where
-                    assert row["price_basis"].startswith(f"{packages:,} packages × "), where
+                    noun = "package" if packages == 1 else "packages"
+                    assert row["price_basis"].startswith(f"{packages:,} {noun} × "), where
                 else:  # graduated / volume: no single unit price; the tiers are stated
                     assert model in ("graduated", "volume"), where
                     assert row["unit_price"] == "", where
