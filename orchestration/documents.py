@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,7 @@ def money_text(value: Decimal | None) -> str:
     """2 places, thousands separators: 2462.71 -> "2,462.71"; -51.41 -> "-51.41"."""
     if value is None:
         return ""
-    return f"{Decimal(value).quantize(Decimal('0.01')):,.2f}"
+    return f"{Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
 
 
 def quantity_text(value: Decimal | None) -> str:
