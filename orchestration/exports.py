@@ -269,10 +269,16 @@ order by i.invoice_number
 
 
 def render_period(
-    con: duckdb.DuckDBPyConnection, period: str, *, documents: bool = True
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    *,
+    documents: bool = True,
+    reuse_dir: Path | None = None,
 ) -> dict[str, bytes]:
     """Every file of a closed period's export, rendered from the ledger (file name -> bytes):
-    per invoice its CSV, and (``documents``) its HTML and PDF; and ``summary.csv``."""
+    per invoice its CSV, and (``documents``) its HTML and PDF; and ``summary.csv``.
+    ``reuse_dir``: the period's export directory, whose PDFs are reused when their HTML is
+    unchanged (orchestration.documents.render_invoice_documents)."""
     from orchestration.documents import render_invoice_documents
 
     lines = con.execute(LINES_SQL, [period]).fetchall()
@@ -285,7 +291,7 @@ def render_period(
         for number, rows in by_invoice.items()
     }
     if documents:
-        files |= render_invoice_documents(con, period)
+        files |= render_invoice_documents(con, period, reuse_dir=reuse_dir)
     files["summary.csv"] = render_csv(
         EXPORT_SUMMARY_COLUMNS, invoices, TEXT_SUMMARY_COLUMNS, bom=True
     )
@@ -340,7 +346,8 @@ def write_period(s: Settings, period: str, files: dict[str, bytes]) -> PeriodExp
 
 def export_period(s: Settings, con: duckdb.DuckDBPyConnection, period: str) -> PeriodExport:
     """Render a closed period from the ledger (on ``con``) and write its files."""
-    return write_period(s, period, render_period(con, period))
+    target = s.exports_dir / "invoices" / period
+    return write_period(s, period, render_period(con, period, reuse_dir=target))
 
 
 def closed_periods(con: duckdb.DuckDBPyConnection) -> list[str]:

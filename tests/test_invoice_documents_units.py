@@ -244,3 +244,36 @@ def test_pdf_bytes_are_deterministic() -> None:
     first, second = render_pdf(html), render_pdf(html)
     assert first.startswith(b"%PDF-") and first == second
     assert b"CreationDate" not in first
+
+
+def test_pdfs_are_reused_only_while_their_html_is_unchanged(tmp_path: Path) -> None:
+    from orchestration.documents import render_invoice_documents
+    from orchestration.warehouse import connect, ensure_schema
+
+    with connect(tmp_path / "w.duckdb") as con:
+        ensure_schema(con)
+        con.execute(
+            "insert into ledger.issued_invoices by name select 'INV-202610-00001' as "
+            "invoice_number, 'cus_x' as customer_id, '2026-10' as period, date '2026-10-01' as "
+            "period_start, date '2026-11-01' as period_end, 'USD' as currency, 99.00 as subtotal, "
+            "0 as discount_total, 0 as credit_total, 0 as tax_total, 99.00 as total, "
+            "timestamp '2026-11-03' as issued_at, 'X Inc' as customer_name"
+        )
+        con.execute(
+            "insert into ledger.issued_invoice_lines by name select 'INV-202610-00001' as "
+            "invoice_number, 'cus_x' as customer_id, '2026-10' as period, 1 as line_no, "
+            "'subscription' as line_type, 'Pro v1 subscription' as description, 99.00 as amount, "
+            "'USD' as currency"
+        )
+        fresh = render_invoice_documents(con, "2026-10")
+        out = tmp_path / "exports"
+        out.mkdir()
+        (out / "INV-202610-00001.html").write_bytes(fresh["INV-202610-00001.html"])
+        (out / "INV-202610-00001.pdf").write_bytes(b"%PDF- kept")
+        reused = render_invoice_documents(con, "2026-10", reuse_dir=out)
+        assert reused["INV-202610-00001.pdf"] == b"%PDF- kept"  # same HTML: not rendered again
+        (out / "INV-202610-00001.html").write_bytes(b"<html>older</html>")
+        again = render_invoice_documents(con, "2026-10", reuse_dir=out)
+        assert again["INV-202610-00001.pdf"] == fresh["INV-202610-00001.pdf"]
+    assert fresh["INV-202610-00001.pdf"].startswith(b"%PDF-")
+    assert "X Inc" in fresh["INV-202610-00001.html"].decode()
