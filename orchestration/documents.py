@@ -257,10 +257,11 @@ def render_invoice_documents(
 ) -> dict[str, bytes]:
     """``<number>.html`` and ``<number>.pdf`` of every issued invoice of ``period``.
 
-    The PDF is a function of the HTML (for one WeasyPrint and font set), and rendering it is the
-    slow part (~0.3 s an invoice): with ``reuse_dir`` (the period's export directory), a PDF whose
-    HTML there has the same bytes as the new HTML is read back instead of rendered again, so a
-    `meterline run` re-checking the exports of closed periods does not re-render them."""
+    With ``reuse_dir`` (the period's export directory) a document is written once: an HTML or
+    PDF already there is kept as it is (read back), a missing PDF is rendered from the HTML on
+    disk when that exists. So a later template or WeasyPrint change never alters a document
+    already issued, and a `meterline run` re-checking closed periods renders nothing (rendering
+    a PDF is the slow part, ~0.3 s an invoice)."""
     invoices = _dicts(con.execute(INVOICES_SQL, [period]))
     lines = _dicts(con.execute(LINES_SQL, [period]))
     by_invoice: dict[str, list[dict[str, Any]]] = {i["invoice_number"]: [] for i in invoices}
@@ -268,24 +269,18 @@ def render_invoice_documents(
         by_invoice[line["invoice_number"]].append(line)
     files: dict[str, bytes] = {}
     for invoice in invoices:
-        seller = Seller.from_json(invoice["seller_json"]) or Seller()
-        html = render_invoice_html(invoice, by_invoice[invoice["invoice_number"]], seller)
         number = invoice["invoice_number"]
-        html_bytes = html.encode("utf-8")
-        files[f"{number}.html"] = html_bytes
-        old_html, old_pdf = (
-            (reuse_dir / f"{number}.html", reuse_dir / f"{number}.pdf")
-            if reuse_dir
-            else (None, None)
-        )
-        if (
-            old_html is not None
-            and old_pdf is not None
-            and old_pdf.is_file()
-            and old_html.is_file()
-            and old_html.read_bytes() == html_bytes
-        ):
-            files[f"{number}.pdf"] = old_pdf.read_bytes()
+        html_path = reuse_dir / f"{number}.html" if reuse_dir else None
+        pdf_path = reuse_dir / f"{number}.pdf" if reuse_dir else None
+        if html_path is not None and html_path.is_file():
+            html_bytes = html_path.read_bytes()
         else:
-            files[f"{number}.pdf"] = render_pdf(html)
+            seller = Seller.from_json(invoice["seller_json"]) or Seller()
+            html = render_invoice_html(invoice, by_invoice[number], seller)
+            html_bytes = html.encode("utf-8")
+        files[f"{number}.html"] = html_bytes
+        if pdf_path is not None and pdf_path.is_file():
+            files[f"{number}.pdf"] = pdf_path.read_bytes()
+        else:
+            files[f"{number}.pdf"] = render_pdf(html_bytes.decode("utf-8"))
     return files

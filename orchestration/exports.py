@@ -4,7 +4,9 @@ issued invoice's files never change).
 Layout (ARCHITECTURE.md): ``exports/invoices/<YYYY-MM>/<invoice_number>.csv`` (one row per line)
 plus ``summary.csv`` (one row per invoice), and beside each CSV the invoice as a document a finance
 team sends: ``<invoice_number>.html`` and ``<invoice_number>.pdf`` (rendered from the HTML by
-WeasyPrint; orchestration/documents.py).
+WeasyPrint; orchestration/documents.py). The documents are written once: a re-close or a run
+re-creates a missing one and keeps an existing one byte for byte; the CSVs are derived from the
+ledger again (the same ledger gives the same bytes).
 
 CSV columns: the contract's columns first, in the contract's order (``LINE_COLUMNS``,
 ``SUMMARY_COLUMNS``), then the added ones (``LINE_EXTRA_COLUMNS``, ``SUMMARY_EXTRA_COLUMNS``).
@@ -277,8 +279,8 @@ def render_period(
 ) -> dict[str, bytes]:
     """Every file of a closed period's export, rendered from the ledger (file name -> bytes):
     per invoice its CSV, and (``documents``) its HTML and PDF; and ``summary.csv``.
-    ``reuse_dir``: the period's export directory, whose PDFs are reused when their HTML is
-    unchanged (orchestration.documents.render_invoice_documents)."""
+    ``reuse_dir``: the period's export directory, whose HTML and PDF documents are kept as
+    written (orchestration.documents.render_invoice_documents: documents are written once)."""
     from orchestration.documents import render_invoice_documents
 
     lines = con.execute(LINES_SQL, [period]).fetchall()

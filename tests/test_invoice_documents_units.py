@@ -246,7 +246,9 @@ def test_pdf_bytes_are_deterministic() -> None:
     assert b"CreationDate" not in first
 
 
-def test_pdfs_are_reused_only_while_their_html_is_unchanged(tmp_path: Path) -> None:
+def test_documents_are_written_once(tmp_path: Path) -> None:
+    """An issued invoice's HTML and PDF on disk are kept as they are (a template change never
+    alters them); a missing PDF is rendered from the HTML on disk; a missing HTML is rendered."""
     from orchestration.documents import render_invoice_documents
     from orchestration.warehouse import connect, ensure_schema
 
@@ -268,12 +270,17 @@ def test_pdfs_are_reused_only_while_their_html_is_unchanged(tmp_path: Path) -> N
         fresh = render_invoice_documents(con, "2026-10")
         out = tmp_path / "exports"
         out.mkdir()
-        (out / "INV-202610-00001.html").write_bytes(fresh["INV-202610-00001.html"])
-        (out / "INV-202610-00001.pdf").write_bytes(b"%PDF- kept")
-        reused = render_invoice_documents(con, "2026-10", reuse_dir=out)
-        assert reused["INV-202610-00001.pdf"] == b"%PDF- kept"  # same HTML: not rendered again
-        (out / "INV-202610-00001.html").write_bytes(b"<html>older</html>")
-        again = render_invoice_documents(con, "2026-10", reuse_dir=out)
-        assert again["INV-202610-00001.pdf"] == fresh["INV-202610-00001.pdf"]
+        html, pdf = out / "INV-202610-00001.html", out / "INV-202610-00001.pdf"
+        html.write_bytes(b"<html><body><p>as issued</p></body></html>")
+        pdf.write_bytes(b"%PDF- as issued")
+        kept = render_invoice_documents(con, "2026-10", reuse_dir=out)
+        assert kept["INV-202610-00001.html"] == html.read_bytes()
+        assert kept["INV-202610-00001.pdf"] == b"%PDF- as issued"
+        pdf.unlink()  # a lost PDF is rendered again from the HTML as issued
+        from_html = render_invoice_documents(con, "2026-10", reuse_dir=out)
+        assert from_html["INV-202610-00001.pdf"] == render_pdf(html.read_text())
+        assert from_html["INV-202610-00001.pdf"] != fresh["INV-202610-00001.pdf"]
+        html.unlink()
+        assert render_invoice_documents(con, "2026-10", reuse_dir=out) == fresh
     assert fresh["INV-202610-00001.pdf"].startswith(b"%PDF-")
     assert "X Inc" in fresh["INV-202610-00001.html"].decode()
