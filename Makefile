@@ -41,6 +41,7 @@ manifest:
 	cd dbt_project && $(RUN) dbt parse --quiet --profiles-dir .
 
 demo: install
+	bash scripts/ensure-pdf-deps.sh || true
 	$(RUN) meterline generate --out $(DATA_DIR)
 	$(RUN) meterline run --data-dir $(DATA_DIR)
 	$(RUN) meterline close --period $(DEMO_PERIOD) --data-dir $(DATA_DIR)
@@ -48,6 +49,7 @@ demo: install
 
 test: install-dev
 	bash scripts/ensure-chromium.sh || true
+	bash scripts/ensure-pdf-deps.sh --with-poppler || true
 	$(RUN) pytest -q
 
 lint: install-dev

@@ -35,6 +35,7 @@ import yaml
 from orchestration.config import DBT_PROJECT_DIR, Settings
 from orchestration.exports import clean_stale_temp, export_period
 from orchestration.run_log import read_run_log, run_lock
+from orchestration.seller import SellerConfigError, load_seller
 from orchestration.warehouse import connect, ensure_schema
 
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -81,6 +82,13 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> set[str]
         [schema, name],
     ).fetchall()
     return {r[0] for r in rows}
+
+
+def _seller_json(s: Settings) -> str:
+    try:
+        return load_seller(s.reference_dir).to_json()
+    except SellerConfigError as exc:
+        raise CloseRefused(str(exc)) from exc
 
 
 def _check_run_log(s: Settings) -> None:
@@ -213,8 +221,21 @@ select
     cast(credit_total as decimal(38, 2)),
     cast(tax_total as decimal(38, 2)),
     cast(total as decimal(38, 2)),
-    cast($issued_at as timestamp)
+    cast($issued_at as timestamp),
+    -- the document's header, frozen at issue (warehouse.py: the added ledger columns)
+    c.c_name,
+    c.c_email,
+    coalesce(c.c_timezone, 'UTC'),
+    c.c_terms,
+    cast(cast($issued_at as timestamp) as date),
+    cast(cast($issued_at as timestamp) as date) + c.c_terms,
+    $seller
 from close_numbered
+left join (
+    select customer_id as c_id, customer_name as c_name, billing_email as c_email,
+        timezone as c_timezone, payment_terms_days as c_terms
+    from staging.stg_reference__customers
+) as c on close_numbered.customer_id = c.c_id
 order by issued_number
 """
 
@@ -234,7 +255,17 @@ select
     cast(l.unit_price as decimal(38, 12)),
     cast(l.amount as decimal(38, 2)),
     l.currency,
-    l.line_key
+    l.line_key,
+    l.subscription_id,
+    l.plan_code,
+    l.plan_version,
+    l.plan_name,
+    l.charge_model,
+    cast(l.price_per as decimal(38, 12)),
+    cast(l.free_units as decimal(38, 9)),
+    cast(l.billable_quantity as decimal(38, 9)),
+    cast(l.package_size as decimal(38, 9)),
+    l.price_basis
 from marts.fct_invoice_lines as l
 inner join close_numbered as n on l.invoice_id = n.invoice_id
 order by n.issued_number, l.line_no
@@ -261,14 +292,18 @@ order by i.invoice_number
 
 
 def _issue(
-    con: duckdb.DuckDBPyConnection, period: str, exclude: list[str], issued_at: dt.datetime
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    exclude: list[str],
+    issued_at: dt.datetime,
+    seller: str | None = None,
 ) -> list[str]:
     params = {"period": period, "exclude": exclude}
     con.execute("begin transaction")
     try:
         con.execute("drop table if exists close_numbered")
         con.execute(NUMBERED_SQL, params)
-        con.execute(INSERT_INVOICES_SQL, {"issued_at": issued_at})
+        con.execute(INSERT_INVOICES_SQL, {"issued_at": issued_at, "seller": seller})
         con.execute(INSERT_LINES_SQL)
         bad = con.execute(TOTALS_MISMATCH_SQL, {"period": period}).fetchall()
         if bad:
@@ -401,7 +436,7 @@ def _close_locked(
                     + ". Use --force to close anyway."
                 )
         issued_at = as_of or default_issued_at(period, grace)
-        numbers = _issue(con, period, exclude, issued_at)
+        numbers = _issue(con, period, exclude, issued_at, seller=_seller_json(s))
         totals = con.execute(
             "select currency, sum(total) from ledger.issued_invoices where period = ? "
             "group by currency order by currency",

@@ -1,11 +1,30 @@
-"""Invoice CSV exports of a closed period, written from the ledger (never from the marts, so an
-issued invoice's file never changes).
+"""Invoice exports of a closed period, written from the ledger (never from the marts, so an
+issued invoice's files never change).
 
 Layout (ARCHITECTURE.md): ``exports/invoices/<YYYY-MM>/<invoice_number>.csv`` (one row per line)
-plus ``summary.csv`` (one row per invoice). Amounts have 2 places, quantities and unit prices are
-plain decimals (never scientific), text cells starting with ``= + - @`` (or tab / CR) are prefixed
-with ``'`` so a spreadsheet shows them as text; numeric cells (``-25.96``) are numbers and are not
-escaped. UTF-8, ``\\n`` line ends, no wall clock anywhere: the same ledger gives the same bytes.
+plus ``summary.csv`` (one row per invoice), and beside each CSV the invoice as a document a finance
+team sends: ``<invoice_number>.html`` and ``<invoice_number>.pdf`` (rendered from the HTML by
+WeasyPrint; orchestration/documents.py). The documents are written once: a re-close or a run
+re-creates a missing one and keeps an existing one byte for byte; the CSVs are derived from the
+ledger again (the same ledger gives the same bytes).
+
+CSV columns: the contract's columns first, in the contract's order (``LINE_COLUMNS``,
+``SUMMARY_COLUMNS``), then the added ones (``LINE_EXTRA_COLUMNS``, ``SUMMARY_EXTRA_COLUMNS``).
+``period_end`` is exclusive (the contract's meaning: the first day after the period);
+``period_last_day`` states the last day, inclusive. Every line can be checked from its own row:
+``round(billable_quantity × unit_price / price_per) = amount`` for per_unit and subscription
+lines (price_per empty = 1; billable_quantity = quantity − free_units), ceil(billable_quantity /
+package_size) × unit_price for package lines, and the tier arithmetic in ``price_basis`` for
+graduated and volume lines. ``summary.csv``: every component column carries the sign it has on the
+invoice (charges positive, discounts and credits negative), so ``fees_total + usage_total +
+adjustment_total + discount_total + minimum_commitment_total + credit_total + tax_total = total``;
+``subtotal`` is the total before credits and tax.
+
+Amounts have 2 places, quantities and unit prices are plain decimals (never scientific), text cells
+starting with ``= + - @`` (or tab / CR) are prefixed with ``'`` so a spreadsheet shows them as text;
+numeric cells (``-25.96``) are numbers and are not escaped. Encoding: UTF-8 with a byte-order mark
+(Excel then reads "·" and "×" right; other readers skip it: Python's ``utf-8-sig``, DuckDB's
+read_csv), ``\\n`` line ends, no wall clock anywhere: the same ledger gives the same bytes.
 
 Atomicity: files are written under ``<data_dir>/.meterline/tmp/`` (same file system) and moved in
 with ``os.replace``; a period directory that does not exist yet is moved in whole. A process
@@ -58,6 +77,39 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "tax_total",
     "total",
 )
+# Added after the contract's columns (ARCHITECTURE.md): the invoice's header on every line, the
+# subscription and plan, and what makes the line checkable.
+LINE_EXTRA_COLUMNS: tuple[str, ...] = (
+    "period_last_day",
+    "customer_name",
+    "issue_date",
+    "due_date",
+    "timezone",
+    "subscription_id",
+    "plan_code",
+    "plan_version",
+    "plan_name",
+    "charge_model",
+    "price_per",
+    "free_units",
+    "billable_quantity",
+    "package_size",
+    "price_basis",
+)
+SUMMARY_EXTRA_COLUMNS: tuple[str, ...] = (
+    "customer_name",
+    "period_last_day",
+    "timezone",
+    "issue_date",
+    "due_date",
+    "payment_terms_days",
+    "fees_total",
+    "usage_total",
+    "adjustment_total",
+    "minimum_commitment_total",
+)
+EXPORT_LINE_COLUMNS = LINE_COLUMNS + LINE_EXTRA_COLUMNS
+EXPORT_SUMMARY_COLUMNS = SUMMARY_COLUMNS + SUMMARY_EXTRA_COLUMNS
 TEXT_LINE_COLUMNS = frozenset(
     {
         "invoice_number",
@@ -68,12 +120,33 @@ TEXT_LINE_COLUMNS = frozenset(
         "dimensions",
         "unit",
         "currency",
+        "customer_name",
+        "timezone",
+        "subscription_id",
+        "plan_code",
+        "plan_name",
+        "charge_model",
+        "price_basis",
     }
 )
-TEXT_SUMMARY_COLUMNS = frozenset({"invoice_number", "customer_id", "period", "currency"})
-MONEY_COLUMNS = frozenset(
-    {"amount", "subtotal", "discount_total", "credit_total", "tax_total", "total"}
+TEXT_SUMMARY_COLUMNS = frozenset(
+    {"invoice_number", "customer_id", "period", "currency", "customer_name", "timezone"}
 )
+MONEY_COLUMNS = frozenset(
+    {
+        "amount",
+        "subtotal",
+        "discount_total",
+        "credit_total",
+        "tax_total",
+        "total",
+        "fees_total",
+        "usage_total",
+        "adjustment_total",
+        "minimum_commitment_total",
+    }
+)
+BOM = "\ufeff".encode()
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -109,8 +182,13 @@ def format_cell(column: str, value: Any, text_columns: frozenset[str]) -> str:
 
 
 def render_csv(
-    columns: Sequence[str], rows: Sequence[Sequence[Any]], text_columns: frozenset[str]
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    text_columns: frozenset[str],
+    *,
+    bom: bool = False,
 ) -> bytes:
+    """CSV bytes, UTF-8 (with a byte-order mark when ``bom``, as the exports are written)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(columns)
@@ -118,7 +196,8 @@ def render_csv(
         writer.writerow(
             [format_cell(c, v, text_columns) for c, v in zip(columns, row, strict=True)]
         )
-    return buf.getvalue().encode("utf-8")
+    data = buf.getvalue().encode("utf-8")
+    return BOM + data if bom else data
 
 
 @dataclass(frozen=True)
@@ -129,43 +208,95 @@ class PeriodExport:
     written: list[str]  # file names whose bytes changed on disk
 
 
-def render_period(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, bytes]:
-    """Every file of a closed period's export, rendered from the ledger (file name -> bytes)."""
-    lines = con.execute(
-        """
-        select
-            l.invoice_number, l.customer_id, i.period_start, i.period_end, l.line_no,
-            l.line_type, l.description, l.meter_code, l.dimensions, l.quantity, l.unit,
-            l.unit_price, l.amount, l.currency
-        from ledger.issued_invoice_lines as l
-        inner join ledger.issued_invoices as i
-            on l.invoice_number = i.invoice_number
-        where i.period = ?
-        order by l.invoice_number, l.line_no
-        """,
-        [period],
-    ).fetchall()
-    invoices = con.execute(
-        """
-        select
-            i.invoice_number, i.customer_id, i.period, i.period_start, i.period_end, i.currency,
-            (select count(*) from ledger.issued_invoice_lines as l
-             where l.invoice_number = i.invoice_number) as line_count,
-            i.subtotal, i.discount_total, i.credit_total, i.tax_total, i.total
-        from ledger.issued_invoices as i
-        where i.period = ?
-        order by i.invoice_number
-        """,
-        [period],
-    ).fetchall()
+LINES_SQL = """
+select
+    l.invoice_number, l.customer_id, i.period_start, i.period_end, l.line_no,
+    l.line_type, l.description, l.meter_code, l.dimensions, l.quantity, l.unit,
+    l.unit_price, l.amount, l.currency,
+    cast(i.period_end - 1 as date) as period_last_day,
+    i.customer_name, coalesce(i.issue_date, cast(i.issued_at as date)) as issue_date,
+    i.due_date, i.timezone,
+    l.subscription_id, l.plan_code, l.plan_version, l.plan_name, l.charge_model, l.price_per,
+    l.free_units, l.billable_quantity, l.package_size, l.price_basis
+from ledger.issued_invoice_lines as l
+inner join ledger.issued_invoices as i
+    on l.invoice_number = i.invoice_number
+where i.period = ?
+order by l.invoice_number, l.line_no
+"""
+
+SUMMARY_SQL = """
+with
+
+lines as (
+
+    select
+        invoice_number,
+        count(*) as line_count,
+        sum(amount) filter (where line_type = 'subscription') as fees_total,
+        sum(amount) filter (where line_type = 'usage') as usage_total,
+        sum(amount) filter (where line_type = 'adjustment') as adjustment_total,
+        sum(amount) filter (where line_type = 'discount') as discount_total,
+        sum(amount) filter (where line_type = 'minimum_commitment') as minimum_commitment_total,
+        sum(amount) filter (where line_type = 'credit') as credit_total,
+        sum(amount) filter (where line_type = 'tax') as tax_total
+    from ledger.issued_invoice_lines
+    group by invoice_number
+
+)
+
+select
+    i.invoice_number, i.customer_id, i.period, i.period_start, i.period_end, i.currency,
+    coalesce(lines.line_count, 0) as line_count,
+    i.subtotal,
+    coalesce(lines.discount_total, 0) as discount_total,
+    coalesce(lines.credit_total, 0) as credit_total,
+    coalesce(lines.tax_total, 0) as tax_total,
+    i.total,
+    i.customer_name,
+    cast(i.period_end - 1 as date) as period_last_day,
+    i.timezone,
+    coalesce(i.issue_date, cast(i.issued_at as date)) as issue_date,
+    i.due_date,
+    i.payment_terms_days,
+    coalesce(lines.fees_total, 0) as fees_total,
+    coalesce(lines.usage_total, 0) as usage_total,
+    coalesce(lines.adjustment_total, 0) as adjustment_total,
+    coalesce(lines.minimum_commitment_total, 0) as minimum_commitment_total
+from ledger.issued_invoices as i
+left join lines on i.invoice_number = lines.invoice_number
+where i.period = ?
+order by i.invoice_number
+"""
+
+
+def render_period(
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    *,
+    documents: bool = True,
+    reuse_dir: Path | None = None,
+) -> dict[str, bytes]:
+    """Every file of a closed period's export, rendered from the ledger (file name -> bytes):
+    per invoice its CSV, and (``documents``) its HTML and PDF; and ``summary.csv``.
+    ``reuse_dir``: the period's export directory, whose HTML and PDF documents are kept as
+    written (orchestration.documents.render_invoice_documents: documents are written once)."""
+    from orchestration.documents import render_invoice_documents
+
+    lines = con.execute(LINES_SQL, [period]).fetchall()
+    invoices = con.execute(SUMMARY_SQL, [period]).fetchall()
     by_invoice: dict[str, list[tuple[Any, ...]]] = {inv[0]: [] for inv in invoices}
     for line in lines:
         by_invoice.setdefault(line[0], []).append(line)
     files = {
-        f"{number}.csv": render_csv(LINE_COLUMNS, rows, TEXT_LINE_COLUMNS)
+        f"{number}.csv": render_csv(EXPORT_LINE_COLUMNS, rows, TEXT_LINE_COLUMNS, bom=True)
         for number, rows in by_invoice.items()
     }
-    files["summary.csv"] = render_csv(SUMMARY_COLUMNS, invoices, TEXT_SUMMARY_COLUMNS)
+    if documents:
+        files |= render_invoice_documents(con, period, reuse_dir=reuse_dir)
+    files["summary.csv"] = render_csv(
+        EXPORT_SUMMARY_COLUMNS, invoices, TEXT_SUMMARY_COLUMNS, bom=True
+    )
     return files
 
 
@@ -217,7 +348,8 @@ def write_period(s: Settings, period: str, files: dict[str, bytes]) -> PeriodExp
 
 def export_period(s: Settings, con: duckdb.DuckDBPyConnection, period: str) -> PeriodExport:
     """Render a closed period from the ledger (on ``con``) and write its files."""
-    return write_period(s, period, render_period(con, period))
+    target = s.exports_dir / "invoices" / period
+    return write_period(s, period, render_period(con, period, reuse_dir=target))
 
 
 def closed_periods(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -1,10 +1,13 @@
 """`meterline summary [--period YYYY-MM]`: a short, readable picture of the warehouse (the last
-thing `make demo` prints): rows per raw table, files loaded, quarantine by reason, the period's
-invoices (count, status, total by currency), unpriced usage, where the exports are, and the last
-run's stage times. Read-only; every figure comes from SQL on the warehouse."""
+thing `make demo` prints): rows per raw table, files loaded, rejected files, quarantine by reason,
+the period's invoices one by one (number, customer, status, total, and for issued invoices the
+paths of their CSV and PDF under the data directory), totals by status and currency, the period's
+gross margin, its spend alerts, unpriced usage, where the exports are, and the last run's stage
+times. Read-only; every figure comes from SQL on the warehouse."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -96,6 +99,200 @@ order by status, currency
 """
 
 
+INVOICE_LIST_SQL = """
+with
+
+invoices as (
+
+    select * from marts.fct_invoices where period = $period
+
+),
+
+issued as (
+
+    select * from ledger.issued_invoices where period = $period
+
+),
+
+customers as (
+
+    select * from staging.stg_reference__customers
+
+)
+
+select
+    coalesce(issued.invoice_number, '(draft)') as number,
+    coalesce(invoices.customer_id, issued.customer_id) as customer_id,
+    coalesce(customers.customer_name, coalesce(invoices.customer_id, issued.customer_id))
+        as customer_name,
+    case when issued.invoice_number is not null then 'issued' else invoices.status end as status,
+    coalesce(issued.currency, invoices.currency) as currency,
+    coalesce(issued.total, invoices.total) as total
+from invoices
+full outer join issued
+    on invoices.customer_id = issued.customer_id
+left join customers
+    on coalesce(invoices.customer_id, issued.customer_id) = customers.customer_id
+order by issued.invoice_number nulls last, 2
+"""
+
+MARGIN_SQL = """
+select
+    currency,
+    count(*) as customers,
+    sum(revenue) as revenue,
+    sum(cogs_total) as cogs,
+    sum(gross_margin) as gross_margin,
+    case when sum(revenue) <> 0
+        then cast(round(100 * sum(gross_margin) / sum(revenue), 1) as decimal(9, 1))
+    end as margin_pct,
+    count(*) filter (where margin_flag = 'below_target') as below_target
+from marts.fct_customer_margin
+where period = $period
+group by currency
+order by currency
+"""
+
+ALERTS_SQL = """
+with
+
+crossed as (
+
+    select
+        customer_id,
+        currency,
+        max(threshold_pct) as highest_pct,
+        any_value(spend_to_date) as spend_to_date,
+        any_value(baseline_amount) as baseline_amount,
+        bool_or(hard_limit_breached) as hard_limit_breached
+    from marts.fct_spend_alerts
+    where period = $period and is_crossed
+    group by customer_id, currency
+
+)
+
+select
+    crossed.customer_id,
+    coalesce(customers.customer_name, crossed.customer_id) as customer_name,
+    crossed.currency,
+    cast(crossed.highest_pct as decimal(9, 0)) as highest_pct,
+    crossed.spend_to_date,
+    crossed.baseline_amount,
+    crossed.hard_limit_breached
+from crossed
+left join staging.stg_reference__customers as customers
+    on crossed.customer_id = customers.customer_id
+order by crossed.highest_pct desc, crossed.spend_to_date desc, crossed.customer_id
+"""
+
+# the number of alert rows listed; the rest are counted
+ALERTS_SHOWN = 10
+
+
+def _rejected_files(con: duckdb.DuckDBPyConnection) -> Table | str:
+    """Files the loader rejected as a whole (a `status` of `rejected` in the manifest). A
+    warehouse whose manifest has no status column records no rejected files."""
+    cols = _columns(con, "raw", "load_manifest")
+    if "status" not in cols:
+        return "rejected files: none (this warehouse's manifest records no file status)"
+    reason = next(
+        (
+            c
+            for c in ("reason", "rejected_reason", "status_reason", "error", "message")
+            if c in cols
+        ),
+        None,
+    )
+    reason_sql = f"cast({reason} as varchar)" if reason else "''"
+    rows = con.execute(
+        f"select file_path, {reason_sql} from raw.load_manifest where status = 'rejected' "
+        "order by file_path"
+    ).fetchall()
+    if not rows:
+        return "rejected files: none"
+    return _table(f"rejected files ({len(rows)})", ["file", "reason"], rows)
+
+
+def _invoice_list(s: Settings, con: duckdb.DuckDBPyConnection, period: str) -> list[Table | str]:
+    rows = con.execute(INVOICE_LIST_SQL, {"period": period}).fetchall()
+    export_dir = s.exports_dir / "invoices" / period
+    table_rows = []
+    for number, customer_id, name, status, currency, total in rows:
+        csv_path = pdf_path = ""
+        if status == "issued":
+            for ext in ("csv", "pdf"):
+                path = export_dir / f"{number}.{ext}"
+                shown = _relative(s, path) if path.is_file() else f"missing: {_relative(s, path)}"
+                if ext == "csv":
+                    csv_path = shown
+                else:
+                    pdf_path = shown
+        label = name if name == customer_id else f"{name} ({customer_id})"
+        table_rows.append((number, label, status, f"{currency} {total}", csv_path, pdf_path))
+    return [
+        _table(
+            f"invoices {period} ({len(rows)}; paths relative to {s.data_dir})",
+            ["number", "customer", "status", "total", "CSV", "PDF"],
+            table_rows,
+        )
+    ]
+
+
+def _relative(s: Settings, path: Path) -> str:
+    try:
+        return str(path.relative_to(s.data_dir))
+    except ValueError:
+        return str(path)
+
+
+def _margin_and_alerts(con: duckdb.DuckDBPyConnection, period: str) -> list[Table | str]:
+    out: list[Table | str] = []
+    marts = _tables(con, "marts")
+    if "fct_customer_margin" in marts:
+        rows = con.execute(MARGIN_SQL, {"period": period}).fetchall()
+        out.append(
+            _table(
+                f"gross margin {period}",
+                [
+                    "currency",
+                    "customers",
+                    "revenue",
+                    "COGS",
+                    "gross margin",
+                    "margin %",
+                    "below target",
+                ],
+                rows,
+            )
+            if rows
+            else f"gross margin {period}: no revenue or COGS"
+        )
+    if "fct_spend_alerts" in marts:
+        rows = con.execute(ALERTS_SQL, {"period": period}).fetchall()
+        if not rows:
+            out.append(f"spend alerts {period}: no threshold crossed")
+        else:
+            shown = [
+                (
+                    f"{name} ({cid})" if name != cid else cid,
+                    f"{pct}%",
+                    f"{cur} {spend}",
+                    f"{cur} {base}" if base is not None else "",
+                    "breached" if hard else "",
+                )
+                for cid, name, cur, pct, spend, base, hard in rows[:ALERTS_SHOWN]
+            ]
+            more = f", the {ALERTS_SHOWN} highest shown" if len(rows) > ALERTS_SHOWN else ""
+            out.append(
+                _table(
+                    f"spend alerts {period}: {len(rows)} customers crossed a threshold{more}",
+                    ["customer", "highest crossed", "spend", "baseline", "hard limit"],
+                    shown,
+                )
+            )
+    return out
+
+
 def summary_tables(s: Settings, period: str | None) -> list[Table | str]:
     out: list[Table | str] = []
     with connect(s.warehouse, read_only=True) as con:
@@ -119,6 +316,7 @@ def summary_tables(s: Settings, period: str | None) -> list[Table | str]:
             "select reason_code, count(*) from raw.quarantine group by reason_code "
             "order by reason_code"
         ).fetchall()
+        out.append(_rejected_files(con))
         out.append(
             _table("quarantined rows by reason", ["reason", "rows"], reasons)
             if reasons
@@ -127,16 +325,19 @@ def summary_tables(s: Settings, period: str | None) -> list[Table | str]:
         period = period or default_period(con)
         marts = _tables(con, "marts")
         if period and "fct_invoices" in marts:
+            out.extend(_invoice_list(s, con, period))
             rows = con.execute(INVOICES_SQL, {"period": period}).fetchall()
             out.append(
                 _table(
-                    f"invoices {period}",
+                    f"invoice totals by status {period}",
                     ["status", "currency", "invoices", "total", "blocked"],
                     rows,
                 )
             )
         elif period:
             out.append(f"invoices {period}: marts.fct_invoices not built yet")
+        if period:
+            out.extend(_margin_and_alerts(con, period))
         if "fct_unpriced_usage" in marts:
             cols = _columns(con, "marts", "fct_unpriced_usage")
             if period and "period" in cols:
@@ -160,10 +361,15 @@ def summary_tables(s: Settings, period: str | None) -> list[Table | str]:
     if period:
         export_dir = s.exports_dir / "invoices" / period
         if closed is not None and export_dir.is_dir():
-            n_files = sum(1 for p in export_dir.iterdir() if p.suffix == ".csv")
+            kinds = {
+                ext: sum(1 for p in export_dir.glob(f"INV-*.{ext}"))
+                for ext in ("csv", "html", "pdf")
+            }
+            has_summary = (export_dir / "summary.csv").is_file()
             out.append(
                 f"period {period} closed ({closed[1]} invoices); exports: {export_dir} "
-                f"({n_files} files)"
+                f"({kinds['csv']} CSV, {kinds['html']} HTML, {kinds['pdf']} PDF"
+                + (", summary.csv)" if has_summary else ", no summary.csv)")
             )
         else:
             out.append(
@@ -183,6 +389,8 @@ def summary_tables(s: Settings, period: str | None) -> list[Table | str]:
 
 def print_summary(s: Settings, period: str | None) -> None:
     console = Console()
+    if not console.is_terminal:  # piped or captured (make demo's log): no 80-column wrapping
+        console = Console(width=200)
     if not s.warehouse.exists():
         console.print(f"no warehouse at {s.warehouse}: run `meterline run` first")
         return

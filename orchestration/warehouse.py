@@ -273,8 +273,12 @@ DDL: list[str] = [
     f"""CREATE TABLE IF NOT EXISTS raw.customers (
     {_LINEAGE},
     customer_id VARCHAR, name VARCHAR, currency VARCHAR, timezone VARCHAR, tax_rate VARCHAR,
-    segment VARCHAR, parent_customer_id VARCHAR, billing_email VARCHAR
+    segment VARCHAR, parent_customer_id VARCHAR, billing_email VARCHAR,
+    payment_terms_days VARCHAR
 )""",
+    # added after the first release: a warehouse created before it gets the column (NULL = the
+    # default terms, 30 days)
+    "ALTER TABLE raw.customers ADD COLUMN IF NOT EXISTS payment_terms_days VARCHAR",
     f"""CREATE TABLE IF NOT EXISTS raw.subscriptions (
     {_LINEAGE},
     subscription_id VARCHAR, customer_id VARCHAR, plan_code VARCHAR, start_date VARCHAR,
@@ -420,6 +424,35 @@ LEFT JOIN (
     currency VARCHAR NOT NULL,
     line_key VARCHAR                  -- stable key of the rated line (for late-usage adjustments)
 )""",
+    # Added columns (ALTER ... ADD COLUMN IF NOT EXISTS, so a ledger issued before them keeps its
+    # rows, with NULL in the new columns). Positional inserts list them last, in this order.
+    *(
+        f"ALTER TABLE ledger.issued_invoices ADD COLUMN IF NOT EXISTS {column}"
+        for column in (
+            "customer_name VARCHAR",  # customers.csv name at issue
+            "billing_email VARCHAR",
+            "timezone VARCHAR",  # the customer's time zone: the period's days are its days
+            "payment_terms_days INTEGER",  # customers.csv payment_terms_days at issue
+            "issue_date DATE",  # the date of issued_at
+            "due_date DATE",  # issue_date + payment_terms_days
+            "seller_json VARCHAR",  # reference/seller.yml at issue (orchestration/seller.py)
+        )
+    ),
+    *(
+        f"ALTER TABLE ledger.issued_invoice_lines ADD COLUMN IF NOT EXISTS {column}"
+        for column in (
+            "subscription_id VARCHAR",
+            "plan_code VARCHAR",
+            "plan_version INTEGER",
+            "plan_name VARCHAR",
+            "charge_model VARCHAR",  # per_unit | package | graduated | volume | prorated_fee
+            "price_per DECIMAL(38,12)",  # unit_price is quoted per this many units
+            "free_units DECIMAL(38,9)",
+            "billable_quantity DECIMAL(38,9)",  # quantity - free units (fee: active days)
+            "package_size DECIMAL(38,9)",
+            "price_basis VARCHAR",  # the line's arithmetic as text (tiers, packages, rates)
+        )
+    ),
 ]
 
 

@@ -113,7 +113,8 @@ def from_scratch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    # the exports are UTF-8 with a byte-order mark (Excel); utf-8-sig reads past it
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
 
 
 def test_close_refused_without_a_successful_run(tmp_path: Path) -> None:
@@ -158,7 +159,11 @@ def test_close_numbers_invoices_in_customer_order(built: Settings, closed: dict[
 def test_csv_exports_match_fct_invoices(built: Settings, closed: dict[str, Any]) -> None:
     assert sorted(closed["hashes"]) == [
         "INV-202610-00001.csv",
+        "INV-202610-00001.html",
+        "INV-202610-00001.pdf",
         "INV-202610-00002.csv",
+        "INV-202610-00002.html",
+        "INV-202610-00002.pdf",
         "summary.csv",
     ]
     marts = dict(
@@ -188,7 +193,7 @@ def test_csv_exports_match_fct_invoices(built: Settings, closed: dict[str, Any])
     assert by_type["minimum_commitment"] == "667.36"
     assert by_type["credit"] == "-100.00"
     assert by_type["tax"] == "180.00"
-    raw = (exports(built) / "INV-202610-00002.csv").read_text(encoding="utf-8")
+    raw = (exports(built) / "INV-202610-00002.csv").read_text(encoding="utf-8-sig")
     assert "e+" not in raw.lower() and "'-" not in raw
 
 
@@ -207,7 +212,7 @@ def test_rebuild_shows_issued_invoices_and_same_bytes(
         ("cus_globex", "draft", None, Decimal("99.15")),
         ("cus_northwind", "issued", "INV-202610-00002", Decimal("1080.00")),
     ]
-    assert rebuilt["ok"] and "re-created 3 missing export file(s)" in rebuilt["message"]
+    assert rebuilt["ok"] and "re-created 7 missing export file(s)" in rebuilt["message"]
     assert rebuilt["hashes"] == closed["hashes"]
 
 

@@ -117,6 +117,7 @@ def test_reference_csvs_have_the_documented_columns(data_dir: Path) -> None:
             "segment",
             "parent_customer_id",
             "billing_email",
+            "payment_terms_days",  # optional extension (invoice due dates), documented
         ],
         "subscriptions.csv": [
             "subscription_id",

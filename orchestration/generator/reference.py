@@ -299,6 +299,18 @@ def write_reference(
     ref = out / "reference"
     (ref / "plans").mkdir(parents=True, exist_ok=True)
     _dump_yaml(ref / "meters.yml", {"meters": METERS})
+    # who issues the invoices (orchestration/seller.py): the header of every invoice document
+    _dump_yaml(
+        ref / "seller.yml",
+        {
+            "name": "Meterline Demo AI Ltd",
+            "address": ["1 Example Street", "London EC1A 1AA", "United Kingdom"],
+            "email": "billing@meterline.example.com",
+            "tax_id": "GB 123 4567 89",
+            "payment_instructions": "Bank transfer to IBAN GB00 EXAM 0000 0000 0000 00, "
+            "quoting the invoice number.",
+        },
+    )
     for plan in plans():
         _dump_yaml(ref / "plans" / f"{plan['code']}_v{plan['version']}.yml", plan)
     _dump_yaml(
@@ -324,6 +336,7 @@ def write_reference(
             "segment",
             "parent_customer_id",
             "billing_email",
+            "payment_terms_days",
         ),
         [
             {
@@ -335,6 +348,8 @@ def write_reference(
                 "segment": c.segment,
                 "parent_customer_id": c.parent_customer_id,
                 "billing_email": f"billing@{c.customer_id[4:]}.example.com",
+                # enterprise customers negotiate longer terms; everyone else pays in 14 days
+                "payment_terms_days": "30" if c.segment == "enterprise" else "14",
             }
             for c in cs
         ],

@@ -222,6 +222,12 @@ def _range_checks(
                 f"column 'tax_rate': {r['tax_rate']!r} must be a "
                 "fraction between 0 and 1 (0.2 = 20%)",
             )
+        if kind == "customers" and (x := _d(r["payment_terms_days"])) is not None and x > 365:
+            problems.add(
+                f.rel_path,
+                n,
+                f"column 'payment_terms_days': {r['payment_terms_days']!r} is more than 365 days",
+            )
         if kind == "contracts":
             if (x := _d(r["usage_discount_pct"])) is not None and x > 100:
                 problems.add(

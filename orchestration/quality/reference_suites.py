@@ -64,11 +64,12 @@ CSV_SPECS: tuple[CsvSpec, ...] = (
             "segment",
             "parent_customer_id",
             "billing_email",
+            "payment_terms_days",  # optional: days from issue to due date, default 30
         ),
         required_columns=("customer_id", "name", "currency", "timezone", "tax_rate"),
         not_null=("customer_id", "name"),
         key=("customer_id",),
-        formats={"currency": "currency", "tax_rate": "decimal"},
+        formats={"currency": "currency", "tax_rate": "decimal", "payment_terms_days": "int"},
         timezones=("timezone",),
     ),
     CsvSpec(

@@ -627,14 +627,20 @@ def issue_period(s: Settings, period: str, issued_at: str = "2026-11-03 00:00:00
         )
         con.execute(
             """
-            insert into ledger.issued_invoices
+            insert into ledger.issued_invoices (
+                invoice_number, customer_id, period, period_start, period_end, currency,
+                subtotal, discount_total, credit_total, tax_total, total, issued_at
+            )
             select number, customer_id, period, period_start, period_end, currency, subtotal,
                    discount_total, credit_total, tax_total, total, cast(? as timestamp)
             from numbered""",
             [issued_at],
         )
         con.execute("""
-            insert into ledger.issued_invoice_lines
+            insert into ledger.issued_invoice_lines (
+                invoice_number, customer_id, period, line_no, line_type, description,
+                meter_code, dimensions, quantity, unit, unit_price, amount, currency, line_key
+            )
             select n.number, l.customer_id, l.period, l.line_no, l.line_type, l.description,
                    l.meter_code, l.dimensions, l.quantity, l.unit, l.unit_price, l.amount,
                    l.currency, l.line_key

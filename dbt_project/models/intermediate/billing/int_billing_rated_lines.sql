@@ -1,6 +1,9 @@
 -- The rated lines of every invoice as the current data prices them: prorated subscription fees
 -- and usage charges, each rounded once to cents. For issued periods these are compared with the
 -- issued lines (late usage becomes adjustments); for open periods they are the invoice lines.
+-- Every line can be checked from its own columns: a fee line is quantity active days x
+-- unit_price (the monthly fee) / price_per (days in the period); a usage line states its price
+-- basis (price_basis: the unit price and its units, the packages, or the tier arithmetic).
 with
 
 fees as (
@@ -12,6 +15,12 @@ fees as (
 usage as (
 
     select * from {{ ref('int_billing_usage_rated') }}
+
+),
+
+plans as (
+
+    select * from {{ ref('stg_reference__plans') }}
 
 ),
 
@@ -29,14 +38,22 @@ fee_lines as (
         cast(null as varchar) as dimensions,
         cast(active_days as decimal(38, 9)) as quantity,
         'day' as unit,
-        cast(null as decimal(38, 12)) as unit_price,
+        cast(fee as decimal(38, 12)) as unit_price,
         fee_amount_unrounded as amount_unrounded,
         fee_amount as amount,
         subscription_id,
         plan_code,
         plan_version,
-        cast(null as varchar) as charge_model,
-        cast(null as decimal(38, 12)) as price_per
+        'prorated_fee' as charge_model,
+        cast(days_in_period as decimal(38, 12)) as price_per,
+        plan_name,
+        cast(null as decimal(38, 9)) as free_units,
+        cast(active_days as decimal(38, 9)) as billable_quantity,
+        cast(null as decimal(38, 9)) as package_size,
+        cast(fee as decimal(38, 2)) || ' per month × ' || active_days || '/' || days_in_period
+        || ' days (' || cast(active_from as varchar) || ' to '
+        || cast(cast({{ dbt.dateadd('day', -1, 'active_to') }} as date) as varchar) || ')'
+            as price_basis
 
     from fees
     where fee is not null and plan_version is not null
@@ -46,27 +63,37 @@ fee_lines as (
 usage_lines as (
 
     select
-        invoice_id,
-        customer_id,
-        period,
-        line_key,
+        usage.invoice_id,
+        usage.customer_id,
+        usage.period,
+        usage.line_key,
         'usage' as line_type,
-        meter_name || case when dimensions is not null then ' · ' || dimensions else '' end
-        || ' · ' || price_text as description,
-        meter_code,
-        dimensions,
-        quantity,
-        unit,
-        unit_price,
-        amount_unrounded,
-        amount,
-        subscription_id,
-        plan_code,
-        plan_version,
-        charge_model,
-        price_per
+        usage.meter_name
+        || case when usage.dimensions is not null then ' · ' || usage.dimensions else '' end
+        || ' · ' || usage.price_text as description,
+        usage.meter_code,
+        usage.dimensions,
+        usage.quantity,
+        usage.unit,
+        usage.unit_price,
+        usage.amount_unrounded,
+        usage.amount,
+        usage.subscription_id,
+        usage.plan_code,
+        usage.plan_version,
+        usage.charge_model,
+        usage.price_per,
+        plans.plan_name,
+        usage.free_units,
+        usage.billable_quantity,
+        usage.package_size,
+        usage.price_text as price_basis
 
     from usage
+    left join plans
+        on
+            usage.plan_code = plans.plan_code
+            and usage.plan_version = plans.plan_version
 
 ),
 

@@ -116,7 +116,9 @@ final as (
         case charge_model
             when 'per_unit' then {{ format_price('unit_price') }} || ' ' || {{ per_units_text('price_per', 'unit') }}
             when 'package' then {{ format_quantity(package_count('billable_quantity', 'package_size')) }}
-                || ' packages × ' || {{ format_price('package_price') }} || ' per package of '
+                || case when {{ package_count('billable_quantity', 'package_size') }} = 1
+                    then ' package × ' else ' packages × ' end
+                || {{ format_price('package_price') }} || ' per package of '
                 || {{ format_quantity('package_size') }} || ' ' || {{ plural_unit("coalesce(unit, 'unit')") }}
             else charge_model || ': ' || coalesce(tiers_text, '0')
                 || case

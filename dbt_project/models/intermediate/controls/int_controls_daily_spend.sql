@@ -4,6 +4,8 @@
 -- Every component is a period-to-date amount rounded exactly as its invoice line is, and the day
 -- figure is its increase over the day before, so the days of a period add up to the invoice's
 -- fees + usage + discount. Minimum-commitment, adjustment, credit and tax lines are not spend.
+-- A period whose invoice is issued (closed) runs through its last day whatever the as-of day,
+-- so that the controls of a closed month describe the whole month the invoice billed.
 with
 
 periods as (
@@ -36,6 +38,12 @@ as_of as (
 
 ),
 
+issued as (
+
+    select distinct customer_id, period from {{ ref('stg_ledger__issued_invoices') }}
+
+),
+
 spine as (
 
     select
@@ -48,7 +56,10 @@ spine as (
         cast(
             unnest(range(
                 periods.period_start,
-                least(periods.period_end, cast({{ dbt.dateadd('day', 1, 'as_of.as_of_date') }} as date)),
+                case
+                    when issued.period is not null then periods.period_end
+                    else least(periods.period_end, cast({{ dbt.dateadd('day', 1, 'as_of.as_of_date') }} as date))
+                end,
                 interval 1 day
             ))
             as date
@@ -57,7 +68,11 @@ spine as (
     from periods
     inner join as_of
         on periods.customer_id = as_of.customer_id
-    where periods.period_start <= as_of.as_of_date
+    left join issued
+        on
+            periods.customer_id = issued.customer_id
+            and periods.period = issued.period
+    where periods.period_start <= as_of.as_of_date or issued.period is not null
 
 ),
 

@@ -1,7 +1,8 @@
 -- One row per invoice line, in PRICING.md order: subscription fees, usage, late-usage
 -- adjustments, discount, minimum commitment, credit, tax. Draft invoices are assembled from the
--- rated lines; issued invoices are their ledger lines exactly as issued. line_no follows a total
--- order (line type, then line_key).
+-- rated lines; issued invoices are their ledger lines exactly as issued, with every descriptive
+-- column (subscription, plan, charge model, price basis) stored in the ledger at issue. line_no
+-- follows a total order (line type, then line_key).
 with
 
 totals as (
@@ -60,7 +61,12 @@ draft_rated_lines as (
         rated.plan_code,
         rated.plan_version,
         rated.charge_model,
-        rated.price_per
+        rated.price_per,
+        rated.plan_name,
+        rated.free_units,
+        rated.billable_quantity,
+        rated.package_size,
+        rated.price_basis
 
     from rated
     inner join drafts
@@ -87,7 +93,12 @@ draft_adjustment_lines as (
         cast(null as varchar) as plan_code,
         cast(null as integer) as plan_version,
         cast(null as varchar) as charge_model,
-        cast(null as decimal(38, 12)) as price_per
+        cast(null as decimal(38, 12)) as price_per,
+        cast(null as varchar) as plan_name,
+        cast(null as decimal(38, 9)) as free_units,
+        cast(null as decimal(38, 9)) as billable_quantity,
+        cast(null as decimal(38, 9)) as package_size,
+        cast(null as varchar) as price_basis
 
     from adjustments
     inner join drafts
@@ -107,7 +118,9 @@ draft_summary_lines as (
         || '% of usage ' || cast(subtotals.usage_total as varchar) as description,
         cast(null as decimal(38, 9)) as quantity,
         cast(null as decimal(38, 12)) as unit_price,
-        subtotals.discount_total as amount
+        subtotals.discount_total as amount,
+        cast(cast(subtotals.usage_discount_pct as decimal(9, 2)) as varchar) || '% of usage '
+        || cast(subtotals.usage_total as varchar) as price_basis
 
     from subtotals
     inner join drafts
@@ -129,7 +142,8 @@ draft_summary_lines as (
         end as description,
         cast(null as decimal(38, 9)) as quantity,
         cast(null as decimal(38, 12)) as unit_price,
-        subtotals.minimum_commitment_total as amount
+        subtotals.minimum_commitment_total as amount,
+        cast(null as varchar) as price_basis
 
     from subtotals
     inner join drafts
@@ -151,7 +165,8 @@ draft_summary_lines as (
         end as description,
         cast(null as decimal(38, 9)) as quantity,
         cast(null as decimal(38, 12)) as unit_price,
-        -credit_total as amount
+        -credit_total as amount,
+        cast(null as varchar) as price_basis
 
     from drafts
     where credit_total <> 0
@@ -168,7 +183,9 @@ draft_summary_lines as (
         || cast(taxable_amount as varchar) as description,
         cast(taxable_amount as decimal(38, 9)) as quantity,
         cast(tax_rate as decimal(38, 12)) as unit_price,
-        tax_total as amount
+        tax_total as amount,
+        cast(cast(tax_rate * 100 as decimal(9, 2)) as varchar) || '% of '
+        || cast(taxable_amount as varchar) as price_basis
 
     from drafts
 
@@ -201,7 +218,12 @@ draft_lines as (
         cast(null as varchar) as plan_code,
         cast(null as integer) as plan_version,
         cast(null as varchar) as charge_model,
-        cast(null as decimal(38, 12)) as price_per
+        cast(null as decimal(38, 12)) as price_per,
+        cast(null as varchar) as plan_name,
+        cast(null as decimal(38, 9)) as free_units,
+        cast(null as decimal(38, 9)) as billable_quantity,
+        cast(null as decimal(38, 9)) as package_size,
+        price_basis
 
     from draft_summary_lines
 
@@ -253,7 +275,12 @@ final as (
         numbered_drafts.charge_model,
         'draft' as status,
         cast(null as varchar) as invoice_number,
-        numbered_drafts.price_per
+        numbered_drafts.price_per,
+        numbered_drafts.plan_name,
+        cast(numbered_drafts.free_units as decimal(38, 9)) as free_units,
+        cast(numbered_drafts.billable_quantity as decimal(38, 9)) as billable_quantity,
+        cast(numbered_drafts.package_size as decimal(38, 9)) as package_size,
+        numbered_drafts.price_basis
 
     from numbered_drafts
     inner join drafts
@@ -276,13 +303,18 @@ final as (
         issued_lines.unit_price,
         issued_lines.amount,
         issued_lines.currency,
-        cast(null as varchar) as subscription_id,
-        cast(null as varchar) as plan_code,
-        cast(null as integer) as plan_version,
-        cast(null as varchar) as charge_model,
+        issued_lines.subscription_id,
+        issued_lines.plan_code,
+        issued_lines.plan_version,
+        issued_lines.charge_model,
         'issued' as status,
         issued_lines.invoice_number,
-        cast(null as decimal(38, 12)) as price_per
+        issued_lines.price_per,
+        issued_lines.plan_name,
+        issued_lines.free_units,
+        issued_lines.billable_quantity,
+        issued_lines.package_size,
+        issued_lines.price_basis
 
     from issued_lines
 

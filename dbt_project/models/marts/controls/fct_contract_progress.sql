@@ -1,6 +1,7 @@
 -- Contract progress: one row per contract x billing period of its term, from the term's first
 -- period through the as-of period, each a snapshot at its evaluation day (the period's last day,
--- the as-of day or the term's last day, whichever is first).
+-- the as-of day or the term's last day, whichever is first; a closed period is evaluated through
+-- its last day, so that its consumption equals what its issued invoice billed).
 -- Commitment window: the period (commit_period = month) or the whole term (term). Consumed =
 -- eligible spend, fees + usage after discount (PRICING.md's minimum-commitment base), of the
 -- window's days so far. Pace: consumed against a straight line from 0 at the window's start to
@@ -22,10 +23,20 @@ daily as (
 
 ),
 
+-- evaluated_through: the last day of the period with daily spend, the as-of day or, for a
+-- closed (issued) period, its last day (int_controls_daily_spend)
 periods as (
 
-    select distinct customer_id, period, period_start, period_end, as_of_date, currency
+    select
+        customer_id,
+        period,
+        any_value(period_start) as period_start,
+        any_value(period_end) as period_end,
+        any_value(as_of_date) as as_of_date,
+        any_value(currency) as currency,
+        max(spend_date) as evaluated_through
     from daily
+    group by customer_id, period
 
 ),
 
@@ -45,6 +56,7 @@ contract_periods as (
         periods.period_start,
         periods.period_end,
         periods.as_of_date,
+        periods.evaluated_through,
         case
             when contracts.commit_period = 'term' then contracts.start_date
             else greatest(contracts.start_date, periods.period_start)
@@ -71,7 +83,7 @@ evaluated as (
 
     select
         *,
-        least(last_day_in_period, as_of_date) as evaluation_date
+        least(last_day_in_period, evaluated_through) as evaluation_date
 
     from contract_periods
 
@@ -190,7 +202,9 @@ final as (
         window_start,
         window_end,
         evaluation_date,
-        evaluation_date = as_of_date as is_current,
+        -- the period holding the as-of day (within the term): measured at the as-of day, or
+        -- through its last day when the period is closed
+        period_start <= as_of_date and as_of_date <= last_day_in_period as is_current,
         window_days,
         elapsed_days,
         remaining_days,

@@ -23,7 +23,17 @@ final as (
         unit_price,
         amount,
         currency,
-        line_key
+        line_key,
+        subscription_id,
+        plan_code,
+        plan_version,
+        plan_name,
+        charge_model,
+        price_per,
+        free_units,
+        billable_quantity,
+        package_size,
+        price_basis
 
     from source
 

@@ -21,7 +21,13 @@ final as (
         credit_total,
         tax_total,
         total,
-        issued_at
+        issued_at,
+        customer_name,
+        billing_email,
+        timezone,
+        payment_terms_days,
+        issue_date,
+        due_date
 
     from source
 

@@ -16,7 +16,12 @@ final as (
         cast(coalesce(nullif(trim(tax_rate), ''), '0') as decimal(9, 6)) as tax_rate,
         nullif(trim(segment), '') as segment,
         nullif(trim(parent_customer_id), '') as parent_customer_id,
-        nullif(trim(billing_email), '') as billing_email
+        nullif(trim(billing_email), '') as billing_email,
+        -- days from the invoice's issue date to its due date; empty = the default
+        cast(
+            coalesce(nullif(trim(payment_terms_days), ''), '{{ var("default_payment_terms_days") }}')
+            as integer
+        ) as payment_terms_days
 
     from source
 
