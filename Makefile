@@ -16,7 +16,7 @@ export UV_COMPILE_BYTECODE := 1
 .PHONY: help uv install install-dev manifest demo test lint dev dashboard bench docs clean
 
 help:
-	@echo "make demo       install, generate sample data, run the pipeline, close $(DEMO_PERIOD), export invoices"
+	@echo "make demo       install, generate sample data, run the pipeline, close every period through $(DEMO_PERIOD) in order, export invoices"
 	@echo "make test       install and run the whole test suite"
 	@echo "make lint       ruff + dbt parse"
 	@echo "make dev        Dagster UI (localhost:3000)"
@@ -43,7 +43,7 @@ manifest:
 demo: install
 	$(RUN) meterline generate --out $(DATA_DIR)
 	$(RUN) meterline run --data-dir $(DATA_DIR)
-	$(RUN) meterline close --period $(DEMO_PERIOD) --data-dir $(DATA_DIR)
+	$(RUN) meterline close --through $(DEMO_PERIOD) --data-dir $(DATA_DIR)
 	$(RUN) meterline summary --data-dir $(DATA_DIR) --period $(DEMO_PERIOD)
 
 test: install-dev

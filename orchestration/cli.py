@@ -122,7 +122,19 @@ def run(quiet: bool, data_dir: Path | None) -> None:
 
 
 @main.command()
-@click.option("--period", required=True, help="Billing period to close, YYYY-MM.")
+@click.option(
+    "--period",
+    default=None,
+    help="Billing period to close, YYYY-MM. Refused while an earlier period of one of its "
+    "customers is still open (see --through).",
+)
+@click.option(
+    "--through",
+    default=None,
+    metavar="YYYY-MM",
+    help="Close every open period up to and including this one, oldest first "
+    "(instead of --period).",
+)
 @click.option(
     "--exclude",
     "exclude",
@@ -146,7 +158,8 @@ def run(quiet: bool, data_dir: Path | None) -> None:
 )
 @DATA_DIR_OPTION
 def close(
-    period: str,
+    period: str | None,
+    through: str | None,
     exclude: tuple[str, ...],
     force: bool,
     as_of: dt.datetime | None,
@@ -155,15 +168,31 @@ def close(
 ) -> None:
     """Finalize a period: number and freeze its invoices, export the invoice CSVs.
 
+    Periods close in order per customer: `--period P` refuses (exit 1), naming the earlier
+    periods and customers still open, while a customer it would issue has an open period before
+    P; `--through P` closes those periods first, oldest first, then P. An --exclude'd customer
+    stays a draft and keeps the rule: its later periods cannot close until it is issued too
+    (closing the closed period again issues it; numbers continue after the period's last).
+
     Refuses (exit 1) while the last run failed or a blocking check failed, or while a customer of
-    the period has unpriced usage (unless --exclude'd). Closing a closed period is a no-op.
-    Afterwards the marts are rebuilt and republished (as `meterline run`), so the dashboard and
-    analysts see the invoices as issued; --no-refresh skips that."""
+    the period has unpriced usage (unless --exclude'd). Closing a closed period with nothing left
+    to issue is a no-op. Afterwards the marts are rebuilt and republished (as `meterline run`), so
+    the dashboard and analysts see the invoices as issued; --no-refresh skips that."""
     from orchestration.close import close_period
     from orchestration.pipeline import run_pipeline
 
+    if (period is None) == (through is None):
+        raise click.UsageError("give exactly one of --period YYYY-MM and --through YYYY-MM")
     s = settings(data_dir)
-    ok = close_period(s, period, exclude=list(exclude), force=force, as_of=as_of, echo=click.echo)
+    ok = close_period(
+        s,
+        str(period or through),
+        exclude=list(exclude),
+        force=force,
+        as_of=as_of,
+        through=through is not None,
+        echo=click.echo,
+    )
     if ok and not no_refresh:
         click.echo("refreshing the marts and the published snapshot (as `meterline run`) ...")
         ok = run_pipeline(s, progress=False)
