@@ -26,8 +26,8 @@ import pytest
 
 from orchestration.config import Settings
 from orchestration.dbt_runner import DbtError
+from tests.support.lifecycle import PAID, C, scenario
 from tests.support.rating import (
-    Scenario,
     build_from_scenario,
     dbt_build,
     event,
@@ -38,50 +38,6 @@ from tests.support.rating import (
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning")]
-
-C = "cus_northwind"
-PAID = "grant_nw_paid"
-
-
-def scenario() -> Scenario:
-    return Scenario(
-        customers=[
-            {
-                "customer_id": C,
-                "name": "Northwind",
-                "currency": "USD",
-                "timezone": "UTC",
-                "tax_rate": "0.2",
-                "segment": "enterprise",
-                "parent_customer_id": "",
-                "billing_email": "billing@northwind.example",
-            }
-        ],
-        subscriptions=[
-            {
-                "subscription_id": "sub_nw_1",
-                "customer_id": C,
-                "plan_code": "pro",
-                "start_date": "2026-09-01",
-                "end_date": "",
-            }
-        ],
-        credit_grants=[
-            {
-                "grant_id": PAID,
-                "customer_id": C,
-                "amount": "500.00",
-                "granted_at": "2026-09-01",
-                "expires_at": "",
-                "priority": "1",
-                "kind": "paid",
-            }
-        ],
-        events=[
-            event("s1", C, "image.generation", "2026-09-10T12:00:00Z", images=2000),
-            event("o1", C, "image.generation", "2026-10-10T12:00:00Z", images=6000),
-        ],
-    )
 
 
 def write_late_september(s: Settings, name: str = "usage_late_2026-11-05.jsonl") -> None:
