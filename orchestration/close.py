@@ -28,15 +28,18 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import yaml
 
+from orchestration import credit_notes
 from orchestration.config import DBT_PROJECT_DIR, Settings
 from orchestration.defs.quality.run_log import read_run_log, run_lock
 from orchestration.exports import clean_stale_temp, export_period
 from orchestration.warehouse import connect, ensure_schema
 
+CREDIT_NOTES_FILE = "credit_notes.csv"
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -378,8 +381,16 @@ order by i.invoice_number
 
 
 def issue_invoices(
-    con: duckdb.DuckDBPyConnection, period: str, exclude: list[str], issued_at: dt.datetime
-) -> list[str]:
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    exclude: list[str],
+    issued_at: dt.datetime,
+    credit_notes_csv: Path | None = None,
+) -> tuple[list[str], list[str]]:
+    """Write the period's invoices (not excluded, not yet issued) to the ledger in one
+    transaction: numbers, invoices, lines, the credit they burned per grant, their content
+    hashes, the close; and the pending credit notes of ``credit_notes_csv`` (numbered
+    CN-<YYYYMM>-<NNNNN>). Returns (invoice numbers, credit note numbers)."""
     params = {"period": period, "exclude": exclude}
     con.execute("begin transaction")
     try:
@@ -413,6 +424,12 @@ def issue_invoices(
             "order by invoice_number",
             {"numbers": numbers},
         )
+        notes: list[str] = []
+        if credit_notes_csv is not None:
+            try:
+                notes = credit_notes.issue(con, credit_notes_csv, period, issued_at)
+            except credit_notes.CreditNoteError as err:
+                raise CloseRefused(str(err)) from None
         con.execute(
             "insert into ledger.period_closes values (?, ?, ?, ?)",
             [period, issued_at, len(numbers), ",".join(sorted(exclude)) or None],
@@ -423,7 +440,7 @@ def issue_invoices(
         raise
     finally:
         con.execute("drop table if exists close_numbered")
-    return numbers
+    return numbers, notes
 
 
 OPEN_EARLIER_SQL = """
@@ -649,7 +666,9 @@ def _close_one(
             "those customers."
         )
     issued_at = as_of or default_issued_at(period, grace)
-    numbers = issue_invoices(con, period, exclude, issued_at)
+    numbers, notes = issue_invoices(
+        con, period, exclude, issued_at, s.data_dir / "reference" / CREDIT_NOTES_FILE
+    )
     totals = con.execute(
         "select currency, sum(total) from ledger.issued_invoices where period = ? "
         "group by currency order by currency",
@@ -666,6 +685,7 @@ def _close_one(
     message += f", total {money}" if money else ""
     message += f"; excluded: {', '.join(exclude)}" if exclude else ""
     message += f" (not in the period: {', '.join(unknown)})" if unknown else ""
+    message += f"; credit notes: {', '.join(notes)}" if notes else ""
     message += f". Exports: {export.directory}."
     return CloseResult(
         period, closed=True, invoice_numbers=numbers, excluded=exclude, message=message

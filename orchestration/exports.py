@@ -71,8 +71,37 @@ TEXT_LINE_COLUMNS = frozenset(
     }
 )
 TEXT_SUMMARY_COLUMNS = frozenset({"invoice_number", "customer_id", "period", "currency"})
+CREDIT_NOTE_COLUMNS: tuple[str, ...] = (
+    "credit_note_number",
+    "credit_note_id",
+    "customer_id",
+    "invoice_number",
+    "invoice_period",
+    "line_no",
+    "line_type",
+    "quantity",
+    "reason",
+    "settlement",
+    "currency",
+    "amount",
+    "tax",
+    "total",
+)
+TEXT_CREDIT_NOTE_COLUMNS = frozenset(
+    {
+        "credit_note_number",
+        "credit_note_id",
+        "customer_id",
+        "invoice_number",
+        "invoice_period",
+        "line_type",
+        "reason",
+        "settlement",
+        "currency",
+    }
+)
 MONEY_COLUMNS = frozenset(
-    {"amount", "subtotal", "discount_total", "credit_total", "tax_total", "total"}
+    {"amount", "subtotal", "discount_total", "credit_total", "tax_total", "total", "tax"}
 )
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -166,6 +195,13 @@ def render_period(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, byte
         for number, rows in by_invoice.items()
     }
     files["summary.csv"] = render_csv(SUMMARY_COLUMNS, invoices, TEXT_SUMMARY_COLUMNS)
+    notes = con.execute(
+        f"select {', '.join(CREDIT_NOTE_COLUMNS)} from ledger.issued_credit_notes "
+        "where period = ? order by credit_note_number",
+        [period],
+    ).fetchall()
+    if notes:  # issue 17: the credit notes this close issued, beside its invoices
+        files["credit_notes.csv"] = render_csv(CREDIT_NOTE_COLUMNS, notes, TEXT_CREDIT_NOTE_COLUMNS)
     return files
 
 

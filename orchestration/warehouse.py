@@ -396,6 +396,25 @@ DDL: list[str] = [
     content_hash VARCHAR NOT NULL,    -- md5, see orchestration/close.py INVOICE_HASH_SQL
     issued_at TIMESTAMP NOT NULL
 )""",
+    # Credit notes issued at a close from reference/credit_notes.csv (orchestration/close.py).
+    """CREATE TABLE IF NOT EXISTS ledger.issued_credit_notes (
+    credit_note_number VARCHAR NOT NULL,  -- CN-<YYYYMM of the close>-<NNNNN>
+    credit_note_id VARCHAR NOT NULL,      -- the request's id in credit_notes.csv
+    customer_id VARCHAR NOT NULL,
+    invoice_number VARCHAR NOT NULL,      -- the issued invoice it credits
+    invoice_period VARCHAR NOT NULL,
+    line_no INTEGER,                      -- the line it credits; NULL = the invoice
+    line_type VARCHAR,
+    quantity DECIMAL(38,9),               -- quantity credited, when given by quantity
+    reason VARCHAR NOT NULL,
+    settlement VARCHAR NOT NULL,          -- refund | account_credit
+    currency VARCHAR NOT NULL,
+    amount DECIMAL(38,2) NOT NULL,        -- credited before tax (> 0)
+    tax DECIMAL(38,2) NOT NULL,           -- round(amount x the invoice's tax rate)
+    total DECIMAL(38,2) NOT NULL,         -- amount + tax
+    period VARCHAR NOT NULL,              -- the close that issued it
+    issued_at TIMESTAMP NOT NULL
+)""",
 ]
 
 

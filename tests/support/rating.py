@@ -621,7 +621,13 @@ def issue_period(s: Settings, period: str, issued_at: str = "2026-11-03 00:00:00
     from orchestration.close import issue_invoices
 
     with connect(s.warehouse) as con:
-        issue_invoices(con, period, [], dt.datetime.fromisoformat(issued_at))
+        issue_invoices(
+            con,
+            period,
+            [],
+            dt.datetime.fromisoformat(issued_at),
+            s.data_dir / "reference" / "credit_notes.csv",
+        )
 
 
 def dbt_show_inline(s: Settings, sql: str) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ issued as (
 
 grants as (
 
-    select * from {{ ref('stg_reference__credit_grants') }}
+    select * from {{ ref('int_billing_credit_grants') }}
 
 ),
 
