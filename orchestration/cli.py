@@ -200,6 +200,80 @@ def close(
     sys.exit(0 if ok else 1)
 
 
+@main.command("credit-note")
+@click.option("--invoice", "invoice_number", required=True, help="Issued invoice number.")
+@click.option(
+    "--line", "line_no", type=int, default=None, help="Line to credit (default: the invoice)."
+)
+@click.option("--amount", default=None, help="Amount to credit before tax, e.g. 20.00.")
+@click.option(
+    "--quantity", default=None, help="Quantity of the line to credit (instead of --amount)."
+)
+@click.option("--reason", required=True, help="Why (shown on the credit note).")
+@click.option(
+    "--settlement",
+    type=click.Choice(["refund", "account_credit"]),
+    required=True,
+    help="refund: paid back; account_credit: a balance the next invoices burn like a paid grant.",
+)
+@click.option("--currency", default=None, help="Currency (default: the invoice's).")
+@click.option("--id", "note_id", default=None, help="Request id (default: cnr-<n>).")
+@DATA_DIR_OPTION
+def credit_note(
+    invoice_number: str,
+    line_no: int | None,
+    amount: str | None,
+    quantity: str | None,
+    reason: str,
+    settlement: str,
+    currency: str | None,
+    note_id: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Request a credit note against an issued invoice or one of its lines.
+
+    The request is validated against the ledger (never more than the line or invoice still open
+    to credit, the invoice's currency) and appended to <data-dir>/reference/credit_notes.csv, the
+    file of requests (which may also be edited by hand). The next `meterline close` validates
+    every pending request again and numbers it CN-<YYYYMM>-<NNNNN>."""
+    from orchestration import credit_notes
+    from orchestration.warehouse import connect
+
+    s = settings(data_dir)
+    path = s.data_dir / "reference" / "credit_notes.csv"
+    try:
+        rows = credit_notes.read_requests(path)
+        with connect(s.warehouse, read_only=True) as con:
+            if currency is None:
+                found = con.execute(
+                    "select currency from ledger.issued_invoices where invoice_number = ?",
+                    [invoice_number],
+                ).fetchone()
+                currency = found[0] if found else ""
+            row = {
+                "credit_note_id": note_id or f"cnr-{len(rows) + 1}",
+                "invoice_number": invoice_number,
+                "line_no": "" if line_no is None else str(line_no),
+                "amount": amount or "",
+                "quantity": quantity or "",
+                "reason": reason,
+                "settlement": settlement,
+                "currency": currency or "",
+            }
+            notes = credit_notes.validate(con, path, [*rows, row])
+    except credit_notes.CreditNoteError as err:
+        click.echo(f"credit note refused: {err}", err=True)
+        sys.exit(1)
+    credit_notes.append_request(path, row)
+    note = notes[-1]
+    click.echo(
+        f"credit note {row['credit_note_id']} requested: {note.amount} + tax {note.tax} = "
+        f"{note.total} {note.currency} on {invoice_number}"
+        + (f" line {line_no}" if line_no is not None else "")
+        + f" ({settlement}); numbered at the next `meterline close`. File: {path}"
+    )
+
+
 @main.command()
 @click.option("--period", default=None, help="Billing period to summarise, YYYY-MM.")
 @DATA_DIR_OPTION
