@@ -6,17 +6,20 @@ Closing October while September is open is refused, naming September and both cu
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from orchestration.cli import main
 from orchestration.close import close_period
 from orchestration.config import Settings
 from orchestration.pipeline import run_pipeline
+from orchestration.summary import summary_tables
 from tests.support.lifecycle import ACME, C, scenario
 from tests.support.pipeline import query
 from tests.support.rating import write_data_dir
@@ -28,6 +31,15 @@ def close(s: Settings, period: str, exclude: list[str], through: bool = False) -
     messages: list[str] = []
     ok = close_period(s, period, exclude, through=through, echo=messages.append)
     return ok, "\n".join(messages)
+
+
+def summary_text(s: Settings) -> list[list[str]]:
+    """`meterline summary`'s output, one list of cells per line (box characters dropped)."""
+    buf = io.StringIO()
+    console = Console(file=buf, width=200)
+    for item in summary_tables(s, None):
+        console.print(item)
+    return [[c for c in line.split() if c not in "│┃━─"] for line in buf.getvalue().splitlines()]
 
 
 def ledger(s: Settings) -> list[tuple[Any, ...]]:
@@ -50,6 +62,7 @@ def steps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out["sep_without_acme"] = close(s, "2026-09", [ACME])
     out["oct_refused_for_acme"] = close(s, "2026-10", [])
     out["oct_without_acme"] = close(s, "2026-10", [ACME])
+    out["summary_mid"] = summary_text(s)
     out["through"] = close(s, "2026-10", [], through=True)
     out["ledger"] = ledger(s)
     out["rerun"] = run_pipeline(s, progress=False)  # the invariants run in the build
@@ -120,3 +133,12 @@ def test_close_help_documents_the_order(tmp_path: Path) -> None:
     both = CliRunner().invoke(main, ["close", "--period", "2026-10", "--through", "2026-10"])
     assert both.exit_code == 2
     assert "give exactly one of --period YYYY-MM and --through YYYY-MM" in both.output
+
+
+def test_summary_shows_issued_vs_draft_and_open_periods(steps: dict[str, Any]) -> None:
+    lines = steps["summary_mid"]
+    # September: Northwind issued (0.00), Acme draft (104.00); October: 38.40 issued, 104.00 draft
+    assert ["2026-09", "USD", "1", "0.00", "1", "104.00"] in lines
+    assert ["2026-10", "USD", "1", "38.40", "1", "104.00"] in lines
+    assert ["2026-09", "1", "cus_acme"] in lines
+    assert ["credit", "notes:", "none"] in lines
