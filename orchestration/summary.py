@@ -165,11 +165,9 @@ order by drafts.period
 """
 
 CREDIT_NOTES_SQL = """
-select period, settlement, currency, count(*), sum(amount), sum(tax), sum(total),
-       min(credit_note_number), max(credit_note_number)
+select credit_note_number, invoice_number, line_no, settlement, currency, total
 from ledger.issued_credit_notes
-group by period, settlement, currency
-order by period, settlement, currency
+order by credit_note_number
 """
 
 
@@ -197,21 +195,12 @@ def lifecycle_tables(con: duckdb.DuckDBPyConnection) -> list[Table | str]:
     )
     if "issued_credit_notes" in _tables(con, "ledger"):
         notes = con.execute(CREDIT_NOTES_SQL).fetchall()
+        title = f"credit notes ({len(notes)}" + (", the last 10)" if len(notes) > 10 else ")")
         out.append(
             _table(
-                "credit notes",
-                [
-                    "period",
-                    "settlement",
-                    "currency",
-                    "notes",
-                    "amount",
-                    "tax",
-                    "total",
-                    "first",
-                    "last",
-                ],
-                notes,
+                title,
+                ["note", "invoice", "line", "settlement", "currency", "total"],
+                notes[-10:],
             )
             if notes
             else "credit notes: none"
