@@ -7,6 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 DATA_DIR ?= data
 DEMO_PERIOD ?= 2026-10
+DEMO_FIRST_PERIOD ?= 2026-09
 export METERLINE_DATA_DIR ?= $(abspath $(DATA_DIR))
 # Install compiled bytecode: with PYTHONDONTWRITEBYTECODE set (as on the CI machine) Python never
 # caches .pyc, and every process (meterline, each dbt subprocess, pytest) compiled Dagster and dbt
@@ -16,7 +17,7 @@ export UV_COMPILE_BYTECODE := 1
 .PHONY: help uv install install-dev manifest demo test lint dev dashboard bench docs clean
 
 help:
-	@echo "make demo       install, generate sample data, run the pipeline, close $(DEMO_PERIOD), export invoices"
+	@echo "make demo       install, generate sample data, run the pipeline, close $(DEMO_FIRST_PERIOD), request a credit note, close through $(DEMO_PERIOD), export"
 	@echo "make test       install and run the whole test suite"
 	@echo "make lint       ruff + dbt parse"
 	@echo "make dev        Dagster UI (localhost:3000)"
@@ -44,7 +45,11 @@ demo: install
 	bash scripts/ensure-pdf-deps.sh || true
 	$(RUN) meterline generate --out $(DATA_DIR)
 	$(RUN) meterline run --data-dir $(DATA_DIR)
-	$(RUN) meterline close --period $(DEMO_PERIOD) --data-dir $(DATA_DIR)
+	$(RUN) meterline close --period $(DEMO_FIRST_PERIOD) --no-refresh --data-dir $(DATA_DIR)
+	$(RUN) meterline credit-note --invoice INV-$(subst -,,$(DEMO_FIRST_PERIOD))-00001 --line 6 --amount 20.00 \
+	  --reason "images regenerated after an outage" --settlement account_credit --id demo-cn-1 \
+	  --data-dir $(DATA_DIR)
+	$(RUN) meterline close --through $(DEMO_PERIOD) --data-dir $(DATA_DIR)
 	$(RUN) meterline summary --data-dir $(DATA_DIR) --period $(DEMO_PERIOD)
 
 test: install-dev

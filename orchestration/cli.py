@@ -140,7 +140,19 @@ def _echo_warnings(s: Settings) -> None:
 
 
 @main.command()
-@click.option("--period", required=True, help="Billing period to close, YYYY-MM.")
+@click.option(
+    "--period",
+    default=None,
+    help="Billing period to close, YYYY-MM. Refused while an earlier period of one of its "
+    "customers is still open (see --through).",
+)
+@click.option(
+    "--through",
+    default=None,
+    metavar="YYYY-MM",
+    help="Close every open period up to and including this one, oldest first "
+    "(instead of --period).",
+)
 @click.option(
     "--exclude",
     "exclude",
@@ -164,7 +176,8 @@ def _echo_warnings(s: Settings) -> None:
 )
 @DATA_DIR_OPTION
 def close(
-    period: str,
+    period: str | None,
+    through: str | None,
     exclude: tuple[str, ...],
     force: bool,
     as_of: dt.datetime | None,
@@ -173,20 +186,115 @@ def close(
 ) -> None:
     """Finalize a period: number and freeze its invoices, export the invoice CSVs.
 
+    Periods close in order per customer: `--period P` refuses (exit 1), naming the earlier
+    periods and customers still open, while a customer it would issue has an open period before
+    P; `--through P` closes those periods first, oldest first, then P. An --exclude'd customer
+    stays a draft and keeps the rule: its later periods cannot close until it is issued too
+    (closing the closed period again issues it; numbers continue after the period's last).
+
     Refuses (exit 1) while the last run failed or a blocking check failed, or while a customer of
-    the period has unpriced usage (unless --exclude'd). Closing a closed period is a no-op.
-    Afterwards the marts are rebuilt and republished (as `meterline run`), so the dashboard and
-    analysts see the invoices as issued; --no-refresh skips that."""
+    the period has unpriced usage (unless --exclude'd). Closing a closed period with nothing left
+    to issue is a no-op. Afterwards the marts are rebuilt and republished (as `meterline run`), so
+    the dashboard and analysts see the invoices as issued; --no-refresh skips that."""
     from orchestration.close import close_period
     from orchestration.pipeline import run_pipeline
 
+    if (period is None) == (through is None):
+        raise click.UsageError("give exactly one of --period YYYY-MM and --through YYYY-MM")
     s = settings(data_dir)
-    ok = close_period(s, period, exclude=list(exclude), force=force, as_of=as_of, echo=click.echo)
+    ok = close_period(
+        s,
+        str(period or through),
+        exclude=list(exclude),
+        force=force,
+        as_of=as_of,
+        through=through is not None,
+        echo=click.echo,
+    )
     if ok and not no_refresh:
         click.echo("refreshing the marts and the published snapshot (as `meterline run`) ...")
         ok = run_pipeline(s, progress=False)
         click.echo("refreshed" if ok else "refresh failed: see `meterline run`")
     sys.exit(0 if ok else 1)
+
+
+@main.command("credit-note")
+@click.option("--invoice", "invoice_number", required=True, help="Issued invoice number.")
+@click.option(
+    "--line", "line_no", type=int, default=None, help="Line to credit (default: the invoice)."
+)
+@click.option("--amount", default=None, help="Amount to credit before tax, e.g. 20.00.")
+@click.option(
+    "--quantity", default=None, help="Quantity of the line to credit (instead of --amount)."
+)
+@click.option("--reason", required=True, help="Why (shown on the credit note).")
+@click.option(
+    "--settlement",
+    type=click.Choice(["refund", "account_credit"]),
+    required=True,
+    help="refund: paid back; account_credit: a balance the next invoices burn like a paid grant.",
+)
+@click.option("--currency", default=None, help="Currency (default: the invoice's).")
+@click.option("--id", "note_id", default=None, help="Request id (default: cnr-<n>).")
+@DATA_DIR_OPTION
+def credit_note(
+    invoice_number: str,
+    line_no: int | None,
+    amount: str | None,
+    quantity: str | None,
+    reason: str,
+    settlement: str,
+    currency: str | None,
+    note_id: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Request a credit note against an issued invoice or one of its lines.
+
+    The request is validated against the ledger (never more than the line or invoice still open
+    to credit, the invoice's currency) and appended to <data-dir>/reference/credit_notes.csv, the
+    file of requests (which may also be edited by hand). The next `meterline close` validates
+    every pending request again and numbers it CN-<YYYYMM>-<NNNNN>."""
+    from orchestration import credit_notes
+    from orchestration.warehouse import connect
+
+    s = settings(data_dir)
+    path = s.data_dir / "reference" / "credit_notes.csv"
+    try:
+        rows = credit_notes.read_requests(path)
+        same = [r for r in rows if note_id is not None and r.get("credit_note_id") == note_id]
+        if same and same[0].get("invoice_number") == invoice_number:
+            # re-running a script (make demo): the same request is already in the file
+            click.echo(f"credit note {note_id} is already requested in {path}: nothing to do")
+            return
+        with connect(s.warehouse, read_only=True) as con:
+            if currency is None:
+                found = con.execute(
+                    "select currency from ledger.issued_invoices where invoice_number = ?",
+                    [invoice_number],
+                ).fetchone()
+                currency = found[0] if found else ""
+            row = {
+                "credit_note_id": note_id or f"cnr-{len(rows) + 1}",
+                "invoice_number": invoice_number,
+                "line_no": "" if line_no is None else str(line_no),
+                "amount": amount or "",
+                "quantity": quantity or "",
+                "reason": reason,
+                "settlement": settlement,
+                "currency": currency or "",
+            }
+            notes = credit_notes.validate(con, path, [*rows, row])
+    except credit_notes.CreditNoteError as err:
+        click.echo(f"credit note refused: {err}", err=True)
+        sys.exit(1)
+    credit_notes.append_request(path, row)
+    note = notes[-1]
+    click.echo(
+        f"credit note {row['credit_note_id']} requested: {note.amount} + tax {note.tax} = "
+        f"{note.total} {note.currency} on {invoice_number}"
+        + (f" line {line_no}" if line_no is not None else "")
+        + f" ({settlement}); numbered at the next `meterline close`. File: {path}"
+    )
 
 
 @main.command()

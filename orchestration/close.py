@@ -28,16 +28,19 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import yaml
 
+from orchestration import credit_notes
 from orchestration.config import DBT_PROJECT_DIR, Settings
 from orchestration.exports import clean_stale_temp, export_period
 from orchestration.run_log import read_run_log, run_lock
 from orchestration.seller import SellerConfigError, load_seller
 from orchestration.warehouse import connect, ensure_schema
 
+CREDIT_NOTES_FILE = "credit_notes.csv"
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -53,6 +56,7 @@ class CloseResult:
     invoice_numbers: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     message: str = ""
+    earlier: list[CloseResult] = field(default_factory=list)  # periods closed first (--through)
 
 
 def grace_days() -> int:
@@ -192,15 +196,42 @@ invoices as (
 
 ),
 
+issued as (
+
+    select * from ledger.issued_invoices
+    where period = $period
+
+),
+
+last_number as (
+
+    select coalesce(max(cast(right(invoice_number, 5) as integer)), 0) as n
+    from issued
+
+),
+
+to_issue as (
+
+    select invoices.*
+    from invoices
+    anti join issued
+        on invoices.customer_id = issued.customer_id
+
+),
+
 final as (
 
     select
-        invoices.*,
+        to_issue.*,
         'INV-' || replace($period, '-', '') || '-'
-            || lpad(cast(row_number() over (order by customer_id) as varchar), 5, '0')
-            as issued_number
+            || lpad(
+                cast(last_number.n + row_number() over (order by to_issue.customer_id) as varchar),
+                5,
+                '0'
+            ) as issued_number
 
-    from invoices
+    from to_issue
+    cross join last_number
 
 )
 
@@ -271,6 +302,95 @@ inner join close_numbered as n on l.invoice_id = n.invoice_id
 order by n.issued_number, l.line_no
 """
 
+INSERT_BURNS_SQL = """
+insert into ledger.issued_credit_burns
+select
+    n.issued_number,
+    b.customer_id,
+    b.period,
+    b.grant_id,
+    cast(b.burned as decimal(38, 2)),
+    cast($issued_at as timestamp)
+from intermediate.int_billing_credit_burns as b
+inner join close_numbered as n on b.invoice_id = n.invoice_id
+where b.burned <> 0
+order by n.issued_number, b.burn_rank
+"""
+
+BURNS_MISMATCH_SQL = """
+with
+
+burns as (
+
+    select invoice_number, sum(burned) as burned
+    from ledger.issued_credit_burns
+    group by invoice_number
+
+)
+
+select n.issued_number, n.credit_total, coalesce(burns.burned, 0)
+from close_numbered as n
+left join burns on n.issued_number = burns.invoice_number
+where cast(n.credit_total as decimal(38, 2)) <> coalesce(burns.burned, 0)
+order by n.issued_number
+"""
+
+# The content hash of an issued invoice: its totals, then its lines in line_no order, as text.
+# dbt_project/macros/billing/ledger.sql (issued_invoice_hashes) is the same expression; the test
+# assert_issued_invoices_unchanged recomputes it every build from the ledger and from the marts.
+INVOICE_HASH_SQL = """
+with
+
+lines as (
+
+    select
+        invoice_number,
+        string_agg(
+            concat_ws(
+                '|',
+                cast(line_no as varchar),
+                line_type,
+                coalesce(line_key, ''),
+                coalesce(description, ''),
+                coalesce(meter_code, ''),
+                coalesce(dimensions, ''),
+                coalesce(cast(cast(quantity as decimal(38, 9)) as varchar), ''),
+                coalesce(unit, ''),
+                coalesce(cast(cast(unit_price as decimal(38, 12)) as varchar), ''),
+                cast(cast(amount as decimal(38, 2)) as varchar),
+                currency
+            ),
+            chr(10) order by line_no
+        ) as lines_text
+    from ledger.issued_invoice_lines
+    group by invoice_number
+
+)
+
+select
+    i.invoice_number,
+    i.customer_id,
+    i.period,
+    md5(
+        concat_ws(
+            '|',
+            i.invoice_number,
+            i.customer_id,
+            i.period,
+            i.currency,
+            cast(cast(i.subtotal as decimal(38, 2)) as varchar),
+            cast(cast(i.discount_total as decimal(38, 2)) as varchar),
+            cast(cast(i.credit_total as decimal(38, 2)) as varchar),
+            cast(cast(i.tax_total as decimal(38, 2)) as varchar),
+            cast(cast(i.total as decimal(38, 2)) as varchar)
+        )
+        || chr(10) || coalesce(lines.lines_text, '')
+    ) as content_hash,
+    i.issued_at
+from ledger.issued_invoices as i
+left join lines on i.invoice_number = lines.invoice_number
+"""
+
 TOTALS_MISMATCH_SQL = """
 with
 
@@ -291,13 +411,18 @@ order by i.invoice_number
 """
 
 
-def _issue(
+def issue_invoices(
     con: duckdb.DuckDBPyConnection,
     period: str,
     exclude: list[str],
     issued_at: dt.datetime,
+    credit_notes_csv: Path | None = None,
     seller: str | None = None,
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
+    """Write the period's invoices (not excluded, not yet issued) to the ledger in one
+    transaction: numbers, invoices, lines, the credit they burned per grant, their content
+    hashes, the close; and the pending credit notes of ``credit_notes_csv`` (numbered
+    CN-<YYYYMM>-<NNNNN>). Returns (invoice numbers, credit note numbers)."""
     params = {"period": period, "exclude": exclude}
     con.execute("begin transaction")
     try:
@@ -311,12 +436,32 @@ def _issue(
                 "invoice lines do not sum to the invoice total: "
                 + ", ".join(f"{n} total {t} lines {s}" for n, t, s in bad[:10])
             )
+        if _relation_exists(con, "intermediate", "int_billing_credit_burns"):
+            con.execute(INSERT_BURNS_SQL, {"issued_at": issued_at})
+        bad = con.execute(BURNS_MISMATCH_SQL).fetchall()
+        if bad:
+            raise CloseRefused(
+                "credit applied differs from the grants' burns (rebuild with `meterline run`): "
+                + ", ".join(f"{n} credit {c} burns {b}" for n, c, b in bad[:10])
+            )
         numbers = [
             r[0]
             for r in con.execute(
                 "select issued_number from close_numbered order by issued_number"
             ).fetchall()
         ]
+        con.execute(
+            "insert into ledger.issued_invoice_hashes "
+            f"select * from ({INVOICE_HASH_SQL}) where list_contains($numbers, invoice_number) "
+            "order by invoice_number",
+            {"numbers": numbers},
+        )
+        notes: list[str] = []
+        if credit_notes_csv is not None:
+            try:
+                notes = credit_notes.issue(con, credit_notes_csv, period, issued_at)
+            except credit_notes.CreditNoteError as err:
+                raise CloseRefused(str(err)) from None
         con.execute(
             "insert into ledger.period_closes values (?, ?, ?, ?)",
             [period, issued_at, len(numbers), ",".join(sorted(exclude)) or None],
@@ -327,7 +472,78 @@ def _issue(
         raise
     finally:
         con.execute("drop table if exists close_numbered")
-    return numbers
+    return numbers, notes
+
+
+OPEN_EARLIER_SQL = """
+with
+
+invoices as (
+
+    select customer_id, period from marts.fct_invoices
+
+),
+
+issued as (
+
+    select customer_id, period from ledger.issued_invoices
+
+),
+
+open_invoices as (
+
+    select invoices.customer_id, invoices.period
+    from invoices
+    anti join issued
+        on invoices.customer_id = issued.customer_id and invoices.period = issued.period
+    where not list_contains($exclude, invoices.customer_id)
+
+),
+
+targets as (
+
+    select customer_id from open_invoices where period = $period
+
+),
+
+final as (
+
+    select open_invoices.period, open_invoices.customer_id
+    from open_invoices
+    inner join targets on open_invoices.customer_id = targets.customer_id
+    where open_invoices.period < $period
+
+)
+
+select period, list(customer_id order by customer_id)
+from final
+group by period
+order by period
+"""
+
+OPEN_THROUGH_SQL = """
+select distinct invoices.period
+from marts.fct_invoices as invoices
+anti join ledger.issued_invoices as issued
+    on invoices.customer_id = issued.customer_id and invoices.period = issued.period
+where invoices.period < $period and not list_contains($exclude, invoices.customer_id)
+order by invoices.period
+"""
+
+
+def open_earlier_periods(
+    con: duckdb.DuckDBPyConnection, period: str, exclude: list[str]
+) -> list[tuple[str, list[str]]]:
+    """[(earlier period, [customers])]: for each customer that ``period`` would issue (not
+    excluded, not yet issued), its periods before ``period`` that are not issued. A period can be
+    issued for a customer only when every earlier period of the customer is (issue 17)."""
+    rows = con.execute(OPEN_EARLIER_SQL, {"period": period, "exclude": exclude}).fetchall()
+    return [(str(p), list(c)) for p, c in rows]
+
+
+def _names(customers: list[str], limit: int = 5) -> str:
+    more = f" +{len(customers) - limit} more" if len(customers) > limit else ""
+    return ", ".join(customers[:limit]) + more
 
 
 def close_period(
@@ -338,13 +554,17 @@ def close_period(
     force: bool = False,
     as_of: dt.datetime | None = None,
     now: dt.datetime | None = None,
+    through: bool = False,
     echo: Callable[[str], None] = print,
 ) -> bool:
     """Close ``period`` (see the module doc). True when the period is closed (now or before).
     ``as_of``: issued_at/closed_at to record (UTC, naive); ``now``: the clock for the grace
-    check (UTC, naive; default the wall clock)."""
+    check (UTC, naive; default the wall clock). ``through``: first close, in order, every
+    earlier period that is still open for a customer (else such a period refuses the close)."""
     try:
-        result = close_period_result(s, period, exclude, force=force, as_of=as_of, now=now)
+        result = close_period_result(
+            s, period, exclude, force=force, as_of=as_of, now=now, through=through
+        )
     except CloseRefused as refused:
         echo(f"refused to close {period}: {refused}")
         return False
@@ -360,6 +580,7 @@ def close_period_result(
     force: bool = False,
     as_of: dt.datetime | None = None,
     now: dt.datetime | None = None,
+    through: bool = False,
 ) -> CloseResult:
     if not PERIOD_RE.match(period):
         raise CloseRefused(f"period must be YYYY-MM, got {period!r}")
@@ -370,11 +591,32 @@ def close_period_result(
                 if locked.warehouse_busy
                 else f"a meterline run is in progress on {s.data_dir}; close after it"
             )
-        return _close_locked(s, period, sorted(set(exclude)), force=force, as_of=as_of, now=now)
+        exclude = sorted(set(exclude))
+        clean_stale_temp(s)
+        with connect(s.warehouse) as con:
+            ensure_schema(con)
+            earlier: list[CloseResult] = []
+            if through and _relation_exists(con, "marts", "fct_invoices"):
+                open_periods = [
+                    r[0]
+                    for r in con.execute(
+                        OPEN_THROUGH_SQL, {"period": period, "exclude": exclude}
+                    ).fetchall()
+                ]
+                for p in open_periods:
+                    earlier.append(
+                        _close_one(s, con, p, exclude, force=force, as_of=as_of, now=now)
+                    )
+            result = _close_one(s, con, period, exclude, force=force, as_of=as_of, now=now)
+        if earlier:
+            result.earlier = earlier
+            result.message = "\n".join([r.message for r in earlier] + [result.message])
+        return result
 
 
-def _close_locked(
+def _close_one(
     s: Settings,
+    con: duckdb.DuckDBPyConnection,
     period: str,
     exclude: list[str],
     *,
@@ -382,67 +624,98 @@ def _close_locked(
     as_of: dt.datetime | None,
     now: dt.datetime | None,
 ) -> CloseResult:
-    clean_stale_temp(s)
-    with connect(s.warehouse) as con:
-        ensure_schema(con)
-        done = con.execute(
-            "select closed_at, invoice_count from ledger.period_closes where period = ?", [period]
-        ).fetchone()
-        if done is not None:
-            export = export_period(s, con, period)
-            repaired = (
-                f"; re-created {len(export.written)} missing export file(s)"
-                if export.written
-                else ""
-            )
-            return CloseResult(
-                period,
-                closed=True,
-                already_closed=True,
-                message=(
-                    f"{period} is already closed (closed_at {done[0]}, {done[1]} invoices): "
-                    f"nothing to do{repaired}. Exports: {export.directory}"
-                ),
-            )
-        _check_run_log(s)
-        if not _relation_exists(con, "marts", "fct_invoices"):
-            raise CloseRefused("marts.fct_invoices does not exist: run `meterline run` first")
-        customers = [
+    done = con.execute(
+        "select min(closed_at), sum(invoice_count) from ledger.period_closes where period = ?",
+        [period],
+    ).fetchone()
+    issued_customers = [
+        r[0]
+        for r in con.execute(
+            "select customer_id from ledger.issued_invoices where period = ?", [period]
+        ).fetchall()
+    ]
+    pending: list[str] = []
+    if done is not None and done[0] is not None and _relation_exists(con, "marts", "fct_invoices"):
+        pending = [
             r[0]
             for r in con.execute(
-                "select customer_id from marts.fct_invoices where period = ? order by customer_id",
-                [period],
+                "select customer_id from marts.fct_invoices where period = ? "
+                "and not list_contains(?, customer_id) and not list_contains(?, customer_id) "
+                "order by customer_id",
+                [period, exclude, issued_customers],
             ).fetchall()
         ]
-        if not customers:
-            raise CloseRefused(f"no invoices for {period} in marts.fct_invoices")
-        blocked = _blocked_customers(con, period, exclude)
-        if blocked:
-            raise CloseRefused(
-                "unpriced usage for "
-                + "; ".join(f"{c} ({r})" for c, r in blocked)
-                + ". Add a price and re-run, or exclude them: "
-                + " ".join(f"--exclude {c}" for c, _ in blocked)
-            )
-        grace = grace_days()
-        if not force:
-            clock = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-            last, late = _grace_not_over(con, period, exclude, grace, clock)
-            if late:
-                raise CloseRefused(
-                    f"grace period ({grace} days) not over at {last}: "
-                    + ", ".join(f"{c} until {g}" for c, g in late[:10])
-                    + (f" (+{len(late) - 10} more)" if len(late) > 10 else "")
-                    + ". Use --force to close anyway."
-                )
-        issued_at = as_of or default_issued_at(period, grace)
-        numbers = _issue(con, period, exclude, issued_at, seller=_seller_json(s))
-        totals = con.execute(
-            "select currency, sum(total) from ledger.issued_invoices where period = ? "
-            "group by currency order by currency",
+    if done is not None and done[0] is not None and not pending:
+        export = export_period(s, con, period)
+        repaired = (
+            f"; re-created {len(export.written)} missing export file(s)" if export.written else ""
+        )
+        return CloseResult(
+            period,
+            closed=True,
+            already_closed=True,
+            message=(
+                f"{period} is already closed (closed_at {done[0]}, {done[1]} invoices): "
+                f"nothing to do{repaired}. Exports: {export.directory}"
+            ),
+        )
+    skip = sorted(set(exclude) | set(issued_customers))
+    _check_run_log(s)
+    if not _relation_exists(con, "marts", "fct_invoices"):
+        raise CloseRefused("marts.fct_invoices does not exist: run `meterline run` first")
+    customers = [
+        r[0]
+        for r in con.execute(
+            "select customer_id from marts.fct_invoices where period = ? order by customer_id",
             [period],
         ).fetchall()
-        export = export_period(s, con, period)
+    ]
+    if not customers:
+        raise CloseRefused(f"no invoices for {period} in marts.fct_invoices")
+    blocked = _blocked_customers(con, period, skip)
+    if blocked:
+        raise CloseRefused(
+            "unpriced usage for "
+            + "; ".join(f"{c} ({r})" for c, r in blocked)
+            + ". Add a price and re-run, or exclude them: "
+            + " ".join(f"--exclude {c}" for c, _ in blocked)
+        )
+    grace = grace_days()
+    if not force:
+        clock = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        last, late = _grace_not_over(con, period, skip, grace, clock)
+        if late:
+            raise CloseRefused(
+                f"grace period ({grace} days) not over at {last}: "
+                + ", ".join(f"{c} until {g}" for c, g in late[:10])
+                + (f" (+{len(late) - 10} more)" if len(late) > 10 else "")
+                + ". Use --force to close anyway."
+            )
+    open_earlier = open_earlier_periods(con, period, exclude)
+    if open_earlier:
+        first = open_earlier[0][0]
+        raise CloseRefused(
+            "periods close in order per customer, and earlier periods are still open: "
+            + "; ".join(f"{p} ({_names(c)})" for p, c in open_earlier)
+            + f". Close them first (`meterline close --period {first}`), close them in "
+            f"order with this one (`meterline close --through {period}`), or --exclude "
+            "those customers."
+        )
+    issued_at = as_of or default_issued_at(period, grace)
+    numbers, notes = issue_invoices(
+        con,
+        period,
+        exclude,
+        issued_at,
+        s.data_dir / "reference" / CREDIT_NOTES_FILE,
+        seller=_seller_json(s),
+    )
+    totals = con.execute(
+        "select currency, sum(total) from ledger.issued_invoices where period = ? "
+        "group by currency order by currency",
+        [period],
+    ).fetchall()
+    export = export_period(s, con, period)
     unknown = [c for c in exclude if c not in customers]
     money = ", ".join(f"{cur} {amt}" for cur, amt in totals)
     message = (
@@ -453,6 +726,7 @@ def _close_locked(
     message += f", total {money}" if money else ""
     message += f"; excluded: {', '.join(exclude)}" if exclude else ""
     message += f" (not in the period: {', '.join(unknown)})" if unknown else ""
+    message += f"; credit notes: {', '.join(notes)}" if notes else ""
     message += f". Exports: {export.directory}."
     return CloseResult(
         period, closed=True, invoice_numbers=numbers, excluded=exclude, message=message

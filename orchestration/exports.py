@@ -132,6 +132,35 @@ TEXT_LINE_COLUMNS = frozenset(
 TEXT_SUMMARY_COLUMNS = frozenset(
     {"invoice_number", "customer_id", "period", "currency", "customer_name", "timezone"}
 )
+CREDIT_NOTE_COLUMNS: tuple[str, ...] = (
+    "credit_note_number",
+    "credit_note_id",
+    "customer_id",
+    "invoice_number",
+    "invoice_period",
+    "line_no",
+    "line_type",
+    "quantity",
+    "reason",
+    "settlement",
+    "currency",
+    "amount",
+    "tax",
+    "total",
+)
+TEXT_CREDIT_NOTE_COLUMNS = frozenset(
+    {
+        "credit_note_number",
+        "credit_note_id",
+        "customer_id",
+        "invoice_number",
+        "invoice_period",
+        "line_type",
+        "reason",
+        "settlement",
+        "currency",
+    }
+)
 MONEY_COLUMNS = frozenset(
     {
         "amount",
@@ -144,6 +173,7 @@ MONEY_COLUMNS = frozenset(
         "usage_total",
         "adjustment_total",
         "minimum_commitment_total",
+        "tax",
     }
 )
 BOM = "\ufeff".encode()
@@ -297,6 +327,15 @@ def render_period(
     files["summary.csv"] = render_csv(
         EXPORT_SUMMARY_COLUMNS, invoices, TEXT_SUMMARY_COLUMNS, bom=True
     )
+    notes = con.execute(
+        f"select {', '.join(CREDIT_NOTE_COLUMNS)} from ledger.issued_credit_notes "
+        "where period = ? order by credit_note_number",
+        [period],
+    ).fetchall()
+    if notes:  # issue 17: the credit notes this close issued, beside its invoices
+        files["credit_notes.csv"] = render_csv(
+            CREDIT_NOTE_COLUMNS, notes, TEXT_CREDIT_NOTE_COLUMNS, bom=True
+        )
     return files
 
 

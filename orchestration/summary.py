@@ -188,6 +188,118 @@ order by crossed.highest_pct desc, crossed.spend_to_date desc, crossed.customer_
 # the number of alert rows listed; the rest are counted
 ALERTS_SHOWN = 10
 
+PERIODS_SQL = """
+with
+
+invoices as (
+
+    select customer_id, period, currency, total from marts.fct_invoices
+
+),
+
+issued as (
+
+    select customer_id, period, currency, total from ledger.issued_invoices
+
+),
+
+final as (
+
+    select
+        coalesce(invoices.period, issued.period) as period,
+        coalesce(issued.currency, invoices.currency) as currency,
+        issued.customer_id is not null as is_issued,
+        coalesce(issued.total, invoices.total) as total
+
+    from invoices
+    full outer join issued
+        on invoices.customer_id = issued.customer_id and invoices.period = issued.period
+
+)
+
+select
+    period,
+    currency,
+    count(*) filter (where is_issued),
+    coalesce(sum(total) filter (where is_issued), 0),
+    count(*) filter (where not is_issued),
+    coalesce(sum(total) filter (where not is_issued), 0)
+from final
+group by period, currency
+order by period, currency
+"""
+
+# drafts of periods before the last period with an issued invoice of another customer or of the
+# same customer: they block closing the later periods of those customers (issue 17)
+OPEN_EARLIER_SQL = """
+with
+
+last_closed as (
+
+    select max(period) as period from ledger.issued_invoices
+
+),
+
+drafts as (
+
+    select invoices.customer_id, invoices.period
+    from marts.fct_invoices as invoices
+    anti join ledger.issued_invoices as issued
+        on invoices.customer_id = issued.customer_id and invoices.period = issued.period
+
+)
+
+select drafts.period, count(*), list(drafts.customer_id order by drafts.customer_id)[1:5]
+from drafts
+cross join last_closed
+where drafts.period <= last_closed.period
+group by drafts.period
+order by drafts.period
+"""
+
+CREDIT_NOTES_SQL = """
+select credit_note_number, invoice_number, line_no, settlement, currency, total
+from ledger.issued_credit_notes
+order by credit_note_number
+"""
+
+
+def lifecycle_tables(con: duckdb.DuckDBPyConnection) -> list[Table | str]:
+    """Issued vs draft per period, drafts left open in closed periods, credit notes."""
+    out: list[Table | str] = []
+    if "fct_invoices" not in _tables(con, "marts"):
+        return out
+    out.append(
+        _table(
+            "invoices by period (issued vs draft)",
+            ["period", "currency", "issued", "issued total", "draft", "draft total"],
+            con.execute(PERIODS_SQL).fetchall(),
+        )
+    )
+    rows = con.execute(OPEN_EARLIER_SQL).fetchall()
+    out.append(
+        _table(
+            "drafts open in closed periods (later periods of these customers cannot close)",
+            ["period", "customers", "first customers"],
+            [(p, n, ", ".join(c)) for p, n, c in rows],
+        )
+        if rows
+        else "drafts open in closed periods: none"
+    )
+    if "issued_credit_notes" in _tables(con, "ledger"):
+        notes = con.execute(CREDIT_NOTES_SQL).fetchall()
+        title = f"credit notes ({len(notes)}" + (", the last 10)" if len(notes) > 10 else ")")
+        out.append(
+            _table(
+                title,
+                ["note", "invoice", "line", "settlement", "currency", "total"],
+                notes[-10:],
+            )
+            if notes
+            else "credit notes: none"
+        )
+    return out
+
 
 def _rejected_files(con: duckdb.DuckDBPyConnection) -> Table | str:
     """Files the loader rejected as a whole (a `status` of `rejected` in the manifest). A
@@ -336,6 +448,7 @@ def summary_tables(s: Settings, period: str | None) -> list[Table | str]:
             )
         elif period:
             out.append(f"invoices {period}: marts.fct_invoices not built yet")
+        out.extend(lifecycle_tables(con))
         if period:
             out.extend(_margin_and_alerts(con, period))
         if "fct_unpriced_usage" in marts:

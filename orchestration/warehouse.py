@@ -3,7 +3,8 @@
 Schemas:
 - ``raw``:    append-only tables the ingest assets write (dbt sources). Each row carries its
               ``batch_id`` (-> ``raw.load_manifest``), ``file_path`` and 1-based ``row_number``.
-- ``ledger``: the period-close ledger (issued invoices). Written only by ``meterline close``;
+- ``ledger``: the period-close ledger (issued invoices, their lines, the credit they burned per
+              grant, their content hashes). Written only by ``meterline close``; append-only;
               no dbt run ever rewrites it. dbt reads it as a source.
 
 Conventions: timestamps are ``TIMESTAMP`` holding UTC (never TIMESTAMPTZ, whose rendering depends
@@ -423,6 +424,44 @@ LEFT JOIN (
     amount DECIMAL(38,2) NOT NULL,
     currency VARCHAR NOT NULL,
     line_key VARCHAR                  -- stable key of the rated line (for late-usage adjustments)
+)""",
+    # What each issued invoice burned from each credit grant, copied from the build at issue:
+    # later periods start from these balances, never from a recomputed split (issue 17).
+    """CREATE TABLE IF NOT EXISTS ledger.issued_credit_burns (
+    invoice_number VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL,
+    period VARCHAR NOT NULL,
+    grant_id VARCHAR NOT NULL,        -- a credit_grants.csv grant (or a credit note's credit)
+    burned DECIMAL(38,2) NOT NULL,    -- > 0
+    issued_at TIMESTAMP NOT NULL
+)""",
+    # The content hash of each issued invoice (totals + lines) recorded at issue; the dbt test
+    # assert_issued_invoices_unchanged recomputes it from the ledger and the marts every build.
+    """CREATE TABLE IF NOT EXISTS ledger.issued_invoice_hashes (
+    invoice_number VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL,
+    period VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,    -- md5, see orchestration/close.py INVOICE_HASH_SQL
+    issued_at TIMESTAMP NOT NULL
+)""",
+    # Credit notes issued at a close from reference/credit_notes.csv (orchestration/close.py).
+    """CREATE TABLE IF NOT EXISTS ledger.issued_credit_notes (
+    credit_note_number VARCHAR NOT NULL,  -- CN-<YYYYMM of the close>-<NNNNN>
+    credit_note_id VARCHAR NOT NULL,      -- the request's id in credit_notes.csv
+    customer_id VARCHAR NOT NULL,
+    invoice_number VARCHAR NOT NULL,      -- the issued invoice it credits
+    invoice_period VARCHAR NOT NULL,
+    line_no INTEGER,                      -- the line it credits; NULL = the invoice
+    line_type VARCHAR,
+    quantity DECIMAL(38,9),               -- quantity credited, when given by quantity
+    reason VARCHAR NOT NULL,
+    settlement VARCHAR NOT NULL,          -- refund | account_credit
+    currency VARCHAR NOT NULL,
+    amount DECIMAL(38,2) NOT NULL,        -- credited before tax (> 0)
+    tax DECIMAL(38,2) NOT NULL,           -- round(amount x the invoice's tax rate)
+    total DECIMAL(38,2) NOT NULL,         -- amount + tax
+    period VARCHAR NOT NULL,              -- the close that issued it
+    issued_at TIMESTAMP NOT NULL
 )""",
     # Added columns (ALTER ... ADD COLUMN IF NOT EXISTS, so a ledger issued before them keeps its
     # rows, with NULL in the new columns). Positional inserts list them last, in this order.

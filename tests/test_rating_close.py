@@ -20,6 +20,7 @@ from tests.support.rating import (
 
 ADJ_KEY = "adjustment:2026-10:usage:sub_nw_1:llm_input_tokens:0:1"
 ADJ_DISCOUNT_KEY = "adjustment:2026-10:discount:ctr_nw"
+ADJ_COMMIT_KEY = "adjustment:2026-10:minimum_commitment:ctr_nw"
 
 
 def test_rebuild_is_identical_then_late_usage_becomes_an_adjustment(tmp_path: Path) -> None:
@@ -81,8 +82,10 @@ def test_rebuild_is_identical_then_late_usage_becomes_an_adjustment(tmp_path: Pa
         "select status, invoice_number, subtotal, credit_total, total "
         "from marts.fct_invoices where invoice_id = 'cus_northwind:2026-10'",
     ) == [("issued", "INV-202610-00001", D("1000.00"), D("100.00"), D("1080.00"))]
-    # ... and November carries the difference: 2.8M - 1M free at 2.50/M = 7.00 vs 6.00 issued,
-    # less October's 10% contract discount on it: -round(10% x 260.60) - (-25.96) = -0.10
+    # ... and November carries the difference per charge: 2.8M - 1M free at 2.50/M = 7.00 vs
+    # 6.00 issued, October's 10% contract discount on it: -round(10% x 260.60) - (-25.96) = -0.10,
+    # and October's minimum commitment, which absorbs it: 1000.00 - (99.00 + 260.60 - 26.06)
+    # = 666.46 vs 667.36 issued = -0.90. Net 0.00: October re-rated is still 1000.00.
     assert query(
         s,
         """
@@ -92,17 +95,18 @@ def test_rebuild_is_identical_then_late_usage_becomes_an_adjustment(tmp_path: Pa
         ("subscription", "subscription:sub_nw_1:pro:v1", D("30"), D("99.00")),
         ("usage", "usage:sub_nw_1:api_requests:3:0", D("10"), D("0.50")),
         ("adjustment", ADJ_DISCOUNT_KEY, None, D("-0.10")),
+        ("adjustment", ADJ_COMMIT_KEY, None, D("-0.90")),
         ("adjustment", ADJ_KEY, D("400000"), D("1.00")),
         ("discount", "discount:ctr_nw", None, D("-0.05")),
         ("minimum_commitment", "minimum_commitment:ctr_nw", None, D("900.55")),
-        ("tax", "tax", D("1000.90"), D("200.18")),
+        ("tax", "tax", D("1000.00"), D("200.00")),
     ]
     assert query(
         s,
         """
         select adjustment_total, subtotal, credit_total, tax_total, total, status
         from marts.fct_invoices where invoice_id = 'cus_northwind:2026-11'""",
-    ) == [(D("0.90"), D("1000.90"), D("0.00"), D("200.18"), D("1201.08"), "draft")]
+    ) == [(D("0.00"), D("1000.00"), D("0.00"), D("200.00"), D("1200.00"), "draft")]
     # credits burned on the issued invoice stay burned as issued
     assert query(
         s, "select ledger_entry_id, amount from marts.fct_credit_ledger where entry_type = 'burn'"
@@ -127,7 +131,9 @@ def test_rebuild_is_identical_then_late_usage_becomes_an_adjustment(tmp_path: Pa
 def test_adjustment_after_the_last_issued_month_opens_the_next_invoice(tmp_path: Path) -> None:
     """October is issued and the data's last event is in October: late October usage still lands
     on an invoice, a draft November carrying the adjustment lines and November's fee. +10.00 of
-    late usage under the contract's 10% usage discount nets +9.00, the -1.00 on its own line."""
+    late usage under the contract's 10% usage discount (-1.00) is absorbed by October's minimum
+    commitment shortfall (-9.00): the corrected October is still 1000.00, so the adjustment
+    lines net 0.00 (issue 17; before, November billed +9.00 on top of the shortfall)."""
     s = build_from_scenario(tmp_path, northwind())
     # the spine runs through the month of the last event: no November yet
     assert query(s, "select invoice_id from marts.fct_invoices order by 1") == [
@@ -156,7 +162,7 @@ def test_adjustment_after_the_last_issued_month_opens_the_next_invoice(tmp_path:
 
     assert query(s, "select invoice_id, status, total from marts.fct_invoices order by 1") == [
         ("cus_northwind:2026-10", "issued", D("1080.00")),
-        ("cus_northwind:2026-11", "draft", D("1210.80")),
+        ("cus_northwind:2026-11", "draft", D("1200.00")),
     ]
     assert query(
         s,
@@ -181,6 +187,14 @@ def test_adjustment_after_the_last_issued_month_opens_the_next_invoice(tmp_path:
         ),
         (
             "adjustment",
+            ADJ_COMMIT_KEY,
+            "Late usage for 2026-10: Minimum commitment 1000.00 - 341.64 now "
+            "(the commitment shortfall absorbs the late usage)",
+            None,
+            D("-9.00"),
+        ),
+        (
+            "adjustment",
             ADJ_KEY,
             "Late usage for 2026-10: LLM input tokens · model=gpt-4o* · 2.50 per 1,000,000 tokens, "
             "first 1,000,000 free",
@@ -194,7 +208,7 @@ def test_adjustment_after_the_last_issued_month_opens_the_next_invoice(tmp_path:
             None,
             D("901.00"),
         ),
-        ("tax", "tax", "Tax 20.00% of 1009.00", D("1009.00"), D("201.80")),
+        ("tax", "tax", "Tax 20.00% of 1000.00", D("1000.00"), D("200.00")),
     ]
     assert query(
         s,
@@ -207,12 +221,12 @@ def test_adjustment_after_the_last_issued_month_opens_the_next_invoice(tmp_path:
             D("99.00"),
             D("0.00"),
             D("0.00"),
-            D("9.00"),
-            D("901.00"),
-            D("1009.00"),
             D("0.00"),
-            D("201.80"),
-            D("1210.80"),
+            D("901.00"),
+            D("1000.00"),
+            D("0.00"),
+            D("200.00"),
+            D("1200.00"),
         )
     ]
     # every outstanding adjustment is on an invoice

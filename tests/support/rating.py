@@ -613,42 +613,20 @@ def marts_checksums(s: Settings) -> dict[str, str]:
 
 
 def issue_period(s: Settings, period: str, issued_at: str = "2026-11-03 00:00:00") -> None:
-    """What `meterline close` does to the ledger (numbering in customer id order, copying the
-    period's invoices and lines from the marts), without its run-log and grace checks."""
+    """What `meterline close` writes to the ledger (orchestration.close.issue_invoices: numbers in
+    customer id order, invoices, lines, credit burns per grant, content hashes), without its
+    run-log, grace and order checks."""
+    import datetime as dt
+
+    from orchestration.close import issue_invoices
+
     with connect(s.warehouse) as con:
-        con.execute(
-            """
-            create temp table numbered as
-            select *, 'INV-' || replace(period, '-', '') || '-'
-                   || lpad(cast(row_number() over (order by customer_id) as varchar), 5, '0')
-                   as number
-            from marts.fct_invoices where period = ? and status = 'draft'""",
-            [period],
-        )
-        con.execute(
-            """
-            insert into ledger.issued_invoices (
-                invoice_number, customer_id, period, period_start, period_end, currency,
-                subtotal, discount_total, credit_total, tax_total, total, issued_at
-            )
-            select number, customer_id, period, period_start, period_end, currency, subtotal,
-                   discount_total, credit_total, tax_total, total, cast(? as timestamp)
-            from numbered""",
-            [issued_at],
-        )
-        con.execute("""
-            insert into ledger.issued_invoice_lines (
-                invoice_number, customer_id, period, line_no, line_type, description,
-                meter_code, dimensions, quantity, unit, unit_price, amount, currency, line_key
-            )
-            select n.number, l.customer_id, l.period, l.line_no, l.line_type, l.description,
-                   l.meter_code, l.dimensions, l.quantity, l.unit, l.unit_price, l.amount,
-                   l.currency, l.line_key
-            from marts.fct_invoice_lines l join numbered n on l.invoice_id = n.invoice_id""")
-        con.execute(
-            "insert into ledger.period_closes values (?, cast(? as timestamp), "
-            "(select count(*) from numbered), null)",
-            [period, issued_at],
+        issue_invoices(
+            con,
+            period,
+            [],
+            dt.datetime.fromisoformat(issued_at),
+            s.data_dir / "reference" / "credit_notes.csv",
         )
 
 

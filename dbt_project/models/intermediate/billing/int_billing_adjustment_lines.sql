@@ -1,10 +1,19 @@
--- Late usage for issued periods: per issued invoice and usage line_key, what the usage lines
--- rate now minus what was issued (and minus adjustments already issued for that line), placed
--- as an `adjustment` line on the customer's next open (not issued) invoice. When the issued
--- period had a contract usage discount, the discount follows the corrected usage: one more
--- adjustment line per issued period, -round(pct/100 x usage now) minus the discount as issued
--- (minus discount adjustments already issued), so +10.00 of late usage under a 10% discount
--- nets +9.00 and the -1.00 is shown on its own line (key adjustment:<period>:discount:<contract>).
+-- Corrections for issued periods (issue 17): late usage (or any change to an issued period's
+-- rating) nets out. Per issued period and charge: (the period re-rated now, under the same
+-- contract discount, minimum commitment and fees as issued) - (what was issued) - (adjustments
+-- already issued for that charge), placed on the customer's next open (not issued) invoice as
+-- `adjustment` lines that name the period and the charge they correct:
+-- - usage lines, per line_key: usage now - usage as issued;
+-- - the contract usage discount: -round(pct/100 x usage now) - the discount as issued
+--   (key adjustment:<period>:discount:<contract>);
+-- - a monthly minimum commitment: max(0, commit - (fees as issued + usage now + discount now))
+--   - the commitment as issued (key adjustment:<period>:minimum_commitment:<contract>): a
+--   shortfall absorbs late usage, so +10.00 of late usage under a 10% discount and a shortfall
+--   is +10.00, -1.00 and -9.00: 0.00 to pay.
+-- Adjustments are charges before credits and tax: on the next invoice they join its subtotal,
+-- which credits (from the balances the issued periods left) and tax then apply to. Credits
+-- applied on an issued invoice are never re-applied. A term commitment's true-up is not
+-- re-rated here (its last period is corrected only for usage and discount).
 with
 
 periods as (
@@ -195,6 +204,79 @@ outstanding_discounts as (
 
 ),
 
+issued_charge_totals as (
+
+    select
+        customer_id,
+        period,
+        cast(sum(case when line_type = 'subscription' then amount else 0 end) as decimal(38, 2))
+            as fees_total,
+        cast(sum(case when line_type = 'minimum_commitment' then amount else 0 end)
+            as decimal(38, 2)) as minimum_commitment_total
+
+    from issued_lines
+    group by customer_id, period
+
+),
+
+commitment_differences as (
+
+    select
+        issued_periods.customer_id,
+        issued_periods.period as source_period,
+        contract_periods.contract_id,
+        contract_periods.commit_amount,
+        coalesce(issued_charge_totals.fees_total, 0)
+        + coalesce(current_usage_totals.usage_total, 0)
+        - {{ round_money(
+            'coalesce(current_usage_totals.usage_total, 0) * coalesce(contract_periods.usage_discount_pct, 0) * cast(0.01 as decimal(3, 2))'
+        ) }} as committed_spend_now,
+        coalesce(issued_charge_totals.minimum_commitment_total, 0) as issued_commitment
+
+    from issued_periods
+    inner join contract_periods
+        on issued_periods.invoice_id = contract_periods.invoice_id
+    left join current_usage_totals
+        on issued_periods.invoice_id = current_usage_totals.invoice_id
+    left join issued_charge_totals
+        on
+            issued_periods.customer_id = issued_charge_totals.customer_id
+            and issued_periods.period = issued_charge_totals.period
+    where contract_periods.commit_period = 'month' and contract_periods.commit_amount > 0
+
+),
+
+outstanding_commitments as (
+
+    select
+        commitment_differences.customer_id,
+        commitment_differences.source_period,
+        'minimum_commitment:' || commitment_differences.contract_id as source_line_key,
+        'adjustment:' || commitment_differences.source_period || ':minimum_commitment:'
+        || commitment_differences.contract_id as line_key,
+        cast(null as varchar) as meter_code,
+        cast(null as varchar) as dimensions,
+        'Minimum commitment ' || cast(cast(commitment_differences.commit_amount as decimal(38, 2)) as varchar)
+        || ' - ' || cast(cast(commitment_differences.committed_spend_now as decimal(38, 2)) as varchar)
+        || ' now (the commitment shortfall absorbs the late usage)' as source_description,
+        cast(null as varchar) as unit,
+        cast(null as decimal(38, 9)) as quantity,
+        cast(
+            greatest(commitment_differences.commit_amount - commitment_differences.committed_spend_now, 0)
+            - commitment_differences.issued_commitment
+            - coalesce(already_adjusted.amount, 0)
+            as decimal(38, 2)
+        ) as amount
+
+    from commitment_differences
+    left join already_adjusted
+        on
+            commitment_differences.customer_id = already_adjusted.customer_id
+            and 'adjustment:' || commitment_differences.source_period || ':minimum_commitment:'
+            || commitment_differences.contract_id = already_adjusted.adjustment_key
+
+),
+
 all_outstanding as (
 
     select * from outstanding
@@ -203,6 +285,11 @@ all_outstanding as (
     union all
 
     select * from outstanding_discounts
+    where amount <> 0
+
+    union all
+
+    select * from outstanding_commitments
     where amount <> 0
 
 ),

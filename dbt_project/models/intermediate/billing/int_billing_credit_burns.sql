@@ -2,9 +2,12 @@
 -- Usable in a period: granted before the period ends and not expired at its end (expires_at
 -- >= period end; both read in the customer's time zone). Each period burns
 -- min(subtotal floored at 0, usable balance), grants in order: priority ascending, earliest
--- expires_at (none last), earliest granted_at, grant_id. An issued period burns exactly the
--- credit_total it was issued with (credits burned on issued invoices stay burned as issued).
--- Periods are processed in order with a recursive CTE: each balance depends on earlier burns.
+-- expires_at (none last), earliest granted_at, grant_id. An issued period burns exactly what
+-- the ledger says it burned from each grant (ledger.issued_credit_burns, written at issue): one
+-- ledger of issued money, so later periods start from the balances as issued, never from a
+-- recomputed split. (An invoice issued before that table existed burns its issued credit_total,
+-- split by the rule above.) Periods are processed in order with a recursive CTE: each balance
+-- depends on earlier burns.
 with recursive
 
 periods as (
@@ -27,7 +30,19 @@ issued as (
 
 grants as (
 
-    select * from {{ ref('stg_reference__credit_grants') }}
+    select * from {{ ref('int_billing_credit_grants') }}
+
+),
+
+ledger_burns as (
+
+    select * from {{ ref('stg_ledger__issued_credit_burns') }}
+
+),
+
+ledger_invoices as (
+
+    select distinct invoice_id from ledger_burns
 
 ),
 
@@ -39,6 +54,8 @@ demand as (
         periods.invoice_id,
         periods.period,
         cast(periods.period_end as timestamp) as period_end_at,
+        issued.invoice_number is not null
+        and (ledger_invoices.invoice_id is not null or issued.credit_total = 0) as is_fixed,
         cast(
             case
                 when issued.invoice_number is not null then issued.credit_total
@@ -54,6 +71,8 @@ demand as (
         on
             periods.customer_id = issued.customer_id
             and periods.period = issued.period
+    left join ledger_invoices
+        on periods.invoice_id = ledger_invoices.invoice_id
 
 ),
 
@@ -65,6 +84,8 @@ grant_periods as (
         demand.invoice_id,
         demand.period,
         demand.credit_demand,
+        demand.is_fixed,
+        coalesce(ledger_burns.burned, 0) as ledger_burned,
         grants.grant_id,
         grants.granted_at < demand.period_end_at
         and (grants.expires_at is null or grants.expires_at >= demand.period_end_at) as is_usable,
@@ -80,6 +101,10 @@ grant_periods as (
     from demand
     inner join grants
         on demand.customer_id = grants.customer_id
+    left join ledger_burns
+        on
+            demand.invoice_id = ledger_burns.invoice_id
+            and grants.grant_id = ledger_burns.grant_id
 
 ),
 
@@ -111,50 +136,60 @@ burns (
         step.grant_id,
         step.burn_rank,
         step.balance_before,
-        cast(
-            least(
-                step.available,
-                greatest(least(step.credit_demand, step.total_available) - step.available_before, 0)
-            )
-            as decimal(38, 2)
-        ),
-        cast(
-            step.balance_before - least(
-                step.available,
-                greatest(least(step.credit_demand, step.total_available) - step.available_before, 0)
-            )
-            as decimal(38, 2)
-        )
+        step.burned,
+        cast(step.balance_before - step.burned as decimal(38, 2))
 
     from (
         select
-            grant_periods.customer_id,
-            grant_periods.period_index,
-            grant_periods.invoice_id,
-            grant_periods.period,
-            grant_periods.grant_id,
-            grant_periods.burn_rank,
-            grant_periods.credit_demand,
-            burns.balance_after as balance_before,
-            case when grant_periods.is_usable then burns.balance_after else 0 end as available,
-            coalesce(
+            computed.*,
+            cast(
+                case
+                    when computed.is_fixed then computed.ledger_burned
+                    else least(
+                        computed.available,
+                        greatest(
+                            least(computed.credit_demand, computed.total_available)
+                            - computed.available_before,
+                            0
+                        )
+                    )
+                end
+                as decimal(38, 2)
+            ) as burned
+
+        from (
+            select
+                grant_periods.customer_id,
+                grant_periods.period_index,
+                grant_periods.invoice_id,
+                grant_periods.period,
+                grant_periods.grant_id,
+                grant_periods.burn_rank,
+                grant_periods.credit_demand,
+                grant_periods.is_fixed,
+                grant_periods.ledger_burned,
+                burns.balance_after as balance_before,
+                case when grant_periods.is_usable then burns.balance_after else 0 end as available,
+                coalesce(
+                    sum(case when grant_periods.is_usable then burns.balance_after else 0 end)
+                        over (
+                            partition by grant_periods.customer_id
+                            order by grant_periods.burn_rank
+                            rows between unbounded preceding and 1 preceding
+                        ),
+                    0
+                ) as available_before,
                 sum(case when grant_periods.is_usable then burns.balance_after else 0 end) over (
                     partition by grant_periods.customer_id
-                    order by grant_periods.burn_rank
-                    rows between unbounded preceding and 1 preceding
-                ),
-                0
-            ) as available_before,
-            sum(case when grant_periods.is_usable then burns.balance_after else 0 end) over (
-                partition by grant_periods.customer_id
-            ) as total_available
+                ) as total_available
 
-        from burns
-        inner join grant_periods
-            on
-                burns.customer_id = grant_periods.customer_id
-                and burns.grant_id = grant_periods.grant_id
-                and grant_periods.period_index = burns.period_index + 1
+            from burns
+            inner join grant_periods
+                on
+                    burns.customer_id = grant_periods.customer_id
+                    and burns.grant_id = grant_periods.grant_id
+                    and grant_periods.period_index = burns.period_index + 1
+        ) as computed
     ) as step
 
 ),
