@@ -81,8 +81,10 @@ def _unattributed(snap: da.Snapshot, period: str) -> None:
         st.caption("Every billed provider cost of the month is attributed to a customer.")
         return
     st.warning(
-        f"Unattributed provider cost (billed, no metered usage): "
-        f"{fmt.money(rest.get_column('cogs_total').sum())}"
+        fmt.md_escape(
+            "Unattributed provider cost (billed, no metered usage): "
+            f"{fmt.money(rest.get_column('cogs_total').sum())}"
+        )
     )
     ui.show_table(rest, money=["cogs_total"], key="unattributed")
 
@@ -154,10 +156,13 @@ def render() -> None:
     period = ui.require_period()
     if period is None:
         return
-    with ui.section(f"Cost of goods sold — {period}"):
+    ui.period_notice(snap, period)
+    with ui.section(f"Cost of goods sold — {ui.period_label(snap, period)}"):
         _breakdown(snap, period)
     customer_id = ui.selected_customer()
-    with ui.section(f"Margin per model — {customer_id or 'no customer'}, {period}"):
+    name = ui.customer_row(snap, customer_id).get("customer_name") if customer_id else None
+    who = ui.customer_label(name, customer_id) if customer_id else "no customer"
+    with ui.section(f"Margin per model — {who}, {period}"):
         _model_margin(snap, customer_id, period)
     with ui.section("Unattributed cost"):
         _unattributed(snap, period)

@@ -87,7 +87,8 @@ def render() -> None:
     period = ui.require_period()
     if period is None:
         return
-    with ui.section(f"Margin — {period} vs {fmt.previous_period(period)}"):
+    ui.period_notice(snap, period)
+    with ui.section(f"Margin — {ui.period_label(snap, period)} vs {fmt.previous_period(period)}"):
         _kpis(snap, period)
     with ui.section("Trend by month"):
         _trend(snap)
@@ -95,12 +96,13 @@ def render() -> None:
         lowest = da.lowest_margins(snap, period)
         negative = lowest.filter(pl.col("gross_margin") < 0).height
         if negative:
-            st.error(f"{negative} customer(s) with a negative margin in {period}.")
+            st.error(fmt.md_escape(f"{negative} customer(s) with a negative margin in {period}."))
         ui.show_table(
             lowest,
             money=["revenue", "cogs", "gross_margin"],
             percents=["margin_pct", "markup_pct"],
             key="lowest_margins",
+            pinned=["customer_name"],
             empty="No customers in this period.",
         )
 
