@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import altair as alt
 import polars as pl
 import streamlit as st
 
@@ -16,6 +17,20 @@ from dashboards import formatting as fmt
 # column beside)
 MONEY_FORMATS = {"USD": "dollar", "EUR": "euro", "JPY": "yen"}
 PERCENT_FORMAT = "%.1f%%"
+# the invoice list's fixed widths: the key columns stay readable at 1440 px, and a header
+# sits where the browser test clicks it
+INVOICE_LIST_WIDTHS = {
+    "invoice_number": 140,
+    "customer_name": 160,
+    "status": 70,
+    "issue_date": 95,
+    "due_date": 95,
+    "total": 115,
+    "subtotal": 105,
+    "credit_total": 95,
+    "tax_total": 90,
+    "currency": 75,
+}
 
 
 @contextmanager
@@ -106,6 +121,57 @@ def period_notice(snap: da.Snapshot, period: str) -> None:
         )
 
 
+MEASURES = {"revenue": "Revenue", "cogs": "COGS", "gross_margin": "Gross margin"}
+
+
+def trend_chart(snap: da.Snapshot, trend: pl.DataFrame, height: int = 260) -> None:
+    """Revenue, COGS and gross margin per month as lines; an incomplete month is named so on
+    the axis ("2026-11 (incomplete)") and its points are pale."""
+    try:
+        status = dict(da.periods(snap).select("period", "period_status").iter_rows())
+    except (da.MartMissing, da.MartIncompatible):
+        status = {}
+    frame = chart_frame(trend, list(MEASURES)).with_columns(
+        pl.col("period")
+        .map_elements(
+            lambda p: f"{p} (incomplete)" if status.get(p) == "incomplete" else p,
+            return_dtype=pl.String,
+        )
+        .alias("month"),
+        pl.col("period").replace_strict(status, default="").eq("incomplete").alias("partial"),
+    )
+    index = ["month", "partial"] + (["currency"] if "currency" in frame.columns else [])
+    long = frame.unpivot(
+        index=index, on=list(MEASURES), variable_name="measure", value_name="amount"
+    ).with_columns(pl.col("measure").replace_strict(MEASURES))
+    several = "currency" in frame.columns and frame.get_column("currency").n_unique() > 1
+    encoding: dict[str, Any] = {
+        "x": alt.X("month:O", title="Month", axis=alt.Axis(labelAngle=0)),
+        "y": alt.Y("amount:Q", title="Amount", axis=alt.Axis(format="$,.0f")),
+        "color": alt.Color("measure:N", title=None, sort=list(MEASURES.values())),
+        "tooltip": [
+            alt.Tooltip("month:O", title="Month"),
+            alt.Tooltip("measure:N", title="Measure"),
+            alt.Tooltip("amount:Q", title="Amount", format="$,.2f"),
+        ],
+    }
+    if several:
+        encoding["strokeDash"] = alt.StrokeDash("currency:N", title="Currency")
+    lines = alt.Chart(long.to_pandas()).mark_line().encode(**encoding)
+    points = (
+        alt.Chart(long.to_pandas())
+        .mark_point(size=70, filled=True)
+        .encode(
+            x=encoding["x"],
+            y=encoding["y"],
+            color=encoding["color"],
+            opacity=alt.condition("datum.partial", alt.value(0.3), alt.value(1.0)),
+            tooltip=encoding["tooltip"],
+        )
+    )
+    st.altair_chart((lines + points).properties(height=height), width="stretch")
+
+
 def require_period() -> str | None:
     period = selected_period()
     if period is None:
@@ -147,6 +213,7 @@ def column_config(
     labels: dict[str, str] | None = None,
     pinned: Sequence[str] = (),
     currency_source: pl.DataFrame | None = None,
+    widths: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """``st.column_config`` for every column: human headers, money in the currency's format,
     percentages, dates without a time, booleans as check boxes."""
@@ -165,22 +232,31 @@ def column_config(
     for name, dtype in df.schema.items():
         label = names.get(name) or fmt.label(name)
         pin = True if name in pinned else None
+        size = (widths or {}).get(name)
         if name in money:
-            config[name] = st.column_config.NumberColumn(label, format=money_format, pinned=pin)
+            config[name] = st.column_config.NumberColumn(
+                label, format=money_format, pinned=pin, width=size
+            )
         elif name in percents:
-            config[name] = st.column_config.NumberColumn(label, format=PERCENT_FORMAT, pinned=pin)
+            config[name] = st.column_config.NumberColumn(
+                label, format=PERCENT_FORMAT, pinned=pin, width=size
+            )
         elif dtype.is_numeric():
-            config[name] = st.column_config.NumberColumn(label, format="localized", pinned=pin)
+            config[name] = st.column_config.NumberColumn(
+                label, format="localized", pinned=pin, width=size
+            )
         elif dtype == pl.Date:
-            config[name] = st.column_config.DateColumn(label, format="YYYY-MM-DD", pinned=pin)
+            config[name] = st.column_config.DateColumn(
+                label, format="YYYY-MM-DD", pinned=pin, width=size
+            )
         elif isinstance(dtype, pl.Datetime):
             config[name] = st.column_config.DatetimeColumn(
-                label, format="YYYY-MM-DD HH:mm:ss", pinned=pin
+                label, format="YYYY-MM-DD HH:mm:ss", pinned=pin, width=size
             )
         elif dtype == pl.Boolean:
-            config[name] = st.column_config.CheckboxColumn(label, pinned=pin)
+            config[name] = st.column_config.CheckboxColumn(label, pinned=pin, width=size)
         else:
-            config[name] = st.column_config.TextColumn(label, pinned=pin)
+            config[name] = st.column_config.TextColumn(label, pinned=pin, width=size)
     return config
 
 
@@ -198,6 +274,7 @@ def show_table(
     pinned: Sequence[str] = (),
     on_select: Callable[[], None] | None = None,
     height: int | None = None,
+    widths: dict[str, int] | None = None,
 ) -> Any:
     """A table whose numbers stay numbers (the grid sorts them numerically and its CSV download
     writes them as numbers): money formatted in the currency, quantities with thousands
@@ -222,18 +299,24 @@ def show_table(
         labels=labels,
         pinned=pinned,
         currency_source=df,
+        widths=widths,
     )
     kwargs: dict[str, Any] = {}
     if on_select is not None:
         kwargs = {"on_select": on_select, "selection_mode": "single-row"}
     if height is not None:
         kwargs["height"] = height
+    # the frame carries the headers people read, so the grid's CSV download has them too
+    names = {**fmt.LABELS, **(labels or {})}
+    headers = {c: names.get(c) or fmt.label(c) for c in shown.columns}
+    if len(set(headers.values())) < len(headers):  # two columns, one header: keep the names
+        headers = {c: c for c in shown.columns}
     return st.dataframe(
-        shown,
+        shown.rename(headers),
         hide_index=True,
         width="stretch",
         key=key,
-        column_config={k: v for k, v in config.items() if k in shown.columns},
+        column_config={headers[k]: v for k, v in config.items() if k in shown.columns},
         **kwargs,
     )
 

@@ -217,33 +217,9 @@ def _trend(snap: da.Snapshot, customer_id: str) -> None:
     if trend.is_empty():
         st.caption("No margin rows for this customer.")
     else:
-        long = (
-            ui.chart_frame(trend, ["revenue", "cogs", "gross_margin"])
-            .unpivot(
-                index=["period"],
-                on=["revenue", "cogs", "gross_margin"],
-                variable_name="measure",
-                value_name="amount",
-            )
-            .with_columns(
-                pl.col("measure").replace_strict(
-                    {"revenue": "Revenue", "cogs": "COGS", "gross_margin": "Gross margin"}
-                )
-            )
-        )
-        chart = (
-            alt.Chart(long.to_pandas())
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("period:O", title="Period"),
-                y=alt.Y("amount:Q", title="Amount", axis=alt.Axis(format="$,.0f")),
-                color=alt.Color("measure:N", title=None),
-                tooltip=["period", "measure", alt.Tooltip("amount:Q", format="$,.2f")],
-            )
-            .properties(height=240)
-        )
-        cols = st.columns([3, 2])
-        cols[0].altair_chart(chart, width="stretch")
+        cols = st.columns([1, 1])
+        with cols[0]:
+            ui.trend_chart(snap, trend, height=240)
         with cols[1]:
             ui.show_table(
                 trend,

@@ -23,22 +23,8 @@ MONEY = [
     "tax_total",
     "total",
 ]
-LIST_COLUMNS = [
-    "invoice_number",
-    "customer_name",
-    "status",
-    "issue_date",
-    "due_date",
-    "currency",
-    "subtotal",
-    "credit_total",
-    "tax_total",
-    "total",
-    "is_blocked",
-    "blocked_reason",
-    "is_draft_before_issued",
-    "customer_id",
-]
+LIST_WIDTHS = ui.INVOICE_LIST_WIDTHS
+LIST_COLUMNS = [*LIST_WIDTHS, "is_blocked", "blocked_reason", "is_draft_before_issued"]
 
 
 def _select_customer() -> None:
@@ -115,9 +101,10 @@ def _list(snap: da.Snapshot, period: str) -> pl.DataFrame:
         shown.select(columns),
         money=MONEY,
         key="invoice_list",
-        pinned=["invoice_number", "customer_name"],
+        pinned=["invoice_number"],
         labels={"invoice_number": "Invoice no.", "is_draft_before_issued": "Older than issued"},
         on_select=_select_customer,
+        widths=LIST_WIDTHS,
         empty="No invoice matches the filters.",
     )
     st.caption("Select a row to open its invoice below (it also becomes the sidebar customer).")
@@ -210,10 +197,15 @@ def _drill(snap: da.Snapshot, invoice: dict[str, object], usage_lines: pl.DataFr
         .properties(height=220)
     )
     st.altair_chart(chart, width="stretch")
-    cols = st.columns(2)
+    cols = st.columns([2, 5])
     with cols[0]:
-        st.caption("Daily quantities")
-        ui.show_table(daily, currency_column=None, key="line_usage", height=260)
+        st.caption("Daily quantities (local days)")
+        ui.show_table(
+            daily.drop("dimension_rows"),
+            currency_column=None,
+            key="line_usage",
+            height=300,
+        )
     with cols[1], ui.section():
         events = da.line_events(
             snap, str(invoice["customer_id"]), str(invoice["invoice_id"]), line_key
@@ -223,10 +215,13 @@ def _drill(snap: da.Snapshot, invoice: dict[str, object], usage_lines: pl.DataFr
             f"First {events.height} of {count:,} events, with the file and row each came from"
         )
         ui.show_table(
-            events.drop("events_on_line"),
+            events.select(
+                "event_time", "usage_date", "quantity", "file_path", "row_number", "event_id"
+            ),
             currency_column=None,
             key="line_events",
-            height=260,
+            height=300,
+            labels={"usage_date": "Local day"},
             empty="No events traced to this line.",
         )
     with st.expander("The line's usage by day and dimensions"):
@@ -247,7 +242,7 @@ def _downloads(invoice: dict[str, object], period: str) -> None:
     if csv is None and pdf is None:
         st.caption(fmt.md_escape(f"No export of {number} in exports/invoices/{period}/."))
         return
-    cols = st.columns(4)
+    cols = st.columns(2)
     if csv is not None:
         cols[0].download_button(
             f"Download {number}.csv",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
@@ -61,24 +60,7 @@ def _trend(snap: da.Snapshot) -> None:
     if trend.is_empty():
         st.caption("No margin rows yet.")
         return
-    long = ui.chart_frame(trend, ["revenue", "cogs", "gross_margin"]).unpivot(
-        index=["period", "currency"],
-        on=["revenue", "cogs", "gross_margin"],
-        variable_name="measure",
-        value_name="amount",
-    )
-    chart = (
-        alt.Chart(long.to_pandas())
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("period:O", title="Period"),
-            y=alt.Y("amount:Q", title="Amount", axis=alt.Axis(format="$,.0f")),
-            color=alt.Color("measure:N", title=None),
-            strokeDash=alt.StrokeDash("currency:N"),
-            tooltip=["period", "currency", "measure", alt.Tooltip("amount:Q", format="$,.2f")],
-        )
-    )
-    st.altair_chart(chart, width="stretch")
+    ui.trend_chart(snap, trend)
 
 
 def render() -> None:
@@ -102,7 +84,6 @@ def render() -> None:
             money=["revenue", "cogs", "gross_margin"],
             percents=["margin_pct", "markup_pct"],
             key="lowest_margins",
-            pinned=["customer_name"],
             empty="No customers in this period.",
         )
 
