@@ -146,9 +146,15 @@ def trend_chart(snap: da.Snapshot, trend: pl.DataFrame, height: int = 260) -> No
     ).with_columns(pl.col("measure").replace_strict(MEASURES))
     several = "currency" in frame.columns and frame.get_column("currency").n_unique() > 1
     encoding: dict[str, Any] = {
-        "x": alt.X("month:O", title="Month", axis=alt.Axis(labelAngle=0)),
+        "x": alt.X("month:O", title="Month", axis=alt.Axis(labelAngle=0, labelLimit=240)),
         "y": alt.Y("amount:Q", title="Amount", axis=alt.Axis(format="$,.0f")),
-        "color": alt.Color("measure:N", title=None, sort=list(MEASURES.values())),
+        "color": alt.Color(
+            "measure:N",
+            title=None,
+            scale=alt.Scale(
+                domain=list(MEASURES.values()), range=["#1f77b4", "#d62728", "#2ca02c"]
+            ),
+        ),
         "tooltip": [
             alt.Tooltip("month:O", title="Month"),
             alt.Tooltip("measure:N", title="Measure"),
@@ -179,16 +185,23 @@ def require_period() -> str | None:
     return period
 
 
-def _display_frame(df: pl.DataFrame, keep_numeric: Sequence[str] = ()) -> pl.DataFrame:
+def _display_frame(
+    df: pl.DataFrame, keep_numeric: Sequence[str] = (), percents: Sequence[str] = ()
+) -> pl.DataFrame:
     """Decimals as floats (display only: the grid sorts and exports numbers), timestamps that
     are all midnight as dates, text NULLs as empty text. A grid shows a missing value as
     "None": dates with gaps become ISO text (still sorting in time), other numbers with gaps
-    (a unit price of a tiered line) formatted text, except money (``keep_numeric``)."""
+    (a unit price of a tiered line, a margin % without revenue) formatted text, except money
+    (``keep_numeric``)."""
     casts = []
     for name, dtype in df.schema.items():
         gaps = df.get_column(name).null_count() > 0
         if gaps and dtype == pl.Date:
             casts.append(pl.col(name).cast(pl.String).fill_null(""))
+        elif gaps and dtype.is_numeric() and name in percents:
+            casts.append(
+                pl.col(name).map_elements(fmt.percent, return_dtype=pl.String).fill_null("")
+            )
         elif gaps and dtype.is_numeric() and name not in keep_numeric:
             casts.append(
                 pl.col(name).map_elements(fmt.quantity, return_dtype=pl.String).fill_null("")
@@ -237,7 +250,7 @@ def column_config(
             config[name] = st.column_config.NumberColumn(
                 label, format=money_format, pinned=pin, width=size
             )
-        elif name in percents:
+        elif name in percents and dtype.is_numeric():
             config[name] = st.column_config.NumberColumn(
                 label, format=PERCENT_FORMAT, pinned=pin, width=size
             )
@@ -290,7 +303,7 @@ def show_table(
     dropped += [
         c for c in df.columns if c not in dropped and df.get_column(c).null_count() == df.height
     ]
-    shown = _display_frame(df.drop(dropped), keep_numeric=[*money, *percents])
+    shown = _display_frame(df.drop(dropped), keep_numeric=money, percents=percents)
     config = column_config(
         shown,
         money=money,

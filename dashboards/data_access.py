@@ -273,7 +273,7 @@ def lowest_margins(snap: Snapshot, period: str, limit: int = 10) -> pl.DataFrame
         snap,
         """
         select
-            margin.customer_id, customers.customer_name, margin.segment, margin.currency,
+            customers.customer_name, margin.customer_id, margin.segment, margin.currency,
             margin.revenue, margin.cogs_total as cogs, margin.gross_margin, margin.margin_pct,
             margin.markup_pct, margin.margin_flag,
         from marts.fct_customer_margin as margin
@@ -649,16 +649,21 @@ def contract_progress(snap: Snapshot, customer_id: str | None = None) -> pl.Data
         snap,
         """
         select
-            contract_id, customer_id, period, currency, commit_period, committed_amount,
-            consumed_to_date, straight_line_to_date, pace_variance, pace_pct, projected_spend,
-            projected_shortfall, at_risk, renewal_due, days_to_end, contract_end_date,
-            evaluation_date, is_current,
-        from marts.fct_contract_progress
-        where customer_id = coalesce($customer_id, customer_id)
-        order by customer_id, contract_id, period
+            progress.contract_id, customers.customer_name, progress.customer_id,
+            progress.period, progress.currency, progress.commit_period,
+            progress.committed_amount, progress.consumed_to_date,
+            progress.straight_line_to_date, progress.pace_variance, progress.pace_pct,
+            progress.projected_spend, progress.projected_shortfall, progress.at_risk,
+            progress.renewal_due, progress.days_to_end, progress.contract_end_date,
+            progress.evaluation_date, progress.is_current,
+        from marts.fct_contract_progress as progress
+        left join marts.dim_customers as customers
+            on progress.customer_id = customers.customer_id
+        where progress.customer_id = coalesce($customer_id, progress.customer_id)
+        order by progress.customer_id, progress.contract_id, progress.period
         """,
         {"customer_id": customer_id},
-        needs=(_CONTRACTS,),
+        needs=(_CONTRACTS, _CUSTOMERS),
     )
 
 
@@ -687,9 +692,9 @@ def cogs_by(snap: Snapshot, period: str, dimension: str) -> pl.DataFrame:
             snap,
             """
             select
-                breakdown.customer_id as customer,
                 coalesce(any_value(customers.customer_name), breakdown.customer_id)
-                    as customer_name,
+                    as customer,
+                breakdown.customer_id,
                 sum(breakdown.cogs_direct) as cogs_direct,
                 sum(breakdown.cogs_allocated) as cogs_allocated,
                 sum(breakdown.cogs_total) as cogs_total,

@@ -86,9 +86,23 @@ def settle(page, *texts: str) -> None:  # noqa: ANN001
         expect(page.get_by_text(text, exact=False).filter(visible=True).first).to_be_visible(
             timeout=TIMEOUT_MS
         )
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=TIMEOUT_MS)
-    page.wait_for_timeout(800)
+    quiet(page)
     assert page.get_by_test_id("stException").count() == 0
+
+
+def quiet(page) -> None:  # noqa: ANN001
+    """Wait until no script run is in progress for a second (a grid with row selection, a
+    picker written back to the URL can start one more run after the first)."""
+    from playwright.sync_api import expect
+
+    calm = 0
+    for _ in range(200):
+        expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=TIMEOUT_MS)
+        page.wait_for_timeout(250)
+        calm = calm + 1 if page.get_by_test_id("stStatusWidget").count() == 0 else 0
+        if calm >= 4:
+            return
+    raise AssertionError("the app never settled")
 
 
 def shoot(page, name: str) -> Path:  # noqa: ANN001
@@ -100,6 +114,7 @@ def shoot(page, name: str) -> Path:  # noqa: ANN001
     )
     page.set_viewport_size({"width": WIDTH, "height": min(int(height) + 120, 12000)})
     page.wait_for_timeout(1200)
+    quiet(page)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))

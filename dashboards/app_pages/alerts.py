@@ -72,7 +72,7 @@ def render() -> None:
         if table.is_empty():
             st.caption("No alerts in this period.")
             return
-        filters = st.columns([2, 3])
+        filters = st.columns([1, 1])
         kinds = filters[0].multiselect(
             "Alert type",
             list(TYPES),
@@ -96,7 +96,7 @@ def render() -> None:
             _per_customer(shown),
             money=["spend_at_last_alert"],
             percents=["highest_threshold_pct"],
-            pinned=["customer_name"],
+            hide=["customer_id"],
             key="alerts_per_customer",
             empty="No alerts match the filters.",
         )
@@ -111,8 +111,7 @@ def render() -> None:
                 pl.col("alert_type").replace_strict(TYPES, default=pl.col("alert_type"))
             ),
             money=["amount", "reference_amount", "period_spend_to_date"],
-            percents=["threshold_pct"],
-            pinned=["alert_date", "customer_name"],
+            hide=["threshold_pct", "customer_id"],
             key="alerts",
             empty="No alerts match the filters.",
         )

@@ -36,20 +36,32 @@ def _breakdown(snap: da.Snapshot, period: str) -> None:
     for tab, dimension in zip(tabs, ["provider", "model", "feature", "customer"], strict=True):
         with tab, ui.section():
             df = by_provider if dimension == "provider" else da.cogs_by(snap, period, dimension)
-            long = ui.chart_frame(df, MONEY).unpivot(
-                index=[dimension],
-                on=["cogs_direct", "cogs_allocated"],
-                variable_name="kind",
-                value_name="amount",
+            long = (
+                ui.chart_frame(df, MONEY)
+                .unpivot(
+                    index=[dimension],
+                    on=["cogs_direct", "cogs_allocated"],
+                    variable_name="kind",
+                    value_name="amount",
+                )
+                .with_columns(
+                    pl.col("kind").replace_strict(
+                        {"cogs_direct": "Direct", "cogs_allocated": "Allocated (shared)"}
+                    )
+                )
             )
             chart = (
                 alt.Chart(long.to_pandas())
                 .mark_bar()
                 .encode(
-                    y=alt.Y(f"{dimension}:N", sort="-x", title=None),
+                    y=alt.Y(f"{dimension}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=240)),
                     x=alt.X("amount:Q", title="COGS", axis=alt.Axis(format="$,.0f")),
                     color=alt.Color("kind:N", title=None),
-                    tooltip=[dimension, "kind", alt.Tooltip("amount:Q", format="$,.2f")],
+                    tooltip=[
+                        alt.Tooltip(f"{dimension}:N", title=dimension.capitalize()),
+                        alt.Tooltip("kind:N", title="COGS"),
+                        alt.Tooltip("amount:Q", title="Amount", format="$,.2f"),
+                    ],
                 )
             )
             st.altair_chart(chart, width="stretch")
@@ -119,8 +131,8 @@ def _reconciliation(snap: da.Snapshot, period: str) -> None:
         .mark_rect()
         .encode(
             x=alt.X("yearmonthdate(usage_date):O", title="Day (UTC)"),
-            y=alt.Y("provider_model:N", title=None),
-            color=alt.Color("status:N", scale=STATUS_COLORS),
+            y=alt.Y("provider_model:N", title=None, axis=alt.Axis(labelLimit=260)),
+            color=alt.Color("status:N", scale=STATUS_COLORS, title="Status"),
             tooltip=["provider_model", "usage_date", "status"],
         )
     )

@@ -204,7 +204,7 @@ def _credits(snap: da.Snapshot, customer_id: str) -> None:
 def _contracts(snap: da.Snapshot, customer_id: str) -> None:
     progress = da.contract_progress(snap, customer_id)
     ui.show_table(
-        progress.drop("customer_id"),
+        progress.drop("customer_id", "customer_name"),
         money=CONTRACT_MONEY,
         percents=["pace_pct"],
         key="customer_contracts",

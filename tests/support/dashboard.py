@@ -438,20 +438,46 @@ select customer_id, customer_name, currency, timezone, tax_rate, 'enterprise' as
     cast(null as integer) as payment_terms_days
 from staging.stg_reference__customers
 """,
+    # dim_billing_periods' rules on the fixture: 2026-09 is closed (all issued); the usage data
+    # reaches 2026-10-17, so 2026-10 is incomplete, and the default (latest with usage)
     "dim_billing_periods": """
 create table marts.dim_billing_periods as
-select period, min(period_start) as period_start, max(period_end) as period_end,
-    case when bool_and(status = 'issued') then 'closed' else 'complete' end as period_status,
-    period || case when bool_and(status = 'issued') then ' · closed'
-        else ' · complete, not closed' end as period_label,
-    bool_and(status = 'issued') as is_closed, true as is_complete, false as is_open,
-    true as has_usage, min(period_start) as usage_from, max(period_end) - 1 as usage_through,
-    date '2026-10-31' as data_through, count(*) as customers_with_usage,
-    count(*) as invoices, count(*) filter (where status = 'issued') as issued_invoices,
-    count(*) filter (where status <> 'issued') as draft_invoices,
-    count(*) filter (where is_blocked) as blocked_invoices,
-    false as has_drafts_before_issued, period = '2026-10' as is_default
-from marts.fct_invoices group by period
+with usage as (
+    select period, min(usage_date) as usage_from, max(usage_date) as usage_through,
+        count(distinct customer_id) as customers_with_usage
+    from marts.fct_usage_daily group by period
+),
+invoices as (
+    select period, min(period_start) as period_start, max(period_end) as period_end,
+        count(*) as invoices, count(*) filter (where status = 'issued') as issued_invoices,
+        count(*) filter (where status <> 'issued') as draft_invoices,
+        count(*) filter (where is_blocked) as blocked_invoices
+    from marts.fct_invoices group by period
+),
+classified as (
+    select invoices.*, usage.usage_from, usage.usage_through,
+        coalesce(usage.customers_with_usage, 0) as customers_with_usage,
+        (select max(usage_date) from marts.fct_usage_daily) as data_through,
+        usage.period is not null as has_usage,
+        draft_invoices = 0 as is_closed,
+        draft_invoices = 0
+            or (select max(usage_date) from marts.fct_usage_daily) >= period_end - 1
+            as is_complete
+    from invoices left join usage using (period)
+)
+select period, period_start, period_end,
+    case when is_closed then 'closed' when is_complete then 'complete' else 'incomplete' end
+        as period_status,
+    case when is_closed then period || ' · closed'
+        when is_complete then period || ' · complete, not closed'
+        else period || ' · incomplete (usage through ' || usage_through || ')' end
+        as period_label,
+    is_closed, is_complete, not is_complete as is_open, has_usage, usage_from, usage_through,
+    data_through, customers_with_usage, invoices, issued_invoices, draft_invoices,
+    blocked_invoices, false as has_drafts_before_issued,
+    row_number() over (order by has_usage and is_complete desc, has_usage desc, period desc) = 1
+        as is_default
+from classified
 """,
     "fct_invoice_register": """
 create table marts.fct_invoice_register as
