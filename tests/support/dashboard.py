@@ -602,7 +602,7 @@ def add_marts(path: Path, names: Iterable[str]) -> list[str]:
         }
         for name in names:
             if name not in present:
-                con.execute(_MARTS_SQL[name])
+                con.execute({**_MARTS_SQL, **_DERIVED_SQL}[name])
                 added.append(name)
     finally:
         con.close()
