@@ -150,9 +150,15 @@ def _credits(snap: da.Snapshot, customer_id: str) -> None:
     an exhaustion date only when it is ahead of both."""
     currency = ui.customer_currency(snap, customer_id)
     ledger = da.credit_ledger(snap, customer_id)
-    grants = da.credit_balance(snap, customer_id)
+    unavailable = None
+    try:
+        grants = da.credit_balance(snap, customer_id)
+    except (da.MartMissing, da.MartIncompatible) as exc:
+        grants, unavailable = pl.DataFrame(), str(exc)
     if ledger.is_empty() and grants.is_empty():
         st.caption("No credit grants.")
+        if unavailable:
+            st.info(unavailable)
         return
     last_entry = ledger.get_column("entry_at").max() if ledger.height else None
     balance = (
@@ -184,7 +190,9 @@ def _credits(snap: da.Snapshot, customer_id: str) -> None:
     elif balance == 0 and ledger.height:
         emptied = ledger.filter(pl.col("customer_balance_after") == 0).get_column("entry_at").min()
         cols[1].metric("Credits used up on", str(emptied))
-    else:
+    elif unavailable:
+        st.info(unavailable)
+    elif as_of is not None:
         cols[1].metric("As of", str(last_entry))
         st.caption(
             fmt.md_escape(
