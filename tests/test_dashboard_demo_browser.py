@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         return settings(Path(given).resolve())
     data = tmp_path_factory.mktemp("demo") / "data"
     env = {**os.environ, "METERLINE_DATA_DIR": str(data)}
-    _meterline("generate", "--out", str(data), "--events", "30000", "--quiet", env=env)
+    _meterline("generate", "--out", str(data), "--quiet", env=env)  # as `make demo`
     _meterline("run", "--data-dir", str(data), env=env)
     _meterline("close", "--period", "2026-10", "--data-dir", str(data), env=env)
     return settings(data)
@@ -154,6 +155,58 @@ def test_default_period_and_every_page(demo: Settings, browser) -> None:  # noqa
         settle(page, "this month was never closed")
         shoot(page, "invoices-2026-09-left-open")
         page.close()
+
+
+def test_alerts_carry_the_spend_at_the_crossing(demo: Settings) -> None:
+    """fct_alerts on the demo: cus_rekall crossed 100% of its 36.65 budget on 2026-10-01 with
+    40.80 spent to that day (the month ended at 166.85, which the alert list showed before)."""
+    rows = _query(
+        demo,
+        "select alert_date, alert_type, detail, amount, reference_amount, period_spend_to_date "
+        "from marts.fct_alerts where customer_id = 'cus_rekall' and period = '2026-10' "
+        "order by alert_date, alert_type, threshold_pct",
+    )
+    assert rows[:4] == [
+        (
+            date(2026, 10, 1),
+            "hard_limit",
+            "spend above the monthly budget (hard limit)",
+            Decimal("40.80"),
+            Decimal("36.65"),
+            Decimal("166.85"),
+        ),
+        (
+            date(2026, 10, 1),
+            "threshold",
+            "50% of the monthly budget",
+            Decimal("40.80"),
+            Decimal("18.33"),
+            Decimal("166.85"),
+        ),
+        (
+            date(2026, 10, 1),
+            "threshold",
+            "80% of the monthly budget",
+            Decimal("40.80"),
+            Decimal("29.32"),
+            Decimal("166.85"),
+        ),
+        (
+            date(2026, 10, 1),
+            "threshold",
+            "100% of the monthly budget",
+            Decimal("40.80"),
+            Decimal("36.65"),
+            Decimal("166.85"),
+        ),
+    ]
+    [(crossed_later,)] = _query(
+        demo,
+        "select count(*) from marts.fct_alerts a join marts.fct_customer_daily_spend d "
+        "on a.customer_id = d.customer_id and a.alert_date = d.spend_date "
+        "where a.alert_type = 'threshold' and a.amount <> d.spend_to_date",
+    )
+    assert crossed_later == 0
 
 
 def test_invoice_totals_sort_numerically_and_download_as_numbers(demo: Settings, browser) -> None:  # noqa: ANN001
