@@ -366,14 +366,17 @@ def unpriced_usage(snap: Snapshot, period: str) -> pl.DataFrame:
         snap,
         """
         select
-            customer_id, meter_code, dimensions, quantity, unit, unpriced_reason, event_count,
-            first_usage_date, last_usage_date,
-        from marts.fct_unpriced_usage
-        where period = $period
-        order by customer_id, meter_code, dimensions
+            customers.customer_name, unpriced.customer_id, unpriced.meter_code,
+            unpriced.dimensions, unpriced.quantity, unpriced.unit, unpriced.unpriced_reason,
+            unpriced.event_count, unpriced.first_usage_date, unpriced.last_usage_date,
+        from marts.fct_unpriced_usage as unpriced
+        left join marts.dim_customers as customers
+            on unpriced.customer_id = customers.customer_id
+        where unpriced.period = $period
+        order by unpriced.customer_id, unpriced.meter_code, unpriced.dimensions
         """,
         {"period": period},
-        needs=("marts.fct_unpriced_usage",),
+        needs=("marts.fct_unpriced_usage", _CUSTOMERS),
     )
 
 
