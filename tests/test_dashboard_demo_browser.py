@@ -259,7 +259,7 @@ def test_invoice_totals_sort_numerically_and_download_as_numbers(demo: Settings,
     assert values[0] == max(totals.values())
 
 
-def test_line_drill_down_days_and_events(demo: Settings, browser) -> None:  # noqa: ANN001
+def test_invoice_selection_and_line_drill_down(demo: Settings, browser) -> None:  # noqa: ANN001
     [(line_no, description, quantity, days, events, file_path)] = _query(
         demo,
         """
@@ -279,8 +279,22 @@ def test_line_drill_down_days_and_events(demo: Settings, browser) -> None:  # no
         from line
         """,
     )
+    [(third_number, third_id, third_name)] = _query(
+        demo,
+        "select invoice_number, customer_id, customer_name from marts.fct_invoice_register "
+        "where period = '2026-10' order by invoice_number limit 1 offset 2",
+    )
     with streamlit_server(demo) as base:
         page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
+        # a row selected in the list opens its invoice (and becomes the sidebar customer)
+        page.goto(f"{base}/invoices?period=2026-10&customer=cus_northwind", timeout=TIMEOUT_MS)
+        settle(page, "Invoice detail")
+        box = page.get_by_test_id("stDataFrame").first.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 16, box["y"] + 35 + 35 * 2 + 17)  # row 3's check box
+        settle(page, f"{third_number} · {third_name} ({third_id})")
+        assert _sidebar_value(page, "Customer") == f"{third_name} ({third_id})"
+        page.wait_for_url(f"**customer={third_id}**", timeout=TIMEOUT_MS)
         page.goto(f"{base}/invoices?period=2026-10&customer=cus_northwind", timeout=TIMEOUT_MS)
         settle(page, "Drill-down")
         box = page.get_by_role("combobox", name="Usage line").first
