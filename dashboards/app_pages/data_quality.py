@@ -20,13 +20,25 @@ def _rows(items: object) -> list[dict[str, Any]]:
 
 
 def _frame(rows: list[dict[str, Any]], first: list[str]) -> pl.DataFrame:
-    """Rows of the run log as text columns, the ``first`` ones leading."""
+    """Rows of the run log as columns (numbers stay numbers, the rest text), the ``first``
+    ones leading."""
     keys = list(
         dict.fromkeys(
             [k for k in first if any(k in r for r in rows)] + [k for r in rows for k in r]
         )
     )
-    return pl.DataFrame({k: [_cell(r.get(k)) for r in rows] for k in keys})
+    columns: dict[str, pl.Series] = {}
+    for k in keys:
+        values = [r.get(k) for r in rows]
+        numeric = all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in values if v is not None
+        ) and any(v is not None for v in values)
+        columns[k] = (
+            pl.Series(k, values, dtype=pl.Float64)
+            if numeric
+            else pl.Series(k, [_cell(v) for v in values], dtype=pl.String)
+        )
+    return pl.DataFrame(columns)
 
 
 def _cell(value: object) -> str:
