@@ -159,62 +159,50 @@ def tables(snap: Snapshot) -> list[str]:
     return df.get_column("name").to_list()
 
 
-@_cached
-def periods(snap: Snapshot) -> list[str]:
-    """Billing periods known to the snapshot, newest first (invoices, else margin)."""
-    present = set(tables(snap))
-    sources = [t for t in ("marts.fct_invoices", "marts.fct_customer_margin") if t in present]
-    if not sources:
-        return []
-    union = " union ".join(f"select distinct period from {t}" for t in sources)
-    df = run_query(
-        snap, f"select period from ({union}) where period is not null order by period desc"
-    )
-    return df.get_column("period").to_list()
+_PERIODS = "marts.dim_billing_periods"
+_CUSTOMERS = "marts.dim_customers"
 
 
 @_cached
-def default_period(snap: Snapshot) -> str | None:
-    """The period the pickers start on: the newest one with at least half as many invoices as
-    the busiest period (so a sliver of next month, from customers in later time zones, is not
-    the default); the newest period when there are no invoices."""
-    if "marts.fct_invoices" not in tables(snap):
-        known = periods(snap)
-        return known[0] if known else None
-    df = run_query(
+def periods(snap: Snapshot) -> pl.DataFrame:
+    """Billing periods newest first (dim_billing_periods): period, its label ("2026-11 ·
+    incomplete (usage through ...)"), status, whether it is open (projections apply), has
+    drafts older than an issued period, and which one is the default."""
+    return run_query(
         snap,
         """
-        with counts as (
-            select period, count(*) as invoices
-            from marts.fct_invoices
-            group by period
-        )
-        select period
-        from counts
-        where invoices * 2 >= (select max(invoices) from counts)
+        select
+            period, period_label, period_status, is_open, is_default, has_usage,
+            usage_through, draft_invoices, issued_invoices, has_drafts_before_issued,
+        from marts.dim_billing_periods
         order by period desc
-        limit 1
         """,
-        needs=("marts.fct_invoices",),
+        needs=(_PERIODS,),
     )
-    return df.item() if df.height else None
+
+
+def period_list(snap: Snapshot) -> list[str]:
+    return periods(snap).get_column("period").to_list()
+
+
+def default_period(snap: Snapshot) -> str | None:
+    """The period the pickers start on (dim_billing_periods.is_default: the latest complete
+    period with usage, else the latest period with usage)."""
+    table = periods(snap).filter(pl.col("is_default"))
+    return table.item(0, "period") if table.height else None
 
 
 @_cached
 def customers(snap: Snapshot) -> pl.DataFrame:
-    """customer_id, customer_name, currency (name = id, USD when the reference table is absent)."""
-    if "staging.stg_reference__customers" in tables(snap):
-        return run_query(
-            snap,
-            "select customer_id, coalesce(customer_name, customer_id) as customer_name, "
-            "coalesce(currency, 'USD') as currency "
-            "from staging.stg_reference__customers order by customer_id",
-        )
+    """customer_id, customer_name, currency, timezone, payment_terms_days (dim_customers)."""
     return run_query(
         snap,
-        "select customer_id, customer_id as customer_name, min(currency) as currency "
-        "from marts.fct_invoices group by customer_id order by customer_id",
-        needs=("marts.fct_invoices",),
+        """
+        select customer_id, customer_name, currency, timezone, segment, payment_terms_days,
+        from marts.dim_customers
+        order by customer_name, customer_id
+        """,
+        needs=(_CUSTOMERS,),
     )
 
 
@@ -285,15 +273,20 @@ def lowest_margins(snap: Snapshot, period: str, limit: int = 10) -> pl.DataFrame
         snap,
         """
         select
-            customer_id, segment, currency, revenue, cogs_total as cogs, gross_margin,
-            margin_pct, markup_pct, margin_flag,
-        from marts.fct_customer_margin
-        where period = $period
-        order by gross_margin < 0 desc, margin_pct asc nulls first, gross_margin, customer_id
+            customers.customer_name, margin.customer_id, margin.segment, margin.currency,
+            margin.revenue, margin.cogs_total as cogs, margin.gross_margin, margin.margin_pct,
+            margin.markup_pct, margin.margin_flag,
+        from marts.fct_customer_margin as margin
+        left join marts.dim_customers as customers
+            on margin.customer_id = customers.customer_id
+        where margin.period = $period
+        order by
+            margin.gross_margin < 0 desc, margin.margin_pct asc nulls first, margin.gross_margin,
+            margin.customer_id
         limit $limit
         """,
         {"period": period, "limit": limit},
-        needs=(_MARGIN,),
+        needs=(_MARGIN, _CUSTOMERS),
     )
 
 
@@ -304,23 +297,48 @@ _LINES = "marts.fct_invoice_lines"
 _USAGE = "marts.fct_usage_daily"
 
 
+_REGISTER = "marts.fct_invoice_register"
+_LINE_USAGE = "marts.fct_invoice_line_usage_daily"
+_LINE_EVENTS = "marts.fct_invoice_line_events"
+
+
 @_cached
 def invoices(snap: Snapshot, period: str) -> pl.DataFrame:
-    """The period's invoices (one per customer), drafts and issued, blocked ones flagged."""
+    """The period's invoices (fct_invoice_register), by invoice number (drafts after, by
+    customer name): status, issue and due date, customer name, amounts, blocked ones and why."""
     return run_query(
         snap,
         """
         select
-            invoice_id, customer_id, period, status, invoice_number, currency,
+            invoice_number, customer_name, status, issue_date, due_date, currency,
             fees_total, usage_total, discount_total, minimum_commitment_total,
             adjustment_total, subtotal, credit_total, tax_total, total,
-            is_blocked, blocked_reason, line_count,
-        from marts.fct_invoices
+            is_blocked, blocked_reason, is_draft_before_issued, line_count, customer_id,
+            invoice_id, period,
+        from marts.fct_invoice_register
         where period = $period
-        order by customer_id, invoice_id
+        order by invoice_number nulls last, customer_name, invoice_id
         """,
         {"period": period},
-        needs=(_INVOICES,),
+        needs=(_REGISTER,),
+    )
+
+
+@_cached
+def customer_invoices(snap: Snapshot, customer_id: str) -> pl.DataFrame:
+    """Every invoice of one customer, newest period first (invoice history)."""
+    return run_query(
+        snap,
+        """
+        select
+            period, invoice_number, status, issue_date, due_date, currency, subtotal,
+            credit_total, tax_total, total, is_blocked, invoice_id,
+        from marts.fct_invoice_register
+        where customer_id = $customer_id
+        order by period desc, invoice_id
+        """,
+        {"customer_id": customer_id},
+        needs=(_REGISTER,),
     )
 
 
@@ -330,8 +348,8 @@ def invoice_lines(snap: Snapshot, invoice_id: str) -> pl.DataFrame:
         snap,
         """
         select
-            line_no, line_type, description, meter_code, dimensions,
-            quantity, unit, unit_price, amount, currency,
+            line_no, line_type, description, quantity, unit, unit_price, amount, currency,
+            meter_code, dimensions, line_key,
         from marts.fct_invoice_lines
         where invoice_id = $invoice_id
         order by line_no
@@ -348,105 +366,83 @@ def unpriced_usage(snap: Snapshot, period: str) -> pl.DataFrame:
         snap,
         """
         select
-            customer_id, meter_code, dimensions, quantity, unit, unpriced_reason, event_count,
-            first_usage_date, last_usage_date,
-        from marts.fct_unpriced_usage
-        where period = $period
-        order by customer_id, meter_code, dimensions
+            customers.customer_name, unpriced.customer_id, unpriced.meter_code,
+            unpriced.dimensions, unpriced.quantity, unpriced.unit, unpriced.unpriced_reason,
+            unpriced.event_count, unpriced.first_usage_date, unpriced.last_usage_date,
+        from marts.fct_unpriced_usage as unpriced
+        left join marts.dim_customers as customers
+            on unpriced.customer_id = customers.customer_id
+        where unpriced.period = $period
+        order by unpriced.customer_id, unpriced.meter_code, unpriced.dimensions
         """,
         {"period": period},
-        needs=("marts.fct_unpriced_usage",),
+        needs=("marts.fct_unpriced_usage", _CUSTOMERS),
     )
 
 
-_PRICED = "intermediate.int_billing_usage_priced"
-
-
 @_cached
-def line_daily_usage(snap: Snapshot, invoice_id: str, line_no: int) -> pl.DataFrame:
-    """Daily usage behind one usage line (usage_date, dimensions, quantity).
-
-    Exact when the snapshot has the rating step ``int_billing_usage_priced`` (each usage day is
-    matched to the line_key ``usage:<subscription>:<meter>:<charge>:<price>`` it was priced by);
-    otherwise the line's dimension globs are matched against the usage days of its meter, the
-    first matching price row winning as in rating."""
-    params = {"invoice_id": invoice_id, "line_no": line_no}
-    if _PRICED in tables(snap):
-        return run_query(
-            snap,
-            """
-            with line as (
-                select customer_id, period, line_key
-                from marts.fct_invoice_lines
-                where invoice_id = $invoice_id and line_no = $line_no and line_type = 'usage'
-            ),
-            priced as (
-                select
-                    usage_daily_id,
-                    'usage:' || subscription_id || ':' || meter_code || ':'
-                    || charge_index || ':' || price_index as line_key,
-                from intermediate.int_billing_usage_priced
-                where price_index is not null
-            ),
-            final as (
-                select usage.usage_date, usage.dimensions, usage.quantity,
-                from marts.fct_usage_daily as usage
-                inner join priced on usage.usage_daily_id = priced.usage_daily_id
-                inner join line
-                    on priced.line_key = line.line_key
-                    and usage.customer_id = line.customer_id
-                    and usage.period = line.period
-            )
-            select * from final order by usage_date, dimensions
-            """,
-            params,
-            needs=(_LINES, _USAGE, _PRICED),
-        )
+def line_daily_usage(snap: Snapshot, invoice_id: str, line_key: str) -> pl.DataFrame:
+    """The usage behind one usage line per local day (fct_invoice_line_usage_daily): quantity,
+    events, and how many dimension rows (model versions, ...) the day adds up."""
     return run_query(
         snap,
         """
-        with lines as (
-            select
-                *,
-                try_cast(split_part(line_key, ':', -1) as integer) as price_index,
-            from marts.fct_invoice_lines
-            where invoice_id = $invoice_id and line_type = 'usage'
-        ),
-        selected as (
-            select * from lines where line_no = $line_no
-        ),
-        usage as (
-            select usage.*, row_number() over () as usage_row,
-            from marts.fct_usage_daily as usage
-            inner join selected
-                on usage.customer_id = selected.customer_id
-                and usage.period = selected.period
-                and usage.meter_code = selected.meter_code
-        ),
-        matched as (
-            select
-                usage.usage_row,
-                usage.usage_date,
-                usage.dimensions,
-                usage.quantity,
-                arg_min(lines.line_no, coalesce(lines.price_index, lines.line_no))
-                    as first_line_no,
-            from usage
-            inner join lines
-                on lines.meter_code = usage.meter_code
-                and (nullif(lines.dimensions, '') is null
-                     or coalesce(usage.dimensions, '') glob lines.dimensions)
-            group by all
-        ),
-        final as (
-            select usage_date, dimensions, quantity
-            from matched
-            where first_line_no = $line_no
-        )
-        select * from final order by usage_date, dimensions
+        select
+            usage_date,
+            sum(quantity) as quantity,
+            sum(event_count) as event_count,
+            count(*) as dimension_rows,
+        from marts.fct_invoice_line_usage_daily
+        where invoice_id = $invoice_id and line_key = $line_key
+        group by usage_date
+        order by usage_date
         """,
-        params,
-        needs=(_LINES, _USAGE),
+        {"invoice_id": invoice_id, "line_key": line_key},
+        needs=(_LINE_USAGE,),
+    )
+
+
+@_cached
+def line_usage_rows(snap: Snapshot, invoice_id: str, line_key: str) -> pl.DataFrame:
+    """The line's usage rows by day and dimensions (fct_invoice_line_usage_daily)."""
+    return run_query(
+        snap,
+        """
+        select usage_date, dimensions, quantity, event_count,
+        from marts.fct_invoice_line_usage_daily
+        where invoice_id = $invoice_id and line_key = $line_key
+        order by usage_date, dimensions
+        """,
+        {"invoice_id": invoice_id, "line_key": line_key},
+        needs=(_LINE_USAGE,),
+    )
+
+
+@_cached
+def line_events(
+    snap: Snapshot, customer_id: str, invoice_id: str, line_key: str, limit: int = 25
+) -> pl.DataFrame:
+    """A sample of the events behind one usage line (the first ``limit`` in time), each with
+    the raw file and row it was loaded from (fct_invoice_line_events), and the line's event
+    count."""
+    return run_query(
+        snap,
+        """
+        select
+            event_time, usage_date, event_id, quantity, file_path, row_number, event_source,
+            count(*) over () as events_on_line,
+        from marts.fct_invoice_line_events
+        where customer_id = $customer_id and invoice_id = $invoice_id and line_key = $line_key
+        order by event_time, event_source, event_id
+        limit $limit
+        """,
+        {
+            "customer_id": customer_id,
+            "invoice_id": invoice_id,
+            "line_key": line_key,
+            "limit": limit,
+        },
+        needs=(_LINE_EVENTS,),
     )
 
 
@@ -457,11 +453,14 @@ def _export_path(*parts: str) -> Path:
     return data_dir().joinpath("exports", "invoices", *parts)
 
 
-def invoice_export(period: str, invoice_number: str) -> bytes | None:
-    """The bytes of ``exports/invoices/<period>/<invoice_number>.csv`` (None if not exported)."""
+def invoice_export(period: str, invoice_number: str, suffix: str = "csv") -> bytes | None:
+    """The bytes of ``exports/invoices/<period>/<invoice_number>.<suffix>`` (csv or pdf; None
+    if not exported)."""
     if not _PERIOD.match(period):
         raise ValueError(f"bad period {period!r}")
-    path = _export_path(period, f"{invoice_number}.csv")
+    if suffix not in ("csv", "pdf"):
+        raise ValueError(f"bad export suffix {suffix!r}")
+    path = _export_path(period, f"{invoice_number}.{suffix}")
     return path.read_bytes() if path.is_file() else None
 
 
@@ -527,6 +526,40 @@ def customer_invoice(snap: Snapshot, customer_id: str, period: str) -> pl.DataFr
     )
 
 
+@_cached
+def customer_trend(snap: Snapshot, customer_id: str) -> pl.DataFrame:
+    """One customer's revenue, COGS, gross margin and margin % per period (oldest first)."""
+    return run_query(
+        snap,
+        """
+        select period, currency, revenue, cogs_total as cogs, gross_margin, margin_pct,
+        from marts.fct_customer_margin
+        where customer_id = $customer_id
+        order by period
+        """,
+        {"customer_id": customer_id},
+        needs=(_MARGIN,),
+    )
+
+
+@_cached
+def customer_usage_trend(snap: Snapshot, customer_id: str) -> pl.DataFrame:
+    """One customer's usage per meter and period (oldest first)."""
+    return run_query(
+        snap,
+        """
+        select period, meter_code, any_value(unit) as unit, sum(quantity) as quantity,
+            sum(event_count) as event_count,
+        from marts.fct_usage_daily
+        where customer_id = $customer_id
+        group by period, meter_code
+        order by period, meter_code
+        """,
+        {"customer_id": customer_id},
+        needs=(_USAGE,),
+    )
+
+
 _ALERTS = "marts.fct_spend_alerts"
 _DAILY_SPEND = "marts.fct_customer_daily_spend"
 _ANOMALIES = "marts.fct_spend_anomalies"
@@ -579,7 +612,8 @@ def credit_balance(snap: Snapshot, customer_id: str) -> pl.DataFrame:
         snap,
         """
         select
-            grant_id, kind, priority, expires_at, balance_date, balance, pending_burn,
+            grant_id, kind, priority, cast(expires_at as date) as expires_at, balance_date,
+            balance, pending_burn,
             available_balance, burn_rate_daily, projected_exhaustion_date,
             projected_unused_at_expiry,
         from marts.fct_credit_balances
@@ -597,8 +631,8 @@ def credit_ledger(snap: Snapshot, customer_id: str) -> pl.DataFrame:
         snap,
         """
         select
-            entry_at, entry_type, grant_id, kind, period, invoice_id, currency, amount,
-            grant_balance_after, customer_balance_after,
+            cast(entry_at as date) as entry_at, entry_type, grant_id, kind, period, invoice_id,
+            currency, amount, grant_balance_after, customer_balance_after,
         from marts.fct_credit_ledger
         where customer_id = $customer_id
         order by entry_at, ledger_entry_id
@@ -618,16 +652,21 @@ def contract_progress(snap: Snapshot, customer_id: str | None = None) -> pl.Data
         snap,
         """
         select
-            contract_id, customer_id, period, currency, commit_period, committed_amount,
-            consumed_to_date, straight_line_to_date, pace_variance, pace_pct, projected_spend,
-            projected_shortfall, at_risk, renewal_due, days_to_end, contract_end_date,
-            evaluation_date, is_current,
-        from marts.fct_contract_progress
-        where customer_id = coalesce($customer_id, customer_id)
-        order by customer_id, contract_id, period
+            progress.contract_id, customers.customer_name, progress.customer_id,
+            progress.period, progress.currency, progress.commit_period,
+            progress.committed_amount, progress.consumed_to_date,
+            progress.straight_line_to_date, progress.pace_variance, progress.pace_pct,
+            progress.projected_spend, progress.projected_shortfall, progress.at_risk,
+            progress.renewal_due, progress.days_to_end, progress.contract_end_date,
+            progress.evaluation_date, progress.is_current,
+        from marts.fct_contract_progress as progress
+        left join marts.dim_customers as customers
+            on progress.customer_id = customers.customer_id
+        where progress.customer_id = coalesce($customer_id, progress.customer_id)
+        order by progress.customer_id, progress.contract_id, progress.period
         """,
         {"customer_id": customer_id},
-        needs=(_CONTRACTS,),
+        needs=(_CONTRACTS, _CUSTOMERS),
     )
 
 
@@ -651,6 +690,27 @@ def cogs_by(snap: Snapshot, period: str, dimension: str) -> pl.DataFrame:
     """Attributed COGS of the billing period by one dimension (provider, model, feature,
     customer): direct, allocated and total."""
     column = COGS_DIMENSIONS[dimension]  # whitelist: never an identifier from the user
+    if dimension == "customer":
+        return run_query(
+            snap,
+            """
+            select
+                coalesce(any_value(customers.customer_name), breakdown.customer_id)
+                    as customer,
+                breakdown.customer_id,
+                sum(breakdown.cogs_direct) as cogs_direct,
+                sum(breakdown.cogs_allocated) as cogs_allocated,
+                sum(breakdown.cogs_total) as cogs_total,
+            from marts.fct_customer_cogs_breakdown as breakdown
+            left join marts.dim_customers as customers
+                on breakdown.customer_id = customers.customer_id
+            where breakdown.period = $period
+            group by breakdown.customer_id
+            order by cogs_total desc, customer
+            """,
+            {"period": period},
+            needs=(_BREAKDOWN, _CUSTOMERS),
+        )
     return run_query(
         snap,
         f"""
@@ -750,78 +810,30 @@ def reconciliation(snap: Snapshot, period: str) -> pl.DataFrame:
 # --------------------------------------------------------------------------- alerts
 
 
+_ALERT_LIST = "marts.fct_alerts"
+
+
 @_cached
 def alerts(snap: Snapshot, period: str) -> pl.DataFrame:
-    """Thresholds crossed, hard-limit breaches and spend anomalies of the period, one list:
-    alert_date, customer_id, alert_type, detail, currency, amount, reference_amount."""
+    """Every alert of the period (fct_alerts): thresholds crossed and hard-limit breaches with
+    the spend to date on the day they happened, anomalous days with the day's basis; customer
+    names beside."""
     return run_query(
         snap,
         """
-        with spend_alerts as (
-            select * from marts.fct_spend_alerts where period = $period
-        ),
-        anomalies as (
-            select * from marts.fct_spend_anomalies where period = $period
-        ),
-        thresholds as (
-            select
-                crossed_on as alert_date,
-                customer_id,
-                'threshold' as alert_type,
-                cast(threshold_pct as varchar) || '% of ' || baseline_source as detail,
-                currency,
-                spend_to_date as amount,
-                threshold_amount as reference_amount,
-            from spend_alerts
-            where is_crossed
-        ),
-        hard_limits as (
-            select distinct
-                hard_limit_breached_on as alert_date,
-                customer_id,
-                'hard_limit' as alert_type,
-                'spend above the monthly budget (hard limit)' as detail,
-                currency,
-                spend_to_date as amount,
-                monthly_budget as reference_amount,
-            from spend_alerts
-            where hard_limit_breached
-        ),
-        anomaly_days as (
-            select
-                spend_date as alert_date,
-                customer_id,
-                'anomaly' as alert_type,
-                'day of ' || coalesce(cast(basis_to_median_ratio as varchar), '∞')
-                    || '× the trailing median' as detail,
-                currency,
-                anomaly_basis as amount,
-                anomaly_threshold as reference_amount,
-            from anomalies
-        ),
-        unioned as (
-            select * from thresholds
-            union all
-            select * from hard_limits
-            union all
-            select * from anomaly_days
-        ),
-        final as (
-            select
-                alert_date,
-                customer_id,
-                alert_type,
-                detail,
-                currency,
-                cast(amount as decimal(38, 2)) as amount,
-                cast(reference_amount as decimal(38, 2)) as reference_amount,
-            from unioned
-        )
-        select * from final
-        order by alert_date, customer_id, alert_type, detail
+        select
+            alerts.alert_date, customers.customer_name, alerts.alert_type, alerts.detail,
+            alerts.threshold_pct, alerts.currency, alerts.amount, alerts.reference_amount,
+            alerts.period_spend_to_date, alerts.customer_id,
+        from marts.fct_alerts as alerts
+        left join marts.dim_customers as customers
+            on alerts.customer_id = customers.customer_id
+        where alerts.period = $period
+        order by alerts.alert_date, customers.customer_name, alerts.customer_id,
+            alerts.alert_type, alerts.threshold_pct
         """,
         {"period": period},
-        needs=(_ALERTS, _ANOMALIES),
+        needs=(_ALERT_LIST, _CUSTOMERS),
     )
 
 

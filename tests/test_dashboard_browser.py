@@ -61,7 +61,7 @@ def test_every_page_in_chromium(tmp_settings: Settings) -> None:
     with streamlit_server(tmp_settings) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+            page = browser.new_page(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
             page.goto(base, timeout=TIMEOUT_MS)
             settle(page, "Revenue", "$1,119.00", "$970.40", shot="01-overview")
 
@@ -77,7 +77,7 @@ def test_every_page_in_chromium(tmp_settings: Settings) -> None:
             nav(page, "Contracts")
             settle(page, "Commitment burn-down", "At risk", shot="05-contracts")
             nav(page, "Alerts")
-            settle(page, "Hard limit breached: cus_acme", shot="06-alerts")
+            settle(page, "Hard limit breached: Acme Corp", shot="06-alerts")
             nav(page, "Data quality")
             settle(page, "Quarantined rows", "succeeded", shot="07-data-quality")
 

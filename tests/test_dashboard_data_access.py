@@ -35,7 +35,7 @@ def test_worked_invoice_is_decimal(snap: da.Snapshot) -> None:
     row = invoices.filter(invoices["customer_id"] == "cus_northwind").row(0, named=True)
     assert row["total"] == Decimal("1080.00")
     assert isinstance(row["total"], Decimal)
-    assert da.periods(snap) == ["2026-10", "2026-09"]
+    assert da.period_list(snap) == ["2026-10", "2026-09"]
 
 
 def test_queries_are_parameterized(snap: da.Snapshot) -> None:
@@ -53,15 +53,15 @@ def test_connection_is_read_only_and_closed(snap: da.Snapshot) -> None:
 
 
 def test_missing_mart_is_named(tmp_settings: Settings) -> None:
-    build = write_contract_fixture(tmp_settings.data_dir / "b.duckdb", omit=["fct_spend_alerts"])
+    build = write_contract_fixture(tmp_settings.data_dir / "b.duckdb", omit=["fct_alerts"])
     publish(build, tmp_settings)
-    with pytest.raises(da.MartMissing, match="`marts.fct_spend_alerts` is not built"):
+    with pytest.raises(da.MartMissing, match="`marts.fct_alerts` is not built"):
         da.alerts(da.snapshot(), "2026-10")
 
 
 def test_incompatible_mart_is_a_message(snap: da.Snapshot) -> None:
     con = duckdb.connect(snap.path)
-    con.execute("create or replace table marts.fct_spend_alerts as select 1 as other_column")
+    con.execute("create or replace table marts.fct_alerts as select 1 as other_column")
     con.close()
     with pytest.raises(da.MartIncompatible, match="does not have the columns"):
         da.alerts(da.snapshot(), "2026-10")
@@ -102,7 +102,7 @@ def test_cache_follows_the_published_snapshot(tmp_settings: Settings) -> None:
     second = tmp_settings.data_dir / "second.duckdb"
     write_contract_fixture(second)
     con = duckdb.connect(str(second))
-    con.execute("delete from marts.fct_invoices where customer_id = 'cus_acme'")
+    con.execute("delete from marts.fct_invoice_register where customer_id = 'cus_acme'")
     con.close()
     publish(second, tmp_settings)
     after = da.snapshot()
@@ -139,17 +139,25 @@ def test_snapshot_path_follows_settings(tmp_settings: Settings) -> None:
     assert Path(da.data_dir()) == tmp_settings.data_dir
 
 
-def test_default_period_skips_a_sliver_of_next_month(tmp_settings: Settings) -> None:
+def test_periods_and_default_come_from_the_mart(tmp_settings: Settings) -> None:
+    """The period list, labels and default are dim_billing_periods' (its rules are dbt's, tested
+    on a real build in tests/test_dashboard_real_build.py); the dashboard only reads them."""
     build = write_contract_fixture(tmp_settings.data_dir / "b.duckdb")
     con = duckdb.connect(str(build))
     con.execute(
-        "insert into marts.fct_invoices by name "
-        "select 'cus_tokyo:2026-11' as invoice_id, 'cus_tokyo' as customer_id, "
-        "'2026-11' as period, 'USD' as currency, 0.00 as total, 'draft' as status, "
-        "false as is_blocked"
+        "insert into marts.dim_billing_periods by name select '2026-11' as period, "
+        "'2026-11 · incomplete (no usage yet)' as period_label, 'incomplete' as period_status, "
+        "true as is_open, false as is_default, false as has_usage, 1 as draft_invoices, "
+        "0 as issued_invoices, false as has_drafts_before_issued"
     )
     con.close()
     publish(build, tmp_settings)
     snap = da.snapshot()
-    assert da.periods(snap) == ["2026-11", "2026-10", "2026-09"]
-    assert da.default_period(snap) == "2026-10"  # 1 invoice in 2026-11 vs 3 in 2026-10
+    assert da.period_list(snap) == ["2026-11", "2026-10", "2026-09"]
+    assert da.default_period(snap) == "2026-10"
+    labels = dict(da.periods(snap).select("period", "period_label").iter_rows())
+    assert labels == {
+        "2026-11": "2026-11 · incomplete (no usage yet)",
+        "2026-10": "2026-10 · incomplete (usage through 2026-10-17)",
+        "2026-09": "2026-09 · closed",
+    }

@@ -54,3 +54,20 @@ def test_money_frame_uses_each_rows_currency() -> None:
     )
     shown = fmt.money_frame(df, ["total", "absent"])
     assert shown.get_column("total").to_list() == ["$1,080.00", "-€5.50"]
+
+
+def test_md_escape_keeps_user_text_literal() -> None:
+    crafted = "cus_![x](http://h/p.png) **b** :red[a] $x$ <img>"
+    escaped = fmt.md_escape(crafted)
+    assert escaped == (
+        "cus\\_\\!\\[x\\]\\(http\\:\\/\\/h\\/p\\.png\\) \\*\\*b\\*\\* \\:red\\[a\\] \\$x\\$ "
+        "\\<img\\>"
+    )
+    assert fmt.md_escape(None) == "—"
+    assert fmt.md_escape("a\nb") == "a b"
+
+
+def test_labels_for_people() -> None:
+    assert fmt.label("is_projected_to_cross") == "Projected to cross by month-end"
+    assert fmt.label("straight_line_to_date") == "Pro-rata commitment to date"
+    assert fmt.label("some_new_column") == "Some new column"

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 from dashboards import data_access as da
 from dashboards import formatting as fmt
 from orchestration.config import REPO_ROOT, Settings, settings
-from tests.test_dashboard_app import APP, frame, metrics, open_page, pick, texts
+from tests.test_dashboard_app import APP, frame, metrics, open_page, texts
 
 pytestmark = pytest.mark.slow
 rating = pytest.importorskip("tests.support.rating")
@@ -62,7 +62,7 @@ def _mart(s: Settings, sql: str) -> list[tuple[object, ...]]:
 def test_pages_on_the_pipeline_snapshot(app_env: Settings) -> None:
     s = app_env
     at = open_page("invoices")
-    at = pick(at, "Invoice", "cus_northwind:2026-10")
+    at.selectbox(key="customer_id").set_value("cus_northwind").run()
     m = metrics(at)
     assert (m["Subtotal"], m["Credits"], m["Tax"], m["Total"]) == (
         "$1,000.00",
@@ -70,7 +70,7 @@ def test_pages_on_the_pipeline_snapshot(app_env: Settings) -> None:
         "$180.00",
         "$1,080.00",
     )
-    assert "unpriced usage: resolved_tickets" in frame(at, "invoice_id", "blocked_reason").to_csv()
+    assert "unpriced usage: resolved_tickets" in frame(at, "Customer", "Why blocked").to_csv()
 
     at = open_page("overview", at)
     revenue, cogs, margin = _mart(
@@ -96,14 +96,22 @@ def test_pages_on_the_pipeline_snapshot(app_env: Settings) -> None:
         assert metrics(at)["Contracts"] == f"{contracts[0][0]:,}"
     at = open_page("alerts", at)
     crossed = _mart(
-        s, "select count(*) from marts.fct_spend_alerts where period = '2026-10' and is_crossed"
+        s,
+        "select count(*) from marts.fct_alerts "
+        "where period = '2026-10' and alert_type = 'threshold'",
     )[0][0]
+    assert (
+        crossed
+        == _mart(
+            s, "select count(*) from marts.fct_spend_alerts where period = '2026-10' and is_crossed"
+        )[0][0]
+    )
     assert metrics(at)["Thresholds crossed"] == f"{crossed:,}"
     at = open_page("data_quality", at)
     m = metrics(at)
     assert m["Last run"] == "succeeded"
-    loaded = frame(at, "source", "latest_arrival")
-    assert "usage" in set(loaded["source"])
+    loaded = frame(at, "Source", "Latest file arrived")
+    assert "usage" in set(loaded["Source"])
     at.selectbox(key="customer_id").set_value("cus_northwind").run()
     at = open_page("customer", at)
     assert metrics(at)["Invoice total"] == "$1,080.00"
@@ -167,11 +175,11 @@ def test_dashboard_keeps_working_while_meterline_run_rebuilds(
     assert set(statuses) == {"draft", "issued"}
 
     # the new snapshot: issued, numbered, and the downloads are the export files' bytes.
-    # Closing October opens November drafts (the default period now), so pick October.
+    # Closing October opens November drafts; October, closed, stays the default period
     at = AppTest.from_file(str(APP), default_timeout=30).run()
     at = open_page("invoices", at)
-    at.selectbox(key="period").set_value("2026-10")
-    at = pick(at.run(), "Invoice", "cus_northwind:2026-10")
+    assert at.selectbox(key="period").value == "2026-10"
+    at.selectbox(key="customer_id").set_value("cus_northwind").run()
     assert metrics(at)["Total"] == "$1,080.00"
     buttons = {b.label: b.proto.url for b in at.get("download_button")}
     csv_bytes = (exports / "INV-202610-00002.csv").read_bytes()

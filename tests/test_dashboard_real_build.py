@@ -4,6 +4,7 @@ through AppTest. Marts this build does not produce must show "not available yet"
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -83,9 +84,10 @@ def test_invoices_page_shows_the_worked_invoice(app_env: Settings) -> None:
     m = metrics(at)
     assert (m["Invoices"], m["Drafts"], m["Blocked"]) == ("3", "3", "1")
     assert m["Billed total (USD)"] == "$1,299.00"  # 120.00 + 99.00 + 1,080.00
-    blocked = frame(at, "invoice_id", "blocked_reason")
-    assert list(blocked["customer_id"]) == ["cus_blocked"]
-    at = pick(at, "Invoice", "cus_northwind:2026-10")
+    listed = frame(at, "Customer", "Why blocked")
+    blocked = listed[listed["Why blocked"] != ""]
+    assert list(blocked["Customer"]) == ["Blocked Ltd"]
+    at.selectbox(key="customer_id").set_value("cus_northwind").run()
     m = metrics(at)
     assert (m["Subtotal"], m["Credits"], m["Tax"], m["Total"]) == (
         "$1,000.00",
@@ -93,37 +95,32 @@ def test_invoices_page_shows_the_worked_invoice(app_env: Settings) -> None:
         "$180.00",
         "$1,080.00",
     )
-    lines = frame(at, "line_no", "line_type")
-    by_meter = {
-        (m, d if isinstance(d, str) else None): a
-        for m, d, a in zip(lines["meter_code"], lines["dimensions"], lines["amount"], strict=True)
-        if isinstance(m, str)
-    }
-    assert by_meter[("llm_input_tokens", "model=gpt-4o*")] == "$6.00"
-    assert by_meter[("images", None)] == "$242.00"
-    assert sorted(lines["amount"]) == sorted(
-        [
-            "$99.00",
-            "$1.50",
-            "$242.00",
-            "$6.00",
-            "$3.00",
-            "$4.10",
-            "$3.00",
-            "-$25.96",
-            "$667.36",
-            "-$100.00",
-            "$180.00",
-        ]
+    lines = frame(at, "Line", "Type", "Amount")
+    assert sorted(lines["Amount"]) == sorted(
+        [99.0, 1.5, 242.0, 6.0, 3.0, 4.1, 3.0, -25.96, 667.36, -100.0, 180.0]
     )
-    # from the gpt-4o* input line to its days: both gpt-4o events, never claude's
-    gpt4o = (lines["meter_code"] == "llm_input_tokens") & (lines["dimensions"] == "model=gpt-4o*")
-    line_no = int(lines.loc[gpt4o, "line_no"].iloc[0])
-    at = pick(at, "Usage line", line_no)
-    daily = frame(at, "usage_date", "dimensions", "quantity")
-    assert list(daily["quantity"]) == ["1,700,000", "1,700,000"]
-    assert list(daily["dimensions"]) == ["model=gpt-4o-2024-08-06", "model=gpt-4o"]
+    # from the gpt-4o* input line to its days and events: both gpt-4o events, never claude's
+    [(line_key, line_no)] = query(
+        app_env,
+        "select line_key, line_no from marts.fct_invoice_lines where invoice_id = "
+        "'cus_northwind:2026-10' and meter_code = 'llm_input_tokens' "
+        "and dimensions = 'model=gpt-4o*'",
+    )
+    assert lines.loc[lines["Line"] == line_no, "Amount"].item() == 6.0
+    at = pick(at, "Usage line", line_key)
+    rows = frame(at, "Day", "Dimensions", "Quantity")
+    assert list(rows["Quantity"]) == [1_700_000.0, 1_700_000.0]
+    assert sorted(rows["Dimensions"]) == ["model=gpt-4o", "model=gpt-4o-2024-08-06"]
+    events = frame(at, "Event time (UTC)", "File", "Row")
+    assert sorted(events["Quantity"]) == [1_700_000.0, 1_700_000.0]
+    assert all(f.startswith("raw/usage/") for f in events["File"])
+    assert "First 2 of 2 events" in texts(at)
     assert "available once the period is closed" in texts(at)
+
+
+def query(s: Settings, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(s.published_warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
 
 
 def test_customer_page_on_the_real_build(app_env: Settings) -> None:
@@ -133,10 +130,12 @@ def test_customer_page_on_the_real_build(app_env: Settings) -> None:
     m = metrics(at)
     assert m["Invoice subtotal"] == "$1,000.00"
     assert m["Invoice total"] == "$1,080.00"
-    assert m["Credit balance per ledger"] == "$0.00"
-    usage = frame(at, "meter_code", "dimensions", "quantity")
-    images = usage[usage["meter_code"] == "images"]
-    assert list(images["quantity"]) == ["6,000"]
+    assert m["Credit balance (ledger)"] == "$0.00"
+    usage = frame(at, "Meter", "Dimensions", "Quantity")
+    images = usage[usage["Meter"] == "images"]
+    assert list(images["Quantity"]) == [6000.0]
+    history = frame(at, "Period", "Status", "Total")
+    assert (list(history["Period"]), list(history["Total"])) == (["2026-10"], [1080.0])
 
 
 @pytest.mark.parametrize(
@@ -145,7 +144,7 @@ def test_customer_page_on_the_real_build(app_env: Settings) -> None:
         ("overview", "fct_customer_margin"),
         ("cogs", "fct_customer_cogs_breakdown"),
         ("contracts", "fct_contract_progress"),
-        ("alerts", "fct_spend_alerts"),
+        ("alerts", "fct_alerts"),
     ],
 )
 def test_pages_of_marts_not_built_say_so(app_env: Settings, page: str, mart: str) -> None:
@@ -155,9 +154,9 @@ def test_pages_of_marts_not_built_say_so(app_env: Settings, page: str, mart: str
 
 def test_data_quality_on_the_real_load(app_env: Settings) -> None:
     at = open_page("data_quality")
-    freshness = frame(at, "source", "latest_arrival")
-    usage = freshness[freshness["source"] == "usage"]
+    freshness = frame(at, "Source", "Latest file arrived")
+    usage = freshness[freshness["Source"] == "usage"]
     # 12 raw rows: the worked invoice's 9 events (one a duplicate delivery) + 3 added here
-    assert list(usage["raw_rows"]) == ["12"]
-    assert list(usage["duplicate_rows"]) == ["1"]
+    assert list(usage["Raw rows"]) == [12]
+    assert list(usage["Duplicates"]) == [1]
     assert metrics(at)["Quarantined rows"] == "0"

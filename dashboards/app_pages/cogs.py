@@ -36,20 +36,32 @@ def _breakdown(snap: da.Snapshot, period: str) -> None:
     for tab, dimension in zip(tabs, ["provider", "model", "feature", "customer"], strict=True):
         with tab, ui.section():
             df = by_provider if dimension == "provider" else da.cogs_by(snap, period, dimension)
-            long = ui.chart_frame(df, MONEY).unpivot(
-                index=[dimension],
-                on=["cogs_direct", "cogs_allocated"],
-                variable_name="kind",
-                value_name="amount",
+            long = (
+                ui.chart_frame(df, MONEY)
+                .unpivot(
+                    index=[dimension],
+                    on=["cogs_direct", "cogs_allocated"],
+                    variable_name="kind",
+                    value_name="amount",
+                )
+                .with_columns(
+                    pl.col("kind").replace_strict(
+                        {"cogs_direct": "Direct", "cogs_allocated": "Allocated (shared)"}
+                    )
+                )
             )
             chart = (
                 alt.Chart(long.to_pandas())
                 .mark_bar()
                 .encode(
-                    y=alt.Y(f"{dimension}:N", sort="-x", title=None),
+                    y=alt.Y(f"{dimension}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=240)),
                     x=alt.X("amount:Q", title="COGS", axis=alt.Axis(format="$,.0f")),
                     color=alt.Color("kind:N", title=None),
-                    tooltip=[dimension, "kind", alt.Tooltip("amount:Q", format="$,.2f")],
+                    tooltip=[
+                        alt.Tooltip(f"{dimension}:N", title=dimension.capitalize()),
+                        alt.Tooltip("kind:N", title="COGS"),
+                        alt.Tooltip("amount:Q", title="Amount", format="$,.2f"),
+                    ],
                 )
             )
             st.altair_chart(chart, width="stretch")
@@ -81,8 +93,10 @@ def _unattributed(snap: da.Snapshot, period: str) -> None:
         st.caption("Every billed provider cost of the month is attributed to a customer.")
         return
     st.warning(
-        f"Unattributed provider cost (billed, no metered usage): "
-        f"{fmt.money(rest.get_column('cogs_total').sum())}"
+        fmt.md_escape(
+            "Unattributed provider cost (billed, no metered usage): "
+            f"{fmt.money(rest.get_column('cogs_total').sum())}"
+        )
     )
     ui.show_table(rest, money=["cogs_total"], key="unattributed")
 
@@ -117,8 +131,8 @@ def _reconciliation(snap: da.Snapshot, period: str) -> None:
         .mark_rect()
         .encode(
             x=alt.X("yearmonthdate(usage_date):O", title="Day (UTC)"),
-            y=alt.Y("provider_model:N", title=None),
-            color=alt.Color("status:N", scale=STATUS_COLORS),
+            y=alt.Y("provider_model:N", title=None, axis=alt.Axis(labelLimit=260)),
+            color=alt.Color("status:N", scale=STATUS_COLORS, title="Status"),
             tooltip=["provider_model", "usage_date", "status"],
         )
     )
@@ -154,10 +168,13 @@ def render() -> None:
     period = ui.require_period()
     if period is None:
         return
-    with ui.section(f"Cost of goods sold — {period}"):
+    ui.period_notice(snap, period)
+    with ui.section(f"Cost of goods sold — {ui.period_label(snap, period)}"):
         _breakdown(snap, period)
     customer_id = ui.selected_customer()
-    with ui.section(f"Margin per model — {customer_id or 'no customer'}, {period}"):
+    name = ui.customer_row(snap, customer_id).get("customer_name") if customer_id else None
+    who = ui.customer_label(name, customer_id) if customer_id else "no customer"
+    with ui.section(f"Margin per model — {who}, {period}"):
         _model_margin(snap, customer_id, period)
     with ui.section("Unattributed cost"):
         _unattributed(snap, period)

@@ -30,14 +30,18 @@ def _burndown(progress: pl.DataFrame) -> None:
         on=["remaining", "remaining_at_pace"],
         variable_name="series",
         value_name="amount",
+    ).with_columns(
+        pl.col("series").replace_strict(
+            {"remaining": "Remaining", "remaining_at_pace": "Remaining at straight-line pace"}
+        )
     )
     chart = (
         alt.Chart(long.to_pandas())
         .mark_line(point=True)
         .encode(
-            x=alt.X("period:O", title="Period"),
+            x=alt.X("period:O", title="Period", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("amount:Q", title="Commitment remaining", axis=alt.Axis(format="$,.0f")),
-            color=alt.Color("series:N", title=None),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
             tooltip=["contract_id", "period", "series", alt.Tooltip("amount:Q", format="$,.2f")],
         )
         .properties(height=180, width=240)

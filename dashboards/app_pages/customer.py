@@ -86,7 +86,7 @@ def _budget_chart(daily: pl.DataFrame, thresholds: pl.DataFrame) -> None:
     st.altair_chart(alt.layer(*layers), width="stretch")
 
 
-def _budget(snap: da.Snapshot, customer_id: str, period: str) -> None:
+def _budget(snap: da.Snapshot, customer_id: str, period: str, is_open: bool) -> None:
     budget = da.customer_budget(snap, customer_id, period)
     if budget.is_empty():
         st.caption("No spend rows for this customer and period.")
@@ -106,7 +106,10 @@ def _budget(snap: da.Snapshot, customer_id: str, period: str) -> None:
         fmt.money(row["baseline_amount"], currency),
         help=f"baseline: {row['baseline_source']}",
     )
-    cols[2].metric("Projected month-end", fmt.money(row["projected_period_spend"], currency))
+    if is_open:
+        cols[2].metric("Projected month-end", fmt.money(row["projected_period_spend"], currency))
+    else:
+        cols[2].metric("Month-end spend", fmt.money(row["spend_to_date"], currency))
     cols[3].metric(
         "Highest threshold crossed",
         fmt.percent(crossed.get_column("threshold_pct").max(), 0)
@@ -115,11 +118,13 @@ def _budget(snap: da.Snapshot, customer_id: str, period: str) -> None:
     )
     if row["hard_limit_breached"]:
         st.error(
-            f"Hard limit breached on {row['hard_limit_breached_on']}: spend is above the "
-            f"monthly budget of {fmt.money(row['monthly_budget'], currency)}."
+            fmt.md_escape(
+                f"Hard limit breached on {row['hard_limit_breached_on']}: spend is above the "
+                f"monthly budget of {fmt.money(row['monthly_budget'], currency)}."
+            )
         )
     projected = budget.filter(pl.col("is_projected_to_cross"))
-    if not projected.is_empty():
+    if is_open and not projected.is_empty():
         pcts = ", ".join(f"{p}%" for p in projected.get_column("threshold_pct").to_list())
         st.warning(f"Projected to cross by month-end: {pcts}.")
     with ui.section():
@@ -130,76 +135,122 @@ def _budget(snap: da.Snapshot, customer_id: str, period: str) -> None:
             "threshold_amount",
             "is_crossed",
             "crossed_on",
-            "is_projected_to_cross",
+            *(["is_projected_to_cross"] if is_open else []),
             "currency",
         ),
         money=["threshold_amount"],
+        percents=["threshold_pct"],
         key="customer_thresholds",
     )
 
 
 def _credits(snap: da.Snapshot, customer_id: str) -> None:
-    with ui.section():
+    """The balance is the ledger's (issued burns, grants, expiries): the grants' projection
+    (fct_credit_balances) is shown only when it is as of the ledger's last entry or later, and
+    an exhaustion date only when it is ahead of both."""
+    currency = ui.customer_currency(snap, customer_id)
+    ledger = da.credit_ledger(snap, customer_id)
+    unavailable = None
+    try:
         grants = da.credit_balance(snap, customer_id)
-        currency = ui.customer_currency(snap, customer_id)
-        if grants.is_empty():
-            st.caption("No credit grants.")
-        else:
-            cols = st.columns(3)
-            cols[0].metric(
-                "Credit balance", fmt.money(grants.get_column("balance").sum(), currency)
-            )
-            cols[1].metric(
-                "Available after pending burn",
-                fmt.money(grants.get_column("available_balance").sum(), currency),
-            )
-            dates = grants.get_column("projected_exhaustion_date").drop_nulls()
-            cols[2].metric(
-                "Projected exhaustion",
-                str(dates.max())
-                if dates.len() == grants.height
-                else (
-                    str(dates.max()) + " (some grants expire first)"
-                    if dates.len()
-                    else "not projected"
-                ),
-            )
-            ui.show_table(
-                grants.with_columns(pl.lit(currency).alias("currency")),
-                money=[
-                    "balance",
-                    "pending_burn",
-                    "available_balance",
-                    "burn_rate_daily",
-                    "projected_unused_at_expiry",
-                ],
-                key="credit_grants",
-            )
-    with ui.section():
-        ledger = da.credit_ledger(snap, customer_id)
-        if not ledger.is_empty():
-            last = ledger.row(ledger.height - 1, named=True)
-            st.metric(
-                "Credit balance per ledger",
-                fmt.money(last["customer_balance_after"], last["currency"]),
-                help=f"after the last ledger entry ({last['entry_at']})",
-            )
-        ui.show_table(
-            ledger,
-            money=["amount", "grant_balance_after", "customer_balance_after"],
-            key="credit_ledger",
-            empty="No credit entries.",
+    except (da.MartMissing, da.MartIncompatible) as exc:
+        grants, unavailable = pl.DataFrame(), str(exc)
+    if ledger.is_empty() and grants.is_empty():
+        st.caption("No credit grants.")
+        if unavailable:
+            st.info(unavailable)
+        return
+    last_entry = ledger.get_column("entry_at").max() if ledger.height else None
+    balance = (
+        ledger.row(ledger.height - 1, named=True)["customer_balance_after"]
+        if ledger.height
+        else None
+    )
+    cols = st.columns(3)
+    cols[0].metric(
+        "Credit balance (ledger)",
+        fmt.money(balance, currency),
+        help=f"after the ledger's last entry ({last_entry})",
+    )
+    as_of = grants.get_column("balance_date").max() if grants.height else None
+    current = as_of is not None and (last_entry is None or as_of >= last_entry)
+    if current and balance:
+        cols[1].metric(
+            "Available after pending burn",
+            fmt.money(grants.get_column("available_balance").sum(), currency),
+            help=f"the open period's spend to {as_of} not yet burned by an invoice",
         )
+        dates = grants.get_column("projected_exhaustion_date").drop_nulls()
+        ahead = dates.filter(dates > as_of)
+        cols[2].metric(
+            "Projected exhaustion",
+            str(ahead.max()) if ahead.len() else "not projected",
+            help=f"at the burn rate of the last days, from {as_of}",
+        )
+    elif balance == 0 and ledger.height:
+        emptied = ledger.filter(pl.col("customer_balance_after") == 0).get_column("entry_at").min()
+        cols[1].metric("Credits used up on", str(emptied))
+    elif unavailable:
+        st.info(unavailable)
+    elif as_of is not None:
+        cols[1].metric("As of", str(last_entry))
+        st.caption(
+            fmt.md_escape(
+                f"The grants' projection is as of {as_of}, before the ledger's last entry "
+                f"({last_entry}): not shown until the next run evaluates past it."
+            )
+        )
+    ui.show_table(
+        ledger,
+        money=["amount", "grant_balance_after", "customer_balance_after"],
+        key="credit_ledger",
+        hide=["invoice_id"],
+        empty="No credit entries.",
+    )
 
 
 def _contracts(snap: da.Snapshot, customer_id: str) -> None:
     progress = da.contract_progress(snap, customer_id)
     ui.show_table(
-        progress.drop("customer_id"),
+        progress.drop("customer_id", "customer_name"),
         money=CONTRACT_MONEY,
         percents=["pace_pct"],
         key="customer_contracts",
         empty="No contract.",
+    )
+
+
+def _trend(snap: da.Snapshot, customer_id: str) -> None:
+    trend = da.customer_trend(snap, customer_id)
+    if trend.is_empty():
+        st.caption("No margin rows for this customer.")
+    else:
+        cols = st.columns([1, 1])
+        with cols[0]:
+            ui.trend_chart(snap, trend, height=240)
+        with cols[1]:
+            ui.show_table(
+                trend,
+                money=["revenue", "cogs", "gross_margin"],
+                percents=["margin_pct"],
+                key="customer_trend",
+            )
+    usage = da.customer_usage_trend(snap, customer_id)
+    if usage.height:
+        st.caption("Usage per meter and month")
+        wide = usage.pivot(on="period", index=["meter_code", "unit"], values="quantity").sort(
+            "meter_code"
+        )
+        ui.show_table(wide, currency_column=None, key="customer_usage_trend")
+
+
+def _history(snap: da.Snapshot, customer_id: str) -> None:
+    ui.show_table(
+        da.customer_invoices(snap, customer_id),
+        money=["subtotal", "credit_total", "tax_total", "total"],
+        hide=["invoice_id"],
+        key="customer_invoices",
+        empty="No invoices.",
     )
 
 
@@ -212,13 +263,23 @@ def render() -> None:
     if customer_id is None:
         st.info("No customers in the warehouse yet.")
         return
-    st.markdown(f"**{customer_id}** · {period}")
-    with ui.section("Usage by meter and model"):
+    person = ui.customer_row(snap, customer_id)
+    info = ui.period_info(snap, period)
+    st.text(
+        f"{ui.customer_label(person.get('customer_name'), customer_id)} · "
+        f"{ui.period_label(snap, period)}"
+    )
+    ui.period_notice(snap, period)
+    with ui.section("Months: revenue, COGS, margin and usage"):
+        _trend(snap, customer_id)
+    with ui.section("Invoice history"):
+        _history(snap, customer_id)
+    with ui.section(f"Usage by meter and model — {period}"):
         _usage(snap, customer_id, period)
-    with ui.section("Spend vs budget"):
+    with ui.section(f"Spend vs budget — {period}"):
         _invoice(snap, customer_id, period)
         with ui.section():
-            _budget(snap, customer_id, period)
+            _budget(snap, customer_id, period, bool(info.get("is_open", True)))
     with ui.section("Credits"):
         _credits(snap, customer_id)
     with ui.section("Contract progress"):

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboards import components as ui
 from dashboards import data_access as da
+from dashboards import formatting as fmt
 
 
 def _rows(items: object) -> list[dict[str, Any]]:
@@ -19,13 +20,34 @@ def _rows(items: object) -> list[dict[str, Any]]:
 
 
 def _frame(rows: list[dict[str, Any]], first: list[str]) -> pl.DataFrame:
-    """Rows of the run log as text columns, the ``first`` ones leading."""
+    """Rows of the run log as columns (numbers stay numbers, the rest text), the ``first``
+    ones leading."""
     keys = list(
         dict.fromkeys(
             [k for k in first if any(k in r for r in rows)] + [k for r in rows for k in r]
         )
     )
-    return pl.DataFrame({k: [str(r.get(k, "")) for r in rows] for k in keys})
+    columns: dict[str, pl.Series] = {}
+    for k in keys:
+        values = [r.get(k) for r in rows]
+        numeric = all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in values if v is not None
+        ) and any(v is not None for v in values)
+        columns[k] = (
+            pl.Series(k, values, dtype=pl.Float64)
+            if numeric
+            else pl.Series(k, [_cell(v) for v in values], dtype=pl.String)
+        )
+    return pl.DataFrame(columns)
+
+
+def _cell(value: object) -> str:
+    """A run-log value as text for people: yes/no for booleans, empty for missing."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def _last_run() -> None:
@@ -39,7 +61,7 @@ def _last_run() -> None:
         f"Started {run.get('started_at') or '—'} · finished {run.get('finished_at') or '—'} (UTC)"
     )
     if status == "failed":
-        st.error(f"The last run failed: {run.get('error') or 'see the run log'}")
+        st.error(fmt.md_escape(f"The last run failed: {run.get('error') or 'see the run log'}"))
     elif status == "running":
         st.warning(
             "A run is in progress (or was interrupted); the snapshot shown is the last "

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
@@ -61,24 +60,7 @@ def _trend(snap: da.Snapshot) -> None:
     if trend.is_empty():
         st.caption("No margin rows yet.")
         return
-    long = ui.chart_frame(trend, ["revenue", "cogs", "gross_margin"]).unpivot(
-        index=["period", "currency"],
-        on=["revenue", "cogs", "gross_margin"],
-        variable_name="measure",
-        value_name="amount",
-    )
-    chart = (
-        alt.Chart(long.to_pandas())
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("period:O", title="Period"),
-            y=alt.Y("amount:Q", title="Amount", axis=alt.Axis(format="$,.0f")),
-            color=alt.Color("measure:N", title=None),
-            strokeDash=alt.StrokeDash("currency:N"),
-            tooltip=["period", "currency", "measure", alt.Tooltip("amount:Q", format="$,.2f")],
-        )
-    )
-    st.altair_chart(chart, width="stretch")
+    ui.trend_chart(snap, trend)
 
 
 def render() -> None:
@@ -87,7 +69,8 @@ def render() -> None:
     period = ui.require_period()
     if period is None:
         return
-    with ui.section(f"Margin — {period} vs {fmt.previous_period(period)}"):
+    ui.period_notice(snap, period)
+    with ui.section(f"Margin — {ui.period_label(snap, period)} vs {fmt.previous_period(period)}"):
         _kpis(snap, period)
     with ui.section("Trend by month"):
         _trend(snap)
@@ -95,7 +78,7 @@ def render() -> None:
         lowest = da.lowest_margins(snap, period)
         negative = lowest.filter(pl.col("gross_margin") < 0).height
         if negative:
-            st.error(f"{negative} customer(s) with a negative margin in {period}.")
+            st.error(fmt.md_escape(f"{negative} customer(s) with a negative margin in {period}."))
         ui.show_table(
             lowest,
             money=["revenue", "cogs", "gross_margin"],

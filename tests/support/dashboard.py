@@ -19,7 +19,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,15 @@ ALL_MARTS = (
     "fct_customer_daily_spend",
     "fct_spend_anomalies",
     "fct_model_margin",
+)
+# marts derived from the ones above (their dbt models' logic, on the fixture's rows)
+DERIVED_MARTS = (
+    "dim_customers",
+    "dim_billing_periods",
+    "fct_invoice_register",
+    "fct_invoice_line_usage_daily",
+    "fct_invoice_line_events",
+    "fct_alerts",
 )
 CONTROLS_MARTS = (
     "fct_contract_progress",
@@ -421,6 +430,119 @@ from (values
 """,
 }
 
+_DERIVED_SQL: dict[str, str] = {
+    "dim_customers": """
+create table marts.dim_customers as
+select customer_id, customer_name, currency, timezone, tax_rate, 'enterprise' as segment,
+    cast(null as varchar) as parent_customer_id, cast(null as varchar) as billing_email,
+    cast(null as integer) as payment_terms_days
+from staging.stg_reference__customers
+""",
+    # dim_billing_periods' rules on the fixture: 2026-09 is closed (all issued); the usage data
+    # reaches 2026-10-17, so 2026-10 is incomplete, and the default (latest with usage)
+    "dim_billing_periods": """
+create table marts.dim_billing_periods as
+with usage as (
+    select period, min(usage_date) as usage_from, max(usage_date) as usage_through,
+        count(distinct customer_id) as customers_with_usage
+    from marts.fct_usage_daily group by period
+),
+invoices as (
+    select period, min(period_start) as period_start, max(period_end) as period_end,
+        count(*) as invoices, count(*) filter (where status = 'issued') as issued_invoices,
+        count(*) filter (where status <> 'issued') as draft_invoices,
+        count(*) filter (where is_blocked) as blocked_invoices
+    from marts.fct_invoices group by period
+),
+classified as (
+    select invoices.*, usage.usage_from, usage.usage_through,
+        coalesce(usage.customers_with_usage, 0) as customers_with_usage,
+        (select max(usage_date) from marts.fct_usage_daily) as data_through,
+        usage.period is not null as has_usage,
+        draft_invoices = 0 as is_closed,
+        draft_invoices = 0
+            or (select max(usage_date) from marts.fct_usage_daily) >= period_end - 1
+            as is_complete
+    from invoices left join usage using (period)
+)
+select period, period_start, period_end,
+    case when is_closed then 'closed' when is_complete then 'complete' else 'incomplete' end
+        as period_status,
+    case when is_closed then period || ' · closed'
+        when is_complete then period || ' · complete, not closed'
+        else period || ' · incomplete (usage through ' || usage_through || ')' end
+        as period_label,
+    is_closed, is_complete, not is_complete as is_open, has_usage, usage_from, usage_through,
+    data_through, customers_with_usage, invoices, issued_invoices, draft_invoices,
+    blocked_invoices, false as has_drafts_before_issued,
+    row_number() over (order by has_usage and is_complete desc, has_usage desc, period desc) = 1
+        as is_default
+from classified
+""",
+    "fct_invoice_register": """
+create table marts.fct_invoice_register as
+select i.invoice_id, i.invoice_number, i.customer_id,
+    coalesce(c.customer_name, i.customer_id) as customer_name, i.period, i.period_start,
+    i.period_end, i.status,
+    case when i.status = 'issued' then timestamp '2026-10-03 06:00:00' end as issued_at,
+    case when i.status = 'issued' then date '2026-10-03' end as issue_date,
+    cast(null as integer) as payment_terms_days, cast(null as date) as due_date, i.currency,
+    i.fees_total, i.usage_total, i.discount_total, i.minimum_commitment_total,
+    i.adjustment_total, i.subtotal, i.credit_total, i.tax_total, i.total, i.is_blocked,
+    i.blocked_reason, i.line_count, false as is_draft_before_issued
+from marts.fct_invoices i
+left join staging.stg_reference__customers c on i.customer_id = c.customer_id
+""",
+    # the usage rows of each line, as rating matches them (model glob of the line)
+    "fct_invoice_line_usage_daily": """
+create table marts.fct_invoice_line_usage_daily as
+select l.invoice_id, l.line_no, l.line_key, u.customer_id || ':' || u.usage_date || ':'
+    || u.meter_code || ':' || coalesce(u.dimensions, '') as usage_daily_id, u.usage_date,
+    u.meter_code, u.dimensions, u.unit, u.event_count, u.quantity
+from marts.fct_invoice_lines l
+join marts.fct_usage_daily u
+    on l.customer_id = u.customer_id and l.period = u.period and l.meter_code = u.meter_code
+    and (l.dimensions is null or u.dimensions glob l.dimensions)
+where l.line_type = 'usage'
+""",
+    "fct_invoice_line_events": """
+create table marts.fct_invoice_line_events as
+select d.invoice_id, d.line_key, 'api' as event_source,
+    'evt_' || d.usage_date || '_' || n.i as event_id,
+    cast(d.usage_date as timestamp) + to_minutes(n.i) as event_time, d.usage_date,
+    'raw/usage/batch_' || d.usage_date || '.jsonl' as file_path, n.i as row_number,
+    d.meter_code, cast(d.quantity / d.event_count as decimal(38, 9)) as quantity,
+    l.quantity as line_quantity, l.customer_id
+from marts.fct_invoice_line_usage_daily d
+join marts.fct_invoice_lines l on d.invoice_id = l.invoice_id and d.line_key = l.line_key
+cross join range(1, 1000) as n(i)
+where n.i <= d.event_count
+""",
+    "fct_alerts": """
+create table marts.fct_alerts as
+select a.alert_id, a.customer_id, a.period, a.crossed_on as alert_date,
+    'threshold' as alert_type, a.threshold_pct, a.baseline_source,
+    cast(a.threshold_pct as integer) || '% of the monthly budget' as detail, a.currency,
+    cast(d.spend_to_date as decimal(38, 2)) as amount, a.threshold_amount as reference_amount,
+    a.spend_to_date as period_spend_to_date
+from marts.fct_spend_alerts a
+join marts.fct_customer_daily_spend d using (customer_id, period)
+where a.is_crossed and d.spend_date = a.crossed_on
+union all
+select distinct customer_id || ':' || period || ':hard_limit', customer_id, period,
+    hard_limit_breached_on, 'hard_limit', cast(null as decimal(9, 2)), 'budget',
+    'spend above the monthly budget (hard limit)', currency, cast(120.00 as decimal(38, 2)),
+    monthly_budget, spend_to_date
+from marts.fct_spend_alerts where hard_limit_breached
+union all
+select anomaly_id || ':anomaly', customer_id, period, spend_date, 'anomaly',
+    cast(null as decimal(9, 2)), 'trailing_median', 'day of 12.00× the trailing median',
+    currency, anomaly_basis, cast(anomaly_threshold as decimal(38, 2)),
+    cast(120.00 as decimal(38, 2))
+from marts.fct_spend_anomalies
+""",
+}
+
 _REFERENCE_SQL = """
 create schema if not exists staging;
 create table staging.stg_reference__customers as
@@ -455,6 +577,11 @@ def write_contract_fixture(path: Path, *, omit: Iterable[str] = ()) -> Path:
         for name, sql in _MARTS_SQL.items():
             if name not in skip:
                 con.execute(sql)
+        for name, sql in _DERIVED_SQL.items():
+            if name in skip:
+                continue
+            with suppress(duckdb.CatalogException):  # a mart it derives from is omitted
+                con.execute(sql)
     finally:
         con.close()
     return path
@@ -475,7 +602,7 @@ def add_marts(path: Path, names: Iterable[str]) -> list[str]:
         }
         for name in names:
             if name not in present:
-                con.execute(_MARTS_SQL[name])
+                con.execute({**_MARTS_SQL, **_DERIVED_SQL}[name])
                 added.append(name)
     finally:
         con.close()
