@@ -19,12 +19,21 @@ from orchestration.defs.quality.checks import RAW_CHECKS
 from orchestration.defs.quality.ge_checks import ge_checks
 from orchestration.defs.quality.sensors import RUN_LOG_SENSORS
 from orchestration.defs.resources import MeterlineResource
+from orchestration.defs.scenarios.assets import SCENARIO_ASSETS
 from orchestration.defs.schedules.schedules import JOBS, SCHEDULES
 
-_UPSTREAM = [key for a in (*INGEST_ASSETS, *CATALOG_ASSETS, *DBT_ASSETS) for key in a.keys]
+_UPSTREAM = [
+    key for a in (*INGEST_ASSETS, *CATALOG_ASSETS, *DBT_ASSETS, *SCENARIO_ASSETS) for key in a.keys
+]
 
 defs = dg.Definitions(
-    assets=[*INGEST_ASSETS, *CATALOG_ASSETS, *DBT_ASSETS, *build_export_assets(_UPSTREAM)],
+    assets=[
+        *INGEST_ASSETS,
+        *CATALOG_ASSETS,
+        *DBT_ASSETS,
+        *SCENARIO_ASSETS,
+        *build_export_assets(_UPSTREAM),
+    ],
     asset_checks=[*RAW_CHECKS, *ge_checks()],
     jobs=JOBS,
     schedules=SCHEDULES,

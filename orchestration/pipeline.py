@@ -56,9 +56,10 @@ RATING = "rating"
 INVOICES = "invoices"
 COSTS = "costs and margin"
 CONTROLS = "controls"
+SCENARIOS = "scenarios"
 PUBLISH = "publish"
 DBT_STAGES: tuple[str, ...] = (STAGING, RATING, INVOICES, COSTS, CONTROLS)
-STAGE_ORDER: tuple[str, ...] = (INGEST, CHECKS, CATALOG, *DBT_STAGES, PUBLISH)
+STAGE_ORDER: tuple[str, ...] = (INGEST, CHECKS, CATALOG, *DBT_STAGES, SCENARIOS, PUBLISH)
 INVOICE_MARTS = frozenset({"fct_invoices", "fct_invoice_lines"})
 
 
@@ -154,6 +155,7 @@ def build_stages(defs: dg.Definitions) -> list[Stage]:
         WEEKLY_SUMMARIES_KEY,
     )
     from orchestration.defs.ingest.assets import INGEST_ASSETS
+    from orchestration.defs.scenarios.assets import SCENARIO_KEYS
 
     ingest_keys = [k for a in INGEST_ASSETS for k in a.keys]
     dbt_keys = [k for a in DBT_ASSETS for k in a.keys]
@@ -162,6 +164,7 @@ def build_stages(defs: dg.Definitions) -> list[Stage]:
         Stage(CHECKS, dg.AssetSelection.checks_for_assets(*ingest_keys)),
         Stage(CATALOG, dg.AssetSelection.assets(*[k for a in CATALOG_ASSETS for k in a.keys])),
         Stage(DBT, dg.AssetSelection.assets(*dbt_keys)),
+        Stage(SCENARIOS, dg.AssetSelection.assets(*SCENARIO_KEYS)),
         Stage(
             PUBLISH,
             dg.AssetSelection.assets(INVOICE_EXPORTS_KEY, WEEKLY_SUMMARIES_KEY, PUBLISHED_KEY),

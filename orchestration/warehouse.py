@@ -383,6 +383,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every non-dbt schema and table if missing. Idempotent."""
     for stmt in DDL:
         con.execute(stmt)
+    from orchestration.scenarios import ensure_scenario_schema
+
+    ensure_scenario_schema(con)
 
 
 def duckdb_config() -> dict[str, str]:

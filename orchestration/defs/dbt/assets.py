@@ -105,6 +105,8 @@ def dbt_build_args(target: Path, current: Mapping[str, str]) -> list[str]:
     dagster_dbt_translator=MeterlineTranslator(),
     name="meterline_dbt",
     pool=DUCKDB_WRITER_POOL,
+    # the pricing lab's models read scenario re-ratings: built by the scenarios asset after this
+    exclude="tag:scenarios",
 )
 def meterline_dbt_assets(
     context: AssetExecutionContext, dbt: DbtCliResource, meterline: MeterlineResource

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'subscriptions') }}
+    select * from {{ reference_source('subscriptions') }}
 
 ),
 
