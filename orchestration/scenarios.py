@@ -878,6 +878,21 @@ def headline(
                 f"{_money(sim):>11} {_signed(diff):>11} ({_pct(pct)})"
                 + ("  BILL SHOCK" if shock else "")
             )
+    shocks = con.execute(
+        f"""select customer_id, period, segment, current_total, simulated_total,
+            total_difference, total_difference_pct
+        from marts.fct_scenario_invoices
+        where scenario = ? and period in ({marks}) and is_bill_shock
+        order by total_difference_pct desc nulls first, customer_id, period""",
+        [scenario, *chosen],
+    ).fetchall()
+    if shocks:
+        lines.append("bill shocks:")
+        for cid, period, seg, cur, sim, diff, pct in shocks:
+            lines.append(
+                f"  {cid:<22} {period} {str(seg or ''):<11} {_money(cur):>11} -> "
+                f"{_money(sim):>11} {_signed(diff):>11} ({_pct(pct)})"
+            )
     decreases = con.execute(
         f"""select customer_id, period, segment, current_total, simulated_total,
             total_difference, total_difference_pct

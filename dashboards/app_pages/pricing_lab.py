@@ -78,17 +78,22 @@ def _comparison_chart(totals: dict[str, object]) -> None:
         alt.Chart(frame.to_pandas())
         .mark_bar()
         .encode(
-            x=alt.X("amount:Q", title=None, axis=alt.Axis(format="$,.0f")),
-            y=alt.Y("side:N", title=None),
+            x=alt.X(
+                "measure:N",
+                title=None,
+                sort=["Revenue", "Gross margin"],
+                axis=alt.Axis(labelAngle=0),
+            ),
+            xOffset=alt.XOffset("side:N", sort=["current", "simulated"]),
+            y=alt.Y("amount:Q", title=None, axis=alt.Axis(format="$,.0f")),
             color=alt.Color(
                 "side:N",
                 title=None,
                 scale=alt.Scale(domain=["current", "simulated"], range=["#9aa5b1", "#1f77b4"]),
             ),
-            row=alt.Row("measure:N", title=None, header=alt.Header(labelAngle=0)),
             tooltip=["measure", "side", alt.Tooltip("amount:Q", format="$,.2f")],
         )
-        .properties(height=70)
+        .properties(height=260)
     )
     st.altair_chart(chart, width="stretch")
 
@@ -96,7 +101,10 @@ def _comparison_chart(totals: dict[str, object]) -> None:
 def _distribution(customers: pl.DataFrame) -> None:
     pct = customers.filter(pl.col("total_difference_pct").is_not_null()).select(
         pl.col("total_difference_pct").cast(pl.Float64).alias("change_pct"),
-        pl.col("is_bill_shock"),
+        pl.when(pl.col("is_bill_shock"))
+        .then(pl.lit("bill shock"))
+        .otherwise(pl.lit("no"))
+        .alias("bill_shock"),
     )
     if pct.is_empty():
         st.caption("No invoice with a current total to compare.")
@@ -105,12 +113,17 @@ def _distribution(customers: pl.DataFrame) -> None:
         alt.Chart(pct.to_pandas())
         .mark_bar()
         .encode(
-            x=alt.X("change_pct:Q", bin=alt.Bin(maxbins=30), title="Change of the bill (%)"),
+            x=alt.X(
+                "change_pct:Q",
+                bin=alt.Bin(maxbins=30),
+                title="Change of the bill (%)",
+                axis=alt.Axis(format="+.2f"),
+            ),
             y=alt.Y("count():Q", title="Customers"),
             color=alt.Color(
-                "is_bill_shock:N",
-                title="Bill shock",
-                scale=alt.Scale(domain=[False, True], range=["#1f77b4", "#d62728"]),
+                "bill_shock:N",
+                title=None,
+                scale=alt.Scale(domain=["no", "bill shock"], range=["#1f77b4", "#d62728"]),
             ),
             tooltip=[alt.Tooltip("count():Q", title="Customers")],
         )
@@ -137,7 +150,14 @@ def main() -> None:
         )
         meta = known.filter(pl.col("scenario") == scenario).row(0, named=True)
         options = da.scenario_periods(snap, scenario)
-        period = right.selectbox("Period", options, key="lab_period")
+        picked = ui.selected_period()
+        period = right.selectbox(
+            "Period",
+            options,
+            index=options.index(picked) if picked in options else 0,
+            key=f"lab_period_{scenario}",
+            help="A billing month the scenario re-rated (the sidebar's period when it is one).",
+        )
         if meta["description"]:
             st.caption(meta["description"])
         st.caption(
