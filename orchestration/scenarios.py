@@ -516,7 +516,8 @@ def write_scenario_reference(con: duckdb.DuckDBPyConnection, scenarios: list[Sce
                     for i, c in enumerate(sc.cost_changes)
                 ],
             )
-        known = [BASELINE, *(sc.scenario for sc in scenarios)]
+        # results of scenarios whose file is gone (and the baseline's, when none is left)
+        known = [BASELINE, *(sc.scenario for sc in scenarios)] if scenarios else [""]
         for table in ("invoices", "invoice_lines", "margin_rows"):
             con.execute(
                 f"delete from scenarios.{table} where scenario not in "
@@ -650,6 +651,10 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
     started = time.perf_counter()
     with connect(s.warehouse) as con:
         scenarios = load_scenarios(s, con)
+        ensure_scenario_schema(con)
+        (had_results,) = con.execute("select count(*) > 0 from scenarios.invoices").fetchone() or (
+            False,
+        )
         write_scenario_reference(con, scenarios)
     names = {sc.scenario for sc in scenarios}
     for name in only or []:
@@ -662,7 +667,8 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
     seconds: dict[str, float] = {}
     if chosen:
         models = chain_models(_manifest())
-        all_periods = sorted({p for sc in chosen for p in sc.periods()})
+        # the baseline's rows serve every scenario, run now or before
+        all_periods = sorted({p for sc in scenarios for p in sc.periods()})
         seconds[BASELINE] = _rerate(s, BASELINE, models)
         _keep_results(s, BASELINE, all_periods)
         for sc in chosen:
@@ -671,9 +677,19 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
     marts_started = time.perf_counter()
     from orchestration.defs.dbt.assets import dbt_target_path
 
-    run_dbt(
-        s, "build", "--quiet", "--select", MART_SELECTOR, "--target-path", str(dbt_target_path(s))
-    )
+    if scenarios or had_results:  # no scenario now nor before: nothing to build (a run's cost)
+        target = dbt_target_path(s)
+        run_dbt(
+            s,
+            "build",
+            "--quiet",
+            "--select",
+            MART_SELECTOR,
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(target / "logs"),
+        )
     return ScenarioRun(
         scenarios=[sc.scenario for sc in chosen],
         seconds={k: round(v, 3) for k, v in seconds.items()},

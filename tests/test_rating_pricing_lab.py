@@ -298,11 +298,12 @@ def test_moving_a_customer_to_a_plan_with_a_fee_is_a_bill_shock(lab: Settings) -
         where scenario = 'move_c' and customer_id = 'cus_c' and line_type <> 'tax'
         order by line_key""",
     )
-    # the subscription keeps its id; the fee line names the new plan, the usage line now has
-    # 1,000,000 output tokens included (0.00)
+    # the subscription keeps its id; the fee line names the new plan, the output line now has
+    # 1,000,000 tokens included (0.00); the input line (0 tokens) stays 0.00
     assert lines == [
         ("subscription:sub_c:plus:v1", "added", None, D("149.00")),
         ("subscription:sub_c:pro:v1", "removed", D("99.00"), None),
+        ("usage:sub_c:llm_input_tokens:0:1", "unchanged", D("0.00"), D("0.00")),
         ("usage:sub_c:llm_output_tokens:1:0", "changed", D("1.00"), D("0.00")),
     ]
     # nobody else moves
