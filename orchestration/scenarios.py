@@ -787,7 +787,18 @@ def write_scenario_csv(
     """exports/scenarios/<scenario>.csv (or <scenario>_<periods>.csv for a period selection)."""
     from orchestration.exports import render_csv
 
-    data = render_csv(CSV_COLUMNS, scenario_rows(con, scenario, periods), _CSV_TEXT)
+    rows = [
+        [
+            format(v.quantize(Decimal("0.01")), "f")
+            if isinstance(v, Decimal)  # money and percentages: 2 places
+            else ("true" if v else "false")
+            if isinstance(v, bool)
+            else v
+            for v in row
+        ]
+        for row in scenario_rows(con, scenario, periods)
+    ]
+    data = render_csv(CSV_COLUMNS, rows, _CSV_TEXT)
     out_dir = s.exports_dir / "scenarios"
     out_dir.mkdir(parents=True, exist_ok=True)
     suffix = "" if not periods else "_" + "_".join(sorted(periods))

@@ -397,7 +397,11 @@ def test_simulate_cli_prints_the_headline_and_writes_the_csv(lab: Settings) -> N
     csv_text = (lab.exports_dir / "scenarios" / "startup_cut_2026-10.csv").read_text()
     header, *rows = csv_text.splitlines()
     assert header.startswith("scenario,customer_id,period,segment,is_in_scope,currency,")
-    assert rows[0].startswith("startup_cut,cus_a,2026-10,startup,True,USD,127.80,102.60,-25.20,")
+    assert rows[0] == (
+        "startup_cut,cus_a,2026-10,startup,true,USD,127.80,102.60,-25.20,-19.72,false,"
+        "99.00,79.00,7.50,6.50,0.00,0.00,0.00,0.00,0.00,0.00,21.30,17.10,"
+        "106.50,85.50,0.00,0.00,106.50,85.50,100.00,100.00,40.00,ok,false"
+    )
     assert len(rows) == 4
     bad = CliRunner().invoke(main, ["simulate", "nope", "--data-dir", str(lab.data_dir)])
     assert bad.exit_code == 1
@@ -449,3 +453,55 @@ def test_invalid_scenario_names_the_file_and_key(tmp_path: Path) -> None:
         "reference/scenarios/broken.yml: cost_changes[0].change_pct: '-150' is not a percentage",
     ):
         assert expected in msg, msg
+
+
+@pytest.mark.browser
+def test_pricing_lab_page_in_chromium(lab: Settings) -> None:
+    """The Pricing lab page on the lab's published snapshot, in headless Chromium: pick a
+    scenario, see its headline, customers and bill shocks (screenshots in
+    tests/artifacts/pricing_lab/)."""
+    from tests.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.support.dashboard import streamlit_server
+
+    artifacts = Path(__file__).resolve().parent / "artifacts" / "pricing_lab"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    timeout = 60_000
+
+    def see(page: Any, *texts: str) -> None:
+        for text in texts:
+            expect(page.get_by_text(text).filter(visible=True).first).to_be_visible(timeout=timeout)
+        expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=timeout)
+        assert page.get_by_test_id("stException").count() == 0
+
+    with streamlit_server(lab, timeout=120) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1800})
+            page.goto(f"{base}/pricing_lab", timeout=timeout)
+            see(page, "Pricing lab", "Customers by impact")
+            box = page.get_by_test_id("stSelectbox").filter(has_text="Scenario").first
+            box.click()
+            page.get_by_role("option", name="Startup price cut (startup_cut)").first.click()
+            # revenue 900.00 + 106.50 + 111.35 + 100.00 = 1,217.85 -> 1,217.85 - 20.00 - 1.00
+            # - 20.00 - 2.47 = 1,174.38
+            see(
+                page,
+                "customers: segment:startup",
+                "$1,174.38",
+                "-$43.47",
+                "Invoices: 0 pay more, 2 pay less, 2 unchanged",
+                "No customer's bill rises by more than the bill-shock threshold.",
+            )
+            page.screenshot(path=str(artifacts / "startup_cut.png"), full_page=True)
+            box.click()
+            page.get_by_role("option", name="move_c (move_c)").first.click()
+            # cus_c 100.00 -> 149.00: revenue 1,217.85 -> 1,266.85, one bill shock
+            see(page, "moved to plan plus", "$1,266.85", "+$49.00", "Invoices: 1 pay more")
+            page.screenshot(path=str(artifacts / "move_c.png"), full_page=True)
+        finally:
+            browser.close()
