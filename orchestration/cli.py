@@ -200,7 +200,8 @@ def simulate(scenario: str, periods: tuple[str, ...], data_dir: Path | None) -> 
     click.echo(text)
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items())
     click.echo(
-        f"\ndone in {run.total_seconds:.1f} s (re-rating: {timings}; marts {run.marts_seconds:.1f} s)"
+        f"\ndone in {run.total_seconds:.1f} s "
+        f"(re-rating: {timings}; marts {run.marts_seconds:.1f} s)"
     )
     try:
         shown = path.relative_to(s.data_dir)
