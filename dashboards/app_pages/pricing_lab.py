@@ -132,69 +132,72 @@ def _distribution(customers: pl.DataFrame) -> None:
     st.altair_chart(chart, width="stretch")
 
 
+def _page(snap: da.Snapshot) -> None:
+    known = da.scenarios(snap)
+    if known.is_empty():
+        st.info(
+            "No scenario results yet: add reference/scenarios/<name>.yml and run "
+            "`meterline run` or `meterline simulate <name>`."
+        )
+        return
+    names = dict(zip(known["scenario"], known["scenario_name"], strict=True))
+    left, right = st.columns([3, 1])
+    scenario = left.selectbox(
+        "Scenario", list(names), format_func=lambda s: f"{names[s]} ({s})", key="lab_scenario"
+    )
+    meta = known.filter(pl.col("scenario") == scenario).row(0, named=True)
+    options = da.scenario_periods(snap, scenario)
+    picked = ui.selected_period()
+    period = right.selectbox(
+        "Period",
+        options,
+        index=options.index(picked) if picked in options else 0,
+        key=f"lab_period_{scenario}",
+        help="A billing month the scenario re-rated (the sidebar's period when it is one).",
+    )
+    if meta["description"]:
+        st.caption(meta["description"])
+    st.caption(
+        f"Re-rated periods {meta['period_from']} – {meta['period_to']} · customers: "
+        f"{meta['customer_scope']}"
+        + (f" · moved to plan {meta['move_to_plan']}" if meta["move_to_plan"] else "")
+        + " · current = today's data at current prices, by the same billing models"
+    )
+    if period is None:
+        return
+    totals = da.scenario_totals(snap, scenario, period).row(0, named=True)
+    _headline(totals)
+    customers = da.scenario_customers(snap, scenario, period)
+    chart_col, dist_col = st.columns(2)
+    with chart_col:
+        st.subheader("Current vs simulated")
+        _comparison_chart(totals)
+    with dist_col:
+        st.subheader("Distribution of bill changes")
+        _distribution(customers)
+    st.subheader("Customers by impact")
+    ui.show_table(
+        customers,
+        money=CUSTOMER_MONEY,
+        percents=CUSTOMER_PERCENTS,
+        key="lab_customers",
+        empty="No invoices in this period.",
+    )
+    st.subheader("Bill shocks")
+    ui.show_table(
+        da.scenario_bill_shocks(snap, scenario, period),
+        money=CUSTOMER_MONEY,
+        percents=["total_difference_pct"],
+        key="lab_shocks",
+        empty="No customer's bill rises by more than the bill-shock threshold.",
+    )
+
+
 def main() -> None:
     st.title("Pricing lab")
     snap = ui.current_snapshot()
     with ui.section():
-        known = da.scenarios(snap)
-        if known.is_empty():
-            st.info(
-                "No scenario results yet: add reference/scenarios/<name>.yml and run "
-                "`meterline run` or `meterline simulate <name>`."
-            )
-            return
-        names = dict(zip(known["scenario"], known["scenario_name"], strict=True))
-        left, right = st.columns([3, 1])
-        scenario = left.selectbox(
-            "Scenario", list(names), format_func=lambda s: f"{names[s]} ({s})", key="lab_scenario"
-        )
-        meta = known.filter(pl.col("scenario") == scenario).row(0, named=True)
-        options = da.scenario_periods(snap, scenario)
-        picked = ui.selected_period()
-        period = right.selectbox(
-            "Period",
-            options,
-            index=options.index(picked) if picked in options else 0,
-            key=f"lab_period_{scenario}",
-            help="A billing month the scenario re-rated (the sidebar's period when it is one).",
-        )
-        if meta["description"]:
-            st.caption(meta["description"])
-        st.caption(
-            f"Re-rated periods {meta['period_from']} – {meta['period_to']} · customers: "
-            f"{meta['customer_scope']}"
-            + (f" · moved to plan {meta['move_to_plan']}" if meta["move_to_plan"] else "")
-            + " · current = today's data at current prices, by the same billing models"
-        )
-        if period is None:
-            return
-        totals_df = da.scenario_totals(snap, scenario, period)
-        totals = totals_df.row(0, named=True)
-        _headline(totals)
-        customers = da.scenario_customers(snap, scenario, period)
-        chart_col, dist_col = st.columns(2)
-        with chart_col:
-            st.subheader("Current vs simulated")
-            _comparison_chart(totals)
-        with dist_col:
-            st.subheader("Distribution of bill changes")
-            _distribution(customers)
-    with ui.section("Customers by impact"):
-        ui.show_table(
-            customers,
-            money=CUSTOMER_MONEY,
-            percents=CUSTOMER_PERCENTS,
-            key="lab_customers",
-            empty="No invoices in this period.",
-        )
-    with ui.section("Bill shocks"):
-        ui.show_table(
-            da.scenario_bill_shocks(snap, scenario, period),
-            money=CUSTOMER_MONEY,
-            percents=["total_difference_pct"],
-            key="lab_shocks",
-            empty="No customer's bill rises by more than the bill-shock threshold.",
-        )
+        _page(snap)
 
 
 main()
