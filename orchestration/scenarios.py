@@ -675,10 +675,9 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
             seconds[sc.scenario] = _rerate(s, sc.scenario, models)
             _keep_results(s, sc.scenario, sc.periods())
     marts_started = time.perf_counter()
-    from orchestration.defs.dbt.assets import dbt_target_path
-
     if scenarios or had_results:  # no scenario now nor before: nothing to build (a run's cost)
-        target = dbt_target_path(s)
+        # its own target dir: the main build's run_results.json (stage times) stays as it is
+        target = s.data_dir / ".meterline" / "dbt_scenario_marts_target"
         run_dbt(
             s,
             "build",
