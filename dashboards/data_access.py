@@ -1016,3 +1016,42 @@ def scenario_bill_shocks(snap: Snapshot, scenario: str, period: str) -> pl.DataF
         {"scenario": scenario, "period": period},
         needs=("marts.fct_scenario_bill_shocks",),
     )
+
+
+@_cached
+def scenario_model_margin(snap: Snapshot, scenario: str, period: str) -> pl.DataFrame:
+    """Per model: revenue and margin % current vs simulated, the largest change of margin
+    first."""
+    return run_query(
+        snap,
+        """
+        with grouped as (
+            select
+                model,
+                sum(current_revenue) as current_revenue,
+                sum(simulated_revenue) as simulated_revenue,
+                sum(current_cogs) as current_cogs,
+                sum(simulated_cogs) as simulated_cogs,
+            from marts.fct_scenario_margin
+            where scenario = $scenario and period = $period
+            group by model
+        )
+        select
+            model,
+            current_revenue,
+            simulated_revenue,
+            current_cogs,
+            simulated_cogs,
+            cast(round(100 * (current_revenue - current_cogs) / nullif(current_revenue, 0), 2)
+                as decimal(18, 2)) as current_margin_pct,
+            cast(round(100 * (simulated_revenue - simulated_cogs)
+                / nullif(simulated_revenue, 0), 2) as decimal(18, 2)) as simulated_margin_pct,
+        from grouped
+        order by
+            abs((simulated_revenue - simulated_cogs) - (current_revenue - current_cogs)) desc,
+            current_revenue desc,
+            model
+        """,
+        {"scenario": scenario, "period": period},
+        needs=("marts.fct_scenario_margin",),
+    )

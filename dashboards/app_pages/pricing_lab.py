@@ -183,6 +183,19 @@ def _page(snap: da.Snapshot) -> None:
         key="lab_customers",
         empty="No invoices in this period.",
     )
+    st.subheader("Margin by model")
+    ui.show_table(
+        da.scenario_model_margin(snap, scenario, period),
+        money=["current_revenue", "simulated_revenue", "current_cogs", "simulated_cogs"],
+        percents=["current_margin_pct", "simulated_margin_pct"],
+        currency_column=None,
+        key="lab_models",
+        empty="No margin rows in this period.",
+    )
+    st.caption(
+        "Largest change of margin first. (non-usage): fees and commitments; (none): usage "
+        "without a model; shared costs under their service name."
+    )
     st.subheader("Bill shocks")
     ui.show_table(
         da.scenario_bill_shocks(snap, scenario, period),
