@@ -907,3 +907,163 @@ def last_run() -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return loaded if isinstance(loaded, dict) else {"value": loaded}
+
+
+# --------------------------------------------------------------------------- pricing lab
+
+_SCN_INVOICES = "marts.fct_scenario_invoices"
+_SCN_MARGIN = "marts.fct_scenario_customer_margin"
+
+
+@_cached
+def scenarios(snap: Snapshot) -> pl.DataFrame:
+    """The scenarios that have results: scenario, scenario_name, description, periods, scope."""
+    return run_query(
+        snap,
+        """
+        select
+            s.scenario, s.scenario_name, s.description, s.period_from, s.period_to,
+            s.customer_scope, s.move_to_plan, s.plan_files,
+        from staging.stg_scenarios__scenarios as s
+        where s.scenario in (select distinct scenario from marts.fct_scenario_invoices)
+        order by s.scenario
+        """,
+        needs=("staging.stg_scenarios__scenarios", _SCN_INVOICES),
+    )
+
+
+@_cached
+def scenario_periods(snap: Snapshot, scenario: str) -> list[str]:
+    df = run_query(
+        snap,
+        "select distinct period from marts.fct_scenario_invoices where scenario = $scenario "
+        "order by period desc",
+        {"scenario": scenario},
+        needs=(_SCN_INVOICES,),
+    )
+    return df.get_column("period").to_list()
+
+
+@_cached
+def scenario_totals(snap: Snapshot, scenario: str, period: str) -> pl.DataFrame:
+    """One row: revenue, COGS and margin current vs simulated; invoices up, down, unchanged;
+    bill shocks; customers falling below their margin target."""
+    return run_query(
+        snap,
+        """
+        with margin as (
+            select
+                sum(current_revenue) as current_revenue,
+                sum(simulated_revenue) as simulated_revenue,
+                sum(current_cogs) as current_cogs,
+                sum(simulated_cogs) as simulated_cogs,
+                sum(current_gross_margin) as current_margin,
+                sum(simulated_gross_margin) as simulated_margin,
+                count(*) filter (where falls_below_target) as below_target,
+            from marts.fct_scenario_customer_margin
+            where scenario = $scenario and period = $period
+        ),
+        bills as (
+            select
+                sum(current_total) as current_billed,
+                sum(simulated_total) as simulated_billed,
+                count(*) filter (where impact = 'increase') as worse_off,
+                count(*) filter (where impact = 'decrease') as better_off,
+                count(*) filter (where impact = 'unchanged') as unchanged,
+                count(*) filter (where is_bill_shock) as bill_shocks,
+                max(bill_shock_threshold_pct) as bill_shock_threshold_pct,
+            from marts.fct_scenario_invoices
+            where scenario = $scenario and period = $period
+        )
+        select
+            margin.*,
+            cast(round(100 * current_margin / nullif(current_revenue, 0), 2) as decimal(18, 2))
+                as current_margin_pct,
+            cast(round(100 * simulated_margin / nullif(simulated_revenue, 0), 2)
+                as decimal(18, 2)) as simulated_margin_pct,
+            bills.*,
+        from margin cross join bills
+        """,
+        {"scenario": scenario, "period": period},
+        needs=(_SCN_INVOICES, _SCN_MARGIN),
+    )
+
+
+@_cached
+def scenario_customers(snap: Snapshot, scenario: str, period: str) -> pl.DataFrame:
+    """Per customer: bill and margin current vs simulated, largest absolute change first."""
+    return run_query(
+        snap,
+        """
+        select
+            i.customer_id, i.segment, i.currency, i.is_in_scope,
+            i.current_total, i.simulated_total, i.total_difference, i.total_difference_pct,
+            i.is_bill_shock,
+            m.current_margin_pct, m.simulated_margin_pct, m.margin_target_pct,
+            m.simulated_margin_flag, m.falls_below_target,
+        from marts.fct_scenario_invoices as i
+        left join marts.fct_scenario_customer_margin as m
+            on i.scenario = m.scenario and i.customer_id = m.customer_id
+            and i.period = m.period
+        where i.scenario = $scenario and i.period = $period
+        order by abs(i.total_difference) desc, i.customer_id
+        """,
+        {"scenario": scenario, "period": period},
+        needs=(_SCN_INVOICES, _SCN_MARGIN),
+    )
+
+
+@_cached
+def scenario_bill_shocks(snap: Snapshot, scenario: str, period: str) -> pl.DataFrame:
+    return run_query(
+        snap,
+        """
+        select
+            customer_id, segment, currency, current_total, simulated_total, total_difference,
+            total_difference_pct,
+        from marts.fct_scenario_bill_shocks
+        where scenario = $scenario and period = $period
+        order by shock_rank
+        """,
+        {"scenario": scenario, "period": period},
+        needs=("marts.fct_scenario_bill_shocks",),
+    )
+
+
+@_cached
+def scenario_model_margin(snap: Snapshot, scenario: str, period: str) -> pl.DataFrame:
+    """Per model: revenue and margin % current vs simulated, the largest change of margin
+    first."""
+    return run_query(
+        snap,
+        """
+        with grouped as (
+            select
+                model,
+                sum(current_revenue) as current_revenue,
+                sum(simulated_revenue) as simulated_revenue,
+                sum(current_cogs) as current_cogs,
+                sum(simulated_cogs) as simulated_cogs,
+            from marts.fct_scenario_margin
+            where scenario = $scenario and period = $period
+            group by model
+        )
+        select
+            model,
+            current_revenue,
+            simulated_revenue,
+            current_cogs,
+            simulated_cogs,
+            cast(round(100 * (current_revenue - current_cogs) / nullif(current_revenue, 0), 2)
+                as decimal(18, 2)) as current_margin_pct,
+            cast(round(100 * (simulated_revenue - simulated_cogs)
+                / nullif(simulated_revenue, 0), 2) as decimal(18, 2)) as simulated_margin_pct,
+        from grouped
+        order by
+            abs((simulated_revenue - simulated_cogs) - (current_revenue - current_cogs)) desc,
+            current_revenue desc,
+            model
+        """,
+        {"scenario": scenario, "period": period},
+        needs=("marts.fct_scenario_margin",),
+    )

@@ -20,6 +20,7 @@ PAGES = [
     st.Page("app_pages/contracts.py", title="Contracts", icon=":material/contract:"),
     st.Page("app_pages/alerts.py", title="Alerts", icon=":material/notifications:"),
     st.Page("app_pages/data_quality.py", title="Data quality", icon=":material/fact_check:"),
+    st.Page("app_pages/pricing_lab.py", title="Pricing lab", icon=":material/science:"),
 ]
 
 

@@ -298,6 +298,45 @@ def credit_note(
 
 
 @main.command()
+@click.argument("scenario")
+@click.option(
+    "--period",
+    "periods",
+    multiple=True,
+    help="Report only this billing month, YYYY-MM (within the scenario's periods). Repeatable.",
+)
+@DATA_DIR_OPTION
+def simulate(scenario: str, periods: tuple[str, ...], data_dir: Path | None) -> None:
+    """Pricing lab: re-rate past periods under reference/scenarios/SCENARIO.yml.
+
+    Re-rates the baseline and the scenario with the billing models (never touching issued
+    invoices or the real marts), builds the fct_scenario_* marts, prints the headline (revenue,
+    margin, customers better/worse off, largest increases, bill shocks, margin targets) and
+    writes exports/scenarios/SCENARIO.csv. Needs a warehouse built by `meterline run`."""
+    from orchestration.dbt_runner import DbtError
+    from orchestration.ingest.results import ReferenceDataError
+    from orchestration.scenarios import simulate as run_simulation
+
+    s = settings(data_dir)
+    try:
+        text, path, run = run_simulation(s, scenario, list(periods) or None)
+    except (ReferenceDataError, DbtError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(text)
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items())
+    click.echo(
+        f"\ndone in {run.total_seconds:.1f} s "
+        f"(re-rating: {timings}; marts {run.marts_seconds:.1f} s)"
+    )
+    try:
+        shown = path.relative_to(s.data_dir)
+    except ValueError:
+        shown = path
+    click.echo(f"wrote {shown}")
+
+
+@main.command()
 @click.option("--period", default=None, help="Billing period to summarise, YYYY-MM.")
 @DATA_DIR_OPTION
 def summary(period: str | None, data_dir: Path | None) -> None:

@@ -72,10 +72,18 @@ INGEST = "ingest"
 CHECKS = "checks"
 CATALOG = "catalog"
 DBT = "dbt build"
+SCENARIOS = "scenarios"
 PUBLISH = "publish"
 VERIFY = "verify inputs"
-STAGE_ORDER: tuple[str, ...] = (INGEST, CHECKS, CATALOG, *DBT_STAGES, PUBLISH)
-AREAS: tuple[str, ...] = (INGEST, CHECKS, CATALOG, DBT, PUBLISH)  # steps' stages (dbt: split)
+STAGE_ORDER: tuple[str, ...] = (INGEST, CHECKS, CATALOG, *DBT_STAGES, SCENARIOS, PUBLISH)
+AREAS: tuple[str, ...] = (
+    INGEST,
+    CHECKS,
+    CATALOG,
+    DBT,
+    SCENARIOS,
+    PUBLISH,
+)  # steps' stages (dbt: split)
 
 __all__ = [
     "CATALOG",
@@ -89,6 +97,7 @@ __all__ = [
     "INVOICES",
     "PUBLISH",
     "RATING",
+    "SCENARIOS",
     "STAGE_ORDER",
     "STAGING",
     "VERIFY",
@@ -306,7 +315,7 @@ class StageClock:
 def step_stages(defs: dg.Definitions) -> dict[str, str]:
     """Step key (op name) -> stage, by the group of the asset (``ingest``, ``catalog``,
     ``exports`` = publish, any other = a dbt folder) or, for an asset check, ``checks``."""
-    by_group = {"ingest": INGEST, "catalog": CATALOG, "exports": PUBLISH}
+    by_group = {"ingest": INGEST, "catalog": CATALOG, "scenarios": SCENARIOS, "exports": PUBLISH}
     out: dict[str, str] = {}
     for a in defs.assets or []:
         groups = set(a.group_names_by_key.values())  # type: ignore[union-attr]

@@ -507,6 +507,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(stmt)
     for stmt in MIGRATIONS:
         con.execute(stmt)
+    from orchestration.scenarios import ensure_scenario_schema
+
+    ensure_scenario_schema(con)
 
 
 def duckdb_config() -> dict[str, str]:

@@ -25,6 +25,7 @@ from orchestration.defs.quality.checks import RAW_CHECKS
 from orchestration.defs.quality.ge_checks import ge_checks
 from orchestration.defs.quality.sensors import RUN_LOG_SENSORS
 from orchestration.defs.resources import MeterlineResource
+from orchestration.defs.scenarios.assets import SCENARIO_ASSETS
 from orchestration.defs.schedules.schedules import JOBS, SCHEDULES
 
 __all__ = ["PIPELINE_JOB_NAME", "build_definitions"]
@@ -42,7 +43,9 @@ def build_definitions(
     assets from (default: target/manifest.json as it was at import); ``s``: the settings the
     resources carry (default: the environment's, resolved at execution time)."""
     dbt = DBT_ASSETS if manifest is None else [build_dbt_assets(manifest)]
-    upstream = [key for a in (*INGEST_ASSETS, *CATALOG_ASSETS, *dbt) for key in a.keys]
+    upstream = [
+        key for a in (*INGEST_ASSETS, *CATALOG_ASSETS, *dbt, *SCENARIO_ASSETS) for key in a.keys
+    ]
     meterline = (
         MeterlineResource.for_settings(s, full_refresh=full_refresh)
         if s is not None
@@ -53,6 +56,7 @@ def build_definitions(
             *INGEST_ASSETS,
             *CATALOG_ASSETS,
             *dbt,
+            *SCENARIO_ASSETS,
             *build_export_assets(upstream),
             *build_controls_assets([key for a in dbt for key in a.keys]),
         ],

@@ -313,6 +313,9 @@ def write_reference(
     )
     for plan in plans():
         _dump_yaml(ref / "plans" / f"{plan['code']}_v{plan['version']}.yml", plan)
+    from orchestration.generator.pricing_lab import write_demo_scenarios
+
+    write_demo_scenarios(ref, plans())
     _dump_yaml(
         ref / "cost_allocation.yml",
         {

@@ -52,6 +52,8 @@ def build_dbt_assets(manifest: Mapping[str, Any] | Path) -> dg.AssetsDefinition:
         dagster_dbt_translator=MeterlineTranslator(),
         name="meterline_dbt",
         pool=DUCKDB_WRITER_POOL,
+        # the pricing lab's models read scenario re-ratings: built by the scenarios asset after this
+        exclude="tag:scenarios",
     )
     def meterline_dbt_assets(
         context: AssetExecutionContext, dbt: DbtCliResource, meterline: MeterlineResource

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('ledger', 'issued_invoice_lines') }}
+    select * from {{ ledger_source('issued_invoice_lines') }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'plan_charges') }}
+    select * from {{ reference_source('plan_charges') }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'plan_price_tiers') }}
+    select * from {{ reference_source('plan_price_tiers') }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'plan_prices') }}
+    select * from {{ reference_source('plan_prices') }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'plans') }}
+    select * from {{ reference_source('plans') }}
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'subscriptions') }}
+    select * from {{ reference_source('subscriptions') }}
 
 ),
 
