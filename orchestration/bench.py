@@ -61,14 +61,16 @@ with events as (
     from {source}
 ),
 deduped as (
+    -- min, not any_value: a redelivered id whose copies differ must fall in the same group
+    -- whatever order the rows are read in (Parquet files or the stored table)
     select
-        any_value(subject) as customer_id,
-        any_value(model) as model,
-        any_value(time) as event_time,
-        any_value(input_tokens) as input_tokens,
-        any_value(cached_input_tokens) as cached_input_tokens,
-        any_value(cache_write_tokens) as cache_write_tokens,
-        any_value(output_tokens) as output_tokens,
+        min(subject) as customer_id,
+        min(model) as model,
+        min(time) as event_time,
+        min(input_tokens) as input_tokens,
+        min(cached_input_tokens) as cached_input_tokens,
+        min(cache_write_tokens) as cache_write_tokens,
+        min(output_tokens) as output_tokens,
     from events
     group by source, id
 ),

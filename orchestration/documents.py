@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 import jinja2
 
-from orchestration.exports import plain_decimal
+from orchestration.money import plain_decimal
 from orchestration.seller import Seller
 
 TEMPLATES = Path(__file__).parent / "templates"

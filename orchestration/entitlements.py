@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.config import Settings
-from orchestration.exports import money, plain_decimal, render_csv
+from orchestration.exports import render_csv
+from orchestration.money import money, plain_decimal
 from orchestration.warehouse import connect
 
 COLUMNS: tuple[str, ...] = (

@@ -46,6 +46,7 @@ from typing import Any
 import duckdb
 
 from orchestration.config import Settings
+from orchestration.money import money, plain_decimal
 
 LINE_COLUMNS: tuple[str, ...] = (
     "invoice_number",
@@ -183,18 +184,6 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 def escape_text(value: str) -> str:
     """Neutralise a text cell a spreadsheet would evaluate (CSV injection)."""
     return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
-
-
-def plain_decimal(value: Decimal) -> str:
-    """A decimal without exponent and without trailing zeros: 1E+6 -> 1000000, 2.50 -> 2.5."""
-    if value == 0:
-        return "0"
-    text = format(value.normalize(), "f")
-    return text
-
-
-def money(value: Decimal) -> str:
-    return format(value.quantize(Decimal("0.01")), "f")
 
 
 def format_cell(column: str, value: Any, text_columns: frozenset[str]) -> str:

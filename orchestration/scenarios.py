@@ -51,6 +51,7 @@ import yaml
 from orchestration.config import Settings
 from orchestration.ingest.reference_yaml import YamlRows, parse_plan
 from orchestration.ingest.results import ReferenceDataError
+from orchestration.warehouse import SCENARIO_DDL
 
 BASELINE = "current"
 WORK_SCHEMA = "scenario_work"
@@ -84,38 +85,6 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _KEYS = {"name", "description", "periods", "plans", "customers", "move_to_plan", "cost_changes"}
 
-DDL = [
-    "CREATE SCHEMA IF NOT EXISTS scenarios",
-    """CREATE TABLE IF NOT EXISTS raw.scenarios (
-    scenario VARCHAR, scenario_name VARCHAR, description VARCHAR, file_path VARCHAR,
-    period_from VARCHAR, period_to VARCHAR, customer_scope VARCHAR, move_to_plan VARCHAR,
-    plan_files VARCHAR
-)""",
-    "CREATE TABLE IF NOT EXISTS raw.scenario_customers (scenario VARCHAR, customer_id VARCHAR)",
-    """CREATE TABLE IF NOT EXISTS raw.scenario_cost_changes (
-    scenario VARCHAR, change_index INTEGER, provider VARCHAR, model_pattern VARCHAR,
-    price_component VARCHAR, change_pct DECIMAL(9, 4), effective_from DATE, effective_to DATE
-)""",
-    """CREATE TABLE IF NOT EXISTS scenarios.invoices (
-    scenario VARCHAR, invoice_id VARCHAR, customer_id VARCHAR, period VARCHAR,
-    period_start DATE, period_end DATE, currency VARCHAR,
-    fees_total DECIMAL(38, 2), usage_total DECIMAL(38, 2), discount_total DECIMAL(38, 2),
-    minimum_commitment_total DECIMAL(38, 2), subtotal DECIMAL(38, 2),
-    credit_total DECIMAL(38, 2), promotional_credit_total DECIMAL(38, 2),
-    tax_total DECIMAL(38, 2), total DECIMAL(38, 2), is_blocked BOOLEAN, blocked_reason VARCHAR
-)""",
-    """CREATE TABLE IF NOT EXISTS scenarios.invoice_lines (
-    scenario VARCHAR, invoice_id VARCHAR, customer_id VARCHAR, period VARCHAR,
-    line_key VARCHAR, line_type VARCHAR, description VARCHAR, meter_code VARCHAR,
-    dimensions VARCHAR, quantity DECIMAL(38, 9), unit_price DECIMAL(38, 12),
-    amount DECIMAL(38, 2), plan_code VARCHAR, plan_version INTEGER
-)""",
-    """CREATE TABLE IF NOT EXISTS scenarios.margin_rows (
-    scenario VARCHAR, customer_id VARCHAR, period VARCHAR, provider VARCHAR, model VARCHAR,
-    feature VARCHAR, revenue DECIMAL(38, 2), cogs_direct DECIMAL(38, 2),
-    cogs_allocated DECIMAL(38, 2)
-)""",
-]
 
 
 def _executemany(con: duckdb.DuckDBPyConnection, sql: str, rows: list[Any]) -> None:
@@ -126,7 +95,7 @@ def _executemany(con: duckdb.DuckDBPyConnection, sql: str, rows: list[Any]) -> N
 def ensure_scenario_schema(con: duckdb.DuckDBPyConnection) -> None:
     """The tables the scenario marts read (empty until scenarios run). Idempotent."""
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    for stmt in DDL:
+    for stmt in SCENARIO_DDL:
         con.execute(stmt)
 
 
@@ -561,7 +530,7 @@ def chain_models(manifest: dict[str, Any]) -> list[str]:
 
 
 def _manifest() -> dict[str, Any]:
-    from orchestration.defs.dbt.assets import DBT_MANIFEST
+    from orchestration.dbt_project import DBT_MANIFEST
 
     return json.loads(Path(DBT_MANIFEST).read_text(encoding="utf-8"))
 

@@ -501,15 +501,49 @@ MIGRATIONS: list[str] = [
 ]
 
 
+# the pricing lab (orchestration/scenarios.py): what a scenario is, and its re-rated results
+SCENARIO_DDL = [
+    "CREATE SCHEMA IF NOT EXISTS scenarios",
+    """CREATE TABLE IF NOT EXISTS raw.scenarios (
+    scenario VARCHAR, scenario_name VARCHAR, description VARCHAR, file_path VARCHAR,
+    period_from VARCHAR, period_to VARCHAR, customer_scope VARCHAR, move_to_plan VARCHAR,
+    plan_files VARCHAR
+)""",
+    "CREATE TABLE IF NOT EXISTS raw.scenario_customers (scenario VARCHAR, customer_id VARCHAR)",
+    """CREATE TABLE IF NOT EXISTS raw.scenario_cost_changes (
+    scenario VARCHAR, change_index INTEGER, provider VARCHAR, model_pattern VARCHAR,
+    price_component VARCHAR, change_pct DECIMAL(9, 4), effective_from DATE, effective_to DATE
+)""",
+    """CREATE TABLE IF NOT EXISTS scenarios.invoices (
+    scenario VARCHAR, invoice_id VARCHAR, customer_id VARCHAR, period VARCHAR,
+    period_start DATE, period_end DATE, currency VARCHAR,
+    fees_total DECIMAL(38, 2), usage_total DECIMAL(38, 2), discount_total DECIMAL(38, 2),
+    minimum_commitment_total DECIMAL(38, 2), subtotal DECIMAL(38, 2),
+    credit_total DECIMAL(38, 2), promotional_credit_total DECIMAL(38, 2),
+    tax_total DECIMAL(38, 2), total DECIMAL(38, 2), is_blocked BOOLEAN, blocked_reason VARCHAR
+)""",
+    """CREATE TABLE IF NOT EXISTS scenarios.invoice_lines (
+    scenario VARCHAR, invoice_id VARCHAR, customer_id VARCHAR, period VARCHAR,
+    line_key VARCHAR, line_type VARCHAR, description VARCHAR, meter_code VARCHAR,
+    dimensions VARCHAR, quantity DECIMAL(38, 9), unit_price DECIMAL(38, 12),
+    amount DECIMAL(38, 2), plan_code VARCHAR, plan_version INTEGER
+)""",
+    """CREATE TABLE IF NOT EXISTS scenarios.margin_rows (
+    scenario VARCHAR, customer_id VARCHAR, period VARCHAR, provider VARCHAR, model VARCHAR,
+    feature VARCHAR, revenue DECIMAL(38, 2), cogs_direct DECIMAL(38, 2),
+    cogs_allocated DECIMAL(38, 2)
+)""",
+]
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every non-dbt schema and table if missing. Idempotent."""
     for stmt in DDL:
         con.execute(stmt)
     for stmt in MIGRATIONS:
         con.execute(stmt)
-    from orchestration.scenarios import ensure_scenario_schema
-
-    ensure_scenario_schema(con)
+    for stmt in SCENARIO_DDL:
+        con.execute(stmt)
 
 
 def duckdb_config() -> dict[str, str]:

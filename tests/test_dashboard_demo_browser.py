@@ -59,7 +59,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     env = {**os.environ, "METERLINE_DATA_DIR": str(data)}
     _meterline("generate", "--out", str(data), "--quiet", env=env)  # as `make demo`
     _meterline("run", "--data-dir", str(data), env=env)
-    _meterline("close", "--period", "2026-10", "--data-dir", str(data), env=env)
+    _meterline("close", "--through", "2026-10", "--data-dir", str(data), env=env)
     return settings(data)
 
 

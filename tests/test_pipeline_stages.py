@@ -14,7 +14,15 @@ pytestmark = pytest.mark.filterwarnings("ignore::Warning")
 def test_every_step_of_the_job_has_its_stage(dbt_manifest: Path) -> None:
     from orchestration.dbt_project import load_manifest
     from orchestration.defs.build import PIPELINE_JOB_NAME, build_definitions
-    from orchestration.pipeline import CATALOG, CHECKS, DBT, INGEST, PUBLISH, step_stages
+    from orchestration.pipeline import (
+        CATALOG,
+        CHECKS,
+        DBT,
+        INGEST,
+        PUBLISH,
+        SCENARIOS,
+        step_stages,
+    )
 
     defs = build_definitions(load_manifest())
     stages = step_stages(defs)
@@ -22,11 +30,13 @@ def test_every_step_of_the_job_has_its_stage(dbt_manifest: Path) -> None:
     assert set(job.graph.node_dict) == set(stages)  # one job: every asset and check
     assert collections.Counter(stages.values()) == {
         INGEST: 6,  # reference, usage, openai, anthropic, focus, audit
-        CHECKS: 8,  # rows_conserved, 6 reference suites, batch summaries
+        CHECKS: 9,  # rows_conserved, files rejected or flagged, 6 reference suites, batch summaries
         CATALOG: 1,
         DBT: 1,  # one dbt build, split into sub-stages by folder
-        PUBLISH: 3,  # invoice CSVs, weekly summaries, the snapshot
+        SCENARIOS: 1,  # the pricing lab re-rates its scenarios with the same models
+        PUBLISH: 5,  # invoice CSVs, weekly summaries, entitlements, alert delivery, the snapshot
     }
     assert stages["meterline_dbt"] == DBT
     assert stages["exports__published_warehouse"] == PUBLISH
     assert stages["raw__load_manifest_rows_conserved"] == CHECKS
+    assert stages["pricing_lab_scenarios"] == SCENARIOS

@@ -67,13 +67,11 @@ periods as (
         coalesce(invoice_periods.period, usage_periods.period) as period,
         coalesce(
             invoice_periods.period_start,
-            cast(strptime(usage_periods.period || '-01', '%Y-%m-%d') as date)
+            cast(usage_periods.period || '-01' as date)
         ) as period_start,
         coalesce(
             invoice_periods.period_end,
-            cast(
-                strptime(usage_periods.period || '-01', '%Y-%m-%d') + interval 1 month as date
-            )
+            cast({{ dbt.dateadd('month', 1, "cast(usage_periods.period || '-01' as date)") }} as date)
         ) as period_end,
         coalesce(invoice_periods.invoices, 0) as invoices,
         coalesce(invoice_periods.issued_invoices, 0) as issued_invoices,
