@@ -112,6 +112,29 @@ def test_account_credit_is_burned_like_a_paid_grant(noted: dict[str, Any]) -> No
     ) == [("grant", None, D("24.00"), D("24.00")), ("burn", "2026-12", D("-24.00"), D("0.00"))]
 
 
+def test_account_credit_has_a_balance_like_a_paid_grant(noted: dict[str, Any]) -> None:
+    """fct_credit_balances reads the same grants as the ledger: the note's account credit has a
+    balance from the day it is granted (2026-12-03) and its burn on December's invoice shows on
+    the first day after December ends."""
+    s = noted["s"]
+    dbt_build(s, "fct_credit_balances", unit_tests=False, data_tests=False)
+    rows = query(
+        s,
+        "select min(balance_date), max(balance_date), count(*), "
+        "min(granted_to_date), max(granted_to_date), max(balance) "
+        "from marts.fct_credit_balances where grant_id = 'CN-202611-00001'",
+    )
+    first, last, days, granted_min, granted_max, top = rows[0]
+    assert str(first) == "2026-12-03"
+    assert days == (last - first).days + 1
+    assert (granted_min, granted_max, top) == (D("24.00"), D("24.00"), D("24.00"))
+    assert query(
+        s,
+        "select kind, priority from marts.fct_credit_balances "
+        "where grant_id = 'CN-202611-00001' group by all",
+    ) == [("paid", 0)]
+
+
 def test_notes_over_what_is_open_are_refused_naming_file_and_line(
     noted: dict[str, Any],
 ) -> None:
