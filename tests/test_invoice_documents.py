@@ -52,7 +52,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     s = settings(data)
     assert run_pipeline(s, progress=False)
     messages: list[str] = []
-    assert close_period(s, PERIOD, [], force=True, echo=messages.append), messages
+    assert close_period(s, PERIOD, [], force=True, through=True, echo=messages.append), messages
     assert run_pipeline(s, progress=False)
     return s
 

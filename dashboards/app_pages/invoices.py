@@ -291,7 +291,7 @@ def _credit_notes(snap: da.Snapshot, period: str) -> None:
     ui.show_table(
         notes,
         money=["amount", "tax", "total", "account_credit_used", "account_credit_balance"],
-        hide=["customer_id"],
+        hide=["customer_id", "currency"],
         key="credit_notes",
         labels={"credit_note_number": "Credit note no.", "invoice_number": "Credits invoice"},
         empty=f"No credit notes issued at the close of {period}.",
