@@ -22,6 +22,7 @@ import duckdb
 import yaml
 
 from orchestration.config import Settings
+from orchestration.ingest.currencies import billing_currency_problem
 from orchestration.ingest.manifest import (
     Counts,
     RawFile,
@@ -65,6 +66,7 @@ CSV_DECIMALS: dict[tuple[str, str], tuple[int, int]] = {
     ("budgets", "monthly_budget"): (38, MONEY_SCALE),
     ("provider_prices", "unit_price"): (38, MONEY_SCALE),
     ("provider_prices", "price_per"): (38, MONEY_SCALE),
+    ("fx_rates", "rate"): (38, MONEY_SCALE),
 }
 
 
@@ -215,6 +217,22 @@ def _range_checks(
         cur = r.get("currency") if kind == "customers" else None
         if cur and re.fullmatch(r"[A-Z]{3}", cur) and (problem := currency_problem(cur)):
             problems.add(f.rel_path, n, f"column 'currency': {problem}")
+        elif cur and re.fullmatch(r"[A-Z]{3}", cur) and (problem := billing_currency_problem(cur)):
+            problems.add(f.rel_path, n, f"column 'currency': {problem}")
+        if kind == "fx_rates":
+            for col in ("from_currency", "to_currency"):
+                code = r.get(col)
+                if code and re.fullmatch(r"[A-Z]{3}", code) and (problem := currency_problem(code)):
+                    problems.add(f.rel_path, n, f"column '{col}': {problem}")
+            if r["from_currency"] and r["from_currency"] == r["to_currency"]:
+                problems.add(
+                    f.rel_path,
+                    n,
+                    f"column 'to_currency': {r['to_currency']!r} is the from_currency "
+                    "(a rate converts between two currencies)",
+                )
+            if (x := _d(r["rate"])) is not None and x == 0:
+                problems.add(f.rel_path, n, "column 'rate': must be greater than 0")
         if kind == "customers" and (x := _d(r["tax_rate"])) is not None and x > 1:
             problems.add(
                 f.rel_path,
