@@ -38,8 +38,9 @@ def test_fx_rates_load_as_text_and_stage_as_decimal(tmp_settings: Settings) -> N
     loads = {f.file_path: (f.table_name, f.raw_rows, f.loaded_rows) for f in ingest_reference(s)}
     assert loads["reference/fx_rates.csv"] == ("fx_rates", 3, 3)
     assert query(
-        s, "select row_number, date, from_currency, to_currency, rate from raw.fx_rates "
-        "order by row_number"
+        s,
+        "select row_number, date, from_currency, to_currency, rate from raw.fx_rates "
+        "order by row_number",
     ) == [
         (1, "2026-10-01", "USD", "JPY", "149.85"),
         (2, "2026-10-02", "USD", "JPY", "150.1"),
@@ -87,9 +88,7 @@ def test_bad_fx_rate_rows_name_file_row_and_problem(tmp_settings: Settings) -> N
 def test_a_currency_finer_than_the_cent_is_refused(tmp_settings: Settings) -> None:
     customers = CUSTOMERS_CSV + "cus_manama,Manama WLL,BHD,Asia/Bahrain,0,smb,,\n"
     plan = PLAN_PRO_V1.replace("currency: USD", "currency: KWD").replace("code: pro", "code: kw")
-    assert _error_lines(
-        tmp_settings, {"customers.csv": customers, "plans/kw_v1.yml": plan}
-    ) == [
+    assert _error_lines(tmp_settings, {"customers.csv": customers, "plans/kw_v1.yml": plan}) == [
         "reference/customers.csv: row 4: column 'currency': 'BHD' has 3 decimal places "
         "(ISO 4217 minor unit); meterline bills currencies with at most 2 (amounts are stored "
         "to the cent), so it is not supported yet",

@@ -215,9 +215,11 @@ def _range_checks(
                 if limit is not None:
                     problems.add(f.rel_path, n, f"column '{col}': {limit}")
         cur = r.get("currency") if kind == "customers" else None
-        if cur and re.fullmatch(r"[A-Z]{3}", cur) and (problem := currency_problem(cur)):
-            problems.add(f.rel_path, n, f"column 'currency': {problem}")
-        elif cur and re.fullmatch(r"[A-Z]{3}", cur) and (problem := billing_currency_problem(cur)):
+        if (
+            cur
+            and re.fullmatch(r"[A-Z]{3}", cur)
+            and (problem := currency_problem(cur) or billing_currency_problem(cur))
+        ):
             problems.add(f.rel_path, n, f"column 'currency': {problem}")
         if kind == "fx_rates":
             for col in ("from_currency", "to_currency"):
