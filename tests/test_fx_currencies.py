@@ -133,3 +133,21 @@ def test_money_text_refuses_an_amount_that_is_not_in_minor_units() -> None:
 
     with pytest.raises(ValueError, match=re.escape("12.50 JPY")):
         money(Decimal("12.50"), "JPY")
+
+
+def test_a_customer_amount_finer_than_its_currency_is_refused(tmp_settings: Settings) -> None:
+    customers = CUSTOMERS_CSV + "cus_sakura,Sakura KK,JPY,Asia/Tokyo,0.1,startup,,\n"
+    grants = (
+        "grant_id,customer_id,amount,granted_at,expires_at,priority,kind\n"
+        "gr_1,cus_acme,100.50,2026-09-01,,1,promotional\n"
+        "gr_2,cus_sakura,5000,2026-09-01,,1,promotional\n"
+        "gr_3,cus_sakura,5000.50,2026-09-01,,1,promotional\n"
+        "gr_4,cus_sakura,5000.000,2026-09-01,,1,promotional\n"
+    )
+    assert _error_lines(
+        tmp_settings, {"customers.csv": customers, "credit_grants.csv": grants}
+    ) == [
+        "reference/credit_grants.csv: row 3: column 'amount': '5000.50' is not a whole number "
+        "of JPY's minor unit (0 decimal places in ISO 4217): customer 'cus_sakura' is billed "
+        "in JPY"
+    ]

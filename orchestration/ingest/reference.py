@@ -22,7 +22,7 @@ import duckdb
 import yaml
 
 from orchestration.config import Settings
-from orchestration.ingest.currencies import billing_currency_problem
+from orchestration.ingest.currencies import billing_currency_problem, minor_units
 from orchestration.ingest.manifest import (
     Counts,
     RawFile,
@@ -288,6 +288,37 @@ def _load_yaml(f: RawFile, problems: _Problems) -> Any:
 # --- cross-file rules ------------------------------------------------------------------------
 
 
+# money columns in the customer's currency: for a currency with fewer than 2 decimal places
+# (JPY), a value must be a whole number of its minor unit (a JPY grant of 5000.50 would burn
+# fractions of a yen), refused rather than rounded. Cent currencies keep the older rule (up to 12
+# places, rounded to cents where used).
+CUSTOMER_MONEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "contracts": ("commit_amount",),
+    "credit_grants": ("amount",),
+    "budgets": ("monthly_budget",),
+}
+
+
+def _minor_unit_check(
+    file: RawFile, r: dict[str, str | None], kind: str, cur: str, problems: _Problems
+) -> None:
+    if not re.fullmatch("[A-Z]{3}", cur) or currency_problem(cur):
+        return
+    places = minor_units(cur)
+    if places >= 2:
+        return
+    for col in CUSTOMER_MONEY_COLUMNS.get(kind, ()):
+        x = _d(r.get(col))
+        if x is not None and x.is_finite() and x != x.quantize(Decimal(1).scaleb(-places)):
+            problems.add(
+                file.rel_path,
+                f"row {r['row_number']}",
+                f"column '{col}': {r[col]!r} is not a whole number of {cur}'s minor unit "
+                f"({places} decimal places in ISO 4217): customer {r['customer_id']!r} is "
+                f"billed in {cur}",
+            )
+
+
 def _cross_checks(
     csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]]],
     plans: list[tuple[RawFile, YamlRows]],
@@ -339,6 +370,8 @@ def _cross_checks(
                     f"row {r['row_number']}",
                     f"column 'customer_id': unknown customer {cid!r} (not in customers.csv)",
                 )
+            elif cid:
+                _minor_unit_check(file, r, kind, currency[cid], problems)
 
     if "subscriptions" in csv_rows:
         file, rows = csv_rows["subscriptions"]
@@ -365,7 +398,8 @@ def _cross_checks(
                         file.rel_path,
                         n,
                         f"plan {code!r} is priced in {', '.join(wrong)} but customer "
-                        f"{cid!r} is billed in {currency[cid]}",
+                        f"{cid!r} is billed in {currency[cid]} (a plan bills in its own "
+                        "currency: give the customer a plan priced in its currency)",
                     )
         for r in rows:
             code, pinned = r.get("plan_code"), r.get("plan_version")
