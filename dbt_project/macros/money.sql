@@ -16,7 +16,9 @@
    whole number of yen stored as 1234.00. Currencies with more than 2 places are refused on load
    (orchestration/ingest/currencies.py). DuckDB's round() on a DECIMAL rounds half away from zero
    (verified by tests/test_rating_macros.py on +-0.005, 2.675, 0.125, 1.115, 0.004) and needs a
-   constant precision, hence the CASE. #}
+   constant precision, hence the CASE; each branch is cast to DECIMAL(38,2) on its own (a CASE
+   over DECIMAL(38,0) and DECIMAL(38,2) branches takes the first branch's type and would drop
+   the cents). #}
 {% macro round_money(expr, minor_units=none) -%}
     {{ return(adapter.dispatch('round_money', 'meterline')(expr, minor_units)) }}
 {%- endmacro %}
@@ -25,14 +27,11 @@
     {%- if minor_units is none -%}
     cast(round(cast({{ expr }} as decimal(38, 12)), 2) as decimal(38, 2))
     {%- else -%}
-    cast(
-        case {{ minor_units }}
-            when 0 then round(cast({{ expr }} as decimal(38, 12)), 0)
-            when 1 then round(cast({{ expr }} as decimal(38, 12)), 1)
-            else round(cast({{ expr }} as decimal(38, 12)), 2)
-        end
-        as decimal(38, 2)
-    )
+    case {{ minor_units }}
+        when 0 then cast(round(cast({{ expr }} as decimal(38, 12)), 0) as decimal(38, 2))
+        when 1 then cast(round(cast({{ expr }} as decimal(38, 12)), 1) as decimal(38, 2))
+        else cast(round(cast({{ expr }} as decimal(38, 12)), 2) as decimal(38, 2))
+    end
     {%- endif -%}
 {%- endmacro %}
 
