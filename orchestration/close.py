@@ -38,6 +38,7 @@ import yaml
 from orchestration import credit_notes
 from orchestration.config import DBT_PROJECT_DIR, Settings
 from orchestration.exports import clean_stale_temp, export_period
+from orchestration.money import money as money_text
 from orchestration.run_log import read_run_log, run_lock
 from orchestration.seller import SellerConfigError, load_seller
 from orchestration.warehouse import connect, ensure_schema
@@ -756,7 +757,7 @@ def _close_one(
     ).fetchall()
     export = export_period(s, con, period)
     unknown = [c for c in exclude if c not in customers]
-    money = ", ".join(f"{cur} {amt}" for cur, amt in totals)
+    money = ", ".join(f"{cur} {money_text(amt, cur)}" for cur, amt in totals)
     message = (
         f"closed {period}: {len(numbers)} invoices ({numbers[0]} .. {numbers[-1]})"
         if numbers
