@@ -211,22 +211,23 @@ def _yen_plan(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def jpy_customer(scn: Scenario) -> int | None:
-    """Index of the customer billed in JPY: the first startup customer in Asia/Tokyo with no other
-    planted role (contract, grant, budget, plan change, spike, late start, parent/child)."""
+    """Index of the customer billed in JPY: a startup customer with no other planted role
+    (contract, grant, budget, plan change, spike, late start, parent/child), the first in
+    Asia/Tokyo if there is one (the default demo: yes), else the first such startup."""
     taken = {0, 1, 2, 3, scn.plan_changer, scn.spike_customer, scn.late_starter}
     taken |= {len(scn.customers) - 1, len(scn.customers) // 2 + 1}
     parents = {c.parent_customer_id for c in scn.customers if c.parent_customer_id}
-    for c in scn.customers:
-        if (
-            c.timezone == "Asia/Tokyo"
-            and c.segment == "startup"
-            and c.index not in taken
-            and c.index % 3  # budgets go to every third customer
-            and not c.parent_customer_id
-            and c.customer_id not in parents
-        ):
-            return c.index
-    return None
+    free = [
+        c
+        for c in scn.customers
+        if c.segment == "startup"
+        and c.index not in taken
+        and c.index % 3  # budgets go to every third customer
+        and not c.parent_customer_id
+        and c.customer_id not in parents
+    ]
+    tokyo = [c for c in free if c.timezone == "Asia/Tokyo"]
+    return (tokyo or free)[0].index if free else None
 
 
 def fx_rate(day: dt.date) -> Decimal:

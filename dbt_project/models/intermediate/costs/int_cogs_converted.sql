@@ -55,6 +55,7 @@ final as (
         with_currency.allocated_amount,
         with_currency.cost_currency,
         with_currency.reporting_currency,
+        with_currency.reporting_minor_units,
         case
             when with_currency.reporting_currency = with_currency.cost_currency
                 then cast(1 as decimal(38, 12))

@@ -31,6 +31,7 @@ final as (
         allocated.allocated_amount,
         allocated.cost_currency,
         allocated.reporting_currency,
+        allocated.reporting_minor_units,
         allocated.fx_rate,
         allocated.fx_status,
         allocated.allocated_amount_reporting,
