@@ -233,6 +233,16 @@ def test_invoice_is_in_whole_yen(with_rate: Settings) -> None:
     ]
     assert query(
         with_rate,
+        "select description, price_basis from marts.fct_invoice_lines "
+        "where period = '2026-10' and line_type = 'subscription'",
+    ) == [
+        (
+            "Pro (Japan) v1 subscription (20/31 days of 15000)",
+            "15000 per month × 20/31 days (2026-10-12 to 2026-10-31)",
+        )
+    ]
+    assert query(
+        with_rate,
         "select subtotal, tax_total, total, currency from marts.fct_invoices "
         "where period = '2026-10'",
     ) == [(D("10765.00"), D("1077.00"), D("11842.00"), "JPY")]
