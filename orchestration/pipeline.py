@@ -121,6 +121,8 @@ def split_dbt_stages(
     counts: dict[str, int] = {}
     failed: dict[str, list[str]] = {}
     for res in run_results.get("results", []):
+        if res.get("unique_id", "").startswith("operation."):
+            continue  # on-run-start (macros/lake_sources.sql): no SQL on DuckDB, not a node
         st = node_stage.get(res.get("unique_id", ""), CONTROLS)
         done = [_epoch(t["completed_at"]) for t in res.get("timing", []) if t.get("completed_at")]
         if done:

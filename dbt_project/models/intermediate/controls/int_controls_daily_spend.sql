@@ -179,7 +179,7 @@ to_date as (
 final as (
 
     select
-        customer_id || ':' || cast(spend_date as varchar) as daily_spend_id,
+        customer_id || ':' || cast(spend_date as {{ text_type() }}) as daily_spend_id,
         customer_id,
         spend_date,
         period,

@@ -230,7 +230,7 @@ rounded as (
 final as (
 
     select
-        line_key || ':' || period || ':' || cast(usage_date as varchar) as line_day_id,
+        line_key || ':' || period || ':' || cast(usage_date as {{ text_type() }}) as line_day_id,
         line_key,
         customer_id || ':' || period as invoice_id,
         customer_id,

@@ -231,7 +231,7 @@ projection as (
 final as (
 
     select
-        spine.grant_id || ':' || cast(spine.balance_date as varchar) as credit_balance_id,
+        spine.grant_id || ':' || cast(spine.balance_date as {{ text_type() }}) as credit_balance_id,
         spine.customer_id,
         spine.grant_id,
         spine.kind,

@@ -141,7 +141,7 @@ final as (
 
     select
         amounts.customer_id || ':' || amounts.period || ':'
-        || cast(amounts.threshold_pct as varchar) as alert_id,
+        || cast(amounts.threshold_pct as {{ text_type() }}) as alert_id,
         amounts.customer_id,
         amounts.period,
         amounts.period_start,

@@ -27,7 +27,7 @@ dated as (
 
     select
         *,
-        strftime(spend_date, '%G-W%V') as iso_week,
+        {{ iso_week_text('spend_date') }} as iso_week,
         cast(date_trunc('week', spend_date) as date) as week_start
 
     from daily

@@ -1,0 +1,78 @@
+"""Raw data both engines read (issue 21, docs/design.md "Engines").
+
+Ingest, its checks and the close write DuckDB (``raw.*``, ``ledger.*``): conservation,
+quarantine and dedupe happen there once, whatever the engine. For ``METERLINE_ENGINE=spark``,
+``export_lake`` copies every ``raw`` and ``ledger`` table to one Parquet file per table under
+``<data_dir>/lake/<schema>/<table>/part-0.parquet`` (written beside, then renamed into place); the
+dbt project registers each as an external table on Spark (macro ``register_lake_sources``,
+on-run-start). Parquet needs no extension on either side: DuckDB writes it natively, Spark reads
+it natively.
+
+Column types cross unchanged except two DuckDB-only ones: ``JSON`` goes as text (dbt models parse
+it with the JSON functions of each engine) and ``UBIGINT`` as ``DECIMAL(20,0)`` (Spark has no
+unsigned integers)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from orchestration.config import Settings
+from orchestration.warehouse import connect
+
+LAKE_SCHEMAS = ("raw", "ledger", "scenarios")
+
+
+def _select_list(columns: list[tuple[str, str]]) -> str:
+    out = []
+    for name, data_type in columns:
+        quoted = '"' + name.replace('"', '""') + '"'
+        if data_type == "JSON":
+            out.append(f"cast({quoted} as varchar) as {quoted}")
+        elif data_type == "UBIGINT":
+            out.append(f"cast({quoted} as decimal(20, 0)) as {quoted}")
+        else:
+            out.append(quoted)
+    return ", ".join(out)
+
+
+def export_lake(s: Settings) -> dict[str, int]:
+    """Copy every table of the raw and ledger schemas to Parquet under ``s.lake_dir``; returns
+    rows per ``schema.table``. Rows keep the table's order (``preserve_insertion_order``)."""
+    counts: dict[str, int] = {}
+    with connect(s.warehouse, read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('raw', 'ledger', 'scenarios') and table_type = 'BASE TABLE' "
+            "order by table_schema, table_name"
+        ).fetchall()
+        for schema, table in tables:
+            columns = con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
+            ).fetchall()
+            folder = s.lake_dir / schema / table
+            folder.mkdir(parents=True, exist_ok=True)
+            final = folder / "part-0.parquet"
+            tmp = folder / ".part-0.parquet.tmp"
+            con.execute(
+                f"copy (select {_select_list(columns)} from {schema}.{table}) "
+                f"to '{tmp}' (format parquet, compression zstd)"
+            )
+            os.replace(tmp, final)
+            counts[f"{schema}.{table}"] = con.execute(
+                f"select count(*) from {schema}.{table}"
+            ).fetchone()[0]
+    return counts
+
+
+def clear_lake(s: Settings) -> None:
+    """Remove the Parquet copies (the warehouse stays the source of truth)."""
+    if s.lake_dir.exists():
+        shutil.rmtree(s.lake_dir)
+
+
+def lake_table_path(s: Settings, schema: str, table: str) -> Path:
+    return s.lake_dir / schema / table
