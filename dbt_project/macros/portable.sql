@@ -345,3 +345,194 @@
 {% macro spark__rtrim_chars(expr, chars) -%}
     rtrim({{ chars }}, {{ expr }})
 {%- endmacro %}
+
+{# True when the `sep`-separated text `text_expr` has the element `value_expr`. #}
+{% macro text_list_contains(text_expr, sep, value_expr) -%}
+    {{ return(adapter.dispatch('text_list_contains', 'meterline')(text_expr, sep, value_expr)) }}
+{%- endmacro %}
+
+{% macro default__text_list_contains(text_expr, sep, value_expr) -%}
+    array_contains(split({{ text_expr }}, {{ sep }}), {{ value_expr }})
+{%- endmacro %}
+
+{% macro duckdb__text_list_contains(text_expr, sep, value_expr) -%}
+    list_contains(string_split({{ text_expr }}, {{ sep }}), {{ value_expr }})
+{%- endmacro %}
+
+{# The `sep`-separated parts of a text, as an array of text (`sep` a plain character). #}
+{% macro split_text(text_expr, sep) -%}
+    {{ return(adapter.dispatch('split_text', 'meterline')(text_expr, sep)) }}
+{%- endmacro %}
+
+{% macro default__split_text(text_expr, sep) -%}
+    {{ exceptions.raise_compiler_error("split_text: implement <adapter>__split_text for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__split_text(text_expr, sep) -%}
+    string_split({{ text_expr }}, {{ sep }})
+{%- endmacro %}
+
+{# Spark: split() takes a regular expression; the separator as a character class. #}
+{% macro spark__split_text(text_expr, sep) -%}
+    split({{ text_expr }}, concat('[', {{ sep }}, ']'))
+{%- endmacro %}
+
+{# The text value at the top-level key `key_expr` (any characters) of a JSON object. #}
+{% macro json_text_at_key(json_expr, key_expr) -%}
+    {{ return(adapter.dispatch('json_text_at_key', 'meterline')(json_expr, key_expr)) }}
+{%- endmacro %}
+
+{% macro default__json_text_at_key(json_expr, key_expr) -%}
+    {{ json_text(json_expr, key_expr) }}
+{%- endmacro %}
+
+{% macro duckdb__json_text_at_key(json_expr, key_expr) -%}
+    json_extract_string({{ json_expr }}, '$."' || {{ key_expr }} || '"')
+{%- endmacro %}
+
+{# True when the text is valid JSON. #}
+{% macro json_is_valid(json_expr) -%}
+    {{ return(adapter.dispatch('json_is_valid', 'meterline')(json_expr)) }}
+{%- endmacro %}
+
+{% macro default__json_is_valid(json_expr) -%}
+    {{ exceptions.raise_compiler_error("json_is_valid: implement <adapter>__json_is_valid for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__json_is_valid(json_expr) -%}
+    json_valid({{ json_expr }})
+{%- endmacro %}
+
+{# Spark: get_json_object of the root is NULL for text that does not parse. #}
+{% macro spark__json_is_valid(json_expr) -%}
+    coalesce(get_json_object({{ json_expr }}, '$') is not null, false)
+{%- endmacro %}
+
+{# One row per day from `start_date` (included) to `end_date` (excluded), none when end <= start:
+   a set-returning select expression. #}
+{% macro day_series(start_date, end_date) -%}
+    {{ return(adapter.dispatch('day_series', 'meterline')(start_date, end_date)) }}
+{%- endmacro %}
+
+{% macro default__day_series(start_date, end_date) -%}
+    {{ exceptions.raise_compiler_error("day_series: implement <adapter>__day_series for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__day_series(start_date, end_date) -%}
+    unnest(range(
+                {{ start_date }},
+                {{ end_date }},
+                interval 1 day
+            ))
+{%- endmacro %}
+
+{# Spark: sequence() includes its end and counts down when end < start: guarded. #}
+{% macro spark__day_series(start_date, end_date) -%}
+    explode(case
+        when cast({{ end_date }} as date) > cast({{ start_date }} as date)
+            then sequence(cast({{ start_date }} as date), date_add(cast({{ end_date }} as date), -1))
+        else cast(array() as array<date>)
+    end)
+{%- endmacro %}
+
+{# Aggregate: the distinct non-null elements of the lists of the rows where `condition` (NULL
+   when no row). #}
+{% macro distinct_of_lists(list_expr, condition) -%}
+    {{ return(adapter.dispatch('distinct_of_lists', 'meterline')(list_expr, condition)) }}
+{%- endmacro %}
+
+{% macro default__distinct_of_lists(list_expr, condition) -%}
+    {{ exceptions.raise_compiler_error("distinct_of_lists: implement <adapter>__distinct_of_lists for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__distinct_of_lists(list_expr, condition) -%}
+    list_distinct(flatten(
+            list({{ list_expr }}) filter (where {{ condition }})
+        ))
+{%- endmacro %}
+
+{% macro spark__distinct_of_lists(list_expr, condition) -%}
+    case
+        when count(case when {{ condition }} then 1 end) > 0
+            then array_distinct(filter(
+                flatten(collect_list(case when {{ condition }} then {{ list_expr }} end)),
+                dl_x -> dl_x is not null
+            ))
+    end
+{%- endmacro %}
+
+{# An empty array of text. #}
+{% macro empty_text_array() -%}
+    {{ return(adapter.dispatch('empty_text_array', 'meterline')()) }}
+{%- endmacro %}
+
+{% macro default__empty_text_array() -%}cast(array() as array<string>){%- endmacro %}
+
+{% macro duckdb__empty_text_array() -%}cast([] as varchar[]){%- endmacro %}
+
+{# `select * except these columns`: the keyword before the parenthesised column list. #}
+{% macro star_except() -%}
+    {{ return(adapter.dispatch('star_except', 'meterline')()) }}
+{%- endmacro %}
+
+{% macro default__star_except() -%}* except{%- endmacro %}
+
+{% macro duckdb__star_except() -%}* exclude{%- endmacro %}
+
+{# An integer type wide enough for money in minor units times a 15-place weight. #}
+{% macro big_int_type() -%}
+    {{ return(adapter.dispatch('big_int_type', 'meterline')()) }}
+{%- endmacro %}
+
+{% macro default__big_int_type() -%}decimal(38, 0){%- endmacro %}
+
+{% macro duckdb__big_int_type() -%}hugeint{%- endmacro %}
+
+{# Integer division truncating toward zero (operands integers). #}
+{% macro int_div(a, b) -%}
+    {{ return(adapter.dispatch('int_div', 'meterline')(a, b)) }}
+{%- endmacro %}
+
+{% macro default__int_div(a, b) -%}
+    {{ exceptions.raise_compiler_error("int_div: implement <adapter>__int_div for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__int_div(a, b) -%}{{ a }} // {{ b }}{%- endmacro %}
+
+{# Spark: `div` is exact on decimals and returns a BIGINT (the quotients here are minor units). #}
+{% macro spark__int_div(a, b) -%}{{ a }} div {{ b }}{%- endmacro %}
+
+{# The integer part of a decimal (toward zero), still a decimal. #}
+{% macro trunc_number(expr) -%}
+    {{ return(adapter.dispatch('trunc_number', 'meterline')(expr)) }}
+{%- endmacro %}
+
+{% macro default__trunc_number(expr) -%}trunc({{ expr }}){%- endmacro %}
+
+{% macro spark__trunc_number(expr) -%}({{ expr }} - {{ expr }} % 1){%- endmacro %}
+
+{# `cross join lateral` a fixed set of rows computed from each row (an unpivot): `rows` is a list
+   of rows, each a list of SQL expressions, named `columns`, under `alias`. #}
+{% macro lateral_rows(rows, alias, columns) -%}
+    {{ return(adapter.dispatch('lateral_rows', 'meterline')(rows, alias, columns)) }}
+{%- endmacro %}
+
+{% macro default__lateral_rows(rows, alias, columns) -%}
+    cross join lateral (
+        values
+        {%- for row in rows %}
+            ({{ row | join(', ') }}){{ "," if not loop.last }}
+        {%- endfor %}
+    ) as {{ alias }} ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{# Spark: a VALUES list cannot read the outer row; inline() of an array of structs can. #}
+{% macro spark__lateral_rows(rows, alias, columns) -%}
+    cross join lateral (
+        select inline(array(
+        {%- for row in rows %}
+            struct({% for e in row %}{{ e }} as {{ columns[loop.index0] }}{{ ", " if not loop.last }}{% endfor %}){{ "," if not loop.last }}
+        {%- endfor %}
+        ))
+    ) as {{ alias }}
+{%- endmacro %}

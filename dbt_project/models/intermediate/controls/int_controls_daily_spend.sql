@@ -53,15 +53,14 @@ spine as (
         periods.period_end,
         periods.days_in_period,
         as_of.as_of_date,
-        cast(
-            unnest(range(
-                periods.period_start,
+        {%- set series_end -%}
                 case
                     when issued.period is not null then periods.period_end
                     else least(periods.period_end, cast({{ dbt.dateadd('day', 1, 'as_of.as_of_date') }} as date))
-                end,
-                interval 1 day
-            ))
+                end
+        {%- endset %}
+        cast(
+            {{ day_series('periods.period_start', series_end) }}
             as date
         ) as spend_date
 
@@ -85,9 +84,7 @@ fees_to_date as (
         sum(
             {{ round_money(prorated_fee(
                 'coalesce(subscription_periods.fee, 0)',
-                "greatest(datediff('day', subscription_periods.active_from, least(cast("
-                ~ dbt.dateadd('day', 1, 'spine.spend_date')
-                ~ " as date), subscription_periods.active_to)), 0)",
+                "greatest(" ~ dbt.datediff('subscription_periods.active_from', "least(cast(" ~ dbt.dateadd('day', 1, 'spine.spend_date') ~ " as date), subscription_periods.active_to)", 'day') ~ ", 0)",
                 'subscription_periods.days_in_period'
             )) }}
         ) as fees_to_date

@@ -62,9 +62,7 @@ line_days as (
         -- struct ordering and the list building were most of this model's time
         {{ arg_max_by('quantity', ['last_event_time', 'quantity'], "aggregation = 'latest'") }}
             as latest_quantity,
-        list_distinct(flatten(
-            list(unique_values) filter (where aggregation = 'count_unique')
-        )) as unique_values
+        {{ distinct_of_lists('unique_values', "aggregation = 'count_unique'") }} as unique_values
 
     from priced
     group by
@@ -102,7 +100,7 @@ line_starts as (
         cast(0 as decimal(38, 9)) as sum_quantity,
         cast(0 as decimal(38, 9)) as max_quantity,
         cast(0 as decimal(38, 9)) as latest_quantity,
-        cast([] as varchar[]) as unique_values
+        {{ empty_text_array() }} as unique_values
 
     from lines
     inner join subscription_periods
@@ -124,7 +122,7 @@ all_line_days as (
 
     select * from line_days
 
-    union all by name
+    union all
 
     select * from line_starts
 
@@ -136,7 +134,7 @@ unique_values as (
     select
         line_key,
         period,
-        unnest(unique_values) as unique_value,
+        {{ array_unnested('unique_values') }} as unique_value,
         usage_date
 
     from all_line_days

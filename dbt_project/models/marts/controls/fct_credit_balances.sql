@@ -47,11 +47,7 @@ spine as (
         grants.expires_at,
         as_of.as_of_date,
         cast(
-            unnest(range(
-                cast(grants.granted_at as date),
-                cast({{ dbt.dateadd('day', 1, 'as_of.as_of_date') }} as date),
-                interval 1 day
-            ))
+            {{ day_series('cast(grants.granted_at as date)', 'cast(' ~ dbt.dateadd('day', 1, 'as_of.as_of_date') ~ ' as date)') }}
             as date
         ) as balance_date
 
@@ -170,7 +166,7 @@ drawn as (
         ) as available_through_grant,
         case
             when expires_at is not null
-                then greatest(datediff('day', as_of_date, cast(expires_at as date)) - 1, 0)
+                then greatest({{ dbt.datediff('as_of_date', 'cast(expires_at as date)', 'day') }} - 1, 0)
         end as drawable_days
 
     from available

@@ -100,7 +100,9 @@ thresholds as (
         cast(trim(threshold_text.pct) as decimal(9, 2)) as threshold_pct
 
     from based
-    cross join unnest(string_split(based.alert_thresholds_pct, '|')) as threshold_text(pct)
+    cross join lateral (
+        select {{ array_unnested(split_text('based.alert_thresholds_pct', "'|'")) }} as pct
+    ) as threshold_text
     where trim(threshold_text.pct) <> ''
 
 ),
