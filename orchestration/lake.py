@@ -76,3 +76,37 @@ def clear_lake(s: Settings) -> None:
 
 def lake_table_path(s: Settings, schema: str, table: str) -> Path:
     return s.lake_dir / schema / table
+
+
+def import_spark_relations(s: Settings, schemas: tuple[str, ...] = ("intermediate", "marts")) -> list[str]:
+    """Copy every table the Spark engine built in ``schemas`` (Parquet under
+    ``<data>/spark/warehouse/<schema>.db/<table>``) into the DuckDB warehouse, replacing the
+    table of that name: the close, the exports, the checks and the published snapshot then read
+    the Spark results. Spark writes timestamps as instants (TIMESTAMPTZ in DuckDB): they come
+    back as naive UTC TIMESTAMPs, the warehouse convention. Returns ``schema.table`` names."""
+    done: list[str] = []
+    root = s.spark_dir / "warehouse"
+    with connect(s.warehouse) as con:
+        for schema in schemas:
+            folder = root / f"{schema}.db"
+            if not folder.exists():
+                continue
+            con.execute(f"create schema if not exists {schema}")
+            for table_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+                files = f"{table_dir}/*.parquet"
+                if not any(table_dir.glob("*.parquet")):
+                    continue
+                cols = con.execute(f"describe select * from read_parquet('{files}')").fetchall()
+                select = ", ".join(
+                    f'cast("{c[0]}" as timestamp) as "{c[0]}"'
+                    if c[1].startswith("TIMESTAMP WITH TIME ZONE")
+                    else f'"{c[0]}"'
+                    for c in cols
+                )
+                con.execute(f"drop view if exists {schema}.{table_dir.name}")
+                con.execute(
+                    f"create or replace table {schema}.{table_dir.name} as "
+                    f"select {select} from read_parquet('{files}')"
+                )
+                done.append(f"{schema}.{table_dir.name}")
+    return done

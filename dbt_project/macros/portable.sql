@@ -408,8 +408,8 @@
     coalesce(get_json_object({{ json_expr }}, '$') is not null, false)
 {%- endmacro %}
 
-{# One row per day from `start_date` (included) to `end_date` (excluded), none when end <= start:
-   a set-returning select expression. #}
+{# One row per day (a DATE) from `start_date` (included) to `end_date` (excluded), none when
+   end <= start: a set-returning select expression (alias it; Spark wants it outermost). #}
 {% macro day_series(start_date, end_date) -%}
     {{ return(adapter.dispatch('day_series', 'meterline')(start_date, end_date)) }}
 {%- endmacro %}
@@ -419,11 +419,14 @@
 {%- endmacro %}
 
 {% macro duckdb__day_series(start_date, end_date) -%}
-    unnest(range(
+    cast(
+            unnest(range(
                 {{ start_date }},
                 {{ end_date }},
                 interval 1 day
             ))
+            as date
+        )
 {%- endmacro %}
 
 {# Spark: sequence() includes its end and counts down when end < start: guarded. #}
@@ -535,4 +538,53 @@
         {%- endfor %}
         ))
     ) as {{ alias }}
+{%- endmacro %}
+
+{# A one-key JSON object as text: {"key":"value"} (value non-null). #}
+{% macro json_object_text(key_literal, value_expr) -%}
+    {{ return(adapter.dispatch('json_object_text', 'meterline')(key_literal, value_expr)) }}
+{%- endmacro %}
+
+{% macro default__json_object_text(key_literal, value_expr) -%}
+    {{ exceptions.raise_compiler_error("json_object_text: implement <adapter>__json_object_text for " ~ target.type) }}
+{%- endmacro %}
+
+{% macro duckdb__json_object_text(key_literal, value_expr) -%}
+    cast(json_object({{ key_literal }}, {{ value_expr }}) as {{ text_type() }})
+{%- endmacro %}
+
+{% macro spark__json_object_text(key_literal, value_expr) -%}
+    to_json(named_struct({{ key_literal }}, {{ value_expr }}))
+{%- endmacro %}
+
+{# True where median() may run over a window frame (`rows between ...`). #}
+{% macro median_over_frames() -%}
+    {{ return(adapter.dispatch('median_over_frames', 'meterline')()) }}
+{%- endmacro %}
+
+{% macro default__median_over_frames() -%}{{ return(false) }}{%- endmacro %}
+
+{% macro duckdb__median_over_frames() -%}{{ return(true) }}{%- endmacro %}
+
+{# Aggregate: the median of a DECIMAL, exact (the mean of the two middle values for an even
+   count), NULL for no values. #}
+{% macro exact_median(value) -%}
+    {{ return(adapter.dispatch('exact_median', 'meterline')(value)) }}
+{%- endmacro %}
+
+{% macro default__exact_median(value) -%}
+    median({{ value }})
+{%- endmacro %}
+
+{# Spark: median() returns DOUBLE; the middle elements of the sorted values instead. #}
+{% macro spark__exact_median(value) -%}
+    case
+        when count({{ value }}) = 0 then null
+        when count({{ value }}) % 2 = 1
+            then element_at(array_sort(collect_list({{ value }})), cast(count({{ value }}) div 2 + 1 as int))
+        else (
+            element_at(array_sort(collect_list({{ value }})), cast(count({{ value }}) div 2 as int))
+            + element_at(array_sort(collect_list({{ value }})), cast(count({{ value }}) div 2 + 1 as int))
+        ) / 2
+    end
 {%- endmacro %}

@@ -59,10 +59,7 @@ spine as (
                     else least(periods.period_end, cast({{ dbt.dateadd('day', 1, 'as_of.as_of_date') }} as date))
                 end
         {%- endset %}
-        cast(
-            {{ day_series('periods.period_start', series_end) }}
-            as date
-        ) as spend_date
+        {{ day_series('periods.period_start', series_end) }} as spend_date
 
     from periods
     inner join as_of

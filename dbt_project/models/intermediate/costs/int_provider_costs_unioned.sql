@@ -93,7 +93,7 @@ openai_lines as (
         project_id as SubAccountId,
         cast(null as {{ text_type() }}) as SubAccountName,
         case
-            when project_id is not null then cast(json_object('project_id', project_id) as {{ text_type() }})
+            when project_id is not null then {{ json_object_text("'project_id'", 'project_id') }}
         end as Tags,
         line_item_model as x_model,
         {{ cost_model_key('line_item_model') }} as x_model_key,
@@ -149,7 +149,7 @@ anthropic_lines as (
         cast(null as {{ text_type() }}) as SubAccountName,
         case
             when workspace_id is not null
-                then cast(json_object('workspace_id', workspace_id) as {{ text_type() }})
+                then {{ json_object_text("'workspace_id'", 'workspace_id') }}
         end as Tags,
         coalesce(model, {{ anthropic_model_from_description('description') }}) as x_model,
         {{ cost_model_key("coalesce(model, " ~ anthropic_model_from_description('description') ~ ")") }}

@@ -46,10 +46,7 @@ spine as (
         grants.granted_at,
         grants.expires_at,
         as_of.as_of_date,
-        cast(
-            {{ day_series('cast(grants.granted_at as date)', 'cast(' ~ dbt.dateadd('day', 1, 'as_of.as_of_date') ~ ' as date)') }}
-            as date
-        ) as balance_date
+        {{ day_series('cast(grants.granted_at as date)', 'cast(' ~ dbt.dateadd('day', 1, 'as_of.as_of_date') ~ ' as date)') }} as balance_date
 
     from grants
     inner join as_of
