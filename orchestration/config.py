@@ -72,9 +72,7 @@ class Settings:
         return env
 
 
-def settings(
-    data_dir: str | os.PathLike[str] | None = None, engine: str | None = None
-) -> Settings:
+def settings(data_dir: str | os.PathLike[str] | None = None, engine: str | None = None) -> Settings:
     """Resolve settings: explicit ``data_dir``, else ``$METERLINE_DATA_DIR``, else ``./data``.
     The warehouse is ``$METERLINE_WAREHOUSE`` if set, else ``<data_dir>/warehouse.duckdb``; the
     engine ``engine`` if given, else ``$METERLINE_ENGINE`` (default duckdb)."""

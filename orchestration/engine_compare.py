@@ -56,9 +56,7 @@ def _text_select(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[list[st
 
 def table_hash(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[list[str], int, str]:
     names, row_text = _text_select(con, relation)
-    rows = con.execute(
-        f"select {row_text} as r from {relation} order by r"
-    ).fetchall()
+    rows = con.execute(f"select {row_text} as r from {relation} order by r").fetchall()
     h = hashlib.md5()
     for (r,) in rows:
         h.update(r.encode())
@@ -85,13 +83,20 @@ def compare_marts(duck: Settings, spark: Settings, schema: str = "marts") -> lis
             folder = spark_table_dir(spark, schema, table)
             files = sorted(folder.glob("*.parquet")) if folder.exists() else []
             if not files:
-                out.append(MartComparison(table, d_rows, None, d_hash, None, False, "not built on Spark"))
+                out.append(
+                    MartComparison(table, d_rows, None, d_hash, None, False, "not built on Spark")
+                )
                 continue
             rel = f"read_parquet('{folder}/*.parquet')"
             s_names, s_rows, s_hash = table_hash(con, rel)
             out.append(
                 MartComparison(
-                    table, d_rows, s_rows, d_hash, s_hash, d_names == s_names,
+                    table,
+                    d_rows,
+                    s_rows,
+                    d_hash,
+                    s_hash,
+                    d_names == s_names,
                     "" if d_names == s_names else f"columns {d_names} vs {s_names}",
                 )
             )

@@ -78,7 +78,9 @@ def lake_table_path(s: Settings, schema: str, table: str) -> Path:
     return s.lake_dir / schema / table
 
 
-def import_spark_relations(s: Settings, schemas: tuple[str, ...] = ("intermediate", "marts")) -> list[str]:
+def import_spark_relations(
+    s: Settings, schemas: tuple[str, ...] = ("intermediate", "marts")
+) -> list[str]:
     """Copy every table the Spark engine built in ``schemas`` (Parquet under
     ``<data>/spark/warehouse/<schema>.db/<table>``) into the DuckDB warehouse, replacing the
     table of that name: the close, the exports, the checks and the published snapshot then read

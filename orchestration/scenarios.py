@@ -37,7 +37,6 @@ How a scenario's changes are applied (rows of reference size; usage is never rea
 from __future__ import annotations
 
 import dataclasses
-
 import datetime as dt
 import json
 import re
@@ -88,12 +87,11 @@ _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _KEYS = {"name", "description", "periods", "plans", "customers", "move_to_plan", "cost_changes"}
 
 
-
-
 def on_duckdb(s: Settings) -> Settings:
     """The pricing lab re-rates on the DuckDB warehouse whatever the engine (issue 21: with
     METERLINE_ENGINE=spark the main build's marts are copied back into it first)."""
     return dataclasses.replace(s, engine="duckdb")
+
 
 def _executemany(con: duckdb.DuckDBPyConnection, sql: str, rows: list[Any]) -> None:
     if rows:

@@ -64,10 +64,23 @@ def both_engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Se
     data = tmp_path_factory.mktemp("engines") / "data"
     subprocess.run(
         [
-            sys.executable, "-m", "orchestration.cli", "generate", "--out", str(data),
-            "--customers", "6", "--events", "2000", "--days", "40", "--quiet",
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "generate",
+            "--out",
+            str(data),
+            "--customers",
+            "6",
+            "--events",
+            "2000",
+            "--days",
+            "40",
+            "--quiet",
         ],
-        check=True, cwd=REPO_ROOT, capture_output=True,
+        check=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
     )
     duck = Settings(data_dir=data, warehouse=data / "warehouse.duckdb", engine="duckdb")
     assert run_pipeline(duck, progress=False)
@@ -76,8 +89,16 @@ def both_engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Se
     export_lake(spark)
     target = data / ".meterline" / "dbt_target_spark"
     run_dbt(
-        spark, "build", "--exclude", *SPARK_EXCLUDE, "--exclude-resource-type", "unit_test",
-        "--target-path", str(target), "--log-path", str(target / "logs"),
+        spark,
+        "build",
+        "--exclude",
+        *SPARK_EXCLUDE,
+        "--exclude-resource-type",
+        "unit_test",
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
     )
     return duck, spark, time.perf_counter() - started
 

@@ -37,5 +37,7 @@ class MeterlineResource(dg.ConfigurableResource):
     def settings(self) -> Settings:
         engine = self.engine or engine_from_env()
         if self.data_dir and self.warehouse:
-            return Settings(data_dir=Path(self.data_dir), warehouse=Path(self.warehouse), engine=engine)
+            return Settings(
+                data_dir=Path(self.data_dir), warehouse=Path(self.warehouse), engine=engine
+            )
         return settings(self.data_dir or None, engine=engine)

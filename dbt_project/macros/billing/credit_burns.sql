@@ -79,3 +79,8 @@
 {% macro default__credit_burns_recursive() -%}{{ return(true) }}{%- endmacro %}
 
 {% macro spark__credit_burns_recursive() -%}{{ return(false) }}{%- endmacro %}
+
+{# [first, first + 1, ..., last] (empty when last < first), for Jinja loops in models. #}
+{% macro integers_between(first, last) -%}
+    {{ return(range(first, last + 1) | list) }}
+{%- endmacro %}

@@ -49,8 +49,14 @@ __all__ = [
 def spark_environment(s: Settings) -> Iterator[None]:
     """The dbt subprocess of dagster-dbt inherits os.environ: the spark target's variables
     (config.Settings.dbt_env) for the duration of one build."""
-    keys = ("METERLINE_ENGINE", "METERLINE_DBT_TARGET", "METERLINE_LAKE_DIR",
-            "METERLINE_SPARK_DIR", "METERLINE_DBT_PROJECT_DIR", "METERLINE_DATA_DIR")
+    keys = (
+        "METERLINE_ENGINE",
+        "METERLINE_DBT_TARGET",
+        "METERLINE_LAKE_DIR",
+        "METERLINE_SPARK_DIR",
+        "METERLINE_DBT_PROJECT_DIR",
+        "METERLINE_DATA_DIR",
+    )
     env = s.dbt_env()
     saved = {k: os.environ.get(k) for k in keys}
     os.environ.update({k: env[k] for k in keys})

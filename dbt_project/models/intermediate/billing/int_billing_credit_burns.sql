@@ -158,7 +158,7 @@ burns_0 (
     from grants
 
 ),
-{%- for i in range(1, max_index + 1) %}
+{%- for i in integers_between(1, max_index) %}
 
 burns_{{ i }} (
     customer_id, period_index, invoice_id, period, grant_id, burn_rank, balance_before, burned,
@@ -171,7 +171,7 @@ burns_{{ i }} (
 {%- endfor %}
 
 burns as (
-    {%- for i in range(0, max_index + 1) %}
+    {%- for i in integers_between(0, max_index) %}
     select * from burns_{{ i }}{{ " union all" if not loop.last }}
     {%- endfor %}
 ),
