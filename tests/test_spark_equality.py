@@ -62,13 +62,13 @@ def both_engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Se
     subprocess.run(
         [
             sys.executable,
-            "-m",
-            "orchestration.cli",
+            "-c",
+            "from orchestration.cli import main; main()",
             "generate",
             "--out",
             str(data),
             "--customers",
-            "6",
+            "8",
             "--events",
             "2000",
             "--days",
