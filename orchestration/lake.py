@@ -14,6 +14,7 @@ unsigned integers)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -105,10 +106,43 @@ def import_spark_relations(
                     else f'"{c[0]}"'
                     for c in cols
                 )
-                con.execute(f"drop view if exists {schema}.{table_dir.name}")
+                is_view = con.execute(
+                    "select count(*) from information_schema.tables where table_schema = ? "
+                    "and table_name = ? and table_type = 'VIEW'",
+                    [schema, table_dir.name],
+                ).fetchone()[0]
+                if is_view:  # a view model on DuckDB earlier, a table on Spark now
+                    con.execute(f"drop view {schema}.{table_dir.name}")
                 con.execute(
                     f"create or replace table {schema}.{table_dir.name} as "
                     f"select {select} from read_parquet('{files}')"
                 )
                 done.append(f"{schema}.{table_dir.name}")
     return done
+
+
+def build_duckdb_views(s: Settings) -> None:
+    """The project's view models (staging and the few views downstream) created on the DuckDB
+    warehouse too, over its raw tables and the relations copied from Spark: the pricing lab
+    (scenario mode, on DuckDB) and readers of the warehouse find every relation a DuckDB build
+    would have made. Its own target directory: the main build's run_results.json stays."""
+    import dataclasses
+
+    from orchestration.dbt_runner import run_dbt
+
+    target = s.data_dir / ".meterline" / "dbt_duckdb_views_target"
+    run_dbt(
+        dataclasses.replace(s, engine="duckdb"),
+        "run",
+        "--quiet",
+        "--select",
+        "config.materialized:view",
+        "--exclude",
+        "tag:scenarios",
+        "--vars",
+        json.dumps({"meterline_warehouse": str(s.warehouse)}),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
+    )

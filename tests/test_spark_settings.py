@@ -86,7 +86,10 @@ def test_overflow_fails_instead_of_null(spark: Any) -> None:
 def test_string_literals_are_taken_as_written(spark: Any) -> None:
     # the usage row keys hash '\x00' (four characters on DuckDB) for a missing dimension
     assert _with(spark, {}, r"select length('\x00')") == 4
-    assert _with(spark, {"spark.sql.parser.escapedStringLiterals": "false"}, r"select '\x00'") != r"\x00"
+    assert (
+        _with(spark, {"spark.sql.parser.escapedStringLiterals": "false"}, r"select '\x00'")
+        != r"\x00"
+    )
 
 
 def test_local_days_are_utc_based(spark: Any) -> None:

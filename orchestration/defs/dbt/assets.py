@@ -97,12 +97,13 @@ def build_dbt_assets(manifest: Mapping[str, Any] | Path) -> dg.AssetsDefinition:
         if s.engine == "spark":
             # issue 21: Spark reads Parquet copies of raw/ledger; the marts it builds come back
             # into the DuckDB warehouse, so checks, close, exports and publish read them as ever
-            from orchestration.lake import export_lake, import_spark_relations
+            from orchestration.lake import build_duckdb_views, export_lake, import_spark_relations
 
             export_lake(s)
             with spark_environment(s):
                 yield from dbt.cli(args, context=context, target_path=target).stream()
             import_spark_relations(s)
+            build_duckdb_views(s)
         else:
             yield from dbt.cli(args, context=context, target_path=target).stream()
         # reached only when the build succeeded (a failed build raises): the incremental models'
