@@ -1,17 +1,20 @@
-"""The same dbt project on Apache Spark gives the same marts as on DuckDB (issue 21).
+"""The same pipeline on Apache Spark gives the same marts and the same exports as on DuckDB
+(issue 21).
 
-A small generated data directory goes through the DuckDB pipeline (ingest, checks, catalog, dbt,
-scenarios, publish); its raw and ledger tables are copied to Parquet (orchestration/lake.py) and
-the dbt project is built on Spark (dbt-spark, session method, local[*]) from those files. Every
-mart of the DuckDB warehouse is then compared row by row (orchestration/engine_compare.py: rows
-rendered as text, DECIMALs with their scale, sorted, hashed) with the Spark table of the same
-name.
+One small generated data set (the same seed, twice): `meterline run` on DuckDB in one data
+directory, `meterline run` with the Spark engine in the other (ingest on DuckDB, raw and ledger
+copied to Parquet, the dbt build on Spark through dbt-spark's session method, local[*], the marts
+copied back), then `meterline close` of the first month in both. Every mart of the DuckDB
+warehouse is compared row by row (orchestration/engine_compare.py: rows rendered as text,
+DECIMALs with their scale, sorted, hashed) with the Spark table of the same name, and every export
+file (invoice CSVs and documents, summaries, entitlements, scenario CSVs) byte for byte.
 
-``SPARK_GAPS`` lists the marts not yet built on Spark (docs/spark.md says why); the test fails
-when a mart outside it differs, and when a mart in it starts to match (the list must shrink)."""
+``SPARK_GAPS`` lists the marts not built on Spark (docs/spark.md says why); the test fails when a
+mart outside it differs, and when a mart in it starts to match (the list must shrink)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -21,9 +24,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.config import REPO_ROOT, Settings
-from orchestration.dbt_runner import run_dbt
 from orchestration.engine_compare import compare_marts
-from orchestration.lake import export_lake
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.filterwarnings("ignore::Warning")]
 
@@ -38,7 +39,7 @@ SPARK_GAPS = {
     "fct_scenario_margin": "scenarios stage",
 }
 # models excluded from the Spark build: the pricing lab's
-SPARK_EXCLUDE = ["tag:scenarios"]
+CLOSE_PERIOD = "2026-09"
 
 
 def _spark_available() -> str | None:
@@ -51,6 +52,16 @@ def _spark_available() -> str | None:
     return None
 
 
+def _meterline(*args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-c", "from orchestration.cli import main; main()", *args],
+        check=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        env={k: v for k, v in os.environ.items() if k != "METERLINE_ENGINE"},
+    )
+
+
 @pytest.fixture(scope="module")
 def both_engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Settings, float]:
     reason = _spark_available()
@@ -58,46 +69,18 @@ def both_engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Se
         pytest.skip(reason)
     from orchestration.pipeline import run_pipeline
 
-    data = tmp_path_factory.mktemp("engines") / "data"
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from orchestration.cli import main; main()",
-            "generate",
-            "--out",
-            str(data),
-            "--customers",
-            "8",
-            "--events",
-            "2000",
-            "--days",
-            "40",
-            "--quiet",
-        ],
-        check=True,
-        cwd=REPO_ROOT,
-        capture_output=True,
-    )
-    duck = Settings(data_dir=data, warehouse=data / "warehouse.duckdb", engine="duckdb")
-    assert run_pipeline(duck, progress=False)
-    spark = Settings(data_dir=data, warehouse=data / "warehouse.duckdb", engine="spark")
-    started = time.perf_counter()
-    export_lake(spark)
-    target = data / ".meterline" / "dbt_target_spark"
-    run_dbt(
-        spark,
-        "build",
-        "--exclude",
-        *SPARK_EXCLUDE,
-        "--exclude-resource-type",
-        "unit_test",
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-    )
-    return duck, spark, time.perf_counter() - started
+    root = tmp_path_factory.mktemp("engines")
+    runs = {}
+    for engine in ("duckdb", "spark"):
+        data = root / engine
+        _meterline("generate", "--out", str(data), "--customers", "8", "--events", "2000",
+                   "--days", "40", "--quiet")  # fmt: skip
+        s = Settings(data_dir=data, warehouse=data / "warehouse.duckdb", engine=engine)
+        started = time.perf_counter()
+        assert run_pipeline(s, progress=False), engine
+        _meterline("close", "--period", CLOSE_PERIOD, "--no-refresh", "--data-dir", str(data))
+        runs[engine] = (s, time.perf_counter() - started)
+    return runs["duckdb"][0], runs["spark"][0], runs["spark"][1]
 
 
 def test_every_mart_is_identical_on_spark(both_engines: tuple[Settings, Settings, float]) -> None:
@@ -115,14 +98,35 @@ def test_every_mart_is_identical_on_spark(both_engines: tuple[Settings, Settings
     assert {"fct_invoice_lines", "fct_invoices", "fct_credit_ledger"} <= set(equal)
     # the gap list is honest: none of its marts matches yet
     assert not set(equal) & set(SPARK_GAPS)
-    print(f"spark: {len(equal)} marts identical, build {seconds:.0f}s")
+    print(f"spark: {len(equal)} marts identical, spark pipeline + close {seconds:.0f}s")
+
+
+def test_every_export_is_identical_on_spark(both_engines: tuple[Settings, Settings, float]) -> None:
+    duck, spark, _ = both_engines
+    files = sorted(
+        p.relative_to(duck.exports_dir) for p in duck.exports_dir.rglob("*") if p.is_file()
+    )
+    spark_files = sorted(
+        p.relative_to(spark.exports_dir) for p in spark.exports_dir.rglob("*") if p.is_file()
+    )
+    assert files == spark_files
+    invoices = [f for f in files if f.parts[:2] == ("invoices", CLOSE_PERIOD)]
+    assert len(invoices) > 8  # the closed month's invoices (CSV and documents) are among them
+    different = [
+        str(f)
+        for f in files
+        if (duck.exports_dir / f).read_bytes() != (spark.exports_dir / f).read_bytes()
+    ]
+    assert different == []
 
 
 def test_spark_build_reads_the_lake(both_engines: tuple[Settings, Settings, float]) -> None:
     """The Spark tables come from the Parquet copies, not from the DuckDB file: one Parquet
-    folder per raw/ledger table, and the Spark warehouse holds the marts as Parquet."""
-    _, spark, _ = both_engines
+    folder per raw/ledger table, and the Spark warehouse holds the marts as Parquet. The DuckDB
+    engine writes neither."""
+    duck, spark, _ = both_engines
     assert (spark.lake_dir / "raw" / "usage_events" / "part-0.parquet").exists()
     assert (spark.lake_dir / "ledger" / "issued_invoices" / "part-0.parquet").exists()
     marts = Path(spark.spark_dir) / "warehouse" / "marts.db" / "fct_invoices"
     assert any(marts.glob("*.parquet"))
+    assert not duck.lake_dir.exists() and not duck.spark_dir.exists()
