@@ -206,9 +206,13 @@ def ensure_manifest(s: Settings) -> dict[str, Any]:
     """The parsed dbt manifest, parsing the project first when it changed (``@dbt_assets`` needs
     the manifest; the definitions of a run are built from it)."""
     if manifest_is_stale():
+        import dataclasses
+
         from orchestration.dbt_runner import run_dbt
 
-        run_dbt(s, "parse", "--quiet")
+        # the shared manifest is DuckDB's whatever the engine (the Spark target's parse would
+        # record the incremental models as tables, macros/lake_sources.sql et al.)
+        run_dbt(dataclasses.replace(s, engine="duckdb"), "parse", "--quiet")
     return load_manifest()
 
 
