@@ -98,8 +98,11 @@ final as (
         fee,
         {{ prorated_fee('fee', dbt.datediff('active_from', 'active_to', 'day'), 'days_in_period') }}
             as fee_amount_unrounded,
-        {{ round_money(prorated_fee('fee', dbt.datediff('active_from', 'active_to', 'day'), 'days_in_period')) }}
-            as fee_amount
+        -- rounded to the minor unit of the plan's currency (= the customer's, checked on load)
+        {{ round_money(
+            prorated_fee('fee', dbt.datediff('active_from', 'active_to', 'day'), 'days_in_period'),
+            currency_minor_units('plan_currency')
+        ) }} as fee_amount
 
     from versioned
 
