@@ -33,8 +33,10 @@ install: uv
 	$(UV) sync --frozen --no-dev
 	@$(MAKE) --no-print-directory manifest
 
+# the dev environment carries the Spark engine (pyproject extra `spark`: dbt-spark + pyspark,
+# ~480 MB) for tests/test_spark_equality.py
 install-dev: uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --extra spark
 	@$(MAKE) --no-print-directory manifest
 
 # @dbt_assets needs target/manifest.json at import time.
@@ -55,6 +57,7 @@ demo: install
 test: install-dev
 	bash scripts/ensure-chromium.sh || true
 	bash scripts/ensure-pdf-deps.sh --with-poppler || true
+	bash scripts/ensure-java.sh || true
 	$(RUN) pytest -q
 
 lint: install-dev

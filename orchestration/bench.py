@@ -293,15 +293,16 @@ def reset_warehouse(data: Path) -> None:
             shutil.rmtree(p)
         else:
             p.unlink(missing_ok=True)
-    for sub in (".meterline", "published", "exports", "duckdb_tmp"):
+    for sub in (".meterline", "published", "exports", "duckdb_tmp", "lake", "spark"):
         shutil.rmtree(data / sub, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- the three measurements
 
 
-def bench_env(data: Path, memory_limit: str) -> dict[str, str]:
+def bench_env(data: Path, memory_limit: str, engine: str = "duckdb") -> dict[str, str]:
     env = dict(os.environ)
+    env["METERLINE_ENGINE"] = engine
     env["METERLINE_DATA_DIR"] = str(data)
     env.pop("METERLINE_WAREHOUSE", None)
     env["METERLINE_DUCKDB_MEMORY_LIMIT"] = memory_limit
@@ -622,6 +623,7 @@ def run_bench(
     memory_limit: str | None = None,
     results_dir: Path | None = None,
     floor_runs: int = DEFAULT_FLOOR_RUNS,
+    engine: str = "duckdb",
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Generate, measure full / floor / incremental / no new data, print the table, write the
@@ -649,7 +651,7 @@ def run_bench(
     cutoff = start + dt.timedelta(days=days)
     held = split_holdout(data, holdout, cutoff)
     reset_warehouse(data)
-    env = bench_env(data, memory_limit)
+    env = bench_env(data, memory_limit, engine)
     code = code_snapshot(work)
     echo(f"code: {code}")
     load_before = _load()
@@ -676,6 +678,7 @@ def run_bench(
     result: dict[str, Any] = {
         "code": str(code),
         "params": {
+            "engine": engine,
             "events": events,
             "days": days,
             "customers": customers,
@@ -708,7 +711,8 @@ def run_bench(
     out_dir = results_dir or RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = out_dir / f"bench_{events}_{stamp}.json"
+    suffix = "" if engine == "duckdb" else f"_{engine}"
+    path = out_dir / f"bench_{events}{suffix}_{stamp}.json"
     path.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     result["results_file"] = str(path)
     echo(format_table(result))

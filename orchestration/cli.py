@@ -393,7 +393,16 @@ def sql(query: str | None, as_csv: bool, use_warehouse: bool, data_dir: Path | N
     show_default=True,
     help="Runs of the floor query; the median run is the floor.",
 )
-def bench(events: int, days: int, customers: int, work_dir: Path | None, floor_runs: int) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    show_default=True,
+    help="Where the dbt build runs (the floor is DuckDB's either way).",
+)
+def bench(
+    events: int, days: int, customers: int, work_dir: Path | None, floor_runs: int, engine: str
+) -> None:
     """Benchmark the pipeline against the DuckDB floor; prints ratio_to_floor=<x>."""
     from orchestration.bench import run_bench
 
@@ -403,6 +412,7 @@ def bench(events: int, days: int, customers: int, work_dir: Path | None, floor_r
         customers=customers,
         work_dir=work_dir,
         floor_runs=floor_runs,
+        engine=engine,
     )
 
 

@@ -121,6 +121,8 @@ def split_dbt_stages(
     counts: dict[str, int] = {}
     failed: dict[str, list[str]] = {}
     for res in run_results.get("results", []):
+        if res.get("unique_id", "").startswith("operation."):
+            continue  # on-run-start (macros/lake_sources.sql): no SQL on DuckDB, not a node
         st = node_stage.get(res.get("unique_id", ""), CONTROLS)
         done = [_epoch(t["completed_at"]) for t in res.get("timing", []) if t.get("completed_at")]
         if done:
@@ -204,9 +206,13 @@ def ensure_manifest(s: Settings) -> dict[str, Any]:
     """The parsed dbt manifest, parsing the project first when it changed (``@dbt_assets`` needs
     the manifest; the definitions of a run are built from it)."""
     if manifest_is_stale():
+        import dataclasses
+
         from orchestration.dbt_runner import run_dbt
 
-        run_dbt(s, "parse", "--quiet")
+        # the shared manifest is DuckDB's whatever the engine (the Spark target's parse would
+        # record the incremental models as tables, macros/lake_sources.sql et al.)
+        run_dbt(dataclasses.replace(s, engine="duckdb"), "parse", "--quiet")
     return load_manifest()
 
 

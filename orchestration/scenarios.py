@@ -36,6 +36,7 @@ How a scenario's changes are applied (rows of reference size; usage is never rea
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -85,6 +86,11 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _KEYS = {"name", "description", "periods", "plans", "customers", "move_to_plan", "cost_changes"}
 
+
+def on_duckdb(s: Settings) -> Settings:
+    """The pricing lab re-rates on the DuckDB warehouse whatever the engine (issue 21: with
+    METERLINE_ENGINE=spark the main build's marts are copied back into it first)."""
+    return dataclasses.replace(s, engine="duckdb")
 
 
 def _executemany(con: duckdb.DuckDBPyConnection, sql: str, rows: list[Any]) -> None:
@@ -551,7 +557,7 @@ def _rerate(s: Settings, scenario: str, models: list[str]) -> float:
     variables = {"scenario_mode": True, "scenario_schema": WORK_SCHEMA, "scenario_models": models}
     started = time.perf_counter()
     run_dbt(
-        s,
+        on_duckdb(s),
         "run",
         "--quiet",
         "--select",
@@ -648,7 +654,7 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
         # its own target dir: the main build's run_results.json (stage times) stays as it is
         target = s.data_dir / ".meterline" / "dbt_scenario_marts_target"
         run_dbt(
-            s,
+            on_duckdb(s),
             "build",
             "--quiet",
             "--select",

@@ -10,3 +10,11 @@
 {% macro duckdb__glob_match(value, pattern) -%}
     coalesce(({{ value }}) glob ({{ pattern }}), false)
 {%- endmacro %}
+
+{# Spark: LIKE with the pattern's own `%`, `_` and `!` escaped (escape character `!`), so only
+   `*` and `?` are wildcards, as in a glob. (Globs here use no character classes.) #}
+{% macro spark__glob_match(value, pattern) -%}
+    coalesce(({{ value }}) like replace(replace(
+        replace(replace(replace({{ pattern }}, '!', '!!'), '%', '!%'), '_', '!_'),
+        '*', '%'), '?', '_') escape '!', false)
+{%- endmacro %}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.config import Settings, settings
+from orchestration.config import Settings, engine_from_env, settings
 
 # Every asset or check that writes the DuckDB warehouse runs in this pool. Its limit is 1: DuckDB
 # allows one writer process per file. `meterline run` executes in-process (one step at a time);
@@ -23,12 +23,21 @@ class MeterlineResource(dg.ConfigurableResource):
     data_dir: str = ""
     warehouse: str = ""
     full_refresh: bool = False  # rebuild dbt's incremental models from nothing
+    engine: str = ""  # duckdb | spark; empty: $METERLINE_ENGINE (default duckdb)
 
     @classmethod
     def for_settings(cls, s: Settings, *, full_refresh: bool = False) -> MeterlineResource:
-        return cls(data_dir=str(s.data_dir), warehouse=str(s.warehouse), full_refresh=full_refresh)
+        return cls(
+            data_dir=str(s.data_dir),
+            warehouse=str(s.warehouse),
+            full_refresh=full_refresh,
+            engine=s.engine,
+        )
 
     def settings(self) -> Settings:
+        engine = self.engine or engine_from_env()
         if self.data_dir and self.warehouse:
-            return Settings(data_dir=Path(self.data_dir), warehouse=Path(self.warehouse))
-        return settings(self.data_dir or None)
+            return Settings(
+                data_dir=Path(self.data_dir), warehouse=Path(self.warehouse), engine=engine
+            )
+        return settings(self.data_dir or None, engine=engine)

@@ -17,11 +17,11 @@
                 i.customer_id,
                 i.period,
                 i.currency,
-                cast(cast(i.subtotal as decimal(38, 2)) as varchar),
-                cast(cast(i.discount_total as decimal(38, 2)) as varchar),
-                cast(cast(i.credit_total as decimal(38, 2)) as varchar),
-                cast(cast(i.tax_total as decimal(38, 2)) as varchar),
-                cast(cast(i.total as decimal(38, 2)) as varchar)
+                cast(cast(i.subtotal as decimal(38, 2)) as {{ text_type() }}),
+                cast(cast(i.discount_total as decimal(38, 2)) as {{ text_type() }}),
+                cast(cast(i.credit_total as decimal(38, 2)) as {{ text_type() }}),
+                cast(cast(i.tax_total as decimal(38, 2)) as {{ text_type() }}),
+                cast(cast(i.total as decimal(38, 2)) as {{ text_type() }})
             )
             || chr(10) || coalesce(l.lines_text, '')
         ) as content_hash
@@ -30,23 +30,23 @@
     left join (
         select
             invoice_number,
-            string_agg(
+            {%- set line_text -%}
                 concat_ws(
                     '|',
-                    cast(line_no as varchar),
+                    cast(line_no as {{ text_type() }}),
                     line_type,
                     coalesce(line_key, ''),
                     coalesce(description, ''),
                     coalesce(meter_code, ''),
                     coalesce(dimensions, ''),
-                    coalesce(cast(cast(quantity as decimal(38, 9)) as varchar), ''),
+                    coalesce(cast(cast(quantity as decimal(38, 9)) as {{ text_type() }}), ''),
                     coalesce(unit, ''),
-                    coalesce(cast(cast(unit_price as decimal(38, 12)) as varchar), ''),
-                    cast(cast(amount as decimal(38, 2)) as varchar),
+                    coalesce(cast(cast(unit_price as decimal(38, 12)) as {{ text_type() }}), ''),
+                    cast(cast(amount as decimal(38, 2)) as {{ text_type() }}),
                     currency
-                ),
-                chr(10) order by line_no
-            ) as lines_text
+                )
+            {%- endset %}
+            {{ ordered_string_agg(line_text, 'chr(10)', 'line_no') }} as lines_text
         from {{ lines }}
         group by invoice_number
     ) as l

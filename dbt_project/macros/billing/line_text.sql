@@ -10,7 +10,7 @@
 {%- endmacro %}
 
 {% macro default__format_quantity(expr) -%}
-    rtrim(rtrim(cast(cast({{ expr }} as decimal(38, 9)) as varchar), '0'), '.')
+    {{ rtrim_chars(rtrim_chars('cast(cast(' ~ expr ~ ' as decimal(38, 9)) as ' ~ text_type() ~ ')', "'0'"), "'.'") }}
 {%- endmacro %}
 
 {% macro duckdb__format_quantity(expr) -%}
@@ -18,7 +18,20 @@
         format('{:,}', cast(trunc(cast({{ expr }} as decimal(38, 9))) as hugeint))
         || coalesce(
             '.' || nullif(
-                rtrim(regexp_extract(cast(cast({{ expr }} as decimal(38, 9)) as varchar), '\.([0-9]+)$', 1), '0'),
+                rtrim(regexp_extract(cast(cast({{ expr }} as decimal(38, 9)) as {{ text_type() }}), '\.([0-9]+)$', 1), '0'),
+                ''
+            ),
+            ''
+        )
+    )
+{%- endmacro %}
+
+{% macro spark__format_quantity(expr) -%}
+    (
+        format_number(floor(cast({{ expr }} as decimal(38, 9))), 0)
+        || coalesce(
+            '.' || nullif(
+                trim(trailing '0' from regexp_extract(cast(cast({{ expr }} as decimal(38, 9)) as string), '\.([0-9]+)$', 1)),
                 ''
             ),
             ''
@@ -30,8 +43,8 @@
 {% macro format_price(expr) -%}
     case
         when cast({{ expr }} as decimal(38, 12)) = cast(cast({{ expr }} as decimal(38, 2)) as decimal(38, 12))
-            then cast(cast({{ expr }} as decimal(38, 2)) as varchar)
-        else rtrim(cast(cast({{ expr }} as decimal(38, 12)) as varchar), '0')
+            then cast(cast({{ expr }} as decimal(38, 2)) as {{ text_type() }})
+        else {{ rtrim_chars('cast(cast(' ~ expr ~ ' as decimal(38, 12)) as ' ~ text_type() ~ ')', "'0'") }}
     end
 {%- endmacro %}
 
@@ -41,8 +54,8 @@
     case
         when {{ minor_units }} = 0
             and cast({{ expr }} as decimal(38, 12)) = cast(cast({{ expr }} as decimal(38, 0)) as decimal(38, 12))
-            then cast(cast({{ expr }} as decimal(38, 0)) as varchar)
-        else cast(cast({{ expr }} as decimal(38, 2)) as varchar)
+            then cast(cast({{ expr }} as decimal(38, 0)) as {{ text_type() }})
+        else cast(cast({{ expr }} as decimal(38, 2)) as {{ text_type() }})
     end
 {%- endmacro %}
 

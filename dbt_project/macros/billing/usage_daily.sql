@@ -47,7 +47,7 @@ aggregated as (
 final as (
 
     select
-        {%- set parts = ['customer_id', 'event_type', 'cast(usage_date as varchar)'] %}
+        {%- set parts = ['customer_id', 'event_type', 'cast(usage_date as ' ~ text_type() ~ ')'] %}
         {%- for dim in usage_dimension_fields() %}{% do parts.append("coalesce(" ~ dim ~ ", '\\x00')") %}{% endfor %}
         {{ hash_parts(parts) }} as events_daily_id,
         *
@@ -219,7 +219,7 @@ typed_final as (
         event_values.unique_values,
         keyed.first_event_time,
         keyed.last_event_time,
-        cast(null as varchar) as extra_dimensions
+        cast(null as {{ text_type() }}) as extra_dimensions
 
     from keyed
     left join event_values

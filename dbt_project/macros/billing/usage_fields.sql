@@ -53,7 +53,7 @@
    is the last part; NULL parts are skipped, so rows of other meters keep their key. #}
 {% macro usage_daily_key(relation=none, with_extra=false) -%}
     {%- set p = relation ~ '.' if relation else '' -%}
-    {%- set parts = [p ~ 'customer_id', p ~ 'meter_code', 'cast(' ~ p ~ 'usage_date as varchar)'] -%}
+    {%- set parts = [p ~ 'customer_id', p ~ 'meter_code', 'cast(' ~ p ~ 'usage_date as ' ~ text_type() ~ ')'] -%}
     {%- for dim in usage_dimension_fields() %}{% do parts.append("coalesce(" ~ p ~ dim ~ ", '\\x00')") %}{% endfor -%}
     {%- if with_extra %}{% do parts.append(p ~ 'extra_dimensions') %}{% endif -%}
     {{ hash_parts(parts) }}
@@ -71,6 +71,13 @@
 {% macro duckdb__dimensions_text(dimensions_list, relation=none, extra_json=none) -%}
     array_to_string(
         list_transform({{ dimensions_list }}, lambda dim_name: dim_name || '=' || coalesce({{ dimension_value('dim_name', relation, extra_json) }}, '')),
+        ', '
+    )
+{%- endmacro %}
+
+{% macro spark__dimensions_text(dimensions_list, relation=none, extra_json=none) -%}
+    array_join(
+        transform({{ dimensions_list }}, dim_name -> dim_name || '=' || coalesce({{ dimension_value('dim_name', relation, extra_json) }}, '')),
         ', '
     )
 {%- endmacro %}
@@ -129,7 +136,7 @@
             as value_quantity,
         coalesce(
             {{ dimension_value(meters ~ '.field', events, events ~ '.extra_data') }},
-            cast({{ quantity_value(meters ~ '.field', events ~ '.') }} as varchar)
+            cast({{ quantity_value(meters ~ '.field', events ~ '.') }} as {{ text_type() }})
         ) as value_text,
         {{ events }}.*
     from {{ meters }}

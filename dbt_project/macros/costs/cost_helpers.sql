@@ -69,7 +69,7 @@
 {%- set factor = '1' ~ ('0' * scale) -%}
 {%- set weight_factor = '1' ~ ('0' * weight_scale) -%}
     select
-        * exclude (
+        {{ star_except() }} (
             weight_exact, pool_units, weight_raw_units, pool_raw_weight_units, weight_units,
             pool_weight_units, numerator_units, floor_units, remainder_units, sum_floor_units, pool_rows,
             remainder_rank, leftover_each, leftover_extra
@@ -85,15 +85,15 @@
     from (
         select
             *,
-            (pool_units - sum_floor_units) // pool_rows as leftover_each,
+            {{ int_div('(pool_units - sum_floor_units)', 'pool_rows') }} as leftover_each,
             (pool_units - sum_floor_units)
-                - ((pool_units - sum_floor_units) // pool_rows) * pool_rows
+                - ({{ int_div('(pool_units - sum_floor_units)', 'pool_rows') }}) * pool_rows
                 as leftover_extra
         from (
             select
                 *,
                 sum(floor_units) over (partition by {{ pool }}) as sum_floor_units,
-                cast(count(*) over (partition by {{ pool }}) as hugeint) as pool_rows,
+                cast(count(*) over (partition by {{ pool }}) as {{ big_int_type() }}) as pool_rows,
                 row_number() over (
                     partition by {{ pool }}
                     order by remainder_units desc, {{ tie_breaker }}
@@ -105,7 +105,7 @@
                 from (
                     select
                         *,
-                        numerator_units // pool_weight_units
+                        {{ int_div('numerator_units', 'pool_weight_units') }}
                         - case when numerator_units % pool_weight_units < 0 then 1 else 0 end
                             as floor_units
                     from (
@@ -115,12 +115,12 @@
                                 as weight_units,
                             case
                                 when pool_raw_weight_units = 0
-                                    then cast(count(*) over (partition by {{ pool }}) as hugeint)
+                                    then cast(count(*) over (partition by {{ pool }}) as {{ big_int_type() }})
                                 else pool_raw_weight_units
                             end as pool_weight_units,
                             pool_units
                             * case
-                                when pool_raw_weight_units = 0 then cast(1 as hugeint)
+                                when pool_raw_weight_units = 0 then cast(1 as {{ big_int_type() }})
                                 else weight_raw_units
                             end as numerator_units
                         from (
@@ -134,12 +134,12 @@
                                     cast(
                                         cast({{ amount }} as decimal(38, {{ scale }}))
                                         * {{ factor }}
-                                        as hugeint
+                                        as {{ big_int_type() }}
                                     ) as pool_units,
-                                    cast(trunc(weight_exact) as hugeint) * {{ weight_factor }}
+                                    cast({{ trunc_number('weight_exact') }} as {{ big_int_type() }}) * {{ weight_factor }}
                                     + cast(
-                                        (weight_exact - trunc(weight_exact)) * {{ weight_factor }}
-                                        as hugeint
+                                        (weight_exact - {{ trunc_number('weight_exact') }}) * {{ weight_factor }}
+                                        as {{ big_int_type() }}
                                     ) as weight_raw_units
                                 from (
                                     select

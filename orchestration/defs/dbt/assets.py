@@ -11,7 +11,9 @@ and ``meterline run`` reads the per-model timings of ``run_results.json`` from t
 reaches dbt's profile as ``--vars {meterline_warehouse: ...}`` from the ``meterline`` resource."""
 
 import json
+import os
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration.config import Settings
 from orchestration.dbt_project import (
     DBT_MANIFEST,
     INCREMENTAL_STATE,
@@ -40,6 +43,31 @@ __all__ = [
     "incremental_fingerprints",
     "needs_full_refresh",
 ]
+
+
+@contextmanager
+def spark_environment(s: Settings) -> Iterator[None]:
+    """The dbt subprocess of dagster-dbt inherits os.environ: the spark target's variables
+    (config.Settings.dbt_env) for the duration of one build."""
+    keys = (
+        "METERLINE_ENGINE",
+        "METERLINE_DBT_TARGET",
+        "METERLINE_LAKE_DIR",
+        "METERLINE_SPARK_DIR",
+        "METERLINE_DBT_PROJECT_DIR",
+        "METERLINE_DATA_DIR",
+    )
+    env = s.dbt_env()
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: env[k] for k in keys})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def build_dbt_assets(manifest: Mapping[str, Any] | Path) -> dg.AssetsDefinition:
@@ -66,7 +94,18 @@ def build_dbt_assets(manifest: Mapping[str, Any] | Path) -> dg.AssetsDefinition:
             parsed if parsed is not None else json.loads(DBT_MANIFEST.read_text())
         )
         args = dbt_build_args(target, current, warehouse=s.warehouse, full=meterline.full_refresh)
-        yield from dbt.cli(args, context=context, target_path=target).stream()
+        if s.engine == "spark":
+            # issue 21: Spark reads Parquet copies of raw/ledger; the marts it builds come back
+            # into the DuckDB warehouse, so checks, close, exports and publish read them as ever
+            from orchestration.lake import build_duckdb_views, export_lake, import_spark_relations
+
+            export_lake(s)
+            with spark_environment(s):
+                yield from dbt.cli(args, context=context, target_path=target).stream()
+            import_spark_relations(s)
+            build_duckdb_views(s)
+        else:
+            yield from dbt.cli(args, context=context, target_path=target).stream()
         # reached only when the build succeeded (a failed build raises): the incremental models'
         # rows now come from this logic
         (target / INCREMENTAL_STATE).write_text(json.dumps(current, indent=1, sort_keys=True))

@@ -187,12 +187,12 @@ outstanding_discounts as (
         discount_differences.source_period,
         discount_differences.source_line_key,
         discount_differences.line_key,
-        cast(null as varchar) as meter_code,
-        cast(null as varchar) as dimensions,
-        'Discount ' || cast(cast(discount_differences.usage_discount_pct as decimal(9, 2)) as varchar)
-        || '% of usage now ' || cast(cast(discount_differences.usage_total as decimal(38, 2)) as varchar)
+        cast(null as {{ text_type() }}) as meter_code,
+        cast(null as {{ text_type() }}) as dimensions,
+        'Discount ' || cast(cast(discount_differences.usage_discount_pct as decimal(9, 2)) as {{ text_type() }})
+        || '% of usage now ' || cast(cast(discount_differences.usage_total as decimal(38, 2)) as {{ text_type() }})
         || ' (contract discount on the late usage)' as source_description,
-        cast(null as varchar) as unit,
+        cast(null as {{ text_type() }}) as unit,
         cast(null as decimal(38, 9)) as quantity,
         cast(discount_differences.amount - coalesce(already_adjusted.amount, 0) as decimal(38, 2))
             as amount
@@ -256,12 +256,12 @@ outstanding_commitments as (
         'minimum_commitment:' || commitment_differences.contract_id as source_line_key,
         'adjustment:' || commitment_differences.source_period || ':minimum_commitment:'
         || commitment_differences.contract_id as line_key,
-        cast(null as varchar) as meter_code,
-        cast(null as varchar) as dimensions,
-        'Minimum commitment ' || cast(cast(commitment_differences.commit_amount as decimal(38, 2)) as varchar)
-        || ' - ' || cast(cast(commitment_differences.committed_spend_now as decimal(38, 2)) as varchar)
+        cast(null as {{ text_type() }}) as meter_code,
+        cast(null as {{ text_type() }}) as dimensions,
+        'Minimum commitment ' || cast(cast(commitment_differences.commit_amount as decimal(38, 2)) as {{ text_type() }})
+        || ' - ' || cast(cast(commitment_differences.committed_spend_now as decimal(38, 2)) as {{ text_type() }})
         || ' now (the commitment shortfall absorbs the late usage)' as source_description,
-        cast(null as varchar) as unit,
+        cast(null as {{ text_type() }}) as unit,
         cast(null as decimal(38, 9)) as quantity,
         cast(
             greatest(commitment_differences.commit_amount - commitment_differences.committed_spend_now, 0)

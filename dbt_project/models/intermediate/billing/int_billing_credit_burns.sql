@@ -8,7 +8,7 @@
 -- recomputed split. (An invoice issued before that table existed burns its issued credit_total,
 -- split by the rule above.) Periods are processed in order with a recursive CTE: each balance
 -- depends on earlier burns.
-with recursive
+with {{ 'recursive' if credit_burns_recursive() }}
 
 periods as (
 
@@ -108,6 +108,7 @@ grant_periods as (
 
 ),
 
+{%- if credit_burns_recursive() %}
 burns (
     customer_id, period_index, invoice_id, period, grant_id, burn_rank, balance_before, burned,
     balance_after
@@ -116,8 +117,8 @@ burns (
     select
         customer_id,
         0,
-        cast(null as varchar),
-        cast(null as varchar),
+        cast(null as {{ text_type() }}),
+        cast(null as {{ text_type() }}),
         grant_id,
         0,
         {{ round_money('amount') }},
@@ -128,71 +129,53 @@ burns (
 
     union all
 
-    select
-        step.customer_id,
-        step.period_index,
-        step.invoice_id,
-        step.period,
-        step.grant_id,
-        step.burn_rank,
-        step.balance_before,
-        step.burned,
-        cast(step.balance_before - step.burned as decimal(38, 2))
-
-    from (
-        select
-            computed.*,
-            cast(
-                case
-                    when computed.is_fixed then computed.ledger_burned
-                    else least(
-                        computed.available,
-                        greatest(
-                            least(computed.credit_demand, computed.total_available)
-                            - computed.available_before,
-                            0
-                        )
-                    )
-                end
-                as decimal(38, 2)
-            ) as burned
-
-        from (
-            select
-                grant_periods.customer_id,
-                grant_periods.period_index,
-                grant_periods.invoice_id,
-                grant_periods.period,
-                grant_periods.grant_id,
-                grant_periods.burn_rank,
-                grant_periods.credit_demand,
-                grant_periods.is_fixed,
-                grant_periods.ledger_burned,
-                burns.balance_after as balance_before,
-                case when grant_periods.is_usable then burns.balance_after else 0 end as available,
-                coalesce(
-                    sum(case when grant_periods.is_usable then burns.balance_after else 0 end)
-                        over (
-                            partition by grant_periods.customer_id
-                            order by grant_periods.burn_rank
-                            rows between unbounded preceding and 1 preceding
-                        ),
-                    0
-                ) as available_before,
-                sum(case when grant_periods.is_usable then burns.balance_after else 0 end) over (
-                    partition by grant_periods.customer_id
-                ) as total_available
-
-            from burns
-            inner join grant_periods
-                on
-                    burns.customer_id = grant_periods.customer_id
-                    and burns.grant_id = grant_periods.grant_id
-                    and grant_periods.period_index = burns.period_index + 1
-        ) as computed
-    ) as step
+    {{ credit_burn_step('burns') }}
 
 ),
+{%- else %}
+-- Spark: no window over a recursive reference; the recursion unrolled, one CTE per period index
+-- (step i reads step i - 1), up to the largest period index of int_billing_periods.
+{%- set max_index = 0 %}
+{%- if execute %}
+    {%- set max_index = run_query('select coalesce(max(period_index), 0) from ' ~ ref('int_billing_periods')).columns[0].values()[0] | int %}
+{%- endif %}
+burns_0 (
+    customer_id, period_index, invoice_id, period, grant_id, burn_rank, balance_before, burned,
+    balance_after
+) as (
+
+    select
+        customer_id,
+        0,
+        cast(null as {{ text_type() }}),
+        cast(null as {{ text_type() }}),
+        grant_id,
+        0,
+        {{ round_money('amount') }},
+        cast(0 as decimal(38, 2)),
+        {{ round_money('amount') }}
+
+    from grants
+
+),
+{%- for i in integers_between(1, max_index) %}
+
+burns_{{ i }} (
+    customer_id, period_index, invoice_id, period, grant_id, burn_rank, balance_before, burned,
+    balance_after
+) as (
+
+    {{ credit_burn_step('burns_' ~ (i - 1)) }}
+
+),
+{%- endfor %}
+
+burns as (
+    {%- for i in integers_between(0, max_index) %}
+    select * from burns_{{ i }}{{ " union all" if not loop.last }}
+    {%- endfor %}
+),
+{%- endif %}
 
 final as (
 

@@ -35,8 +35,8 @@ fee_lines as (
         plan_name || ' v' || plan_version || ' subscription (' || active_days || '/'
         || days_in_period || ' days of '
         || {{ format_money_text('fee', currency_minor_units('plan_currency')) }} || ')' as description,
-        cast(null as varchar) as meter_code,
-        cast(null as varchar) as dimensions,
+        cast(null as {{ text_type() }}) as meter_code,
+        cast(null as {{ text_type() }}) as dimensions,
         cast(active_days as decimal(38, 9)) as quantity,
         'day' as unit,
         cast(fee as decimal(38, 12)) as unit_price,
@@ -53,8 +53,8 @@ fee_lines as (
         cast(null as decimal(38, 9)) as package_size,
         {{ format_money_text('fee', currency_minor_units('plan_currency')) }}
         || ' per month × ' || active_days || '/' || days_in_period
-        || ' days (' || cast(active_from as varchar) || ' to '
-        || cast(cast({{ dbt.dateadd('day', -1, 'active_to') }} as date) as varchar) || ')'
+        || ' days (' || cast(active_from as {{ text_type() }}) || ' to '
+        || cast(cast({{ dbt.dateadd('day', -1, 'active_to') }} as date) as {{ text_type() }}) || ')'
             as price_basis
 
     from fees

@@ -16,8 +16,9 @@
     'stg_reference__customers', 'stg_reference__meters', 'stg_reference__meter_filters',
     'stg_reference__subscriptions', 'stg_reference__plans', 'stg_reference__plan_charges',
     'stg_reference__plan_prices', 'stg_reference__plan_price_conditions'] %}
+{#- Spark (issue 21): no delete+insert without a table format such as Delta; rebuilt whole. -#}
 {{ config(
-    materialized='incremental',
+    materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='delete+insert',
     unique_key=['customer_id', 'usage_date'],
     on_schema_change='fail',

@@ -9,8 +9,9 @@
 -- only the batches not aggregated yet, plus every batch holding a customer whose time zone
 -- changed since (its rows are replaced: delete+insert on batch_id). A change of this model's SQL
 -- triggers a full refresh (orchestration/defs/dbt/assets.py compares the node checksum).
+{#- Spark (issue 21): no delete+insert without a table format such as Delta; rebuilt whole. -#}
 {{ config(
-    materialized='incremental',
+    materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='delete+insert',
     unique_key='batch_id',
     on_schema_change='fail',

@@ -45,7 +45,7 @@ metered as (
         {%- endfor %}
         coalesce(
             {{ dimension_value('meters.field', 'events') }},
-            cast({{ quantity_value('meters.field', 'events.') }} as varchar),
+            cast({{ quantity_value('meters.field', 'events.') }} as {{ text_type() }}),
             {{ json_text('events.extra_data', 'meters.field') }}
         ) as value_text,
         {{ quantity_value('meters.field', 'events.') }} as value_quantity,

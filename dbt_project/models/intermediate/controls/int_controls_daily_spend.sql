@@ -54,17 +54,13 @@ spine as (
         periods.days_in_period,
         periods.currency_minor_units,
         as_of.as_of_date,
-        cast(
-            unnest(range(
-                periods.period_start,
+        {%- set series_end -%}
                 case
                     when issued.period is not null then periods.period_end
                     else least(periods.period_end, cast({{ dbt.dateadd('day', 1, 'as_of.as_of_date') }} as date))
-                end,
-                interval 1 day
-            ))
-            as date
-        ) as spend_date
+                end
+        {%- endset %}
+        {{ day_series('periods.period_start', series_end) }} as spend_date
 
     from periods
     inner join as_of
@@ -86,9 +82,7 @@ fees_to_date as (
         sum(
             {{ round_money(prorated_fee(
                 'coalesce(subscription_periods.fee, 0)',
-                "greatest(datediff('day', subscription_periods.active_from, least(cast("
-                ~ dbt.dateadd('day', 1, 'spine.spend_date')
-                ~ " as date), subscription_periods.active_to)), 0)",
+                "greatest(" ~ dbt.datediff('subscription_periods.active_from', "least(cast(" ~ dbt.dateadd('day', 1, 'spine.spend_date') ~ " as date), subscription_periods.active_to)", 'day') ~ ", 0)",
                 'subscription_periods.days_in_period'
             ), currency_minor_units('subscription_periods.plan_currency')) }}
         ) as fees_to_date
@@ -182,7 +176,7 @@ to_date as (
 final as (
 
     select
-        customer_id || ':' || cast(spend_date as varchar) as daily_spend_id,
+        customer_id || ':' || cast(spend_date as {{ text_type() }}) as daily_spend_id,
         customer_id,
         spend_date,
         period,

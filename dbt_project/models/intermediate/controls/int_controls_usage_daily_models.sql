@@ -75,7 +75,7 @@ allocated as (
 final as (
 
     select
-        customer_id || ':' || cast(usage_date as varchar) || ':' || model as usage_model_day_id,
+        customer_id || ':' || cast(usage_date as {{ text_type() }}) || ':' || model as usage_model_day_id,
         customer_id,
         usage_date,
         model,

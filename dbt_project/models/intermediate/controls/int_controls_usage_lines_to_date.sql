@@ -68,9 +68,7 @@ line_days as (
         -- struct ordering and the list building were most of this model's time
         {{ arg_max_by('quantity', ['last_event_time', 'quantity'], "aggregation = 'latest'") }}
             as latest_quantity,
-        list_distinct(flatten(
-            list(unique_values) filter (where aggregation = 'count_unique')
-        )) as unique_values
+        {{ distinct_of_lists('unique_values', "aggregation = 'count_unique'") }} as unique_values
 
     from priced
     group by
@@ -108,7 +106,7 @@ line_starts as (
         cast(0 as decimal(38, 9)) as sum_quantity,
         cast(0 as decimal(38, 9)) as max_quantity,
         cast(0 as decimal(38, 9)) as latest_quantity,
-        cast([] as varchar[]) as unique_values
+        {{ empty_text_array() }} as unique_values
 
     from lines
     inner join subscription_periods
@@ -130,7 +128,7 @@ all_line_days as (
 
     select * from line_days
 
-    union all by name
+    union all
 
     select * from line_starts
 
@@ -142,7 +140,7 @@ unique_values as (
     select
         line_key,
         period,
-        unnest(unique_values) as unique_value,
+        {{ array_unnested('unique_values') }} as unique_value,
         usage_date
 
     from all_line_days
@@ -241,7 +239,7 @@ rounded as (
 final as (
 
     select
-        line_key || ':' || period || ':' || cast(usage_date as varchar) as line_day_id,
+        line_key || ':' || period || ':' || cast(usage_date as {{ text_type() }}) as line_day_id,
         line_key,
         customer_id || ':' || period as invoice_id,
         customer_id,

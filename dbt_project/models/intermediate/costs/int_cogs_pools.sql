@@ -26,8 +26,8 @@ direct_pools as (
         x_charge_date as cost_date,
         'direct' as pool_kind,
         coalesce(x_model_key, '*') as pool_model,
-        cast(null as varchar) as tag_customer_id,
-        cast(null as varchar) as driver,
+        cast(null as {{ text_type() }}) as tag_customer_id,
+        cast(null as {{ text_type() }}) as driver,
         {{ to_cost('sum(BilledCost)') }} as billed_cost
 
     from cost_lines
@@ -63,7 +63,7 @@ pools as (
 rounded as (
 
     select
-        provider || '|' || strftime(cost_date, '%Y-%m-%d') || '|' || pool_kind || '|'
+        provider || '|' || cast(cast(cost_date as date) as {{ text_type() }}) || '|' || pool_kind || '|'
             || pool_model || '|' || coalesce(tag_customer_id, driver, '') as pool_id,
         *,
         {{ round_money('billed_cost') }} as rounded_cents,

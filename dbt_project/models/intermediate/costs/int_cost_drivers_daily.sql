@@ -179,18 +179,18 @@ unpivoted as (
 
     select customer_id, usage_date, driver, driver_quantity
     from daily
-    cross join lateral (
-        values
-            ('requests', requests),
-            ('input_tokens', input_tokens),
-            ('output_tokens', output_tokens),
-            ('tokens', tokens),
-            ('images', images),
-            ('audio_seconds', audio_seconds),
-            ('characters', characters),
-            ('gpu_seconds', gpu_seconds),
-            ('gb_stored', gb_stored)
-    ) as d (driver, driver_quantity)
+    {{ lateral_rows([
+            ["'requests'", 'requests'],
+            ["'input_tokens'", 'input_tokens'],
+            ["'output_tokens'", 'output_tokens'],
+            ["'tokens'", 'tokens'],
+            ["'images'", 'images'],
+            ["'audio_seconds'", 'audio_seconds'],
+            ["'characters'", 'characters'],
+            ["'gpu_seconds'", 'gpu_seconds'],
+            ["'gb_stored'", 'gb_stored']
+        ],
+        'd', ['driver', 'driver_quantity']) }}
     union all
     select customer_id, usage_date, driver, driver_quantity
     from model_cost

@@ -107,7 +107,7 @@ grouping_sets as (
         ) as preference
 
     from unioned
-    where list_contains(string_split(group_by, ','), 'model')
+    where {{ text_list_contains('group_by', "','", "'model'") }}
     group by provider, usage_date, result_kind, group_by
 
 ),

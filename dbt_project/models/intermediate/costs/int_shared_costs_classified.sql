@@ -47,9 +47,9 @@ tagged as (
     cross join tag_key
     inner join customers
         on customers.customer_id
-            = json_extract_string(shared_lines.Tags, '$."' || tag_key.tag_key || '"')
+            = {{ json_text_at_key('shared_lines.Tags', 'tag_key.tag_key') }}
     where tag_key.tag_key is not null
-        and json_valid(shared_lines.Tags)
+        and {{ json_is_valid('shared_lines.Tags') }}
 
 ),
 
@@ -59,11 +59,11 @@ rule_entries as (
         rules.rule_index,
         rules.driver,
         entry.match_key,
-        json_extract_string(rules.match_json, '$."' || entry.match_key || '"') as pattern
+        {{ json_text_at_key('rules.match_json', 'entry.match_key') }} as pattern
 
     from rules
     cross join lateral (
-        select unnest(json_keys(rules.match_json)) as match_key
+        select {{ json_object_keys_unnested('rules.match_json') }} as match_key
     ) as entry
 
 ),

@@ -22,17 +22,17 @@ unpivoted as (
         price_component, quantity, is_token
 
     from quantities
-    cross join lateral (
-        values
-            ('input', cast(uncached_input_tokens as decimal(38, 6)), true),
-            ('cached_input', cast(cached_input_tokens as decimal(38, 6)), true),
-            ('cache_write', cast(cache_write_tokens as decimal(38, 6)), true),
-            ('output', cast(output_tokens as decimal(38, 6)), true),
-            ('image', cast(images as decimal(38, 6)), false),
-            ('audio_second', audio_seconds, false),
-            ('character', cast(characters as decimal(38, 6)), false),
-            ('gpu_second', gpu_seconds, false)
-    ) as c (price_component, quantity, is_token)
+    {{ lateral_rows([
+            ["'input'", 'cast(uncached_input_tokens as decimal(38, 6))', 'true'],
+            ["'cached_input'", 'cast(cached_input_tokens as decimal(38, 6))', 'true'],
+            ["'cache_write'", 'cast(cache_write_tokens as decimal(38, 6))', 'true'],
+            ["'output'", 'cast(output_tokens as decimal(38, 6))', 'true'],
+            ["'image'", 'cast(images as decimal(38, 6))', 'false'],
+            ["'audio_second'", 'audio_seconds', 'false'],
+            ["'character'", 'cast(characters as decimal(38, 6))', 'false'],
+            ["'gpu_second'", 'gpu_seconds', 'false']
+        ],
+        'c', ['price_component', 'quantity', 'is_token']) }}
     where quantity <> 0
 
 ),

@@ -133,7 +133,7 @@ final as (
             when is_closed then period || ' · closed'
             when is_complete then period || ' · complete, not closed'
             when usage_through is not null
-                then period || ' · incomplete (usage through ' || strftime(usage_through, '%Y-%m-%d') || ')'
+                then period || ' · incomplete (usage through ' || cast(cast(usage_through as date) as {{ text_type() }}) || ')'
             else period || ' · incomplete (no usage yet)'
         end as period_label,
         is_closed,

@@ -86,8 +86,8 @@ entries as (
         grant_id,
         'grant' as entry_type,
         granted_at as entry_at,
-        cast(null as varchar) as period,
-        cast(null as varchar) as invoice_id,
+        cast(null as {{ text_type() }}) as period,
+        cast(null as {{ text_type() }}) as invoice_id,
         {{ round_money('amount') }} as amount
 
     from grants
@@ -112,8 +112,8 @@ entries as (
         grants.grant_id,
         'expiry' as entry_type,
         grants.expires_at as entry_at,
-        cast(null as varchar) as period,
-        cast(null as varchar) as invoice_id,
+        cast(null as {{ text_type() }}) as period,
+        cast(null as {{ text_type() }}) as invoice_id,
         -last_balances.balance_at_expiry as amount
 
     from grants

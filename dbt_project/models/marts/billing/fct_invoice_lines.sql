@@ -89,16 +89,16 @@ draft_adjustment_lines as (
         adjustments.unit,
         adjustments.unit_price,
         adjustments.amount,
-        cast(null as varchar) as subscription_id,
-        cast(null as varchar) as plan_code,
+        cast(null as {{ text_type() }}) as subscription_id,
+        cast(null as {{ text_type() }}) as plan_code,
         cast(null as integer) as plan_version,
-        cast(null as varchar) as charge_model,
+        cast(null as {{ text_type() }}) as charge_model,
         cast(null as decimal(38, 12)) as price_per,
-        cast(null as varchar) as plan_name,
+        cast(null as {{ text_type() }}) as plan_name,
         cast(null as decimal(38, 9)) as free_units,
         cast(null as decimal(38, 9)) as billable_quantity,
         cast(null as decimal(38, 9)) as package_size,
-        cast(null as varchar) as price_basis
+        cast(null as {{ text_type() }}) as price_basis
 
     from adjustments
     inner join drafts
@@ -114,13 +114,13 @@ draft_summary_lines as (
         subtotals.period,
         'discount:' || subtotals.contract_id as line_key,
         'discount' as line_type,
-        'Discount ' || cast(cast(subtotals.usage_discount_pct as decimal(9, 2)) as varchar)
-        || '% of usage ' || cast(subtotals.usage_total as varchar) as description,
+        'Discount ' || cast(cast(subtotals.usage_discount_pct as decimal(9, 2)) as {{ text_type() }})
+        || '% of usage ' || cast(subtotals.usage_total as {{ text_type() }}) as description,
         cast(null as decimal(38, 9)) as quantity,
         cast(null as decimal(38, 12)) as unit_price,
         subtotals.discount_total as amount,
-        cast(cast(subtotals.usage_discount_pct as decimal(9, 2)) as varchar) || '% of usage '
-        || cast(subtotals.usage_total as varchar) as price_basis
+        cast(cast(subtotals.usage_discount_pct as decimal(9, 2)) as {{ text_type() }}) || '% of usage '
+        || cast(subtotals.usage_total as {{ text_type() }}) as price_basis
 
     from subtotals
     inner join drafts
@@ -136,14 +136,14 @@ draft_summary_lines as (
         'minimum_commitment:' || subtotals.contract_id as line_key,
         'minimum_commitment' as line_type,
         case subtotals.commit_period
-            when 'term' then 'Term commitment true-up ' || cast(cast(subtotals.commit_amount as decimal(38, 2)) as varchar)
-            else 'Minimum commitment ' || cast(cast(subtotals.commit_amount as decimal(38, 2)) as varchar)
-                || ' - ' || cast(cast(subtotals.committed_spend as decimal(38, 2)) as varchar)
+            when 'term' then 'Term commitment true-up ' || cast(cast(subtotals.commit_amount as decimal(38, 2)) as {{ text_type() }})
+            else 'Minimum commitment ' || cast(cast(subtotals.commit_amount as decimal(38, 2)) as {{ text_type() }})
+                || ' - ' || cast(cast(subtotals.committed_spend as decimal(38, 2)) as {{ text_type() }})
         end as description,
         cast(null as decimal(38, 9)) as quantity,
         cast(null as decimal(38, 12)) as unit_price,
         subtotals.minimum_commitment_total as amount,
-        cast(null as varchar) as price_basis
+        cast(null as {{ text_type() }}) as price_basis
 
     from subtotals
     inner join drafts
@@ -166,7 +166,7 @@ draft_summary_lines as (
         cast(null as decimal(38, 9)) as quantity,
         cast(null as decimal(38, 12)) as unit_price,
         -credit_total as amount,
-        cast(null as varchar) as price_basis
+        cast(null as {{ text_type() }}) as price_basis
 
     from drafts
     where credit_total <> 0
@@ -179,13 +179,13 @@ draft_summary_lines as (
         period,
         'tax' as line_key,
         'tax' as line_type,
-        'Tax ' || cast(cast(tax_rate * 100 as decimal(9, 2)) as varchar) || '% of '
-        || cast(taxable_amount as varchar) as description,
+        'Tax ' || cast(cast(tax_rate * 100 as decimal(9, 2)) as {{ text_type() }}) || '% of '
+        || cast(taxable_amount as {{ text_type() }}) as description,
         cast(taxable_amount as decimal(38, 9)) as quantity,
         cast(tax_rate as decimal(38, 12)) as unit_price,
         tax_total as amount,
-        cast(cast(tax_rate * 100 as decimal(9, 2)) as varchar) || '% of '
-        || cast(taxable_amount as varchar) as price_basis
+        cast(cast(tax_rate * 100 as decimal(9, 2)) as {{ text_type() }}) || '% of '
+        || cast(taxable_amount as {{ text_type() }}) as price_basis
 
     from drafts
 
@@ -208,18 +208,18 @@ draft_lines as (
         line_key,
         line_type,
         description,
-        cast(null as varchar) as meter_code,
-        cast(null as varchar) as dimensions,
+        cast(null as {{ text_type() }}) as meter_code,
+        cast(null as {{ text_type() }}) as dimensions,
         quantity,
-        cast(null as varchar) as unit,
+        cast(null as {{ text_type() }}) as unit,
         unit_price,
         amount,
-        cast(null as varchar) as subscription_id,
-        cast(null as varchar) as plan_code,
+        cast(null as {{ text_type() }}) as subscription_id,
+        cast(null as {{ text_type() }}) as plan_code,
         cast(null as integer) as plan_version,
-        cast(null as varchar) as charge_model,
+        cast(null as {{ text_type() }}) as charge_model,
         cast(null as decimal(38, 12)) as price_per,
-        cast(null as varchar) as plan_name,
+        cast(null as {{ text_type() }}) as plan_name,
         cast(null as decimal(38, 9)) as free_units,
         cast(null as decimal(38, 9)) as billable_quantity,
         cast(null as decimal(38, 9)) as package_size,
@@ -274,7 +274,7 @@ final as (
         numbered_drafts.plan_version,
         numbered_drafts.charge_model,
         'draft' as status,
-        cast(null as varchar) as invoice_number,
+        cast(null as {{ text_type() }}) as invoice_number,
         numbered_drafts.price_per,
         numbered_drafts.plan_name,
         cast(numbered_drafts.free_units as decimal(38, 9)) as free_units,

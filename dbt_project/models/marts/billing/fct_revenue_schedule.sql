@@ -38,13 +38,13 @@ ledger_months as (
 
     select
         customer_id,
-        coalesce(period, strftime(entry_at, '%Y-%m')) as month,
+        coalesce(period, {{ period_of('entry_at') }}) as month,
         sum(case when entry_type = 'grant' then amount else 0 end) as prepaid,
         sum(case when entry_type = 'expiry' then -amount else 0 end) as breakage,
         sum(amount) as deferred_change
 
     from credit_ledger
-    group by customer_id, coalesce(period, strftime(entry_at, '%Y-%m'))
+    group by customer_id, coalesce(period, {{ period_of('entry_at') }})
 
 ),
 
@@ -66,11 +66,11 @@ note_months as (
 
     select
         customer_id,
-        strftime(issued_at, '%Y-%m') as month,
+        {{ period_of('issued_at') }} as month,
         sum(amount) as credited
 
     from credit_notes
-    group by customer_id, strftime(issued_at, '%Y-%m')
+    group by customer_id, {{ period_of('issued_at') }}
 
 ),
 

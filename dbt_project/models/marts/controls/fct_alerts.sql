@@ -47,7 +47,7 @@ thresholds as (
         'threshold' as alert_type,
         spend_alerts.threshold_pct,
         spend_alerts.baseline_source,
-        rtrim(rtrim(cast(spend_alerts.threshold_pct as varchar), '0'), '.') || '% of '
+        {{ rtrim_chars(rtrim_chars('cast(spend_alerts.threshold_pct as ' ~ text_type() ~ ')', "'0'"), "'.'") }} || '% of '
         || case spend_alerts.baseline_source
             when 'budget' then 'the monthly budget'
             when 'trailing_average' then 'the average spend of the last periods'
@@ -100,7 +100,7 @@ anomaly_days as (
         'anomaly' as alert_type,
         cast(null as decimal(9, 2)) as threshold_pct,
         'trailing_median' as baseline_source,
-        'day of ' || coalesce(cast(basis_to_median_ratio as varchar), '∞')
+        'day of ' || coalesce(cast(basis_to_median_ratio as {{ text_type() }}), '∞')
         || '× the trailing median' as detail,
         currency,
         anomaly_basis as amount,

@@ -136,18 +136,15 @@ measured as (
 
     select
         evaluated.*,
-        datediff('day', evaluated.window_start, evaluated.window_end) as window_days,
-        greatest(datediff('day', evaluated.window_start, evaluated.evaluation_date) + 1, 0)
+        {{ dbt.datediff('evaluated.window_start', 'evaluated.window_end', 'day') }} as window_days,
+        greatest({{ dbt.datediff('evaluated.window_start', 'evaluated.evaluation_date', 'day') }} + 1, 0)
             as elapsed_days,
         greatest(
-            datediff(
-                'day',
-                greatest(
-                    cast({{ dbt.dateadd('day', 1, 'evaluated.evaluation_date') }} as date),
-                    evaluated.window_start
-                ),
-                evaluated.window_end
-            ),
+            {{ dbt.datediff(
+                "greatest(cast(" ~ dbt.dateadd('day', 1, 'evaluated.evaluation_date') ~ " as date), evaluated.window_start)",
+                'evaluated.window_end',
+                'day'
+            ) }},
             0
         ) as remaining_days,
         cast(consumption.consumed_to_date as decimal(38, 2)) as consumed_to_date,
@@ -224,10 +221,10 @@ final as (
         projected_spend,
         cast(greatest(commit_amount - projected_spend, 0) as decimal(38, 2)) as projected_shortfall,
         projected_spend < commit_amount as at_risk,
-        datediff('day', evaluation_date, end_date) as days_to_end,
+        {{ dbt.datediff('evaluation_date', 'end_date', 'day') }} as days_to_end,
         coalesce(
             end_date > evaluation_date
-            and datediff('day', evaluation_date, end_date) <= renewal_notice_days,
+            and {{ dbt.datediff('evaluation_date', 'end_date', 'day') }} <= renewal_notice_days,
             false
         ) as renewal_due
 

@@ -46,14 +46,7 @@ spine as (
         grants.granted_at,
         grants.expires_at,
         as_of.as_of_date,
-        cast(
-            unnest(range(
-                cast(grants.granted_at as date),
-                cast({{ dbt.dateadd('day', 1, 'as_of.as_of_date') }} as date),
-                interval 1 day
-            ))
-            as date
-        ) as balance_date
+        {{ day_series('cast(grants.granted_at as date)', 'cast(' ~ dbt.dateadd('day', 1, 'as_of.as_of_date') ~ ' as date)') }} as balance_date
 
     from grants
     inner join as_of
@@ -170,7 +163,7 @@ drawn as (
         ) as available_through_grant,
         case
             when expires_at is not null
-                then greatest(datediff('day', as_of_date, cast(expires_at as date)) - 1, 0)
+                then greatest({{ dbt.datediff('as_of_date', 'cast(expires_at as date)', 'day') }} - 1, 0)
         end as drawable_days
 
     from available
@@ -231,7 +224,7 @@ projection as (
 final as (
 
     select
-        spine.grant_id || ':' || cast(spine.balance_date as varchar) as credit_balance_id,
+        spine.grant_id || ':' || cast(spine.balance_date as {{ text_type() }}) as credit_balance_id,
         spine.customer_id,
         spine.grant_id,
         spine.kind,

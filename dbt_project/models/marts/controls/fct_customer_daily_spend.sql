@@ -35,6 +35,7 @@ based as (
 
 ),
 
+{% if median_over_frames() %}
 active as (
 
     select
@@ -52,6 +53,39 @@ active as (
     )
 
 ),
+{%- else %}
+-- no median over a window frame (Spark): the same trailing rows by a self-join on the row
+-- number, their median from the sorted values (exact on DECIMAL)
+active_days as (
+
+    select
+        daily_spend_id,
+        customer_id,
+        {{ to_money('anomaly_basis') }} as basis,
+        row_number() over (partition by customer_id order by spend_date) as day_number
+
+    from based
+    where spend_date >= first_active_date
+
+),
+
+active as (
+
+    select
+        active_days.daily_spend_id,
+        {{ to_money(exact_median('history.basis')) }} as trailing_median_basis,
+        count(history.daily_spend_id) as history_days
+
+    from active_days
+    left join active_days as history
+        on
+            active_days.customer_id = history.customer_id
+            and history.day_number >= active_days.day_number - {{ window_days }}
+            and history.day_number <= active_days.day_number - 1
+    group by active_days.daily_spend_id
+
+),
+{%- endif %}
 
 final as (
 

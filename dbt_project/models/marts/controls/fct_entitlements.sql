@@ -269,12 +269,12 @@ final as (
         end as state,
         case
             when limited_since is not null
-                then 'hard limit: spend to date ' || cast(spend_to_date as varchar)
-                || ' above the monthly budget ' || cast(monthly_budget as varchar)
-                || ' since ' || cast(limited_since as varchar)
+                then 'hard limit: spend to date ' || cast(spend_to_date as {{ text_type() }})
+                || ' above the monthly budget ' || cast(monthly_budget as {{ text_type() }})
+                || ' since ' || cast(limited_since as {{ text_type() }})
             when budget_warning
-                then 'spend to date ' || cast(spend_to_date as varchar) || ' is at least '
-                || '{{ warn_pct }}% of the monthly budget ' || cast(monthly_budget as varchar)
+                then 'spend to date ' || cast(spend_to_date as {{ text_type() }}) || ' is at least '
+                || '{{ warn_pct }}% of the monthly budget ' || cast(monthly_budget as {{ text_type() }})
             when included_warning
                 then 'used ' || {{ format_quantity('used_units') }} || ' of '
                 || {{ format_quantity('included_units') }} || ' included units'

@@ -100,7 +100,9 @@ thresholds as (
         cast(trim(threshold_text.pct) as decimal(9, 2)) as threshold_pct
 
     from based
-    cross join unnest(string_split(based.alert_thresholds_pct, '|')) as threshold_text(pct)
+    cross join lateral (
+        select {{ array_unnested(split_text('based.alert_thresholds_pct', "'|'")) }} as pct
+    ) as threshold_text
     where trim(threshold_text.pct) <> ''
 
 ),
@@ -141,7 +143,7 @@ final as (
 
     select
         amounts.customer_id || ':' || amounts.period || ':'
-        || cast(amounts.threshold_pct as varchar) as alert_id,
+        || cast(amounts.threshold_pct as {{ text_type() }}) as alert_id,
         amounts.customer_id,
         amounts.period,
         amounts.period_start,

@@ -27,7 +27,7 @@ dated as (
 
     select
         *,
-        strftime(spend_date, '%G-W%V') as iso_week,
+        {{ iso_week_text('spend_date') }} as iso_week,
         cast(date_trunc('week', spend_date) as date) as week_start
 
     from daily
@@ -47,7 +47,7 @@ weeks as (
         sum(fees) as fees,
         sum(usage_spend) as usage_spend,
         sum(discount) as discount,
-        arg_max(spend_date, struct_pack(s := spend, d := -datediff('day', date '2000-01-01', spend_date)))
+        {{ arg_max_by('spend_date', ['spend', '-' ~ dbt.datediff("date '2000-01-01'", 'spend_date', 'day')]) }}
             as peak_day,
         max(spend) as peak_day_spend
 

@@ -18,7 +18,7 @@ allocated as (
 final as (
 
     select
-        customer_id || '|' || provider || '|' || model || '|' || strftime(cost_date, '%Y-%m-%d')
+        customer_id || '|' || provider || '|' || model || '|' || cast(cast(cost_date as date) as {{ text_type() }})
             as cogs_id,
         customer_id,
         provider,

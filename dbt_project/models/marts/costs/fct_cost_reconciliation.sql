@@ -172,7 +172,7 @@ compared as (
 final as (
 
     select
-        provider || '|' || model || '|' || strftime(usage_date, '%Y-%m-%d') as reconciliation_id,
+        provider || '|' || model || '|' || cast(cast(usage_date as date) as {{ text_type() }}) as reconciliation_id,
         provider,
         model,
         usage_date,

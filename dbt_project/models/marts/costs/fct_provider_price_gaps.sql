@@ -37,7 +37,7 @@ final as (
 
     select
         unpriced.provider || '|' || unpriced.model || '|' || unpriced.price_component || '|'
-            || strftime(unpriced.usage_date, '%Y-%m-%d') as price_gap_id,
+            || cast(cast(unpriced.usage_date as date) as {{ text_type() }}) as price_gap_id,
         unpriced.provider,
         unpriced.model,
         unpriced.price_component,

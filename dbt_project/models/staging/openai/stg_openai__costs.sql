@@ -23,8 +23,8 @@ final as (
         nullif(trim(line_item), '') as line_item,
         nullif(trim(split_part(line_item, ',', 1)), '') as line_item_model,
         case
-            when strpos(line_item, ',') > 0
-                then nullif(trim(substr(line_item, strpos(line_item, ',') + 1)), '')
+            when {{ dbt.position("','", 'line_item') }} > 0
+                then nullif(trim(substr(line_item, {{ dbt.position("','", 'line_item') }} + 1)), '')
         end as line_item_class,
         project_id,
         api_key_id,

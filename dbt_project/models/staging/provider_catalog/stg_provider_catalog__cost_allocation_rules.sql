@@ -14,7 +14,7 @@ final as (
     select
         rule_index,
         nullif(trim(tag_key), '') as tag_key,
-        coalesce(match_json, cast('{}' as json)) as match_json,
+        coalesce(match_json, cast('{}' as {{ json_type() }})) as match_json,
         lower(trim(driver)) as driver
 
     from source

@@ -1,0 +1,132 @@
+"""The same pipeline on Apache Spark gives the same marts and the same exports as on DuckDB
+(issue 21).
+
+One small generated data set (the same seed, twice): `meterline run` on DuckDB in one data
+directory, `meterline run` with the Spark engine in the other (ingest on DuckDB, raw and ledger
+copied to Parquet, the dbt build on Spark through dbt-spark's session method, local[*], the marts
+copied back), then `meterline close` of the first month in both. Every mart of the DuckDB
+warehouse is compared row by row (orchestration/engine_compare.py: rows rendered as text,
+DECIMALs with their scale, sorted, hashed) with the Spark table of the same name, and every export
+file (invoice CSVs and documents, summaries, entitlements, scenario CSVs) byte for byte.
+
+``SPARK_GAPS`` lists the marts not built on Spark (docs/spark.md says why); the test fails when a
+mart outside it differs, and when a mart in it starts to match (the list must shrink)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestration.config import REPO_ROOT, Settings
+from orchestration.engine_compare import compare_marts
+
+pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.filterwarnings("ignore::Warning")]
+
+# marts not built on Spark yet, with the model that stops them (docs/spark.md, "Known gaps")
+SPARK_GAPS = {
+    # the pricing lab re-rates its scenarios on DuckDB (scenario mode: schema swaps and
+    # `select * exclude`), reading the marts the engine built
+    "fct_scenario_bill_shocks": "scenarios stage",
+    "fct_scenario_customer_margin": "scenarios stage",
+    "fct_scenario_invoice_lines": "scenarios stage",
+    "fct_scenario_invoices": "scenarios stage",
+    "fct_scenario_margin": "scenarios stage",
+}
+# models excluded from the Spark build: the pricing lab's
+CLOSE_PERIOD = "2026-09"
+
+
+def _spark_available() -> str | None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (uv sync --extra spark)"
+    if shutil.which("java") is None:
+        return "no Java runtime (openjdk-17-jre-headless)"
+    return None
+
+
+def _meterline(*args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-c", "from orchestration.cli import main; main()", *args],
+        check=True,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        env={k: v for k, v in os.environ.items() if k != "METERLINE_ENGINE"},
+    )
+
+
+@pytest.fixture(scope="module")
+def both_engines(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Settings, float]:
+    reason = _spark_available()
+    if reason:
+        pytest.skip(reason)
+    from orchestration.pipeline import run_pipeline
+
+    root = tmp_path_factory.mktemp("engines")
+    runs = {}
+    for engine in ("duckdb", "spark"):
+        data = root / engine
+        _meterline("generate", "--out", str(data), "--customers", "8", "--events", "2000",
+                   "--days", "40", "--quiet")  # fmt: skip
+        s = Settings(data_dir=data, warehouse=data / "warehouse.duckdb", engine=engine)
+        started = time.perf_counter()
+        assert run_pipeline(s, progress=False), engine
+        _meterline("close", "--period", CLOSE_PERIOD, "--no-refresh", "--data-dir", str(data))
+        runs[engine] = (s, time.perf_counter() - started)
+    return runs["duckdb"][0], runs["spark"][0], runs["spark"][1]
+
+
+def test_every_mart_is_identical_on_spark(both_engines: tuple[Settings, Settings, float]) -> None:
+    duck, spark, seconds = both_engines
+    results = compare_marts(duck, spark)
+    assert len(results) >= 30  # every mart of the project, gaps included
+    differing = {r.table: r for r in results if not r.equal and r.table not in SPARK_GAPS}
+    assert differing == {}, {
+        t: (r.duckdb_rows, r.spark_rows, r.detail) for t, r in differing.items()
+    }
+    equal = [r.table for r in results if r.equal]
+    # the billing marts, the invoices among them, carry rows (the comparison is not of empties)
+    rows = {r.table: r.duckdb_rows for r in results}
+    assert rows["fct_invoice_lines"] > 50 and rows["fct_invoices"] > 5
+    assert {"fct_invoice_lines", "fct_invoices", "fct_credit_ledger"} <= set(equal)
+    # the gap list is honest: none of its marts matches yet
+    assert not set(equal) & set(SPARK_GAPS)
+    print(f"spark: {len(equal)} marts identical, spark pipeline + close {seconds:.0f}s")
+
+
+def test_every_export_is_identical_on_spark(both_engines: tuple[Settings, Settings, float]) -> None:
+    duck, spark, _ = both_engines
+    files = sorted(
+        p.relative_to(duck.exports_dir) for p in duck.exports_dir.rglob("*") if p.is_file()
+    )
+    spark_files = sorted(
+        p.relative_to(spark.exports_dir) for p in spark.exports_dir.rglob("*") if p.is_file()
+    )
+    assert files == spark_files
+    invoices = [f for f in files if f.parts[:2] == ("invoices", CLOSE_PERIOD)]
+    assert len(invoices) > 8  # the closed month's invoices (CSV and documents) are among them
+    different = [
+        str(f)
+        for f in files
+        if (duck.exports_dir / f).read_bytes() != (spark.exports_dir / f).read_bytes()
+    ]
+    assert different == []
+
+
+def test_spark_build_reads_the_lake(both_engines: tuple[Settings, Settings, float]) -> None:
+    """The Spark tables come from the Parquet copies, not from the DuckDB file: one Parquet
+    folder per raw/ledger table, and the Spark warehouse holds the marts as Parquet. The DuckDB
+    engine writes neither."""
+    duck, spark, _ = both_engines
+    assert (spark.lake_dir / "raw" / "usage_events" / "part-0.parquet").exists()
+    assert (spark.lake_dir / "ledger" / "issued_invoices" / "part-0.parquet").exists()
+    marts = Path(spark.spark_dir) / "warehouse" / "marts.db" / "fct_invoices"
+    assert any(marts.glob("*.parquet"))
+    assert not duck.lake_dir.exists() and not duck.spark_dir.exists()
