@@ -86,7 +86,6 @@ _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _KEYS = {"name", "description", "periods", "plans", "customers", "move_to_plan", "cost_changes"}
 
 
-
 def _executemany(con: duckdb.DuckDBPyConnection, sql: str, rows: list[Any]) -> None:
     if rows:
         con.executemany(sql, rows)
