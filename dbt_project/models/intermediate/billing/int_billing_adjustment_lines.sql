@@ -188,8 +188,10 @@ outstanding_discounts as (
         discount_differences.line_key,
         cast(null as varchar) as meter_code,
         cast(null as varchar) as dimensions,
-        'Discount ' || cast(cast(discount_differences.usage_discount_pct as decimal(9, 2)) as varchar)
-        || '% of usage now ' || cast(cast(discount_differences.usage_total as decimal(38, 2)) as varchar)
+        'Discount '
+        || cast(cast(discount_differences.usage_discount_pct as decimal(9, 2)) as varchar)
+        || '% of usage now '
+        || cast(cast(discount_differences.usage_total as decimal(38, 2)) as varchar)
         || ' (contract discount on the late usage)' as source_description,
         cast(null as varchar) as unit,
         cast(null as decimal(38, 9)) as quantity,
@@ -211,8 +213,10 @@ issued_charge_totals as (
         period,
         cast(sum(case when line_type = 'subscription' then amount else 0 end) as decimal(38, 2))
             as fees_total,
-        cast(sum(case when line_type = 'minimum_commitment' then amount else 0 end)
-            as decimal(38, 2)) as minimum_commitment_total
+        cast(
+            sum(case when line_type = 'minimum_commitment' then amount else 0 end)
+            as decimal(38, 2)
+        ) as minimum_commitment_total
 
     from issued_lines
     group by customer_id, period
@@ -256,13 +260,17 @@ outstanding_commitments as (
         || commitment_differences.contract_id as line_key,
         cast(null as varchar) as meter_code,
         cast(null as varchar) as dimensions,
-        'Minimum commitment ' || cast(cast(commitment_differences.commit_amount as decimal(38, 2)) as varchar)
-        || ' - ' || cast(cast(commitment_differences.committed_spend_now as decimal(38, 2)) as varchar)
+        'Minimum commitment '
+        || cast(cast(commitment_differences.commit_amount as decimal(38, 2)) as varchar)
+        || ' - '
+        || cast(cast(commitment_differences.committed_spend_now as decimal(38, 2)) as varchar)
         || ' now (the commitment shortfall absorbs the late usage)' as source_description,
         cast(null as varchar) as unit,
         cast(null as decimal(38, 9)) as quantity,
         cast(
-            greatest(commitment_differences.commit_amount - commitment_differences.committed_spend_now, 0)
+            greatest(
+                commitment_differences.commit_amount - commitment_differences.committed_spend_now, 0
+            )
             - commitment_differences.issued_commitment
             - coalesce(already_adjusted.amount, 0)
             as decimal(38, 2)
@@ -313,7 +321,7 @@ targets as (
     inner join periods
         on
             all_outstanding.customer_id = periods.customer_id
-            and periods.period > all_outstanding.source_period
+            and all_outstanding.source_period < periods.period
             and not periods.is_issued
     group by
         all_outstanding.customer_id,

@@ -92,10 +92,10 @@ grant_periods as (
         row_number() over (
             partition by demand.customer_id, demand.period_index
             order by
-                grants.priority,
+                grants.priority asc,
                 grants.expires_at asc nulls last,
-                grants.granted_at,
-                grants.grant_id
+                grants.granted_at asc,
+                grants.grant_id asc
         ) as burn_rank
 
     from demand

@@ -62,7 +62,9 @@ issued_line_totals as (
             as fees_total,
         cast(sum(case when line_type = 'usage' then amount else 0 end) as decimal(38, 2))
             as usage_total,
-        cast(sum(case when line_type = 'minimum_commitment' then amount else 0 end) as decimal(38, 2))
+        cast(
+            sum(case when line_type = 'minimum_commitment' then amount else 0 end) as decimal(38, 2)
+        )
             as minimum_commitment_total,
         cast(sum(case when line_type = 'adjustment' then amount else 0 end) as decimal(38, 2))
             as adjustment_total,

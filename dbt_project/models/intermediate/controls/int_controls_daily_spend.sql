@@ -40,7 +40,10 @@ as_of as (
 
 issued as (
 
-    select distinct customer_id, period from {{ ref('stg_ledger__issued_invoices') }}
+    select distinct
+        customer_id,
+        period
+    from {{ ref('stg_ledger__issued_invoices') }}
 
 ),
 
@@ -58,7 +61,11 @@ spine as (
                 periods.period_start,
                 case
                     when issued.period is not null then periods.period_end
-                    else least(periods.period_end, cast({{ dbt.dateadd('day', 1, 'as_of.as_of_date') }} as date))
+                    else
+                        least(
+                            periods.period_end,
+                            cast({{ dbt.dateadd('day', 1, 'as_of.as_of_date') }} as date)
+                        )
                 end,
                 interval 1 day
             ))
@@ -126,11 +133,11 @@ period_discounts as (
     inner join contracts
         on
             periods.customer_id = contracts.customer_id
-            and contracts.start_date < periods.period_end
-            and (contracts.end_date is null or contracts.end_date > periods.period_start)
+            and periods.period_end > contracts.start_date
+            and (contracts.end_date is null or periods.period_start < contracts.end_date)
     qualify row_number() over (
         partition by periods.customer_id, periods.period
-        order by contracts.start_date desc, contracts.contract_id
+        order by contracts.start_date desc, contracts.contract_id asc
     ) = 1
 
 ),

@@ -60,7 +60,11 @@ allocated as (
         case
             when shares.line_quantity > 0
                 then {{ safe_divide('line_days.amount * shares.quantity', 'shares.line_quantity') }}
-            else {{ safe_divide('line_days.amount * shares.event_count', 'shares.line_event_count') }}
+            else
+                {{ safe_divide(
+                    'line_days.amount * shares.event_count',
+                    'shares.line_event_count'
+                ) }}
         end as usage_spend_unrounded
 
     from line_days

@@ -54,8 +54,8 @@ event_meters as (
     where
         aggregation = 'count_unique'
         or meter_code in (
-            select meter_code from extra_keys
-            where key_role in ('field', 'filter')
+            select extra_keys.meter_code from extra_keys
+            where extra_keys.key_role in ('field', 'filter')
         )
 
 ),
@@ -65,7 +65,7 @@ event_meters as (
 summed_meters as (
 
     select * from meters
-    where meter_code not in (select meter_code from event_meters)
+    where meter_code not in (select event_meters.meter_code from event_meters)
 
 ),
 
@@ -177,22 +177,31 @@ model_cost as (
 
 unpivoted as (
 
-    select customer_id, usage_date, driver, driver_quantity
+    select
+        daily.customer_id,
+        daily.usage_date,
+        d.driver,
+        d.driver_quantity
     from daily
-    cross join lateral (
-        values
-            ('requests', requests),
-            ('input_tokens', input_tokens),
-            ('output_tokens', output_tokens),
-            ('tokens', tokens),
-            ('images', images),
-            ('audio_seconds', audio_seconds),
-            ('characters', characters),
-            ('gpu_seconds', gpu_seconds),
-            ('gb_stored', gb_stored)
-    ) as d (driver, driver_quantity)
+    cross join
+        lateral (
+            values
+            ('requests', daily.requests),
+            ('input_tokens', daily.input_tokens),
+            ('output_tokens', daily.output_tokens),
+            ('tokens', daily.tokens),
+            ('images', daily.images),
+            ('audio_seconds', daily.audio_seconds),
+            ('characters', daily.characters),
+            ('gpu_seconds', daily.gpu_seconds),
+            ('gb_stored', daily.gb_stored)
+        ) as d (driver, driver_quantity)
     union all
-    select customer_id, usage_date, driver, driver_quantity
+    select
+        customer_id,
+        usage_date,
+        driver,
+        driver_quantity
     from model_cost
 
 ),
@@ -200,8 +209,9 @@ unpivoted as (
 final as (
 
     select * from unpivoted
-    where driver_quantity > 0
-        and driver not in (select meter_code from meters)
+    where
+        driver_quantity > 0
+        and driver not in (select meters.meter_code from meters)
     union all
     select * from meter_drivers_summed
     where driver_quantity > 0

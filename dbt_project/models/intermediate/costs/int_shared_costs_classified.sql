@@ -27,7 +27,8 @@ customers as (
 
 shared_lines as (
 
-    select * from cost_lines where x_source_system = 'focus'
+    select * from cost_lines
+    where x_source_system = 'focus'
 
 ),
 
@@ -46,9 +47,11 @@ tagged as (
     from shared_lines
     cross join tag_key
     inner join customers
-        on customers.customer_id
+        on
+            customers.customer_id
             = json_extract_string(shared_lines.Tags, '$."' || tag_key.tag_key || '"')
-    where tag_key.tag_key is not null
+    where
+        tag_key.tag_key is not null
         and json_valid(shared_lines.Tags)
 
 ),
@@ -62,7 +65,8 @@ rule_entries as (
         json_extract_string(rules.match_json, '$."' || entry.match_key || '"') as pattern
 
     from rules
-    cross join lateral (
+    -- a lateral subquery over the row's own JSON: it has no CTE form
+    cross join lateral (  -- noqa: ST05
         select unnest(json_keys(rules.match_json)) as match_key
     ) as entry
 
@@ -119,8 +123,9 @@ first_rule as (
     from shared_lines
     inner join rule_sizes on true
     left join entry_matches
-        on shared_lines.x_cost_line_id = entry_matches.x_cost_line_id
-        and rule_sizes.rule_index = entry_matches.rule_index
+        on
+            shared_lines.x_cost_line_id = entry_matches.x_cost_line_id
+            and rule_sizes.rule_index = entry_matches.rule_index
     where coalesce(entry_matches.matched_entries, 0) = rule_sizes.entries
     qualify row_number() over (
         partition by shared_lines.x_cost_line_id order by rule_sizes.rule_index

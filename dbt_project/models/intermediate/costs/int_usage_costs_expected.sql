@@ -18,22 +18,31 @@ prices as (
 unpivoted as (
 
     select
-        customer_id, provider, model, model_key, feature, event_type, usage_date,
-        price_component, quantity, is_token
+        quantities.customer_id,
+        quantities.provider,
+        quantities.model,
+        quantities.model_key,
+        quantities.feature,
+        quantities.event_type,
+        quantities.usage_date,
+        c.price_component,
+        c.quantity,
+        c.is_token
 
     from quantities
-    cross join lateral (
-        values
-            ('input', cast(uncached_input_tokens as decimal(38, 6)), true),
-            ('cached_input', cast(cached_input_tokens as decimal(38, 6)), true),
-            ('cache_write', cast(cache_write_tokens as decimal(38, 6)), true),
-            ('output', cast(output_tokens as decimal(38, 6)), true),
-            ('image', cast(images as decimal(38, 6)), false),
-            ('audio_second', audio_seconds, false),
-            ('character', cast(characters as decimal(38, 6)), false),
-            ('gpu_second', gpu_seconds, false)
-    ) as c (price_component, quantity, is_token)
-    where quantity <> 0
+    cross join
+        lateral (
+            values
+            ('input', cast(quantities.uncached_input_tokens as decimal(38, 6)), true),
+            ('cached_input', cast(quantities.cached_input_tokens as decimal(38, 6)), true),
+            ('cache_write', cast(quantities.cache_write_tokens as decimal(38, 6)), true),
+            ('output', cast(quantities.output_tokens as decimal(38, 6)), true),
+            ('image', cast(quantities.images as decimal(38, 6)), false),
+            ('audio_second', quantities.audio_seconds, false),
+            ('character', cast(quantities.characters as decimal(38, 6)), false),
+            ('gpu_second', quantities.gpu_seconds, false)
+        ) as c (price_component, quantity, is_token)
+    where c.quantity <> 0
 
 ),
 
@@ -57,10 +66,11 @@ final as (
 
     from unpivoted
     left join prices
-        on unpivoted.provider = prices.provider
-        and unpivoted.model = prices.model
-        and unpivoted.usage_date = prices.usage_date
-        and unpivoted.price_component = prices.price_component
+        on
+            unpivoted.provider = prices.provider
+            and unpivoted.model = prices.model
+            and unpivoted.usage_date = prices.usage_date
+            and unpivoted.price_component = prices.price_component
 
 )
 

@@ -71,7 +71,10 @@ periods as (
         ) as period_start,
         coalesce(
             invoice_periods.period_end,
-            cast({{ dbt.dateadd('month', 1, "cast(usage_periods.period || '-01' as date)") }} as date)
+            cast(
+                {{ dbt.dateadd('month', 1, "cast(usage_periods.period || '-01' as date)") }}
+                as date
+            )
         ) as period_end,
         coalesce(invoice_periods.invoices, 0) as invoices,
         coalesce(invoice_periods.issued_invoices, 0) as issued_invoices,
@@ -133,7 +136,11 @@ final as (
             when is_closed then period || ' · closed'
             when is_complete then period || ' · complete, not closed'
             when usage_through is not null
-                then period || ' · incomplete (usage through ' || strftime(usage_through, '%Y-%m-%d') || ')'
+                then
+                    period
+                    || ' · incomplete (usage through '
+                    || strftime(usage_through, '%Y-%m-%d')
+                    || ')'
             else period || ' · incomplete (no usage yet)'
         end as period_label,
         is_closed,

@@ -136,8 +136,14 @@ draft_summary_lines as (
         'minimum_commitment:' || subtotals.contract_id as line_key,
         'minimum_commitment' as line_type,
         case subtotals.commit_period
-            when 'term' then 'Term commitment true-up ' || cast(cast(subtotals.commit_amount as decimal(38, 2)) as varchar)
-            else 'Minimum commitment ' || cast(cast(subtotals.commit_amount as decimal(38, 2)) as varchar)
+            when
+                'term'
+                then
+                    'Term commitment true-up '
+                    || cast(cast(subtotals.commit_amount as decimal(38, 2)) as varchar)
+            else
+                'Minimum commitment '
+                || cast(cast(subtotals.commit_amount as decimal(38, 2)) as varchar)
                 || ' - ' || cast(cast(subtotals.committed_spend as decimal(38, 2)) as varchar)
         end as description,
         cast(null as decimal(38, 9)) as quantity,

@@ -77,7 +77,18 @@ final as (
         {{ round_money(to_money(k) ~ ' * active.trailing_median_basis') }} as anomaly_threshold,
         case
             when active.trailing_median_basis > 0
-                then cast(round({{ safe_divide('based.anomaly_basis', 'active.trailing_median_basis') }}, 2) as decimal(18, 2))
+                then
+                    cast(
+                        round(
+                            {{ safe_divide(
+                                'based.anomaly_basis',
+                                'active.trailing_median_basis'
+                            ) }},
+                            2
+                        ) as decimal(
+                            18, 2
+                        )
+                    )
         end as basis_to_median_ratio,
         coalesce(
             active.history_days >= {{ var('anomaly_min_history_days') | int }}

@@ -269,15 +269,18 @@ final as (
         end as state,
         case
             when limited_since is not null
-                then 'hard limit: spend to date ' || cast(spend_to_date as varchar)
-                || ' above the monthly budget ' || cast(monthly_budget as varchar)
-                || ' since ' || cast(limited_since as varchar)
+                then
+                    'hard limit: spend to date ' || cast(spend_to_date as varchar)
+                    || ' above the monthly budget ' || cast(monthly_budget as varchar)
+                    || ' since ' || cast(limited_since as varchar)
             when budget_warning
-                then 'spend to date ' || cast(spend_to_date as varchar) || ' is at least '
-                || '{{ warn_pct }}% of the monthly budget ' || cast(monthly_budget as varchar)
+                then
+                    'spend to date ' || cast(spend_to_date as varchar) || ' is at least '
+                    || '{{ warn_pct }}% of the monthly budget ' || cast(monthly_budget as varchar)
             when included_warning
-                then 'used ' || {{ format_quantity('used_units') }} || ' of '
-                || {{ format_quantity('included_units') }} || ' included units'
+                then
+                    'used ' || {{ format_quantity('used_units') }} || ' of '
+                    || {{ format_quantity('included_units') }} || ' included units'
             else ''
         end as state_reason,
         limited_since

@@ -47,7 +47,10 @@ weeks as (
         sum(fees) as fees,
         sum(usage_spend) as usage_spend,
         sum(discount) as discount,
-        arg_max(spend_date, struct_pack(s := spend, d := -datediff('day', date '2000-01-01', spend_date)))
+        arg_max(
+            spend_date,
+            struct_pack(s := spend, d := -datediff('day', date '2000-01-01', spend_date))
+        )
             as peak_day,
         max(spend) as peak_day_spend
 
@@ -85,7 +88,7 @@ top_models as (
     where model_spend > 0
     qualify row_number() over (
         partition by customer_id, iso_week
-        order by model_spend desc, model
+        order by model_spend desc, model asc
     ) = 1
 
 ),
@@ -132,8 +135,9 @@ final as (
         top_models.top_model,
         top_models.top_model_spend,
         case when compared.peak_day_spend > 0 then compared.peak_day end as peak_day,
-        case when compared.peak_day_spend > 0
-            then cast(compared.peak_day_spend as decimal(38, 2))
+        case
+            when compared.peak_day_spend > 0
+                then cast(compared.peak_day_spend as decimal(38, 2))
         end as peak_day_spend
 
     from compared

@@ -23,7 +23,9 @@ final as (
         customer_id = 'unattributed' as is_unattributed,
         cast(sum(case when pool_kind = 'direct' then allocated_amount else 0 end) as decimal(38, 2))
             as cogs_direct,
-        cast(sum(case when pool_kind <> 'direct' then allocated_amount else 0 end) as decimal(38, 2))
+        cast(
+            sum(case when pool_kind <> 'direct' then allocated_amount else 0 end) as decimal(38, 2)
+        )
             as cogs_allocated,
         cast(sum(allocated_amount) as decimal(38, 2)) as cogs_total,
         'USD' as currency

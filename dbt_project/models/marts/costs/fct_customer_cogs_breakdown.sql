@@ -19,7 +19,9 @@ grouped as (
         feature,
         cast(sum(case when pool_kind = 'direct' then allocated_amount else 0 end) as decimal(38, 2))
             as cogs_direct,
-        cast(sum(case when pool_kind <> 'direct' then allocated_amount else 0 end) as decimal(38, 2))
+        cast(
+            sum(case when pool_kind <> 'direct' then allocated_amount else 0 end) as decimal(38, 2)
+        )
             as cogs_allocated,
         cast(sum(allocated_amount) as decimal(38, 2)) as cogs_total
 
@@ -31,11 +33,20 @@ grouped as (
 final as (
 
     select
-        customer_id || ':' || period || '|' || provider || '|' || model || '|' || feature
+        grouped.customer_id
+        || ':'
+        || grouped.period
+        || '|'
+        || grouped.provider
+        || '|'
+        || grouped.model
+        || '|'
+        || grouped.feature
             as breakdown_id,
         *,
         case
-            when sum(cogs_total) over (partition by customer_id, period) <> 0
+            when
+                sum(grouped.cogs_total) over (partition by grouped.customer_id, grouped.period) <> 0
                 then {{ round_money(safe_divide(
                     'cogs_total * 100',
                     'sum(cogs_total) over (partition by customer_id, period)'

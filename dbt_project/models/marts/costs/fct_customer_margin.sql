@@ -52,8 +52,9 @@ periods as (
 
     from invoices
     full outer join cogs_by_period
-        on invoices.customer_id = cogs_by_period.customer_id
-        and invoices.period = cogs_by_period.period
+        on
+            invoices.customer_id = cogs_by_period.customer_id
+            and invoices.period = cogs_by_period.period
 
 ),
 
@@ -68,7 +69,7 @@ computed as (
         cast(
             case coalesce(customers.segment, '')
                 {%- for segment, target in targets.items() if segment != 'default' %}
-                when '{{ segment }}' then {{ target }}
+                    when '{{ segment }}' then {{ target }}
                 {%- endfor %}
                 else {{ targets.get('default', 0) }}
             end * 100
@@ -93,25 +94,29 @@ with_margin as (
 final as (
 
     select
-        customer_id || ':' || period as margin_id,
-        customer_id,
-        period,
-        period_start,
-        period_end,
-        segment,
+        with_margin.customer_id || ':' || with_margin.period as margin_id,
+        with_margin.customer_id,
+        with_margin.period,
+        with_margin.period_start,
+        with_margin.period_end,
+        with_margin.segment,
         coalesce(currency, 'USD') as currency,
-        invoice_subtotal,
-        promotional_credit_total,
-        revenue,
-        cogs_direct,
-        cogs_allocated,
-        cogs_total,
-        gross_margin,
+        with_margin.invoice_subtotal,
+        with_margin.promotional_credit_total,
+        with_margin.revenue,
+        with_margin.cogs_direct,
+        with_margin.cogs_allocated,
+        with_margin.cogs_total,
+        with_margin.gross_margin,
         {{ margin_ratios() }},
-        margin_target_pct,
+        with_margin.margin_target_pct,
         case
-            when gross_margin < 0 then 'negative'
-            when revenue = 0 or gross_margin * 100 < margin_target_pct * revenue then 'below_target'
+            when with_margin.gross_margin < 0 then 'negative'
+            when
+                with_margin.revenue = 0
+                or with_margin.gross_margin * 100
+                < with_margin.margin_target_pct * with_margin.revenue
+                then 'below_target'
             else 'ok'
         end as margin_flag
 

@@ -56,8 +56,10 @@ final as (
         PricingCurrencyListUnitPrice,
         PricingQuantity,
         PricingUnit,
-        coalesce(ProviderName, json_extract_string(extra_columns, '$.ServiceProviderName')) as ProviderName,
-        coalesce(PublisherName, json_extract_string(extra_columns, '$.HostProviderName')) as PublisherName,
+        coalesce(ProviderName, json_extract_string(extra_columns, '$.ServiceProviderName'))
+            as ProviderName,
+        coalesce(PublisherName, json_extract_string(extra_columns, '$.HostProviderName'))
+            as PublisherName,
         RegionId,
         RegionName,
         ResourceId,
