@@ -58,9 +58,10 @@ test: install-dev
 	$(RUN) pytest -q
 
 # SQLFluff reads dbt_project/.sqlfluff (dbt templater: it compiles each model like dbt does; files
-# that hold only macros are skipped by it, their SQL is linted where models call them).
+# that hold only macros are skipped by it, their SQL is linted where models call them). An
+# in-memory warehouse: lint never touches data/, and models render their full-refresh form.
 lint: install-dev
-	cd dbt_project && $(RUN) sqlfluff lint models macros tests analyses
+	cd dbt_project && METERLINE_WAREHOUSE=:memory: $(RUN) sqlfluff lint models macros tests analyses
 	$(RUN) ruff check orchestration dashboards tests
 	$(RUN) ruff format --check orchestration dashboards tests
 
