@@ -324,6 +324,48 @@ def invoices(snap: Snapshot, period: str) -> pl.DataFrame:
     )
 
 
+_CREDIT_NOTES = "marts.fct_credit_notes"
+
+
+@_cached
+def period_statuses(snap: Snapshot) -> pl.DataFrame:
+    """Issued vs draft invoices per billing period, newest first, and whether a period was left
+    open (drafts) while a later one is issued (dim_billing_periods)."""
+    return run_query(
+        snap,
+        """
+        select
+            period, period_status, invoices, issued_invoices, draft_invoices, blocked_invoices,
+            has_drafts_before_issued,
+        from marts.dim_billing_periods
+        where invoices > 0
+        order by period desc
+        """,
+        needs=(_PERIODS,),
+    )
+
+
+@_cached
+def credit_notes(snap: Snapshot, period: str) -> pl.DataFrame:
+    """The credit notes issued at the close of ``period`` (fct_credit_notes), by number: the
+    invoice and line each credits, why, refunded or kept as account credit, and the amounts."""
+    return run_query(
+        snap,
+        """
+        select
+            n.credit_note_number, c.customer_name, n.invoice_number, n.invoice_period,
+            n.line_no, n.reason, n.settlement, n.currency, n.amount, n.tax, n.total,
+            n.account_credit_used, n.account_credit_balance, n.customer_id,
+        from marts.fct_credit_notes as n
+        left join marts.dim_customers as c on c.customer_id = n.customer_id
+        where n.period = $period
+        order by n.credit_note_number
+        """,
+        {"period": period},
+        needs=(_CREDIT_NOTES, _CUSTOMERS),
+    )
+
+
 @_cached
 def customer_invoices(snap: Snapshot, customer_id: str) -> pl.DataFrame:
     """Every invoice of one customer, newest period first (invoice history)."""

@@ -11,6 +11,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 
+from orchestration.ingest.currencies import minor_units
+
 CURRENCY_SYMBOLS: dict[str, str] = {
     "USD": "$",
     "EUR": "€",
@@ -19,8 +21,6 @@ CURRENCY_SYMBOLS: dict[str, str] = {
     "CAD": "CA$",
     "AUD": "A$",
 }
-
-_CENT = Decimal("0.01")
 
 
 def _as_decimal(value: Decimal | int | str) -> Decimal:
@@ -35,14 +35,16 @@ def _as_number(value: Decimal | int | float | str) -> Decimal:
 
 
 def money(value: Decimal | int | str | None, currency: str | None = "USD") -> str:
-    """``Decimal('1080')`` → ``"$1,080.00"``; ``-25.96`` → ``"-$25.96"``; unknown currencies are
+    """``Decimal('1080')`` → ``"$1,080.00"``; ``-25.96`` → ``"-$25.96"``; JPY without decimals
+    (``"¥11,842"``); currencies without a symbol here are
     written after the number (``"1,080.00 CHF"``); ``None`` → ``"—"``."""
     if value is None:
         return "—"
-    amount = _as_decimal(value).quantize(_CENT, rounding=ROUND_HALF_UP)
-    sign = "-" if amount < 0 else ""
-    digits = f"{abs(amount):,.2f}"
     code = (currency or "USD").upper()
+    places = minor_units(code)  # ISO 4217: JPY 0 places ("¥11,842"), USD 2
+    amount = _as_decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    sign = "-" if amount < 0 else ""
+    digits = f"{abs(amount):,.{places}f}"
     symbol = CURRENCY_SYMBOLS.get(code)
     if symbol is None:
         return f"{sign}{digits} {code}"

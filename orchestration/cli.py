@@ -186,6 +186,9 @@ def close(
 ) -> None:
     """Finalize a period: number and freeze its invoices, export the invoice CSVs.
 
+    A close materializes the ledger asset (the `close_period` job of the same Dagster
+    definitions as `meterline run`; the monthly_close schedule runs it too).
+
     Periods close in order per customer: `--period P` refuses (exit 1), naming the earlier
     periods and customers still open, while a customer it would issue has an open period before
     P; `--through P` closes those periods first, oldest first, then P. An --exclude'd customer
@@ -196,21 +199,20 @@ def close(
     the period has unpriced usage (unless --exclude'd). Closing a closed period with nothing left
     to issue is a no-op. Afterwards the marts are rebuilt and republished (as `meterline run`), so
     the dashboard and analysts see the invoices as issued; --no-refresh skips that."""
-    from orchestration.close import close_period
-    from orchestration.pipeline import run_pipeline
+    from orchestration.pipeline import close_with_job, run_pipeline
 
     if (period is None) == (through is None):
         raise click.UsageError("give exactly one of --period YYYY-MM and --through YYYY-MM")
     s = settings(data_dir)
-    ok = close_period(
+    ok, message = close_with_job(
         s,
         str(period or through),
         exclude=list(exclude),
         force=force,
         as_of=as_of,
         through=through is not None,
-        echo=click.echo,
     )
+    click.echo(message)
     if ok and not no_refresh:
         click.echo("refreshing the marts and the published snapshot (as `meterline run`) ...")
         ok = run_pipeline(s, progress=False)

@@ -6,6 +6,8 @@ Refuses (returns False, says why, naming customers) when:
 - the period has no invoices in ``marts.fct_invoices``;
 - a non-excluded customer of the period has unpriced usage (``fct_invoices.is_blocked`` or rows in
   ``fct_unpriced_usage``);
+- a non-excluded customer's COGS of the period need an exchange rate that ``reference/fx_rates.csv``
+  lacks (``fct_fx_rates_missing``: the currency pair and the days are named);
 - the grace period is not over, unless ``force``: "now" must be at least ``close_grace_days``
   (dbt var, default 2) past the period end in each customer's time zone, where now is the later
   of the clock (``now``, default the wall clock) and the data's last event. The clock only gates
@@ -36,6 +38,7 @@ import yaml
 from orchestration import credit_notes
 from orchestration.config import DBT_PROJECT_DIR, Settings
 from orchestration.exports import clean_stale_temp, export_period
+from orchestration.money import money as money_text
 from orchestration.run_log import read_run_log, run_lock
 from orchestration.seller import SellerConfigError, load_seller
 from orchestration.warehouse import connect, ensure_schema
@@ -132,6 +135,33 @@ def _blocked_customers(
             for c, n in rows:
                 blocked.setdefault(c, f"{n} unpriced usage row(s) in fct_unpriced_usage")
     return sorted((c, r) for c, r in blocked.items() if c not in exclude)
+
+
+def _missing_fx_rates(
+    con: duckdb.DuckDBPyConnection, period: str, exclude: list[str]
+) -> list[tuple[str, str, str, str]]:
+    """(customer, from, to, days) of non-excluded customers of the period whose COGS need an fx
+    rate that reference/fx_rates.csv lacks (``fct_fx_rates_missing``); days as text, first 5."""
+    if not _relation_exists(con, "marts", "fct_fx_rates_missing"):
+        return []
+    rows = con.execute(
+        """
+        select customer_id, from_currency, to_currency,
+               string_agg(strftime(rate_date, '%Y-%m-%d'), ', ' order by rate_date),
+               count(*)
+        from marts.fct_fx_rates_missing
+        where period = ? and not list_contains(?, customer_id)
+        group by customer_id, from_currency, to_currency
+        order by customer_id, from_currency, to_currency
+        """,
+        [period, exclude],
+    ).fetchall()
+    out = []
+    for customer, src, dst, days, n in rows:
+        listed = days.split(", ")
+        text = ", ".join(listed[:5]) + (f" (+{n - 5} more days)" if n > 5 else "")
+        out.append((str(customer), str(src), str(dst), text))
+    return out
 
 
 def _grace_not_over(
@@ -680,6 +710,16 @@ def _close_one(
             + ". Add a price and re-run, or exclude them: "
             + " ".join(f"--exclude {c}" for c, _ in blocked)
         )
+    missing_rates = _missing_fx_rates(con, period, skip)
+    if missing_rates:
+        raise CloseRefused(
+            "no exchange rate for "
+            + "; ".join(f"{src}->{dst} on {days} ({c})" for c, src, dst, days in missing_rates)
+            + ": their COGS cannot be converted to the customer's currency "
+            "(marts.fct_fx_rates_missing). Add the rates to reference/fx_rates.csv "
+            "(date,from_currency,to_currency,rate) and re-run, or exclude them: "
+            + " ".join(f"--exclude {c}" for c in sorted({r[0] for r in missing_rates}))
+        )
     grace = grace_days()
     if not force:
         clock = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -717,7 +757,7 @@ def _close_one(
     ).fetchall()
     export = export_period(s, con, period)
     unknown = [c for c in exclude if c not in customers]
-    money = ", ".join(f"{cur} {amt}" for cur, amt in totals)
+    money = ", ".join(f"{cur} {money_text(amt, cur)}" for cur, amt in totals)
     message = (
         f"closed {period}: {len(numbers)} invoices ({numbers[0]} .. {numbers[-1]})"
         if numbers

@@ -69,8 +69,16 @@ class CreditNote:
     total: Decimal
 
 
-def round_money(x: Decimal) -> Decimal:
-    return x.quantize(CENT, rounding=ROUND_HALF_UP)  # half away from zero (x > 0 here)
+def round_money(x: Decimal, currency: str | None = None) -> Decimal:
+    """To the currency's minor unit (cents without one; whole yen for JPY), half away from zero
+    (x > 0 here)."""
+    return x.quantize(_minor_unit(currency), rounding=ROUND_HALF_UP)
+
+
+def _minor_unit(currency: str | None) -> Decimal:
+    from orchestration.money import money_places
+
+    return Decimal(1).scaleb(-money_places(currency))
 
 
 def read_requests(path: Path) -> list[dict[str, str]]:
@@ -198,7 +206,7 @@ def _validate_row(
                     f"quantity {quantity} is more than line {line_no} of {number} still open "
                     f"to credit ({open_qty.normalize():f})"
                 )
-            amount = round_money(line_amount * quantity / line_qty)
+            amount = round_money(line_amount * quantity / line_qty, currency)
         else:
             amount = _decimal(amount_text, "amount")
         open_line = line_amount - credited_line.get(key, Decimal(0))
@@ -211,8 +219,11 @@ def _validate_row(
         if qty_text:
             raise ValueError("a quantity needs a line_no")
         amount = _decimal(amount_text, "amount")
-    if amount != amount.quantize(CENT):
-        raise ValueError(f"amount {amount} has more than 2 decimal places")
+    if amount != amount.quantize(_minor_unit(currency)):
+        raise ValueError(
+            f"amount {amount} has more decimal places than {currency} has "
+            f"({-_minor_unit(currency).as_tuple().exponent})"
+        )
     open_invoice = invoice_base - credited_invoice.get(number, Decimal(0))
     if amount > open_invoice:
         raise ValueError(
@@ -223,7 +234,7 @@ def _validate_row(
         key = (number, line_no)
         credited_line[key] = credited_line.get(key, Decimal(0)) + amount
         credited_qty[key] = credited_qty.get(key, Decimal(0)) + (quantity or Decimal(0))
-    tax = round_money(amount * rate)
+    tax = round_money(amount * rate, currency)
     return CreditNote(
         credit_note_id=row["credit_note_id"],
         customer_id=customer,

@@ -28,7 +28,7 @@ from typing import Any
 import duckdb
 import jinja2
 
-from orchestration.money import plain_decimal
+from orchestration.money import money_places, plain_decimal
 from orchestration.seller import Seller
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -66,11 +66,14 @@ SUMMARY_TYPES: tuple[tuple[str, str], ...] = (
 )
 
 
-def money_text(value: Decimal | None) -> str:
-    """2 places, thousands separators: 2462.71 -> "2,462.71"; -51.41 -> "-51.41"."""
+def money_text(value: Decimal | None, currency: str | None = None) -> str:
+    """The currency's minor units (2 places without one), thousands separators:
+    2462.71 -> "2,462.71"; -51.41 -> "-51.41"; 11842 JPY -> "11,842"."""
     if value is None:
         return ""
-    return f"{Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,.2f}"
+    places = money_places(currency)
+    amount = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{amount:,.{places}f}"
 
 
 def quantity_text(value: Decimal | None) -> str:
@@ -84,12 +87,13 @@ def quantity_text(value: Decimal | None) -> str:
     return sign + whole + ("." + frac if frac else "")
 
 
-def price_text(value: Decimal) -> str:
-    """A unit price: at least 2 places, more only when it has them, thousands separators:
-    2000 -> "2,000.00"; 0.2 -> "0.20"; 0.012 -> "0.012" (as the price basis text shows it)."""
+def price_text(value: Decimal, currency: str | None = None) -> str:
+    """A unit price: at least the currency's minor units (2 places without a currency), more
+    only when it has them, thousands separators: 2000 -> "2,000.00"; 0.2 -> "0.20"; 0.012 ->
+    "0.012" (as the price basis text shows it); 375 JPY -> "375"; 0.5 JPY -> "0.5"."""
     value = Decimal(value)
-    if value == value.quantize(Decimal("0.01")):
-        return money_text(value)
+    if value == value.quantize(Decimal(1).scaleb(-money_places(currency))):
+        return money_text(value, currency)
     return quantity_text(value)
 
 
@@ -131,12 +135,12 @@ def _label(description: str, basis: str | None) -> str:
     return description
 
 
-def _line(row: dict[str, Any]) -> Line:
+def _line(row: dict[str, Any], currency: str | None = None) -> Line:
     basis = row["price_basis"] or ""
     price_per = row["price_per"]
     unit_price = ""
     if row["unit_price"] is not None and row["line_type"] in ("usage", "subscription"):
-        unit_price = price_text(row["unit_price"])
+        unit_price = price_text(row["unit_price"], currency)
         if row["line_type"] == "subscription":
             unit_price += " / month"
         elif price_per is not None and Decimal(price_per) != 1:
@@ -154,18 +158,20 @@ def _line(row: dict[str, Any]) -> Line:
         quantity=quantity_text(row["quantity"]) if row["line_type"] != "tax" else "",
         unit=row["unit"] or "",
         unit_price=unit_price,
-        amount=money_text(row["amount"]),
+        amount=money_text(row["amount"], currency),
     )
 
 
-def _groups(rows: list[dict[str, Any]]) -> tuple[list[Group], list[Line]]:
+def _groups(
+    rows: list[dict[str, Any]], currency: str | None = None
+) -> tuple[list[Group], list[Line]]:
     """Subscription groups (fee first, then one charge per meter) and the invoice-level lines."""
     groups: dict[str, Group] = {}
     sums: dict[str, Decimal] = {}
     others: list[Line] = []
     for row in rows:
         if row["line_type"] not in ("subscription", "usage"):
-            others.append(_line(row))
+            others.append(_line(row, currency))
             continue
         key = row["subscription_id"] or row["plan_code"] or ""
         if key not in groups:
@@ -178,7 +184,7 @@ def _groups(rows: list[dict[str, Any]]) -> tuple[list[Group], list[Line]]:
             sums[key] = Decimal(0)
         group = groups[key]
         sums[key] += Decimal(row["amount"])
-        line = _line(row)
+        line = _line(row, currency)
         charge_label = line.label
         if row["line_type"] == "usage":
             # a meter priced by several rows (e.g. per model) gets a heading over its lines
@@ -191,7 +197,7 @@ def _groups(rows: list[dict[str, Any]]) -> tuple[list[Group], list[Line]]:
             group.charges.append(Charge(charge_label))
         group.charges[-1].lines.append(line)
     for key, group in groups.items():
-        group.total = money_text(sums[key])
+        group.total = money_text(sums[key], currency)
     return list(groups.values()), others
 
 
@@ -208,13 +214,16 @@ def _template() -> jinja2.Template:
 
 
 def render_invoice_html(invoice: dict[str, Any], rows: list[dict[str, Any]], seller: Seller) -> str:
-    groups, others = _groups(rows)
+    currency = invoice["currency"]
+    groups, others = _groups(rows, currency)
     by_type: dict[str, Decimal] = {}
     for row in rows:
         by_type[row["line_type"]] = by_type.get(row["line_type"], Decimal(0)) + Decimal(
             row["amount"]
         )
-    totals = [(label, money_text(by_type[t])) for t, label in SUMMARY_TYPES if t in by_type]
+    totals = [
+        (label, money_text(by_type[t], currency)) for t, label in SUMMARY_TYPES if t in by_type
+    ]
     period_end = invoice["period_end"]
     before_subtotal = [x for x in others if x.line_type not in ("credit", "tax")]
     after_subtotal = [x for x in others if x.line_type in ("credit", "tax")]
@@ -234,8 +243,8 @@ def render_invoice_html(invoice: dict[str, Any], rows: list[dict[str, Any]], sel
         "before_subtotal": before_subtotal,
         "after_subtotal": after_subtotal,
         "totals": totals,
-        "subtotal": money_text(invoice["subtotal"]),
-        "total": money_text(invoice["total"]),
+        "subtotal": money_text(invoice["subtotal"], currency),
+        "total": money_text(invoice["total"], currency),
         "line_count": len(rows),
     }
     return _template().render(**context)

@@ -186,13 +186,17 @@ def escape_text(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
 
 
-def format_cell(column: str, value: Any, text_columns: frozenset[str]) -> str:
+def format_cell(
+    column: str, value: Any, text_columns: frozenset[str], currency: str | None = None
+) -> str:
+    """One cell as text; an amount with the minor units of the row's ``currency`` (JPY 0
+    places, USD 2; 2 without a currency column)."""
     if value is None:
         return ""
     if column in text_columns:
         return escape_text(str(value))
     if column in MONEY_COLUMNS:
-        return money(Decimal(value))
+        return money(Decimal(value), currency)
     if isinstance(value, Decimal):
         return plain_decimal(value)
     if isinstance(value, float):  # never expected: money and quantities are DECIMAL
@@ -211,9 +215,11 @@ def render_csv(
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(columns)
+    currency_at = list(columns).index("currency") if "currency" in columns else None
     for row in rows:
+        currency = row[currency_at] if currency_at is not None else None
         writer.writerow(
-            [format_cell(c, v, text_columns) for c, v in zip(columns, row, strict=True)]
+            [format_cell(c, v, text_columns, currency) for c, v in zip(columns, row, strict=True)]
         )
     data = buf.getvalue().encode("utf-8")
     return BOM + data if bom else data

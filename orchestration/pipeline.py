@@ -37,7 +37,7 @@ import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -319,6 +319,8 @@ def step_stages(defs: dg.Definitions) -> dict[str, str]:
     out: dict[str, str] = {}
     for a in defs.assets or []:
         groups = set(a.group_names_by_key.values())  # type: ignore[union-attr]
+        if groups == {"ledger"}:
+            continue  # the ledger is written by a close (close_period), never by a run
         stages = {by_group.get(g, DBT) for g in groups}
         out[a.op.name] = stages.pop() if len(stages) == 1 else DBT  # type: ignore[union-attr]
     for c in defs.asset_checks or []:
@@ -408,6 +410,51 @@ def run_pipeline(
         write_run_log(s, log)
         run_state.commit(s, pending)
         return True
+
+
+def close_with_job(
+    s: Settings,
+    period: str,
+    *,
+    through: bool = False,
+    exclude: Sequence[str] = (),
+    force: bool = False,
+    as_of: dt.datetime | None = None,
+    log_level: str = "CRITICAL",
+) -> tuple[bool, str]:
+    """``meterline close``: materialize the ledger asset (the ``close_period`` job of the same
+    definitions as ``meterline run``). Returns (closed, what to tell the user): the close's
+    message, or why it was refused."""
+    import dagster as dg
+
+    from orchestration.defs.build import CLOSE_JOB_NAME, build_definitions
+
+    config: dict[str, Any] = {"period": period, "through": through, "exclude": list(exclude)}
+    config |= {"force": force} | ({"issued_at": as_of.isoformat()} if as_of else {})
+    defs = build_definitions(ensure_manifest(s), s)
+    result = defs.resolve_job_def(CLOSE_JOB_NAME).execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        tags={"meterline/entry": "meterline close"},
+        run_config={
+            "ops": {"ledger": {"config": config}},
+            "loggers": {"console": {"config": {"log_level": log_level}}},
+        },
+    )
+    if result.success:
+        for event in result.get_asset_materialization_events():
+            message = event.materialization.metadata.get("message")
+            if message is not None:
+                return True, str(message.value)
+        return True, f"{period} closed"
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data is not None:
+            failure = event.step_failure_data.user_failure_data
+            if failure is not None and failure.description:
+                return False, failure.description
+            error = event.step_failure_data.error
+            return False, error.to_string() if error is not None else "close failed"
+    return False, "close failed"
 
 
 def _execute_job(

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from orchestration.config import Settings
 from orchestration.controls_report import controls_lines
+from orchestration.money import money
 from orchestration.run_log import read_run_log
 from orchestration.warehouse import connect
 
@@ -146,11 +147,32 @@ select
     case when sum(revenue) <> 0
         then cast(round(100 * sum(gross_margin) / sum(revenue), 1) as decimal(9, 1))
     end as margin_pct,
-    count(*) filter (where margin_flag = 'below_target') as below_target
+    count(*) filter (where margin_flag = 'below_target') as below_target,
+    count(*) filter (where margin_flag = 'missing_fx_rate') as missing_fx_rate
 from marts.fct_customer_margin
 where period = $period
 group by currency
 order by currency
+"""
+
+# customers billed in a currency other than the one their COGS is booked in (issue 22)
+CURRENCIES_SQL = """
+select
+    margin.customer_id,
+    coalesce(customers.customer_name, margin.customer_id) as customer_name,
+    margin.currency,
+    margin.revenue,
+    margin.cost_currency,
+    margin.cogs_total_cost_currency,
+    margin.cogs_total,
+    margin.gross_margin,
+    margin.fx_status,
+    margin.missing_fx_rate_days
+from marts.fct_customer_margin as margin
+left join staging.stg_reference__customers as customers
+    on margin.customer_id = customers.customer_id
+where margin.period = $period and margin.currency <> margin.cost_currency
+order by margin.customer_id
 """
 
 ALERTS_SQL = """
@@ -340,7 +362,8 @@ def _invoice_list(s: Settings, con: duckdb.DuckDBPyConnection, period: str) -> l
                 else:
                     pdf_path = shown
         label = name if name == customer_id else f"{name} ({customer_id})"
-        table_rows.append((number, label, status, f"{currency} {total}", csv_path, pdf_path))
+        shown_total = f"{currency} {money(total, currency)}" if total is not None else ""
+        table_rows.append((number, label, status, shown_total, csv_path, pdf_path))
     return [
         _table(
             f"invoices {period} ({len(rows)}; paths relative to {s.data_dir})",
@@ -373,12 +396,17 @@ def _margin_and_alerts(con: duckdb.DuckDBPyConnection, period: str) -> list[Tabl
                     "gross margin",
                     "margin %",
                     "below target",
+                    "missing fx rate",
                 ],
                 rows,
             )
             if rows
             else f"gross margin {period}: no revenue or COGS"
         )
+    if "fct_customer_margin" in marts and "cost_currency" in _columns(
+        con, "marts", "fct_customer_margin"
+    ):
+        out.append(_currencies(con, period))
     if "fct_spend_alerts" in marts:
         rows = con.execute(ALERTS_SQL, {"period": period}).fetchall()
         if not rows:
@@ -403,6 +431,37 @@ def _margin_and_alerts(con: duckdb.DuckDBPyConnection, period: str) -> list[Tabl
                 )
             )
     return out
+
+
+def _currencies(con: duckdb.DuckDBPyConnection, period: str) -> Table | str:
+    """Customers invoiced in another currency than their COGS: the revenue in their currency,
+    the COGS as booked and as converted with the rates of reference/fx_rates.csv."""
+    rows = con.execute(CURRENCIES_SQL, {"period": period}).fetchall()
+    if not rows:
+        return f"currencies {period}: every customer is invoiced in the COGS currency"
+    rates: tuple[Any, ...] = (0, None, None)
+    if "fx_rates" in _tables(con, "raw"):
+        found = con.execute("select count(*), min(date), max(date) from raw.fx_rates").fetchone()
+        rates = found or rates
+    shown = []
+    for cid, name, cur, revenue, cost_cur, cogs_cost, cogs, margin, status, missing in rows:
+        shown.append(
+            (
+                f"{name} ({cid})" if name != cid else cid,
+                f"{cur} {money(revenue, cur)}",
+                f"{cost_cur} {money(cogs_cost, cost_cur)}",
+                f"{cur} {money(cogs, cur)}" if cogs is not None else "not converted",
+                f"{cur} {money(margin, cur)}" if margin is not None else "",
+                status if not missing else f"{status} ({missing} days)",
+            )
+        )
+    return _table(
+        f"currencies {period}: invoiced in the customer's currency, COGS converted at the day's "
+        f"rate (reference/fx_rates.csv: {rates[0]} rates, {rates[1]} to {rates[2]}; "
+        "missing rates: marts.fct_fx_rates_missing)",
+        ["customer", "revenue", "COGS as booked", "COGS converted", "gross margin", "fx"],
+        shown,
+    )
 
 
 def summary_tables(s: Settings, period: str | None) -> list[Table | str]:

@@ -305,6 +305,11 @@ DDL: list[str] = [
     provider VARCHAR, model VARCHAR, price_component VARCHAR, unit_price VARCHAR,
     price_per VARCHAR, effective_from VARCHAR, effective_to VARCHAR
 )""",
+    # fx_rates.csv: 1 from_currency = rate to_currency on that day (issue 22).
+    f"""CREATE TABLE IF NOT EXISTS raw.fx_rates (
+    {_LINEAGE},
+    date VARCHAR, from_currency VARCHAR, to_currency VARCHAR, rate VARCHAR
+)""",
     # meters.yml, one row per meter. `dimensions` and `filter` as JSON text.
     f"""CREATE TABLE IF NOT EXISTS raw.meters (
     {_LINEAGE},

@@ -12,6 +12,7 @@ document): December 102.00 - 24.00 = 78.00, tax 15.60, total 93.60.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal as D
 from typing import Any
@@ -198,3 +199,42 @@ def test_a_late_event_after_a_credit_note(noted: dict[str, Any]) -> None:
     assert query(s, "select amount, total from marts.fct_credit_notes") == [
         (D("20.00"), D("24.00"))
     ]
+
+
+def test_account_credit_has_a_balance_like_a_paid_grant(noted: dict[str, Any]) -> None:
+    """fct_credit_balances reads the same grants as the ledger: once the data reaches December
+    (one image on 2026-12-10, last test of the module), the note's account credit has a balance
+    from the day it was granted (2026-12-03, its close) to the as-of day (12-09), and December's spend
+    not yet invoiced is charged against it first (priority 0, like a paid grant)."""
+    s = noted["s"]
+    december = s.data_dir / "raw" / "usage" / "usage_2026-12-10.jsonl"
+    december.write_text(
+        json.dumps(event("d_1", C, "image.generation", "2026-12-10T12:00:00Z", images=1)) + "\n"
+    )
+    load(s)
+    dbt_build(s, "+fct_credit_balances", unit_tests=False, data_tests=False)
+    rows = query(
+        s,
+        "select min(balance_date), max(balance_date), count(*), min(granted_to_date), "
+        "max(granted_to_date), max(burned_to_date), any_value(kind), any_value(priority) "
+        "from marts.fct_credit_balances where grant_id = 'CN-202611-00001'",
+    )
+    assert rows == [
+        (
+            dt.date(2026, 12, 3),
+            dt.date(2026, 12, 9),  # the as-of day: the last complete day of the data
+            7,
+            D("24.00"),
+            D("24.00"),
+            D("0.00"),
+            "paid",
+            0,
+        )
+    ]
+    # December to date (its fee alone is 99.00) is charged against it first: all 24.00 pending
+    assert query(
+        s,
+        "select balance, burn_rank, pending_burn, available_balance from "
+        "marts.fct_credit_balances where grant_id = 'CN-202611-00001' and is_as_of",
+    ) == [(D("24.00"), 1, D("24.00"), D("0.00"))]
+

@@ -193,6 +193,23 @@ def test_invoices_download_serves_the_export_bytes(published: Settings) -> None:
     assert buttons["Download summary.csv (2026-09)"].endswith(f"/{summary_id}.csv")
 
 
+def test_invoices_show_credit_notes_and_issued_vs_draft_periods(published: Settings) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    at.selectbox(key="period").set_value("2026-09").run()
+    at = open_page("invoices", at)
+    notes = frame(at, "Credit note no.", "Credits invoice")
+    assert list(notes["Credit note no."]) == ["CN-202609-00001"]
+    assert list(notes["Credits invoice"]) == ["INV-202609-00002"]
+    assert list(notes["Settlement"]) == ["account_credit"]
+    assert list(notes["Total"]) == [12.0]
+    periods = frame(at, "Period", "Issued invoices", "Draft invoices")
+    assert list(periods["Period"]) == ["2026-10", "2026-09"]
+    assert list(periods["Issued invoices"]) == [0, 2]
+    assert list(periods["Draft invoices"]) == [3, 0]
+    at.selectbox(key="period").set_value("2026-10").run()
+    assert "No credit notes issued at the close of 2026-10." in texts(at)
+
+
 def test_customer_usage_budget_credits_contract(published: Settings) -> None:
     at = AppTest.from_file(str(APP), default_timeout=30).run()
     at.selectbox(key="customer_id").set_value("cus_northwind").run()

@@ -59,6 +59,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     env = {**os.environ, "METERLINE_DATA_DIR": str(data)}
     _meterline("generate", "--out", str(data), "--quiet", env=env)  # as `make demo`
     _meterline("run", "--data-dir", str(data), env=env)
+    _meterline("close", "--period", "2026-09", "--no-refresh", "--data-dir", str(data), env=env)
+    _meterline(
+        "credit-note",
+        *("--invoice", "INV-202609-00001", "--line", "6", "--amount", "20.00"),
+        *("--reason", "images regenerated after an outage", "--settlement", "account_credit"),
+        *("--id", "demo-cn-1", "--data-dir", str(data)),
+        env=env,
+    )
     _meterline("close", "--through", "2026-10", "--data-dir", str(data), env=env)
     return settings(data)
 
@@ -151,15 +159,38 @@ def test_default_period_and_every_page(demo: Settings, browser) -> None:  # noqa
             settle(page, "2026-11 is incomplete")
             if name in ("overview", "customer"):
                 shoot(page, f"{name}-2026-11-incomplete")
-        page.goto(f"{base}/invoices?period=2026-09&customer=cus_northwind", timeout=TIMEOUT_MS)
-        settle(page, "this month was never closed")
-        shoot(page, "invoices-2026-09-left-open")
+        page.goto(f"{base}/invoices?period=2026-10&customer=cus_northwind", timeout=TIMEOUT_MS)
+        # table cells are drawn on a canvas: the section is what the DOM shows (the note's row is
+        # checked on the mart by test_demo_credit_note_is_in_the_mart, and in the screenshot)
+        settle(page, "Credit notes — issued at the close of 2026-10", "Billing periods")
+        page.get_by_text("Billing periods — issued vs draft").first.scroll_into_view_if_needed()
+        shoot(page, "invoices-2026-10-credit-note")
         page.close()
+
+
+def test_demo_credit_note_is_in_the_mart(demo: Settings) -> None:
+    """`make demo` requests a credit note on INV-202609-00001 after September's close; October's
+    close numbers it (what the Invoices page lists under "Credit notes")."""
+    assert _query(
+        demo,
+        "select credit_note_number, invoice_number, line_no, reason, settlement, total, period "
+        "from marts.fct_credit_notes",
+    ) == [
+        (
+            "CN-202610-00001",
+            "INV-202609-00001",
+            6,
+            "images regenerated after an outage",
+            "account_credit",
+            Decimal("20.00"),
+            "2026-10",
+        )
+    ]
 
 
 def test_alerts_carry_the_spend_at_the_crossing(demo: Settings) -> None:
     """fct_alerts on the demo: cus_rekall crossed 100% of its 36.65 budget on 2026-10-01 with
-    40.80 spent to that day (the month ended at 166.85, which the alert list showed before)."""
+    40.80 spent to that day (the month ended at 169.14, its October usage lines)."""
     rows = _query(
         demo,
         "select alert_date, alert_type, detail, amount, reference_amount, period_spend_to_date "
@@ -173,7 +204,7 @@ def test_alerts_carry_the_spend_at_the_crossing(demo: Settings) -> None:
             "spend above the monthly budget (hard limit)",
             Decimal("40.80"),
             Decimal("36.65"),
-            Decimal("166.85"),
+            Decimal("169.14"),
         ),
         (
             date(2026, 10, 1),
@@ -181,7 +212,7 @@ def test_alerts_carry_the_spend_at_the_crossing(demo: Settings) -> None:
             "50% of the monthly budget",
             Decimal("40.80"),
             Decimal("18.33"),
-            Decimal("166.85"),
+            Decimal("169.14"),
         ),
         (
             date(2026, 10, 1),
@@ -189,7 +220,7 @@ def test_alerts_carry_the_spend_at_the_crossing(demo: Settings) -> None:
             "80% of the monthly budget",
             Decimal("40.80"),
             Decimal("29.32"),
-            Decimal("166.85"),
+            Decimal("169.14"),
         ),
         (
             date(2026, 10, 1),
@@ -197,7 +228,7 @@ def test_alerts_carry_the_spend_at_the_crossing(demo: Settings) -> None:
             "100% of the monthly budget",
             Decimal("40.80"),
             Decimal("36.65"),
-            Decimal("166.85"),
+            Decimal("169.14"),
         ),
     ]
     [(crossed_later,)] = _query(
@@ -319,7 +350,7 @@ def test_url_reproduces_the_view(demo: Settings, browser) -> None:  # noqa: ANN0
         page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
         page.goto(f"{base}/customer?period=2026-09&customer=cus_acme", timeout=TIMEOUT_MS)
         settle(page, "Invoice history")
-        assert "2026-09 · complete, not closed" in _sidebar_value(page, "Billing period")
+        assert "2026-09 · closed" in _sidebar_value(page, "Billing period")
         assert "Acme Inc (cus_acme)" in _sidebar_value(page, "Customer")
         # a change of picker is written back to the URL, and survives a page change
         combo = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Customer")
@@ -339,7 +370,7 @@ def test_url_reproduces_the_view(demo: Settings, browser) -> None:  # noqa: ANN0
         fresh = context.new_page()
         fresh.goto(link, timeout=TIMEOUT_MS)
         settle(fresh, "Invoice history")
-        assert "2026-09 · complete, not closed" in _sidebar_value(fresh, "Billing period")
+        assert "2026-09 · closed" in _sidebar_value(fresh, "Billing period")
         assert "Northwind Inc (cus_northwind)" in _sidebar_value(fresh, "Customer")
         shoot(fresh, "customer-from-link")
         context.close()

@@ -21,6 +21,8 @@ from dashboards import formatting as fmt
         (Decimal("0.004"), "USD", "$0.00"),
         (Decimal("1080"), "CHF", "1,080.00 CHF"),
         (Decimal("3.125"), None, "$3.13"),
+        (Decimal("11842.00"), "JPY", "¥11,842"),  # ISO 4217: yen has no decimals
+        (Decimal("-1077"), "JPY", "-¥1,077"),
         (None, "USD", "—"),
     ],
 )

@@ -156,6 +156,7 @@ def test_reference_csvs_have_the_documented_columns(data_dir: Path) -> None:
             "effective_from",
             "effective_to",
         ],
+        "fx_rates.csv": ["date", "from_currency", "to_currency", "rate"],
     }
     for name, cols in expected.items():
         header, rows = _csv(data_dir / "reference" / name)
@@ -167,7 +168,7 @@ def test_reference_csvs_have_the_documented_columns(data_dir: Path) -> None:
     assert len({c["timezone"] for c in customers}) >= 5
     assert {c["segment"] for c in customers} == {"self_serve", "startup", "enterprise"}
     assert {c["tax_rate"] for c in customers} >= {"0", "0.2", "0.19"}
-    assert {c["currency"] for c in customers} == {"USD"}
+    assert {c["currency"] for c in customers} == {"USD", "JPY"}  # one customer in yen
     parents = [c["parent_customer_id"] for c in customers if c["parent_customer_id"]]
     assert len(parents) == 1 and parents[0] in ids
 
@@ -764,10 +765,12 @@ def test_gpu_fleet_is_sized_from_the_gpu_seconds_of_the_events(
     assert Decimal("0.3") <= util <= Decimal("0.8")
     prices = {g: Decimal(p) for g, p in truth["focus"]["gpu_instance_hour_usd"].items()}
     assert Decimal(2) <= prices["h100"] <= Decimal(4) and prices["a100"] < prices["h100"]
-    # a busy GPU-second costs less than the per-unit plans charge for it (10-30 % margin)
+    # a busy GPU-second costs less than the per-unit plans charge for it (10-30 % margin); the
+    # costs are USD, so the USD price books (pro_jp is in yen)
     plans = [
-        yaml.safe_load(p.read_text())
+        plan
         for p in sorted((data_dir / "reference" / "plans").glob("*.yml"))
+        if (plan := yaml.safe_load(p.read_text()))["currency"] == "USD"
     ]
     per_unit = [
         row
@@ -838,3 +841,28 @@ def test_storage_and_vector_db_cost_what_a_small_ai_company_pays(
     for month, m in truth["focus"]["monthly"].items():
         days = sum(1 for r in storage if r["ChargePeriodStart"].startswith(month))
         assert Decimal(10) * days / 30 <= Decimal(m["databases_usd"]) <= Decimal(500) * days / 30
+
+
+def test_one_customer_is_billed_in_yen_with_daily_rates(
+    data_dir: Path, truth: dict[str, Any]
+) -> None:
+    """Currencies (issue 22): one customer in JPY on the yen price book, and a USD->JPY rate for
+    every day of the data's months (its COGS are converted with the day's rate)."""
+    cur = truth["reference"]["currencies"]
+    ref = data_dir / "reference"
+    with (ref / "customers.csv").open(newline="") as fh:
+        customers = {r["customer_id"]: r for r in csv.DictReader(fh)}
+    assert customers[cur["customer_id"]]["currency"] == "JPY"
+    assert [c for c, r in customers.items() if r["currency"] != "USD"] == [cur["customer_id"]]
+    with (ref / "subscriptions.csv").open(newline="") as fh:
+        plans = {
+            r["plan_code"] for r in csv.DictReader(fh) if r["customer_id"] == cur["customer_id"]
+        }
+    assert plans == {"pro_jp"}
+    assert yaml.safe_load((ref / "plans" / "pro_jp_v1.yml").read_text())["currency"] == "JPY"
+    with (ref / "fx_rates.csv").open(newline="") as fh:
+        rates = list(csv.DictReader(fh))
+    days = [r["date"] for r in rates]
+    assert days == sorted(set(days)) and len(days) == cur["fx_rate_days"]
+    assert {(r["from_currency"], r["to_currency"]) for r in rates} == {("USD", "JPY")}
+    assert all(Decimal("148") <= Decimal(r["rate"]) <= Decimal("152.01") for r in rates)

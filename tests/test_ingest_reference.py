@@ -132,7 +132,8 @@ def test_plan_currency_differs_from_the_customers(tmp_settings: Settings) -> Non
     subs = SUBSCRIPTIONS_CSV + "sub_3,cus_euro,pro,2026-09-01,\n"
     assert _error_lines(tmp_settings, {"subscriptions.csv": subs}) == [
         "reference/subscriptions.csv: row 3: plan 'pro' is priced in USD but customer "
-        "'cus_euro' is billed in EUR"
+        "'cus_euro' is billed in EUR (a plan bills in its own currency: give the customer a "
+        "plan priced in its currency)"
     ]
 
 

@@ -21,16 +21,26 @@ from pathlib import Path
 import pytest
 
 from orchestration.config import Settings, settings
+from orchestration.ingest.currencies import minor_units
 from tests.support.pipeline import query
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::Warning")]
 
 PERIOD = "2026-10"
-CENT = Decimal("0.01")
 
 
-def cents(x: Decimal) -> Decimal:
-    return x.quantize(CENT, rounding=ROUND_HALF_UP)  # half away from zero for x >= 0
+def cents(x: Decimal, currency: str = "USD") -> Decimal:
+    """Rounded to the currency's minor unit (cents; whole yen for the demo's JPY customer), half
+    away from zero for x >= 0."""
+    step = Decimal(1).scaleb(-minor_units(currency))
+    return x.quantize(step, rounding=ROUND_HALF_UP)
+
+
+def fee_text(fee: Decimal, currency: str) -> str:
+    """A monthly fee as the price basis writes it: 2 places; a whole-yen fee without them."""
+    if minor_units(currency) == 0 and fee == fee.to_integral_value():
+        return f"{fee:.0f}"
+    return f"{fee:.2f}"
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +62,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     s = settings(data)
     assert run_pipeline(s, progress=False)
     messages: list[str] = []
-    assert close_period(s, PERIOD, [], force=True, echo=messages.append), messages
+    assert close_period(s, PERIOD, [], force=True, through=True, echo=messages.append), messages
     assert run_pipeline(s, progress=False)
     return s
 
@@ -99,13 +109,16 @@ def test_every_line_is_checkable(demo: Settings) -> None:
         for row in read_csv(path):
             where = f"{path.name} line {row['line_no']}: {row['description']}"
             amount = Decimal(row["amount"])
+            cur = row["currency"]
             model = row["charge_model"]
             price_per = Decimal(row["price_per"] or "1")
             if row["line_type"] == "subscription":
                 assert model == "prorated_fee", where
                 days, fee = Decimal(row["quantity"]), Decimal(row["unit_price"])
-                assert cents(days * fee / price_per) == amount, where
-                assert row["price_basis"].startswith(f"{fee:.2f} per month × {days}/"), where
+                assert cents(days * fee / price_per, cur) == amount, where
+                assert row["price_basis"].startswith(f"{fee_text(fee, cur)} per month × {days}/"), (
+                    where
+                )
             elif row["line_type"] == "usage":
                 models[model] += 1
                 quantity = Decimal(row["quantity"])
@@ -115,20 +128,22 @@ def test_every_line_is_checkable(demo: Settings) -> None:
                 assert row["subscription_id"] and row["plan_code"] and row["plan_version"], where
                 if model == "per_unit":
                     unit_price = Decimal(row["unit_price"])
-                    assert cents(billable * unit_price / price_per) == amount, where
+                    assert cents(billable * unit_price / price_per, cur) == amount, where
                     if free == 0:
-                        assert cents(quantity * unit_price / price_per) == amount, where
+                        assert cents(quantity * unit_price / price_per, cur) == amount, where
                 elif model == "package":
                     packages = math.ceil(billable / Decimal(row["package_size"]))
-                    assert packages * Decimal(row["unit_price"]) == amount, where
+                    assert cents(packages * Decimal(row["unit_price"]), cur) == amount, where
                     noun = "package" if packages == 1 else "packages"
                     assert row["price_basis"].startswith(f"{packages:,} {noun} × "), where
                 else:  # graduated / volume: no single unit price; the tiers are stated
                     assert model in ("graduated", "volume"), where
                     assert row["unit_price"] == "", where
-                    assert cents(tier_arithmetic(row["price_basis"], price_per)) == amount, where
+                    assert cents(tier_arithmetic(row["price_basis"], price_per), cur) == amount, (
+                        where
+                    )
             elif row["line_type"] == "tax":
-                assert cents(Decimal(row["quantity"]) * Decimal(row["unit_price"])) == amount
+                assert cents(Decimal(row["quantity"]) * Decimal(row["unit_price"]), cur) == amount
     # the demo prices with every charge model (the test cannot pass on an empty set)
     assert {m for m, n in models.items() if n} == {"per_unit", "package", "graduated", "volume"}
     assert models["per_unit"] > 100

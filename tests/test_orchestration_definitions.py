@@ -115,7 +115,7 @@ def test_schedules(defs: dg.Definitions) -> None:
         scheduled_execution_time=dt.datetime(2026, 11, 3, 13, 0, tzinfo=dt.UTC)
     )
     request = monthly.evaluate_tick(ctx).run_requests[0]  # type: ignore[index]
-    assert request.run_config == {"ops": {"close_period_op": {"config": {"period": "2026-10"}}}}
+    assert request.run_config == {"ops": {"ledger": {"config": {"period": "2026-10"}}}}
     assert request.run_key == "close-2026-10"
     ctx = dg.build_schedule_context(
         scheduled_execution_time=dt.datetime(2027, 1, 3, 13, 0, tzinfo=dt.UTC)
@@ -125,7 +125,7 @@ def test_schedules(defs: dg.Definitions) -> None:
         .run_requests[0]
         .run_config[  # type: ignore[index]
             "ops"
-        ]["close_period_op"]["config"]["period"]
+        ]["ledger"]["config"]["period"]
         == "2026-12"
     )
 

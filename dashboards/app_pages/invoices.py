@@ -263,6 +263,41 @@ def _downloads(invoice: dict[str, object], period: str) -> None:
         )
 
 
+def _periods(snap: da.Snapshot) -> None:
+    table = da.period_statuses(snap)
+    left_open = table.filter(pl.col("has_drafts_before_issued"))
+    if left_open.height:
+        st.warning(
+            fmt.md_escape(
+                "Left open before an issued period: "
+                + ", ".join(
+                    f"{p} ({n} draft(s))"
+                    for p, n in left_open.select("period", "draft_invoices").iter_rows()
+                )
+                + ". Periods close in order per customer: `meterline close --through <period>`."
+            )
+        )
+    ui.show_table(
+        table,
+        currency_column=None,
+        key="period_statuses",
+        labels={"has_drafts_before_issued": "Left open", "period_status": "Status"},
+        empty="No invoices yet.",
+    )
+
+
+def _credit_notes(snap: da.Snapshot, period: str) -> None:
+    notes = da.credit_notes(snap, period)
+    ui.show_table(
+        notes,
+        money=["amount", "tax", "total", "account_credit_used", "account_credit_balance"],
+        hide=["customer_id", "currency"],
+        key="credit_notes",
+        labels={"credit_note_number": "Credit note no.", "invoice_number": "Credits invoice"},
+        empty=f"No credit notes issued at the close of {period}.",
+    )
+
+
 def render() -> None:
     st.title("Invoices")
     snap = ui.current_snapshot()
@@ -284,10 +319,13 @@ def render() -> None:
                 mime="text/csv",
                 key="download_summary",
             )
-    if table.is_empty():
-        return
-    with ui.section("Invoice detail"):
-        _detail(snap, table, period)
+    if not table.is_empty():
+        with ui.section("Invoice detail"):
+            _detail(snap, table, period)
+    with ui.section(f"Credit notes — issued at the close of {period}"):
+        _credit_notes(snap, period)
+    with ui.section("Billing periods — issued vs draft"):
+        _periods(snap)
 
 
 render()

@@ -9,15 +9,41 @@
     cast({{ expr }} as decimal(38, 12))
 {%- endmacro %}
 
-{# Round to the currency's minor unit (2 places), half away from zero: the one place where
-   money is rounded. DuckDB's round() on a DECIMAL rounds half away from zero (verified by
-   tests/test_rating_macros.py on +-0.005, 2.675, 0.125, 1.115, 0.004). #}
-{% macro round_money(expr) -%}
-    {{ return(adapter.dispatch('round_money', 'meterline')(expr)) }}
+{# Round to the currency's minor unit, half away from zero: the one place where money is
+   rounded. `minor_units` is an SQL expression giving the ISO 4217 exponent of the amount's
+   currency (0 for JPY, 2 for USD; see currency_minor_units()); without it, 2 places (cents: the
+   provider-cost side, percentages). The result is DECIMAL(38,2) either way: a JPY amount is a
+   whole number of yen stored as 1234.00. Currencies with more than 2 places are refused on load
+   (orchestration/ingest/currencies.py). DuckDB's round() on a DECIMAL rounds half away from zero
+   (verified by tests/test_rating_macros.py on +-0.005, 2.675, 0.125, 1.115, 0.004) and needs a
+   constant precision, hence the CASE; each branch is cast to DECIMAL(38,2) on its own (a CASE
+   over DECIMAL(38,0) and DECIMAL(38,2) branches takes the first branch's type and would drop
+   the cents). #}
+{% macro round_money(expr, minor_units=none) -%}
+    {{ return(adapter.dispatch('round_money', 'meterline')(expr, minor_units)) }}
 {%- endmacro %}
 
-{% macro default__round_money(expr) -%}
+{% macro default__round_money(expr, minor_units=none) -%}
+    {%- if minor_units is none -%}
     cast(round(cast({{ expr }} as decimal(38, 12)), 2) as decimal(38, 2))
+    {%- else -%}
+    case {{ minor_units }}
+        when 0 then cast(round(cast({{ expr }} as decimal(38, 12)), 0) as decimal(38, 2))
+        when 1 then cast(round(cast({{ expr }} as decimal(38, 12)), 1) as decimal(38, 2))
+        else cast(round(cast({{ expr }} as decimal(38, 12)), 2) as decimal(38, 2))
+    end
+    {%- endif -%}
+{%- endmacro %}
+
+{# The ISO 4217 minor unit (exponent) of a currency code expression: var currency_minor_units
+   lists the codes that do not have 2. #}
+{% macro currency_minor_units(currency) -%}
+    case {{ currency }}
+        {%- for code, units in var('currency_minor_units').items() | sort %}
+        when '{{ code }}' then {{ units }}
+        {%- endfor %}
+        else 2
+    end
 {%- endmacro %}
 
 {# a / b as DECIMAL(38,12), exact to 12 places (rounded half away from zero there); NULL when b

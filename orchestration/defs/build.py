@@ -21,6 +21,7 @@ from orchestration.defs.dbt.resources import dbt_resource
 from orchestration.defs.exports.assets import build_export_assets
 from orchestration.defs.ingest.assets import INGEST_ASSETS
 from orchestration.defs.ingest.sensors import PIPELINE_JOB_NAME, SENSORS
+from orchestration.defs.ledger.assets import CLOSE_JOB_NAME, LEDGER_ASSETS
 from orchestration.defs.quality.checks import RAW_CHECKS
 from orchestration.defs.quality.ge_checks import ge_checks
 from orchestration.defs.quality.sensors import RUN_LOG_SENSORS
@@ -28,7 +29,7 @@ from orchestration.defs.resources import MeterlineResource
 from orchestration.defs.scenarios.assets import SCENARIO_ASSETS
 from orchestration.defs.schedules.schedules import JOBS, SCHEDULES
 
-__all__ = ["PIPELINE_JOB_NAME", "build_definitions"]
+__all__ = ["CLOSE_JOB_NAME", "PIPELINE_JOB_NAME", "build_definitions"]
 
 
 def build_definitions(
@@ -59,6 +60,7 @@ def build_definitions(
             *SCENARIO_ASSETS,
             *build_export_assets(upstream),
             *build_controls_assets([key for a in dbt for key in a.keys]),
+            *LEDGER_ASSETS,
         ],
         asset_checks=[*RAW_CHECKS, *ge_checks()],
         jobs=JOBS,

@@ -176,8 +176,76 @@ def _charges(
     ]
 
 
+# Currencies (issue 22): one startup customer in Japan is billed in JPY on `pro_jp`, Pro v2's
+# price book in yen (a plan bills in its own currency; prices set once at this book rate, not
+# converted daily). Its COGS stay in USD (provider bills) and are converted with the daily rates
+# of reference/fx_rates.csv for its margin.
+JPY_PRICE_BOOK_RATE = Decimal("150")
+
+
+def _in_yen(price: Any) -> Any:
+    """A price book amount (decimal text) at JPY_PRICE_BOOK_RATE; other values unchanged."""
+    if isinstance(price, str):
+        return format((Decimal(price) * JPY_PRICE_BOOK_RATE).normalize(), "f")
+    return price
+
+
+def _yen_plan(plan: dict[str, Any]) -> dict[str, Any]:
+    def walk(x: Any, key: str = "") -> Any:
+        if isinstance(x, dict):
+            return {k: walk(v, k) for k, v in x.items()}
+        if isinstance(x, list):
+            return [walk(v, key) for v in x]
+        return _in_yen(x) if key in ("unit_price", "flat_fee", "package_price") else x
+
+    out = walk(plan)
+    out.update(
+        code="pro_jp",
+        version=1,
+        name="Pro (Japan)",
+        currency="JPY",
+        effective_from=dt.date(2026, 1, 1),
+        fee=_in_yen(plan["fee"]),
+    )
+    return out
+
+
+def jpy_customer(scn: Scenario) -> int | None:
+    """Index of the customer billed in JPY: a startup customer with no other planted role
+    (contract, grant, budget, plan change, spike, late start, parent/child), the first in
+    Asia/Tokyo if there is one (the default demo: yes), else the first such startup."""
+    taken = {0, 1, 2, 3, scn.plan_changer, scn.spike_customer, scn.late_starter}
+    taken |= {len(scn.customers) - 1, len(scn.customers) // 2 + 1}
+    parents = {c.parent_customer_id for c in scn.customers if c.parent_customer_id}
+    free = [
+        c
+        for c in scn.customers
+        if c.segment == "startup"
+        and c.index not in taken
+        and c.index % 3  # budgets go to every third customer
+        and not c.parent_customer_id
+        and c.customer_id not in parents
+    ]
+    tokyo = [c for c in free if c.timezone == "Asia/Tokyo"]
+    return (tokyo or free)[0].index if free else None
+
+
+def fx_rate(day: dt.date) -> Decimal:
+    """The demo's USD->JPY rate of ``day``: a slow zig-zag between about 148 and 152 (0.1 a day)
+    with 4-place noise; deterministic."""
+    n = day.toordinal()
+    return Decimal(150) + Decimal(abs(n % 80 - 40) - 20) / 10 + Decimal((n * 37) % 100) / 10000
+
+
 def plans() -> list[dict[str, Any]]:
-    """Plan versions. `pro` has two versions: a price change effective 2026-10-01."""
+    """Plan versions. `pro` has two versions: a price change effective 2026-10-01; `pro_jp` is
+    Pro v2 in yen."""
+    usd = _usd_plans()
+    pro_v2 = next(p for p in usd if p["code"] == "pro" and p["version"] == 2)
+    return [*usd, _yen_plan(pro_v2)]
+
+
+def _usd_plans() -> list[dict[str, Any]]:
     return [
         {
             "code": "starter",
@@ -328,6 +396,7 @@ def write_reference(
         },
     )
     cs = scn.customers
+    jpy = jpy_customer(scn)
     _write_csv(
         ref / "customers.csv",
         (
@@ -345,7 +414,7 @@ def write_reference(
             {
                 "customer_id": c.customer_id,
                 "name": c.name,
-                "currency": "USD",
+                "currency": "JPY" if c.index == jpy else "USD",
                 "timezone": c.timezone,
                 "tax_rate": c.tax_rate,
                 "segment": c.segment,
@@ -383,7 +452,7 @@ def write_reference(
                 {
                     "subscription_id": f"sub_{c.customer_id[4:]}_1",
                     "customer_id": c.customer_id,
-                    "plan_code": _plan_of(c.segment),
+                    "plan_code": "pro_jp" if c.index == jpy else _plan_of(c.segment),
                     "start_date": c.start_date.isoformat(),
                     "end_date": "",
                 }
@@ -524,6 +593,24 @@ def write_reference(
         budgets,
     )
     _write_csv(ref / "provider_prices.csv", PROVIDER_PRICE_COLUMNS, provider_price_rows(scn))
+    # daily USD->JPY rates over every month of the data: provider costs (USD) are converted with
+    # the rate of their day for the JPY customer's margin
+    rate_days = [
+        first_month + dt.timedelta(days=k) for k in range((_add_months(last, 1) - first_month).days)
+    ]
+    _write_csv(
+        ref / "fx_rates.csv",
+        ("date", "from_currency", "to_currency", "rate"),
+        [
+            {
+                "date": d.isoformat(),
+                "from_currency": "USD",
+                "to_currency": "JPY",
+                "rate": format(fx_rate(d), "f"),
+            }
+            for d in rate_days
+        ],
+    )
     # alert delivery: the first hard-limit customer's alerts also go to a local webhook (nothing
     # listens in the demo: the attempts fail and are retried on every run); e-mails to every
     # billing_email wait in the outbox until an SMTP server is configured
@@ -536,6 +623,18 @@ def write_reference(
         )
     return {
         "alert_webhook": webhook,
+        "currencies": (
+            {
+                "customer_id": cs[jpy].customer_id,
+                "currency": "JPY",
+                "plan": "pro_jp",
+                "cost_currency": "USD",
+                "fx_rates": "reference/fx_rates.csv",
+                "fx_rate_days": len(rate_days),
+            }
+            if jpy is not None
+            else None
+        ),
         "contracts": {
             "monthly_commitment": contracts[0],
             "term_commitment": contracts[1],

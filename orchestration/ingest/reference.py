@@ -22,6 +22,7 @@ import duckdb
 import yaml
 
 from orchestration.config import Settings
+from orchestration.ingest.currencies import billing_currency_problem, minor_units
 from orchestration.ingest.manifest import (
     Counts,
     RawFile,
@@ -65,6 +66,7 @@ CSV_DECIMALS: dict[tuple[str, str], tuple[int, int]] = {
     ("budgets", "monthly_budget"): (38, MONEY_SCALE),
     ("provider_prices", "unit_price"): (38, MONEY_SCALE),
     ("provider_prices", "price_per"): (38, MONEY_SCALE),
+    ("fx_rates", "rate"): (38, MONEY_SCALE),
 }
 
 
@@ -213,8 +215,26 @@ def _range_checks(
                 if limit is not None:
                     problems.add(f.rel_path, n, f"column '{col}': {limit}")
         cur = r.get("currency") if kind == "customers" else None
-        if cur and re.fullmatch(r"[A-Z]{3}", cur) and (problem := currency_problem(cur)):
+        if (
+            cur
+            and re.fullmatch(r"[A-Z]{3}", cur)
+            and (problem := currency_problem(cur) or billing_currency_problem(cur))
+        ):
             problems.add(f.rel_path, n, f"column 'currency': {problem}")
+        if kind == "fx_rates":
+            for col in ("from_currency", "to_currency"):
+                code = r.get(col)
+                if code and re.fullmatch(r"[A-Z]{3}", code) and (problem := currency_problem(code)):
+                    problems.add(f.rel_path, n, f"column '{col}': {problem}")
+            if r["from_currency"] and r["from_currency"] == r["to_currency"]:
+                problems.add(
+                    f.rel_path,
+                    n,
+                    f"column 'to_currency': {r['to_currency']!r} is the from_currency "
+                    "(a rate converts between two currencies)",
+                )
+            if (x := _d(r["rate"])) is not None and x == 0:
+                problems.add(f.rel_path, n, "column 'rate': must be greater than 0")
         if kind == "customers" and (x := _d(r["tax_rate"])) is not None and x > 1:
             problems.add(
                 f.rel_path,
@@ -268,6 +288,37 @@ def _load_yaml(f: RawFile, problems: _Problems) -> Any:
 # --- cross-file rules ------------------------------------------------------------------------
 
 
+# money columns in the customer's currency: for a currency with fewer than 2 decimal places
+# (JPY), a value must be a whole number of its minor unit (a JPY grant of 5000.50 would burn
+# fractions of a yen), refused rather than rounded. Cent currencies keep the older rule (up to 12
+# places, rounded to cents where used).
+CUSTOMER_MONEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "contracts": ("commit_amount",),
+    "credit_grants": ("amount",),
+    "budgets": ("monthly_budget",),
+}
+
+
+def _minor_unit_check(
+    file: RawFile, r: dict[str, str | None], kind: str, cur: str, problems: _Problems
+) -> None:
+    if not re.fullmatch("[A-Z]{3}", cur) or currency_problem(cur):
+        return
+    places = minor_units(cur)
+    if places >= 2:
+        return
+    for col in CUSTOMER_MONEY_COLUMNS.get(kind, ()):
+        x = _d(r.get(col))
+        if x is not None and x.is_finite() and x != x.quantize(Decimal(1).scaleb(-places)):
+            problems.add(
+                file.rel_path,
+                f"row {r['row_number']}",
+                f"column '{col}': {r[col]!r} is not a whole number of {cur}'s minor unit "
+                f"({places} decimal places in ISO 4217): customer {r['customer_id']!r} is "
+                f"billed in {cur}",
+            )
+
+
 def _cross_checks(
     csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]]],
     plans: list[tuple[RawFile, YamlRows]],
@@ -319,6 +370,8 @@ def _cross_checks(
                     f"row {r['row_number']}",
                     f"column 'customer_id': unknown customer {cid!r} (not in customers.csv)",
                 )
+            elif cid:
+                _minor_unit_check(file, r, kind, currency[cid], problems)
 
     if "subscriptions" in csv_rows:
         file, rows = csv_rows["subscriptions"]
@@ -345,7 +398,8 @@ def _cross_checks(
                         file.rel_path,
                         n,
                         f"plan {code!r} is priced in {', '.join(wrong)} but customer "
-                        f"{cid!r} is billed in {currency[cid]}",
+                        f"{cid!r} is billed in {currency[cid]} (a plan bills in its own "
+                        "currency: give the customer a plan priced in its currency)",
                     )
         for r in rows:
             code, pinned = r.get("plan_code"), r.get("plan_version")

@@ -58,6 +58,12 @@ def currency_problem(value: Any) -> str | None:
     return None
 
 
+def _billing_currency_problem(code: str) -> str | None:
+    from orchestration.ingest.currencies import billing_currency_problem
+
+    return billing_currency_problem(code)
+
+
 def _dec(value: Any) -> Decimal | None:
     """A decimal from a YAML scalar (string preferred; int/float accepted via their text)."""
     if isinstance(value, bool) or value is None:
@@ -248,7 +254,10 @@ def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
         out.problems.append(("version", f"{version!r} is not a positive integer"))
         version = None
     currency = _text(doc.get("currency"))
-    if (problem := currency_problem(doc.get("currency"))) is not None:
+    problem = currency_problem(doc.get("currency")) or _billing_currency_problem(
+        str(doc.get("currency")).strip()
+    )
+    if problem is not None:
         out.problems.append(("currency", problem))
     eff = _parse_date(out, "effective_from", doc.get("effective_from"))
     _decimal_field(out, "fee", doc.get("fee"))

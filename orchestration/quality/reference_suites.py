@@ -198,6 +198,22 @@ CSV_SPECS: tuple[CsvSpec, ...] = (
             "effective_to": "date",
         },
     ),
+    CsvSpec(
+        file="fx_rates.csv",
+        table="fx_rates",
+        # one exchange rate per day and currency pair: 1 from_currency = rate to_currency
+        # (2026-10-05,USD,JPY,149.85: one US dollar is 149.85 yen on that day)
+        columns=("date", "from_currency", "to_currency", "rate"),
+        required_columns=("date", "from_currency", "to_currency", "rate"),
+        not_null=("date", "from_currency", "to_currency", "rate"),
+        key=("date", "from_currency", "to_currency"),
+        formats={
+            "date": "date",
+            "from_currency": "currency",
+            "to_currency": "currency",
+            "rate": "decimal",
+        },
+    ),
 )
 
 

@@ -55,6 +55,7 @@ DERIVED_MARTS = (
     "fct_invoice_line_usage_daily",
     "fct_invoice_line_events",
     "fct_alerts",
+    "fct_credit_notes",
 )
 CONTROLS_MARTS = (
     "fct_contract_progress",
@@ -540,6 +541,21 @@ select anomaly_id || ':anomaly', customer_id, period, spend_date, 'anomaly',
     currency, anomaly_basis, cast(anomaly_threshold as decimal(38, 2)),
     cast(120.00 as decimal(38, 2))
 from marts.fct_spend_anomalies
+""",
+    # one credit note issued at the close of 2026-09: 10.00 + 20% tax of Northwind's
+    # September line 2, kept as account credit, not used yet
+    "fct_credit_notes": """
+create table marts.fct_credit_notes as
+select 'CN-202609-00001' as credit_note_number, 'cn_req_1' as credit_note_id, i.customer_id,
+    i.invoice_number, i.period as invoice_period, 2 as line_no, 'usage' as line_type,
+    cast(null as decimal(38, 9)) as quantity, 'disputed images' as reason,
+    'account_credit' as settlement, i.currency, cast(10.00 as decimal(38, 2)) as amount,
+    cast(2.00 as decimal(38, 2)) as tax, cast(12.00 as decimal(38, 2)) as total,
+    i.period, timestamp '2026-10-03 06:00:00' as issued_at, i.total as invoice_total,
+    cast(0.00 as decimal(38, 2)) as account_credit_used,
+    cast(12.00 as decimal(38, 2)) as account_credit_balance
+from marts.fct_invoices i
+where i.invoice_number = 'INV-202609-00002'
 """,
 }
 

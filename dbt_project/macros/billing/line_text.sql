@@ -35,6 +35,17 @@
     end
 {%- endmacro %}
 
+{# A money amount in a currency with `minor_units` decimal places (SQL expression): "14850" for
+   a whole JPY amount, else 2 places as before ("99.00"; a yen amount with a fraction keeps 2). #}
+{% macro format_money_text(expr, minor_units) -%}
+    case
+        when {{ minor_units }} = 0
+            and cast({{ expr }} as decimal(38, 12)) = cast(cast({{ expr }} as decimal(38, 0)) as decimal(38, 12))
+            then cast(cast({{ expr }} as decimal(38, 0)) as varchar)
+        else cast(cast({{ expr }} as decimal(38, 2)) as varchar)
+    end
+{%- endmacro %}
+
 {# "tokens" for "token"; a unit already ending in s stays. #}
 {% macro plural_unit(unit) -%}
     case when {{ unit }} like '%s' then {{ unit }} else {{ unit }} || 's' end

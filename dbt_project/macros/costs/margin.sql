@@ -11,7 +11,8 @@
 {%- endmacro %}
 
 {# A margin mart rolled up from fct_customer_margin_breakdown to customer x period x `dimension`
-   (model or feature): every money column summed, the ratios recomputed on the sums. #}
+   (model or feature): every money column summed (NULL when a summed row is NULL: COGS whose fx
+   rate is missing), the ratios recomputed on the sums. #}
 {% macro margin_rollup(dimension) -%}
 {%- set money = ['usage_revenue', 'non_usage_revenue', 'adjustment_revenue', 'discount_allocated',
                  'promotional_credit_allocated', 'revenue', 'cogs_direct', 'cogs_allocated',
@@ -32,7 +33,7 @@ grouped as (
         {{ dimension }},
         count(*) as breakdown_rows,
         {%- for col in money %}
-        cast(sum({{ col }}) as decimal(38, 2)) as {{ col }}{{ ',' if not loop.last }}
+        cast({{ sum_or_null(col) }} as decimal(38, 2)) as {{ col }}{{ ',' if not loop.last }}
         {%- endfor %}
 
     from breakdown

@@ -1,6 +1,6 @@
 -- Invariant: per customer x period, the margin breakdown's revenue, direct COGS, allocated COGS
 -- and gross margin sum EXACTLY to fct_customer_margin's figures (no period missing on either
--- side).
+-- side). COGS and margin that are NULL (a cost day without an fx rate) are NULL on both sides.
 with
 
 breakdown as (
@@ -9,9 +9,9 @@ breakdown as (
         customer_id,
         period,
         sum(revenue) as revenue,
-        sum(cogs_direct) as cogs_direct,
-        sum(cogs_allocated) as cogs_allocated,
-        sum(gross_margin) as gross_margin
+        {{ sum_or_null('cogs_direct') }} as cogs_direct,
+        {{ sum_or_null('cogs_allocated') }} as cogs_allocated,
+        {{ sum_or_null('gross_margin') }} as gross_margin
 
     from {{ ref('fct_customer_margin_breakdown') }}
     group by customer_id, period
@@ -47,9 +47,13 @@ final as (
         margin.customer_id is null
         or (breakdown.customer_id is null and (margin.revenue <> 0 or margin.cogs_total <> 0))
         or coalesce(breakdown.revenue, 0) <> margin.revenue
-        or coalesce(breakdown.cogs_direct, 0) <> margin.cogs_direct
-        or coalesce(breakdown.cogs_allocated, 0) <> margin.cogs_allocated
-        or coalesce(breakdown.gross_margin, 0) <> margin.gross_margin
+        -- NULL (a missing fx rate) on one side must be NULL on the other
+        or (breakdown.customer_id is not null and (
+            breakdown.cogs_direct is distinct from margin.cogs_direct
+            or breakdown.cogs_allocated is distinct from margin.cogs_allocated
+            or breakdown.gross_margin is distinct from margin.gross_margin
+        ))
+        or (breakdown.customer_id is null and margin.cogs_total is null)
 
 )
 

@@ -23,6 +23,7 @@ REFERENCE_TABLES: tuple[str, ...] = (
     "credit_grants",
     "budgets",
     "provider_prices",
+    "fx_rates",
     "meters",
     "plans",
     "plan_charges",

@@ -7,35 +7,13 @@ import datetime as dt
 import dagster as dg
 
 from orchestration.defs.ingest.sensors import PIPELINE_JOB_NAME
-from orchestration.defs.resources import MeterlineResource
+from orchestration.defs.ledger.assets import LEDGER_GROUP, close_period_job
 
 pipeline_job = dg.define_asset_job(
     name=PIPELINE_JOB_NAME,
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups(LEDGER_GROUP),
     description="Ingest, catalog, dbt build (tests as checks), exports, publish.",
 )
-
-
-class ClosePeriodConfig(dg.Config):
-    period: str
-    exclude: list[str] = []
-    force: bool = False
-
-
-@dg.op(pool="duckdb_writer")
-def close_period_op(config: ClosePeriodConfig, meterline: MeterlineResource) -> None:
-    """`meterline close` as an op: fails the run when the close is refused."""
-    from orchestration.close import close_period
-
-    if not close_period(
-        meterline.settings(), config.period, exclude=config.exclude, force=config.force
-    ):
-        raise dg.Failure(description=f"period {config.period} not closed (see the log)")
-
-
-@dg.job(name="close_period", description="Close a billing period: numbers, ledger, CSV exports.")
-def close_period_job() -> None:
-    close_period_op()
 
 
 def previous_month(day: dt.date) -> str:
@@ -64,7 +42,7 @@ def monthly_close_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReque
     period = previous_month(when.date())
     return dg.RunRequest(
         run_key=f"close-{period}",
-        run_config={"ops": {"close_period_op": {"config": {"period": period}}}},
+        run_config={"ops": {"ledger": {"config": {"period": period}}}},
     )
 
 

@@ -163,7 +163,8 @@ discount_differences as (
         contract_periods.usage_discount_pct,
         coalesce(current_usage_totals.usage_total, 0) as usage_total,
         -{{ round_money(
-            'coalesce(current_usage_totals.usage_total, 0) * contract_periods.usage_discount_pct * cast(0.01 as decimal(3, 2))'
+            'coalesce(current_usage_totals.usage_total, 0) * contract_periods.usage_discount_pct * cast(0.01 as decimal(3, 2))',
+            'issued_periods.currency_minor_units'
         ) }} - coalesce(issued_invoices.discount_total, 0) as amount
 
     from issued_periods
@@ -233,7 +234,8 @@ commitment_differences as (
         coalesce(issued_charge_totals.fees_total, 0)
         + coalesce(current_usage_totals.usage_total, 0)
         - {{ round_money(
-            'coalesce(current_usage_totals.usage_total, 0) * coalesce(contract_periods.usage_discount_pct, 0) * cast(0.01 as decimal(3, 2))'
+            'coalesce(current_usage_totals.usage_total, 0) * coalesce(contract_periods.usage_discount_pct, 0) * cast(0.01 as decimal(3, 2))',
+            'issued_periods.currency_minor_units'
         ) }} as committed_spend_now,
         coalesce(issued_charge_totals.minimum_commitment_total, 0) as issued_commitment
 

@@ -68,7 +68,8 @@ discounted as (
         contract_periods.usage_discount_pct,
         coalesce(contract_periods.is_term_last_period, false) as is_term_last_period,
         -{{ round_money(
-            'coalesce(line_totals.usage_total, 0) * coalesce(contract_periods.usage_discount_pct, 0) * cast(0.01 as decimal(3, 2))'
+            'coalesce(line_totals.usage_total, 0) * coalesce(contract_periods.usage_discount_pct, 0) * cast(0.01 as decimal(3, 2))',
+            'periods.currency_minor_units'
         ) }} as discount_total,
         coalesce(adjustment_totals.adjustment_total, 0) as adjustment_total
 

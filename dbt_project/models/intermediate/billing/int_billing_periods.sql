@@ -129,6 +129,7 @@ final as (
         row_number() over (partition by spine.customer_id order by spine.period_start)
             as period_index,
         customers.currency,
+        customers.currency_minor_units,
         customers.timezone,
         customers.tax_rate,
         issued.invoice_number is not null as is_issued,

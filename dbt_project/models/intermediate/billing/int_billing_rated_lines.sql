@@ -33,7 +33,8 @@ fee_lines as (
         'subscription:' || subscription_id || ':' || plan_code || ':v' || plan_version as line_key,
         'subscription' as line_type,
         plan_name || ' v' || plan_version || ' subscription (' || active_days || '/'
-        || days_in_period || ' days of ' || cast(fee as decimal(38, 2)) || ')' as description,
+        || days_in_period || ' days of '
+        || {{ format_money_text('fee', currency_minor_units('plan_currency')) }} || ')' as description,
         cast(null as varchar) as meter_code,
         cast(null as varchar) as dimensions,
         cast(active_days as decimal(38, 9)) as quantity,
@@ -50,7 +51,8 @@ fee_lines as (
         cast(null as decimal(38, 9)) as free_units,
         cast(active_days as decimal(38, 9)) as billable_quantity,
         cast(null as decimal(38, 9)) as package_size,
-        cast(fee as decimal(38, 2)) || ' per month × ' || active_days || '/' || days_in_period
+        {{ format_money_text('fee', currency_minor_units('plan_currency')) }}
+        || ' per month × ' || active_days || '/' || days_in_period
         || ' days (' || cast(active_from as varchar) || ' to '
         || cast(cast({{ dbt.dateadd('day', -1, 'active_to') }} as date) as varchar) || ')'
             as price_basis

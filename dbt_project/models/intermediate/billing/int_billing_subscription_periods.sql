@@ -100,7 +100,9 @@ final as (
         versioned.days_in_period,
         versioned.fee,
         {{ fee_unrounded }} as fee_amount_unrounded,
-        {{ round_money(fee_unrounded) }} as fee_amount
+        -- rounded to the minor unit of the plan's currency (= the customer's, checked on load)
+        {{ round_money(fee_unrounded, currency_minor_units('versioned.plan_currency')) }}
+            as fee_amount
 
     from versioned
 

@@ -1,6 +1,7 @@
 -- Usage lines priced with their charge model (macros in macros/billing/charge_models.sql):
 -- free units first, then per_unit, package, graduated (tier by tier) or volume (the tier
--- containing the whole quantity). The amount is rounded once, half away from zero, to cents.
+-- containing the whole quantity). The amount is rounded once, half away from zero, to the minor
+-- unit of the invoice currency (cents for USD, whole yen for JPY).
 with
 
 lines as (
@@ -12,6 +13,12 @@ lines as (
 tiers as (
 
     select * from {{ ref('int_billing_price_tiers') }}
+
+),
+
+periods as (
+
+    select * from {{ ref('int_billing_periods') }}
 
 ),
 
@@ -70,13 +77,16 @@ with_texts as (
 
     select
         amounts.*,
-        tier_texts.tiers_text
+        tier_texts.tiers_text,
+        periods.currency_minor_units
 
     from amounts
     left join tier_texts
         on
             amounts.line_key = tier_texts.line_key
             and amounts.invoice_id = tier_texts.invoice_id
+    left join periods
+        on amounts.invoice_id = periods.invoice_id
 
 ),
 
@@ -112,7 +122,8 @@ final as (
                 then {{ package_count('billable_quantity', 'package_size') }}
         end as package_count,
         with_texts.amount_unrounded,
-        {{ round_money('amount_unrounded') }} as amount,
+        -- to the minor unit of the invoice currency (JPY 0 places, USD 2)
+        {{ round_money('amount_unrounded', 'coalesce(currency_minor_units, 2)') }} as amount,
         -- the price basis, e.g. "2.50 per 1,000,000 tokens, first 1,000,000 free"
         case with_texts.charge_model
             when

@@ -55,6 +55,7 @@ spine as (
         periods.period_start,
         periods.period_end,
         periods.days_in_period,
+        periods.currency_minor_units,
         as_of.as_of_date,
         cast(
             unnest(range(
@@ -96,7 +97,7 @@ fees_to_date as (
                 ~ dbt.dateadd('day', 1, 'spine.spend_date')
                 ~ " as date), subscription_periods.active_to)), 0)",
                 'subscription_periods.days_in_period'
-            )) }}
+            ), currency_minor_units('subscription_periods.plan_currency')) }}
         ) as fees_to_date
 
     from spine
@@ -176,7 +177,9 @@ to_date as (
 
     select
         *,
-        -{{ round_money(safe_divide('usage_discount_pct * usage_to_date', 100)) }}
+        -{{ round_money(
+            safe_divide('usage_discount_pct * usage_to_date', 100), 'currency_minor_units'
+        ) }}
             as discount_to_date
 
     from usage_to_date

@@ -35,6 +35,12 @@ prices as (
 
 ),
 
+customers as (
+
+    select * from {{ ref('stg_reference__customers') }}
+
+),
+
 tiers as (
 
     select * from {{ ref('int_billing_price_tiers') }}
@@ -225,10 +231,15 @@ amounts as (
 rounded as (
 
     select
-        *,
-        {{ round_money('amount_unrounded') }} as amount_to_date
+        amounts.*,
+        -- to the invoice currency's minor unit, as the invoice line
+        {{ round_money(
+            'amounts.amount_unrounded', 'coalesce(customers.currency_minor_units, 2)'
+        ) }} as amount_to_date
 
     from amounts
+    left join customers
+        on amounts.customer_id = customers.customer_id
 
 ),
 

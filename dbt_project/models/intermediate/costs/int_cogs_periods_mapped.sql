@@ -1,12 +1,14 @@
 -- Customers' allocated COGS (unattributed excluded) with the billing period they fall in: the
 -- customer's invoice period whose [period_start, period_end) holds the UTC cost day (provider
 -- days are UTC, periods are in the customer's time zone: a cost day belongs to the period of its
--- UTC date). Days outside every invoice period fall in their calendar month.
+-- UTC date). Days outside every invoice period fall in their calendar month. Amounts in the cost
+-- currency (allocated_amount) and the reporting currency (allocated_amount_reporting, NULL when
+-- the day's fx rate is missing: int_cogs_converted).
 with
 
 allocated as (
 
-    select * from {{ ref('int_cogs_allocated') }}
+    select * from {{ ref('int_cogs_converted') }}
 
 ),
 
@@ -27,6 +29,12 @@ final as (
         allocated.model,
         allocated.feature,
         allocated.allocated_amount,
+        allocated.cost_currency,
+        allocated.reporting_currency,
+        allocated.reporting_minor_units,
+        allocated.fx_rate,
+        allocated.fx_status,
+        allocated.allocated_amount_reporting,
         coalesce(invoices.period, {{ period_of('allocated.cost_date') }}) as period
 
     from allocated

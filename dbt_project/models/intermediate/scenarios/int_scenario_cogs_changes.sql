@@ -6,7 +6,8 @@
 -- day). Change of a row = COGS x (sum over matching changes of component cost x change_pct) /
 -- (expected cost x 100); summed unrounded, rounded once per output row. A change matches a
 -- component when provider equals, the model key globs the pattern, the component is the one
--- named (or `all`) and the day is in [effective_from, effective_to).
+-- named (or `all`) and the day is in [effective_from, effective_to). In the customer's
+-- reporting currency (int_cogs_converted), rounded to its minor unit.
 with
 
 changes as (
@@ -85,8 +86,11 @@ row_changes as (
         cogs.period,
         cogs.provider,
         cogs.model,
+        cogs.reporting_minor_units,
+        -- in the customer's reporting currency, like the margin rows it changes (NULL when the
+        -- day's fx rate is missing)
         {{ safe_divide(
-            'cogs.allocated_amount * weighted_changes.weighted_change',
+            'cogs.allocated_amount_reporting * weighted_changes.weighted_change',
             'expected_totals.expected_cost * 100'
         ) }} as cogs_change_unrounded
 
@@ -116,7 +120,9 @@ final as (
         period,
         provider,
         model,
-        {{ round_money('sum(cogs_change_unrounded)') }} as cogs_change
+        {{ round_money(
+            sum_or_null('cogs_change_unrounded'), 'any_value(reporting_minor_units)'
+        ) }} as cogs_change
 
     from row_changes
     group by scenario, customer_id, period, provider, model

@@ -14,7 +14,7 @@ with
 
 grants as (
 
-    select * from {{ ref('stg_reference__credit_grants') }}
+    select * from {{ ref('int_billing_credit_grants') }}
 
 ),
 

@@ -1,6 +1,9 @@
 -- Gross margin per customer x billing period. Revenue = invoice subtotal - promotional credits
 -- (paid credits were prepaid revenue); COGS = direct model cost + allocated shared cost
 -- (fct_cogs_daily). margin % = margin / revenue; markup % = margin / COGS (percent, 2 places).
+-- Everything in the invoice currency: COGS (booked in USD) converted with the fx rate of each
+-- cost day (int_cogs_converted). A period with a cost day without a rate has NULL COGS and
+-- margin, fx_status and margin_flag saying so (never COGS of 0).
 -- Flag: `negative` (margin < 0), `below_target` (margin % under the segment's target, var
 -- margin_targets, fractions; `default` for other segments), else `ok`.
 {%- set targets = var('margin_targets') %}
@@ -29,8 +32,17 @@ cogs_by_period as (
     select
         customer_id,
         period,
-        sum(case when pool_kind = 'direct' then allocated_amount else 0 end) as cogs_direct,
-        sum(case when pool_kind <> 'direct' then allocated_amount else 0 end) as cogs_allocated
+        {{ sum_or_null(
+            "case when pool_kind = 'direct' then allocated_amount_reporting else 0 end"
+        ) }} as cogs_direct,
+        {{ sum_or_null(
+            "case when pool_kind <> 'direct' then allocated_amount_reporting else 0 end"
+        ) }} as cogs_allocated,
+        sum(allocated_amount) as cogs_total_cost_currency,
+        any_value(cost_currency) as cost_currency,
+        count(distinct case when fx_status = 'missing_rate' then cost_date end)
+            as missing_fx_rate_days,
+        max(case when fx_status = 'converted' then 1 else 0 end) = 1 as is_converted
 
     from cogs
     group by customer_id, period
@@ -47,8 +59,26 @@ periods as (
         invoices.currency,
         coalesce(invoices.subtotal, 0) as invoice_subtotal,
         coalesce(invoices.promotional_credit_total, 0) as promotional_credit_total,
-        cast(coalesce(cogs_by_period.cogs_direct, 0) as decimal(38, 2)) as cogs_direct,
-        cast(coalesce(cogs_by_period.cogs_allocated, 0) as decimal(38, 2)) as cogs_allocated
+        -- no COGS rows: 0; rows with a missing rate: NULL (sum_or_null), never 0
+        cast(
+            case when cogs_by_period.customer_id is null then 0 else cogs_by_period.cogs_direct end
+            as decimal(38, 2)
+        ) as cogs_direct,
+        cast(
+            case
+                when cogs_by_period.customer_id is null then 0 else cogs_by_period.cogs_allocated
+            end
+            as decimal(38, 2)
+        ) as cogs_allocated,
+        cast(coalesce(cogs_by_period.cogs_total_cost_currency, 0) as decimal(38, 2))
+            as cogs_total_cost_currency,
+        coalesce(cogs_by_period.cost_currency, '{{ var("cost_currency") }}') as cost_currency,
+        coalesce(cogs_by_period.missing_fx_rate_days, 0) as missing_fx_rate_days,
+        case
+            when coalesce(cogs_by_period.missing_fx_rate_days, 0) > 0 then 'missing_rate'
+            when coalesce(cogs_by_period.is_converted, false) then 'converted'
+            else 'same_currency'
+        end as fx_status
 
     from invoices
     full outer join cogs_by_period
@@ -63,6 +93,7 @@ computed as (
     select
         periods.*,
         customers.segment,
+        customers.currency as customer_currency,
         {{ round_money('periods.invoice_subtotal - periods.promotional_credit_total') }}
             as revenue,
         cast(periods.cogs_direct + periods.cogs_allocated as decimal(38, 2)) as cogs_total,
@@ -100,7 +131,7 @@ final as (
         with_margin.period_start,
         with_margin.period_end,
         with_margin.segment,
-        coalesce(currency, 'USD') as currency,
+        coalesce(currency, with_margin.customer_currency, 'USD') as currency,
         with_margin.invoice_subtotal,
         with_margin.promotional_credit_total,
         with_margin.revenue,
@@ -111,6 +142,7 @@ final as (
         {{ margin_ratios() }},
         with_margin.margin_target_pct,
         case
+            when with_margin.fx_status = 'missing_rate' then 'missing_fx_rate'
             when with_margin.gross_margin < 0 then 'negative'
             when
                 with_margin.revenue = 0
@@ -118,7 +150,11 @@ final as (
                 < with_margin.margin_target_pct * with_margin.revenue
                 then 'below_target'
             else 'ok'
-        end as margin_flag
+        end as margin_flag,
+        with_margin.cost_currency,
+        with_margin.cogs_total_cost_currency,
+        with_margin.fx_status,
+        with_margin.missing_fx_rate_days
 
     from with_margin
 

@@ -4,7 +4,8 @@
 -- fct_customer_cogs_breakdown (direct model COGS by model key and feature; shared costs under
 -- their FOCUS ServiceName with feature '(shared)'). Per customer x period the rows add up
 -- exactly to fct_customer_margin (revenue, COGS direct and allocated, gross margin): singular
--- test assert_margin_breakdown_adds_up_to_customer_margin.
+-- test assert_margin_breakdown_adds_up_to_customer_margin. COGS in the customer's reporting
+-- (invoice) currency, NULL on rows whose cost days lack an fx rate (fx_status missing_rate).
 with
 
 revenue as (
@@ -35,8 +36,14 @@ joined as (
         cast(coalesce(revenue.promotional_credit_allocated, 0) as decimal(38, 2))
             as promotional_credit_allocated,
         cast(coalesce(revenue.revenue, 0) as decimal(38, 2)) as revenue,
-        cast(coalesce(cogs.cogs_direct, 0) as decimal(38, 2)) as cogs_direct,
-        cast(coalesce(cogs.cogs_allocated, 0) as decimal(38, 2)) as cogs_allocated
+        -- no COGS row: 0; a COGS row whose fx rate is missing: NULL, never 0
+        cast(case when cogs.customer_id is null then 0 else cogs.cogs_direct end as decimal(38, 2))
+            as cogs_direct,
+        cast(
+            case when cogs.customer_id is null then 0 else cogs.cogs_allocated end as decimal(38, 2)
+        )
+            as cogs_allocated,
+        cogs.fx_status
 
     from revenue
     full outer join cogs
@@ -96,7 +103,8 @@ final as (
         with_margin.cogs_allocated,
         with_margin.cogs_total,
         with_margin.gross_margin,
-        {{ margin_ratios() }}
+        {{ margin_ratios() }},
+        with_margin.fx_status
 
     from with_margin
 

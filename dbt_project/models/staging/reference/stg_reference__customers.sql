@@ -12,6 +12,9 @@ final as (
         trim(customer_id) as customer_id,
         name as customer_name,
         upper(coalesce(nullif(trim(currency), ''), 'USD')) as currency,
+        -- ISO 4217 exponent of the invoice currency: amounts round to it (JPY 0, USD 2)
+        {{ currency_minor_units("upper(coalesce(nullif(trim(currency), ''), 'USD'))") }}
+            as currency_minor_units,
         coalesce(nullif(trim(timezone), ''), 'UTC') as timezone,
         cast(coalesce(nullif(trim(tax_rate), ''), '0') as decimal(9, 6)) as tax_rate,
         nullif(trim(segment), '') as segment,
