@@ -144,13 +144,17 @@ final as (
         periods.tax_rate,
         coalesce(
             issued.tax_total,
-            {{ round_money('open_totals.taxable_amount * periods.tax_rate', 'periods.currency_minor_units') }}
+            {{ round_money(
+                'open_totals.taxable_amount * periods.tax_rate', 'periods.currency_minor_units'
+            ) }}
         ) as tax_total,
         coalesce(
             issued.total,
             cast(
                 open_totals.taxable_amount
-                + {{ round_money('open_totals.taxable_amount * periods.tax_rate', 'periods.currency_minor_units') }}
+                + {{ round_money(
+                    'open_totals.taxable_amount * periods.tax_rate', 'periods.currency_minor_units'
+                ) }}
                 as decimal(38, 2)
             )
         ) as total,

@@ -36,11 +36,20 @@ final as (
         any_value(reporting_currency) as reporting_currency,
         any_value(fx_rate) as fx_rate,
         any_value(fx_status) as fx_status,
-        cast({{ sum_or_null("case when pool_kind = 'direct' then allocated_amount_reporting else 0 end") }}
-            as decimal(38, 2)) as cogs_direct_reporting,
-        cast({{ sum_or_null("case when pool_kind <> 'direct' then allocated_amount_reporting else 0 end") }}
-            as decimal(38, 2)) as cogs_allocated_reporting,
-        cast({{ sum_or_null('allocated_amount_reporting') }} as decimal(38, 2)) as cogs_total_reporting
+        cast(
+            {{ sum_or_null(
+                "case when pool_kind = 'direct' then allocated_amount_reporting else 0 end"
+            ) }}
+            as decimal(38, 2)
+        ) as cogs_direct_reporting,
+        cast(
+            {{ sum_or_null(
+                "case when pool_kind <> 'direct' then allocated_amount_reporting else 0 end"
+            ) }}
+            as decimal(38, 2)
+        ) as cogs_allocated_reporting,
+        cast({{ sum_or_null('allocated_amount_reporting') }} as decimal(38, 2))
+            as cogs_total_reporting
 
     from allocated
     group by customer_id, provider, model, cost_date
