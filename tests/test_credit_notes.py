@@ -204,8 +204,8 @@ def test_a_late_event_after_a_credit_note(noted: dict[str, Any]) -> None:
 def test_account_credit_has_a_balance_like_a_paid_grant(noted: dict[str, Any]) -> None:
     """fct_credit_balances reads the same grants as the ledger: once the data reaches December
     (one image on 2026-12-10, last test of the module), the note's account credit has a balance
-    from the day it was granted (2026-12-03, its close) to the as-of day (12-09), and December's spend
-    not yet invoiced is charged against it first (priority 0, like a paid grant)."""
+    from the day it was granted (2026-12-03, its close) to the as-of day (12-09), and December's
+    spend not yet invoiced is charged against it first (priority 0, like a paid grant)."""
     s = noted["s"]
     december = s.data_dir / "raw" / "usage" / "usage_2026-12-10.jsonl"
     december.write_text(
