@@ -237,4 +237,3 @@ def test_account_credit_has_a_balance_like_a_paid_grant(noted: dict[str, Any]) -
         "select balance, burn_rank, pending_burn, available_balance from "
         "marts.fct_credit_balances where grant_id = 'CN-202611-00001' and is_as_of",
     ) == [(D("24.00"), 1, D("24.00"), D("0.00"))]
-
