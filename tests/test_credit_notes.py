@@ -204,8 +204,8 @@ def test_a_late_event_after_a_credit_note(noted: dict[str, Any]) -> None:
 def test_account_credit_has_a_balance_like_a_paid_grant(noted: dict[str, Any]) -> None:
     """fct_credit_balances reads the same grants as the ledger: once the data reaches December
     (one image on 2026-12-10, last test of the module), the note's account credit has a balance
-    from the day it was granted (2026-12-03, its close) to the as-of day (12-09), and December's spend
-    not yet invoiced is charged against it first (priority 0, like a paid grant)."""
+    from the day it was granted (2026-12-03, its close) to the as-of day (12-09), and December's
+    spend not yet invoiced is charged against it first (priority 0, like a paid grant)."""
     s = noted["s"]
     december = s.data_dir / "raw" / "usage" / "usage_2026-12-10.jsonl"
     december.write_text(
@@ -237,4 +237,3 @@ def test_account_credit_has_a_balance_like_a_paid_grant(noted: dict[str, Any]) -
         "select balance, burn_rank, pending_burn, available_balance from "
         "marts.fct_credit_balances where grant_id = 'CN-202611-00001' and is_as_of",
     ) == [(D("24.00"), 1, D("24.00"), D("0.00"))]
-

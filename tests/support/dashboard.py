@@ -569,9 +569,11 @@ select * from (values
 ) as t(customer_id, customer_name, currency, timezone, tax_rate);
 insert into raw.load_manifest values
     (1, 'usage', 'usage_events', 'raw/usage/batch_2026-10-31.jsonl', 'h1', 'jsonl',
-     timestamp '2026-10-31 23:59:59', timestamp '2026-11-01 06:00:00', 12, 9, 1, 2, 0, 'loaded', null, null),
+     timestamp '2026-10-31 23:59:59', timestamp '2026-11-01 06:00:00', 12, 9, 1, 2, 0,
+     'loaded', null, null),
     (2, 'openai', 'openai_costs', 'raw/costs/openai/costs_2026-10-31.json', 'h2', 'json',
-     timestamp '2026-10-31 23:59:59', timestamp '2026-11-01 06:00:00', 3, 3, 0, 0, 0, 'loaded', null, null);
+     timestamp '2026-10-31 23:59:59', timestamp '2026-11-01 06:00:00', 3, 3, 0, 0, 0,
+     'loaded', null, null);
 insert into raw.quarantine values
     (1, 'usage', 'raw/usage/batch_2026-10-31.jsonl', 4, 'unknown_customer',
      'subject cus_ghost is not in customers.csv', '{"id": "e4", "subject": "cus_ghost"}'),

@@ -15,7 +15,9 @@ lines as (
 
 line_sums as (
 
-    select invoice_id, sum(amount) as lines_total
+    select
+        invoice_id,
+        sum(amount) as lines_total
     from lines
     group by invoice_id
 

@@ -9,10 +9,12 @@ events as (
 
     select
         batch_id,
+        -- SQLFluff cannot indent a comma that a jinja loop emits
+        -- noqa: disable=LT02
         count(*) as event_count
         {%- for f in fields %},
         coalesce(sum({{ f }}), 0) as sum_{{ f }}
-        {%- endfor %}
+        {%- endfor %}  -- noqa: enable=LT02
 
     from {{ ref('stg_usage__events') }}
     group by batch_id
@@ -23,10 +25,12 @@ batches as (
 
     select
         batch_id,
+        -- SQLFluff cannot indent a comma that a jinja loop emits
+        -- noqa: disable=LT02
         sum(event_count) as event_count
         {%- for f in fields %},
         coalesce(sum(sum_{{ f }}), 0) as sum_{{ f }}
-        {%- endfor %}
+        {%- endfor %}  -- noqa: enable=LT02
 
     from {{ ref('int_usage_batches_daily') }}
     group by batch_id
@@ -46,5 +50,5 @@ where
     or batches.batch_id is null
     or events.event_count <> batches.event_count
     {%- for f in fields %}
-    or events.sum_{{ f }} <> batches.sum_{{ f }}
+        or events.sum_{{ f }} <> batches.sum_{{ f }}
     {%- endfor %}

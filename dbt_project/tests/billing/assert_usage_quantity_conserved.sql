@@ -54,7 +54,7 @@ unpriced as (
 typed_meters as (
 
     select * from meters
-    where meter_code not in (select meter_code from extra_keys)
+    where meter_code not in (select extra_keys.meter_code from extra_keys)
 
 ),
 
@@ -62,7 +62,7 @@ typed_meters as (
 extended_meters as (
 
     select * from meters
-    where meter_code in (select meter_code from extra_keys)
+    where meter_code in (select extra_keys.meter_code from extra_keys)
 
 ),
 
@@ -120,7 +120,9 @@ event_quantities as (
 
 billed as (
 
-    select rated.meter_code, sum(rated.quantity) as quantity
+    select
+        rated.meter_code,
+        sum(rated.quantity) as quantity
     from rated
     inner join meters
         on rated.meter_code = meters.meter_code
@@ -128,7 +130,9 @@ billed as (
 
     union all
 
-    select meter_code, sum(quantity) as quantity
+    select
+        meter_code,
+        sum(quantity) as quantity
     from unpriced
     where aggregation in ('sum', 'count')
     group by meter_code
@@ -137,7 +141,9 @@ billed as (
 
 billed_totals as (
 
-    select meter_code, sum(quantity) as billed_quantity
+    select
+        meter_code,
+        sum(quantity) as billed_quantity
     from billed
     group by meter_code
 

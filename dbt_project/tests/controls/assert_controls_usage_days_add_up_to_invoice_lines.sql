@@ -22,7 +22,10 @@ invoices as (
 
 day_totals as (
 
-    select invoice_id, line_key, sum(amount) as day_total
+    select
+        invoice_id,
+        line_key,
+        sum(amount) as day_total
     from line_days
     group by invoice_id, line_key
 
@@ -30,7 +33,10 @@ day_totals as (
 
 draft_lines as (
 
-    select invoice_lines.invoice_id, invoice_lines.line_key, invoice_lines.amount
+    select
+        invoice_lines.invoice_id,
+        invoice_lines.line_key,
+        invoice_lines.amount
     from invoice_lines
     inner join invoices
         on invoice_lines.invoice_id = invoices.invoice_id
@@ -54,7 +60,8 @@ final as (
     where
         draft_lines.amount is distinct from day_totals.day_total
         and coalesce(draft_lines.invoice_id, day_totals.invoice_id) in (
-            select invoice_id from invoices where status = 'draft'
+            select invoices.invoice_id from invoices
+            where invoices.status = 'draft'
         )
 
 )

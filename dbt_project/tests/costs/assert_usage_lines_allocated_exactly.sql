@@ -4,7 +4,10 @@ with
 
 lines as (
 
-    select invoice_id, line_key, amount
+    select
+        invoice_id,
+        line_key,
+        amount
     from {{ ref('fct_invoice_lines') }}
     where line_type = 'usage'
 
@@ -25,7 +28,10 @@ allocated as (
 
 final as (
 
-    select lines.*, allocated.allocated, allocated.line_amounts
+    select
+        lines.*,
+        allocated.allocated,
+        allocated.line_amounts
     from lines
     full outer join allocated
         on

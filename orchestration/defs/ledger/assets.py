@@ -13,7 +13,6 @@ The close reads the draft invoices of the marts (``fct_invoices``, ``fct_invoice
 ``fct_credit_ledger``); those reads are not declared as dependencies because the marts are built
 from the ledger (an issued period is never recomputed), and an asset graph has no cycles."""
 
-
 import datetime as dt
 from collections.abc import Iterator
 

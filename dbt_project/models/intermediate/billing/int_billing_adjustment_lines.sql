@@ -66,14 +66,14 @@ current_usage as (
 issued_usage as (
 
     select
-        customer_id || ':' || period as invoice_id,
         customer_id,
         period,
         line_key,
         meter_code,
         dimensions,
         quantity,
-        amount
+        amount,
+        customer_id || ':' || period as invoice_id
 
     from issued_lines
     where line_type = 'usage'
@@ -157,10 +157,10 @@ discount_differences as (
     select
         issued_periods.customer_id,
         issued_periods.period as source_period,
+        contract_periods.usage_discount_pct,
         'discount:' || contract_periods.contract_id as source_line_key,
         'adjustment:' || issued_periods.period || ':discount:' || contract_periods.contract_id
             as line_key,
-        contract_periods.usage_discount_pct,
         coalesce(current_usage_totals.usage_total, 0) as usage_total,
         -{{ round_money(
             'coalesce(current_usage_totals.usage_total, 0) * contract_periods.usage_discount_pct * cast(0.01 as decimal(3, 2))',
@@ -189,8 +189,10 @@ outstanding_discounts as (
         discount_differences.line_key,
         cast(null as {{ text_type() }}) as meter_code,
         cast(null as {{ text_type() }}) as dimensions,
-        'Discount ' || cast(cast(discount_differences.usage_discount_pct as decimal(9, 2)) as {{ text_type() }})
-        || '% of usage now ' || cast(cast(discount_differences.usage_total as decimal(38, 2)) as {{ text_type() }})
+        'Discount '
+        || cast(cast(discount_differences.usage_discount_pct as decimal(9, 2)) as {{ text_type() }})
+        || '% of usage now '
+        || cast(cast(discount_differences.usage_total as decimal(38, 2)) as {{ text_type() }})
         || ' (contract discount on the late usage)' as source_description,
         cast(null as {{ text_type() }}) as unit,
         cast(null as decimal(38, 9)) as quantity,
@@ -212,8 +214,10 @@ issued_charge_totals as (
         period,
         cast(sum(case when line_type = 'subscription' then amount else 0 end) as decimal(38, 2))
             as fees_total,
-        cast(sum(case when line_type = 'minimum_commitment' then amount else 0 end)
-            as decimal(38, 2)) as minimum_commitment_total
+        cast(
+            sum(case when line_type = 'minimum_commitment' then amount else 0 end)
+            as decimal(38, 2)
+        ) as minimum_commitment_total
 
     from issued_lines
     group by customer_id, period
@@ -258,13 +262,19 @@ outstanding_commitments as (
         || commitment_differences.contract_id as line_key,
         cast(null as {{ text_type() }}) as meter_code,
         cast(null as {{ text_type() }}) as dimensions,
-        'Minimum commitment ' || cast(cast(commitment_differences.commit_amount as decimal(38, 2)) as {{ text_type() }})
-        || ' - ' || cast(cast(commitment_differences.committed_spend_now as decimal(38, 2)) as {{ text_type() }})
+        'Minimum commitment '
+        || cast(cast(commitment_differences.commit_amount as decimal(38, 2)) as {{ text_type() }})
+        || ' - '
+        || cast(
+            cast(commitment_differences.committed_spend_now as decimal(38, 2)) as {{ text_type() }}
+        )
         || ' now (the commitment shortfall absorbs the late usage)' as source_description,
         cast(null as {{ text_type() }}) as unit,
         cast(null as decimal(38, 9)) as quantity,
         cast(
-            greatest(commitment_differences.commit_amount - commitment_differences.committed_spend_now, 0)
+            greatest(
+                commitment_differences.commit_amount - commitment_differences.committed_spend_now, 0
+            )
             - commitment_differences.issued_commitment
             - coalesce(already_adjusted.amount, 0)
             as decimal(38, 2)
@@ -315,7 +325,7 @@ targets as (
     inner join periods
         on
             all_outstanding.customer_id = periods.customer_id
-            and periods.period > all_outstanding.source_period
+            and all_outstanding.source_period < periods.period
             and not periods.is_issued
     group by
         all_outstanding.customer_id,
@@ -334,12 +344,10 @@ targets as (
 final as (
 
     select
-        customer_id || ':' || target_period as invoice_id,
         customer_id,
         target_period as period,
         line_key,
         'adjustment' as line_type,
-        'Late usage for ' || source_period || ': ' || source_description as description,
         meter_code,
         dimensions,
         quantity,
@@ -347,7 +355,9 @@ final as (
         cast(null as decimal(38, 12)) as unit_price,
         amount,
         source_period,
-        source_line_key
+        source_line_key,
+        customer_id || ':' || target_period as invoice_id,
+        'Late usage for ' || source_period || ': ' || source_description as description
 
     from targets
 

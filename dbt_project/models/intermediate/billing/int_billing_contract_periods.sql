@@ -35,8 +35,8 @@ final as (
     inner join contracts
         on
             periods.customer_id = contracts.customer_id
-            and contracts.start_date < periods.period_end
-            and (contracts.end_date is null or contracts.end_date > periods.period_start)
+            and periods.period_end > contracts.start_date
+            and (contracts.end_date is null or periods.period_start < contracts.end_date)
     qualify row_number() over (
         partition by periods.invoice_id
         order by contracts.start_date desc, contracts.contract_id desc

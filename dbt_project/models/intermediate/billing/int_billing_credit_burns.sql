@@ -54,15 +54,15 @@ demand as (
         periods.invoice_id,
         periods.period,
         cast(periods.period_end as timestamp) as period_end_at,
-        issued.invoice_number is not null
-        and (ledger_invoices.invoice_id is not null or issued.credit_total = 0) as is_fixed,
         cast(
             case
                 when issued.invoice_number is not null then issued.credit_total
                 else greatest(subtotals.subtotal, 0)
             end
             as decimal(38, 2)
-        ) as credit_demand
+        ) as credit_demand,
+        issued.invoice_number is not null
+        and (ledger_invoices.invoice_id is not null or issued.credit_total = 0) as is_fixed
 
     from periods
     inner join subtotals
@@ -92,10 +92,10 @@ grant_periods as (
         row_number() over (
             partition by demand.customer_id, demand.period_index
             order by
-                grants.priority,
+                grants.priority asc,
                 grants.expires_at asc nulls last,
-                grants.granted_at,
-                grants.grant_id
+                grants.granted_at asc,
+                grants.grant_id asc
         ) as burn_rank
 
     from demand
@@ -109,29 +109,30 @@ grant_periods as (
 ),
 
 {%- if credit_burns_recursive() %}
-burns (
-    customer_id, period_index, invoice_id, period, grant_id, burn_rank, balance_before, burned,
-    balance_after
-) as (
 
-    select
-        customer_id,
-        0,
-        cast(null as {{ text_type() }}),
-        cast(null as {{ text_type() }}),
-        grant_id,
-        0,
-        {{ round_money('amount') }},
-        cast(0 as decimal(38, 2)),
-        {{ round_money('amount') }}
+    burns (
+        customer_id, period_index, invoice_id, period, grant_id, burn_rank, balance_before, burned,
+        balance_after
+    ) as (
 
-    from grants
+        select
+            customer_id,
+            0,
+            cast(null as {{ text_type() }}),
+            cast(null as {{ text_type() }}),
+            grant_id,
+            0,
+            {{ round_money('amount') }},
+            cast(0 as decimal(38, 2)),
+            {{ round_money('amount') }}
 
-    union all
+        from grants
 
-    {{ credit_burn_step('burns') }}
+        union all
 
-),
+        {{ credit_burn_step('burns') }}
+
+    ),
 {%- else %}
 -- Spark: no window over a recursive reference; the recursion unrolled, one CTE per period index
 -- (step i reads step i - 1), up to the largest period index of int_billing_periods.

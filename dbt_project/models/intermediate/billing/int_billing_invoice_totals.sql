@@ -62,7 +62,9 @@ issued_line_totals as (
             as fees_total,
         cast(sum(case when line_type = 'usage' then amount else 0 end) as decimal(38, 2))
             as usage_total,
-        cast(sum(case when line_type = 'minimum_commitment' then amount else 0 end) as decimal(38, 2))
+        cast(
+            sum(case when line_type = 'minimum_commitment' then amount else 0 end) as decimal(38, 2)
+        )
             as minimum_commitment_total,
         cast(sum(case when line_type = 'adjustment' then amount else 0 end) as decimal(38, 2))
             as adjustment_total,
@@ -142,13 +144,17 @@ final as (
         periods.tax_rate,
         coalesce(
             issued.tax_total,
-            {{ round_money('open_totals.taxable_amount * periods.tax_rate', 'periods.currency_minor_units') }}
+            {{ round_money(
+                'open_totals.taxable_amount * periods.tax_rate', 'periods.currency_minor_units'
+            ) }}
         ) as tax_total,
         coalesce(
             issued.total,
             cast(
                 open_totals.taxable_amount
-                + {{ round_money('open_totals.taxable_amount * periods.tax_rate', 'periods.currency_minor_units') }}
+                + {{ round_money(
+                    'open_totals.taxable_amount * periods.tax_rate', 'periods.currency_minor_units'
+                ) }}
                 as decimal(38, 2)
             )
         ) as total,

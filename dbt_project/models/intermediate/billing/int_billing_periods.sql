@@ -50,13 +50,17 @@ last_issued as (
 
 first_days as (
 
-    select customer_id, min(start_date) as first_day
+    select
+        customer_id,
+        min(start_date) as first_day
     from subscriptions
     group by customer_id
 
     union all
 
-    select customer_id, min(usage_date) as first_day
+    select
+        customer_id,
+        min(usage_date) as first_day
     from daily
     group by customer_id
 
@@ -72,7 +76,10 @@ bounds as (
                 'cast(' ~ to_local_ts('any_value(horizon.last_event_time)', 'any_value(customers.timezone)') ~ ' as date)'
             ) }},
             coalesce(
-                cast({{ dbt.dateadd('month', 1, 'any_value(last_issued.last_issued_month)') }} as date),
+                cast(
+                    {{ dbt.dateadd('month', 1, 'any_value(last_issued.last_issued_month)') }}
+                    as date
+                ),
                 cast('1900-01-01' as date)
             )
         ) as last_month
@@ -106,11 +113,18 @@ final as (
         {{ period_of('spine.period_start') }} as period,
         spine.period_start,
         cast({{ dbt.dateadd('month', 1, 'spine.period_start') }} as date) as period_end,
-        {{ dbt.datediff('spine.period_start', 'cast(' ~ dbt.dateadd('month', 1, 'spine.period_start') ~ ' as date)', 'day') }}
+        {{ dbt.datediff(
+            'spine.period_start',
+            'cast(' ~ dbt.dateadd('month', 1, 'spine.period_start') ~ ' as date)',
+            'day'
+        ) }}
             as days_in_period,
         {{ to_utc_ts('cast(spine.period_start as timestamp)', 'customers.timezone') }}
             as period_start_utc,
-        {{ to_utc_ts('cast(' ~ dbt.dateadd('month', 1, 'spine.period_start') ~ ' as timestamp)', 'customers.timezone') }}
+        {{ to_utc_ts(
+            'cast(' ~ dbt.dateadd('month', 1, 'spine.period_start') ~ ' as timestamp)',
+            'customers.timezone'
+        ) }}
             as period_end_utc,
         row_number() over (partition by spine.customer_id order by spine.period_start)
             as period_index,

@@ -34,7 +34,8 @@ fee_lines as (
         'subscription' as line_type,
         plan_name || ' v' || plan_version || ' subscription (' || active_days || '/'
         || days_in_period || ' days of '
-        || {{ format_money_text('fee', currency_minor_units('plan_currency')) }} || ')' as description,
+        || {{ format_money_text('fee', currency_minor_units('plan_currency')) }}
+        || ')' as description,
         cast(null as {{ text_type() }}) as meter_code,
         cast(null as {{ text_type() }}) as dimensions,
         cast(active_days as decimal(38, 9)) as quantity,

@@ -64,8 +64,8 @@ versioned as (
         on
             active.plan_code = plans.plan_code
             and (
-                plans.plan_version = active.pinned_version
-                or (active.pinned_version is null and plans.effective_from <= active.active_from)
+                active.pinned_version = plans.plan_version
+                or (active.pinned_version is null and active.active_from >= plans.effective_from)
             )
     qualify row_number() over (
         partition by active.subscription_id, active.period
@@ -77,32 +77,32 @@ versioned as (
 
 ),
 
+{%- set active_days = dbt.datediff('versioned.active_from', 'versioned.active_to', 'day') %}
+{%- set fee_unrounded = prorated_fee('versioned.fee', active_days, 'versioned.days_in_period') %}
+
 final as (
 
     select
-        subscription_id,
-        customer_id,
-        invoice_id,
-        period,
-        period_start,
-        period_end,
-        plan_code,
-        plan_version,
-        is_version_pinned,
-        plan_name,
-        plan_currency,
-        active_from,
-        active_to,
-        {{ dbt.datediff('active_from', 'active_to', 'day') }} as active_days,
-        days_in_period,
-        fee,
-        {{ prorated_fee('fee', dbt.datediff('active_from', 'active_to', 'day'), 'days_in_period') }}
-            as fee_amount_unrounded,
+        versioned.subscription_id,
+        versioned.customer_id,
+        versioned.invoice_id,
+        versioned.period,
+        versioned.period_start,
+        versioned.period_end,
+        versioned.plan_code,
+        versioned.plan_version,
+        versioned.is_version_pinned,
+        versioned.plan_name,
+        versioned.plan_currency,
+        versioned.active_from,
+        versioned.active_to,
+        {{ active_days }} as active_days,
+        versioned.days_in_period,
+        versioned.fee,
+        {{ fee_unrounded }} as fee_amount_unrounded,
         -- rounded to the minor unit of the plan's currency (= the customer's, checked on load)
-        {{ round_money(
-            prorated_fee('fee', dbt.datediff('active_from', 'active_to', 'day'), 'days_in_period'),
-            currency_minor_units('plan_currency')
-        ) }} as fee_amount
+        {{ round_money(fee_unrounded, currency_minor_units('versioned.plan_currency')) }}
+            as fee_amount
 
     from versioned
 

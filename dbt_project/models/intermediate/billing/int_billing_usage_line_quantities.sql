@@ -2,9 +2,9 @@
 -- The line quantity aggregates the matched daily rows the meter's way over the period: sum and
 -- count add up, max takes the maximum, latest the last event's value, count_unique the distinct
 -- values of the whole period. Tiers and free units therefore apply per subscription and period.
--- A graduated or volume default price row whose first tier has a flat fee gets a line even without usage
--- (PRICING.md: the first tier's flat fee is charged even at quantity 0; volume: 0 x unit_price +
--- the flat fee of the tier containing 0, the first).
+-- A graduated or volume default price row whose first tier has a flat fee gets a line even
+-- without usage (PRICING.md: the first tier's flat fee is charged even at quantity 0; volume:
+-- 0 x unit_price + the flat fee of the tier containing 0, the first).
 with
 
 priced as (
@@ -148,7 +148,7 @@ first_tier_fees_without_usage as (
     inner join meters
         on charges.meter_code = meters.meter_code
     where not exists (
-        select 1
+        select 1 as is_match
         from grouped
         where
             grouped.subscription_id = subscription_periods.subscription_id

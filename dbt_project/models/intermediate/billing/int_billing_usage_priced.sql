@@ -29,7 +29,10 @@ with
 -- the newest load batch of each customer x local day
 day_batches as (
 
-    select customer_id, usage_date, max(batch_id) as max_batch_id
+    select
+        customer_id,
+        usage_date,
+        max(batch_id) as max_batch_id
     from {{ ref('int_usage_batches_daily') }}
     group by customer_id, usage_date
 
@@ -58,7 +61,7 @@ todo_days as (
 -- the batch rows to price: all of them, or (incremental) those of the days to recompute
 priced_batches as (
 
-    select * from {{ ref('int_usage_batches_daily') }} as batch_rows
+    select batch_rows.* from {{ ref('int_usage_batches_daily') }} as batch_rows
     {%- if is_incremental() %}
     where exists (
         select 1
@@ -166,7 +169,7 @@ combos as (
         plan_version,
         charge_index,
         {%- for dim in usage_dimension_fields() %}
-        {{ dim }},
+            {{ dim }},
         {%- endfor %}
         extra_dimensions
 
@@ -183,7 +186,7 @@ candidate_matches as (
         combos.plan_version,
         combos.charge_index,
         {%- for dim in usage_dimension_fields() %}
-        combos.{{ dim }},
+            combos.{{ dim }},
         {%- endfor %}
         combos.extra_dimensions,
         prices.price_index
@@ -205,7 +208,7 @@ candidate_matches as (
         combos.plan_version,
         combos.charge_index,
         {%- for dim in usage_dimension_fields() %}
-        combos.{{ dim }},
+            combos.{{ dim }},
         {%- endfor %}
         combos.extra_dimensions,
         prices.price_index
@@ -225,7 +228,7 @@ first_match as (
         plan_version,
         charge_index,
         {%- for dim in usage_dimension_fields() %}
-        {{ dim }},
+            {{ dim }},
         {%- endfor %}
         extra_dimensions,
         min(price_index) as price_index
@@ -236,7 +239,7 @@ first_match as (
         plan_version,
         charge_index,
         {%- for dim in usage_dimension_fields() %}
-        {{ dim }},
+            {{ dim }},
         {%- endfor %}
         extra_dimensions
 
@@ -263,7 +266,7 @@ final as (
             and charged.plan_version = first_match.plan_version
             and charged.charge_index = first_match.charge_index
             {%- for dim in usage_dimension_fields() %}
-            and charged.{{ dim }} is not distinct from first_match.{{ dim }}
+                and charged.{{ dim }} is not distinct from first_match.{{ dim }}
             {%- endfor %}
             and charged.extra_dimensions is not distinct from first_match.extra_dimensions
     left join day_batches

@@ -93,47 +93,63 @@ with_texts as (
 final as (
 
     select
-        line_key,
-        invoice_id,
-        customer_id,
-        period,
-        subscription_id,
-        plan_code,
-        plan_version,
-        meter_code,
-        meter_name,
-        unit,
-        charge_index,
-        price_index,
-        charge_model,
-        price_per,
-        dimensions,
-        case charge_model
+        with_texts.line_key,
+        with_texts.invoice_id,
+        with_texts.customer_id,
+        with_texts.period,
+        with_texts.subscription_id,
+        with_texts.plan_code,
+        with_texts.plan_version,
+        with_texts.meter_code,
+        with_texts.meter_name,
+        with_texts.unit,
+        with_texts.charge_index,
+        with_texts.price_index,
+        with_texts.charge_model,
+        with_texts.price_per,
+        with_texts.dimensions,
+        case with_texts.charge_model
             when 'per_unit' then unit_price
-            when 'package' then package_price
+            when 'package' then with_texts.package_price
         end as unit_price,
-        free_units,
-        package_size,
-        event_count,
-        quantity,
-        billable_quantity,
-        case when charge_model = 'package'
-            then {{ package_count('billable_quantity', 'package_size') }}
+        with_texts.free_units,
+        with_texts.package_size,
+        with_texts.event_count,
+        with_texts.quantity,
+        with_texts.billable_quantity,
+        case
+            when with_texts.charge_model = 'package'
+                then {{ package_count('billable_quantity', 'package_size') }}
         end as package_count,
-        amount_unrounded,
+        with_texts.amount_unrounded,
         -- to the minor unit of the invoice currency (JPY 0 places, USD 2)
         {{ round_money('amount_unrounded', 'coalesce(currency_minor_units, 2)') }} as amount,
         -- the price basis, e.g. "2.50 per 1,000,000 tokens, first 1,000,000 free"
-        case charge_model
-            when 'per_unit' then {{ format_price('unit_price') }} || ' ' || {{ per_units_text('price_per', 'unit') }}
-            when 'package' then {{ format_quantity(package_count('billable_quantity', 'package_size')) }}
-                || case when {{ package_count('billable_quantity', 'package_size') }} = 1
-                    then ' package × ' else ' packages × ' end
-                || {{ format_price('package_price') }} || ' per package of '
-                || {{ format_quantity('package_size') }} || ' ' || {{ plural_unit("coalesce(unit, 'unit')") }}
-            else charge_model || ': ' || coalesce(tiers_text, '0')
+        case with_texts.charge_model
+            when
+                'per_unit'
+                then
+                    {{ format_price('unit_price') }}
+                    || ' '
+                    || {{ per_units_text('price_per', 'unit') }}
+            when 'package'
+                then
+                    {{ format_quantity(package_count('billable_quantity', 'package_size')) }}
+                    || case
+                        when {{ package_count('billable_quantity', 'package_size') }} = 1
+                            then ' package × '
+                        else ' packages × '
+                    end
+                    || {{ format_price('package_price') }} || ' per package of '
+                    || {{ format_quantity('package_size') }}
+                    || ' '
+                    || {{ plural_unit("coalesce(unit, 'unit')") }}
+            else
+                with_texts.charge_model || ': ' || coalesce(with_texts.tiers_text, '0')
                 || case
-                    when coalesce(price_per, 1) <> 1 then ' (prices ' || {{ per_units_text('price_per', 'unit') }} || ')'
+                    when
+                        coalesce(with_texts.price_per, 1) <> 1
+                        then ' (prices ' || {{ per_units_text('price_per', 'unit') }} || ')'
                     else ''
                 end
         end || {{ free_units_text('free_units', 'unit') }} as price_text

@@ -62,11 +62,11 @@ todo_events as (
 
 {%- else %}
 
-todo_events as (
+    todo_events as (
 
-    select * from events
+        select * from events
 
-),
+    ),
 
 {%- endif %}
 
@@ -83,10 +83,10 @@ localized as (
         ) as usage_date,
         cast(todo_events.event_time as date) as utc_date,
         {%- for dim in usage_dimension_fields() %}
-        todo_events.{{ dim }},
+            todo_events.{{ dim }},
         {%- endfor %}
         {%- for field in usage_quantity_fields() %}
-        todo_events.{{ field }},
+            todo_events.{{ field }},
         {%- endfor %}
         todo_events.event_time
 
@@ -106,12 +106,12 @@ final as (
         usage_date,
         utc_date,
         {%- for dim in usage_dimension_fields() %}
-        {{ dim }},
+            {{ dim }},
         {%- endfor %}
         count(*) as event_count,
         {%- for field in usage_quantity_fields() %}
-        sum({{ field }}) as sum_{{ field }},
-        max({{ field }}) as max_{{ field }},
+            sum({{ field }}) as sum_{{ field }},
+            max({{ field }}) as max_{{ field }},
         {%- endfor %}
         min(event_time) as first_event_time,
         max(event_time) as last_event_time
@@ -123,10 +123,12 @@ final as (
         timezone,
         event_type,
         usage_date,
+        -- SQLFluff cannot indent a comma that a jinja loop emits
+        -- noqa: disable=LT02
         utc_date
         {%- for dim in usage_dimension_fields() %},
         {{ dim }}
-        {%- endfor %}
+        {%- endfor %}  -- noqa: enable=LT02
 
 )
 

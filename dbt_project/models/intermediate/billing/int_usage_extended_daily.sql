@@ -35,6 +35,18 @@ extra_keys as (
 
 ),
 
+meter_keys as (
+
+    select
+        meter_code,
+        {{ sorted_distinct_list('extra_key', "key_role in ('dimension', 'price_condition')") }}
+            as extra_keys
+
+    from extra_keys
+    group by meter_code
+
+),
+
 extended_meters as (
 
     select
@@ -49,15 +61,7 @@ extended_meters as (
         meter_keys.extra_keys
 
     from meters
-    inner join (
-        select
-            meter_code,
-            {{ sorted_distinct_list('extra_key', "key_role in ('dimension', 'price_condition')") }}
-                as extra_keys
-
-        from extra_keys
-        group by meter_code
-    ) as meter_keys
+    inner join meter_keys
         on meters.meter_code = meter_keys.meter_code
 
 ),
@@ -85,7 +89,7 @@ metered_events as (
             as date
         ) as usage_date,
         {%- for dim in usage_dimension_fields() %}
-        meter_events.{{ dim }},
+            meter_events.{{ dim }},
         {%- endfor %}
         {{ json_project('meter_events.extra_data', 'meter_events.extra_keys') }}
             as extra_dimensions,
@@ -108,7 +112,7 @@ aggregated as (
         meter_code,
         usage_date,
         {%- for dim in usage_dimension_fields() %}
-        {{ dim }},
+            {{ dim }},
         {%- endfor %}
         extra_dimensions,
         any_value(meter_name) as meter_name,
@@ -132,7 +136,7 @@ aggregated as (
         meter_code,
         usage_date,
         {%- for dim in usage_dimension_fields() %}
-        {{ dim }},
+            {{ dim }},
         {%- endfor %}
         extra_dimensions
 
@@ -152,7 +156,7 @@ final as (
         event_type,
         {{ dimensions_text('meter_dimensions', none, 'extra_dimensions') }} as dimensions,
         {%- for dim in usage_dimension_fields() %}
-        {{ dim }},
+            {{ dim }},
         {%- endfor %}
         event_count,
         cast(

@@ -27,7 +27,7 @@ meters as (
     select * from {{ ref('stg_reference__meters') }}
     where
         aggregation in ('latest', 'count_unique')
-        and meter_code not in (select meter_code from extra_keys)
+        and meter_code not in (select extra_keys.meter_code from extra_keys)
 
 ),
 
@@ -41,7 +41,7 @@ metered as (
             {{ to_local_ts('events.event_time', "coalesce(customers.timezone, 'UTC')") }} as date
         ) as usage_date,
         {%- for dim in usage_dimension_fields() %}
-        events.{{ dim }},
+            events.{{ dim }},
         {%- endfor %}
         coalesce(
             {{ dimension_value('meters.field', 'events') }},
@@ -78,10 +78,12 @@ final as (
     group by
         customer_id,
         meter_code,
+        -- SQLFluff cannot indent a comma that a jinja loop emits
+        -- noqa: disable=LT02
         usage_date
         {%- for dim in usage_dimension_fields() %},
         {{ dim }}
-        {%- endfor %}
+        {%- endfor %}  -- noqa: enable=LT02
 
 )
 

@@ -42,18 +42,27 @@ meter_dimensions as (
 
 used_keys as (
 
-    select meter_code, field as extra_key, 'field' as key_role
+    select
+        meter_code,
+        field as extra_key,
+        'field' as key_role
     from meters
     where aggregation <> 'count' and field is not null
 
     union all
 
-    select meter_code, extra_key, 'dimension' as key_role
+    select
+        meter_code,
+        extra_key,
+        'dimension' as key_role
     from meter_dimensions
 
     union all
 
-    select meter_code, field as extra_key, 'filter' as key_role
+    select
+        meter_code,
+        field as extra_key,
+        'filter' as key_role
     from meter_filters
 
     union all

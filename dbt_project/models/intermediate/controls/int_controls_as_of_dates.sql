@@ -33,14 +33,14 @@ final as (
         cast('{{ var("as_of_date") }}' as date) as as_of_date,
         'var' as as_of_source
         {%- else %}
-        cast(
+            cast(
             {{ dbt.dateadd(
                 'day', -1,
                 'cast(' ~ to_local_ts('horizon.last_event_time', 'customers.timezone') ~ ' as date)'
             ) }}
-            as date
-        ) as as_of_date,
-        'last_event' as as_of_source
+                as date
+            ) as as_of_date,
+            'last_event' as as_of_source
         {%- endif %}
 
     from customers

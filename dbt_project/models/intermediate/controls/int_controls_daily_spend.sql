@@ -40,7 +40,10 @@ as_of as (
 
 issued as (
 
-    select distinct customer_id, period from {{ ref('stg_ledger__issued_invoices') }}
+    select distinct
+        customer_id,
+        period
+    from {{ ref('stg_ledger__issued_invoices') }}
 
 ),
 
@@ -121,11 +124,11 @@ period_discounts as (
     inner join contracts
         on
             periods.customer_id = contracts.customer_id
-            and contracts.start_date < periods.period_end
-            and (contracts.end_date is null or contracts.end_date > periods.period_start)
+            and periods.period_end > contracts.start_date
+            and (contracts.end_date is null or periods.period_start < contracts.end_date)
     qualify row_number() over (
         partition by periods.customer_id, periods.period
-        order by contracts.start_date desc, contracts.contract_id
+        order by contracts.start_date desc, contracts.contract_id asc
     ) = 1
 
 ),

@@ -60,7 +60,11 @@ allocated as (
         case
             when shares.line_quantity > 0
                 then {{ safe_divide('line_days.amount * shares.quantity', 'shares.line_quantity') }}
-            else {{ safe_divide('line_days.amount * shares.event_count', 'shares.line_event_count') }}
+            else
+                {{ safe_divide(
+                    'line_days.amount * shares.event_count',
+                    'shares.line_event_count'
+                ) }}
         end as usage_spend_unrounded
 
     from line_days
@@ -75,7 +79,11 @@ allocated as (
 final as (
 
     select
-        customer_id || ':' || cast(usage_date as {{ text_type() }}) || ':' || model as usage_model_day_id,
+        customer_id
+        || ':'
+        || cast(usage_date as {{ text_type() }})
+        || ':'
+        || model as usage_model_day_id,
         customer_id,
         usage_date,
         model,

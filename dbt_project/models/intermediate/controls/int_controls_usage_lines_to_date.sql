@@ -2,11 +2,12 @@
 -- x charge x price row, the invoice line grain of int_billing_usage_line_quantities) and every
 -- local day the line has usage, the period-to-date quantity (aggregated the meter's way over
 -- the days so far) priced by the macro that prices the invoice lines (usage_line_amounts), and
--- rounded once like the invoice line. The day's amount is the increase of that rounded line amount, so
--- tiers and free units apply cumulatively within the period and the day amounts of a line add
--- up exactly to its invoice amount. Works on the daily aggregates, never on events. Each line
--- also has a quantity-0 row on its subscription's first active day of the period (before any
--- usage), which carries an amount due at quantity 0 (a graduated or volume first tier's flat fee).
+-- rounded once like the invoice line. The day's amount is the increase of that rounded line
+-- amount, so tiers and free units apply cumulatively within the period and the day amounts of a
+-- line add up exactly to its invoice amount. Works on the daily aggregates, never on events.
+-- Each line also has a quantity-0 row on its subscription's first active day of the period
+-- (before any usage), which carries an amount due at quantity 0 (a graduated or volume first
+-- tier's flat fee).
 with
 
 priced as (
@@ -85,8 +86,8 @@ line_days as (
 ),
 
 -- every invoice usage line also starts at quantity 0 on the subscription's first active day of
--- the period, so an amount due at quantity 0 (a graduated or volume first tier's flat fee) is charged on
--- that day, with or without usage later in the period
+-- the period, so an amount due at quantity 0 (a graduated or volume first tier's flat fee) is
+-- charged on that day, with or without usage later in the period
 line_starts as (
 
     select
@@ -114,7 +115,7 @@ line_starts as (
             lines.subscription_id = subscription_periods.subscription_id
             and lines.period = subscription_periods.period
     where not exists (
-        select 1
+        select 1 as is_match
         from line_days
         where
             line_days.line_key = lines.line_key
@@ -157,7 +158,11 @@ unique_first_days as (
         count(*) as new_values
 
     from (
-        select line_key, period, unique_value, min(usage_date) as first_date
+        select
+            line_key,
+            period,
+            unique_value,
+            min(usage_date) as first_date
         from unique_values
         group by line_key, period, unique_value
     ) as firsts

@@ -45,9 +45,10 @@ direct_weights as (
 
     from expected
     inner join buckets
-        on expected.provider = buckets.provider
-        and expected.usage_date = buckets.usage_date
-        and expected.model_key = buckets.model_key
+        on
+            expected.provider = buckets.provider
+            and expected.usage_date = buckets.usage_date
+            and expected.model_key = buckets.model_key
     where expected.is_priced
     group by all
     having sum(expected.expected_cost) > 0
@@ -66,9 +67,10 @@ recipients as (
 
     from pools
     inner join direct_weights
-        on pools.provider = direct_weights.provider
-        and pools.cost_date = direct_weights.usage_date
-        and pools.pool_model = direct_weights.bucket_model
+        on
+            pools.provider = direct_weights.provider
+            and pools.cost_date = direct_weights.usage_date
+            and pools.pool_model = direct_weights.bucket_model
     where pools.pool_kind = 'direct'
 
     union all
@@ -96,8 +98,9 @@ recipients as (
 
     from pools
     inner join drivers
-        on pools.cost_date = drivers.usage_date
-        and pools.driver = drivers.driver
+        on
+            pools.cost_date = drivers.usage_date
+            and pools.driver = drivers.driver
     where pools.pool_kind = 'shared_driver'
 
 ),
@@ -117,7 +120,7 @@ with_unattributed as (
         {{ to_cost(1) }} as weight
 
     from pools
-    where pool_id not in (select pool_id from recipients)
+    where pool_id not in (select recipients.pool_id from recipients)
 
 ),
 

@@ -80,9 +80,9 @@ final as (
     from with_currency
     left join rates
         on
-            rates.rate_date = with_currency.cost_date
-            and rates.from_currency = with_currency.cost_currency
-            and rates.to_currency = with_currency.reporting_currency
+            with_currency.cost_date = rates.rate_date
+            and with_currency.cost_currency = rates.from_currency
+            and with_currency.reporting_currency = rates.to_currency
 
 )
 

@@ -39,9 +39,10 @@ final as (
 
     from allocated
     left join invoices
-        on allocated.customer_id = invoices.customer_id
-        and allocated.cost_date >= invoices.period_start
-        and allocated.cost_date < invoices.period_end
+        on
+            allocated.customer_id = invoices.customer_id
+            and allocated.cost_date >= invoices.period_start
+            and allocated.cost_date < invoices.period_end
     where allocated.customer_id <> 'unattributed'
 
 )

@@ -63,8 +63,13 @@ pools as (
 rounded as (
 
     select
-        provider || '|' || cast(cast(cost_date as date) as {{ text_type() }}) || '|' || pool_kind || '|'
-            || pool_model || '|' || coalesce(tag_customer_id, driver, '') as pool_id,
+        provider
+        || '|'
+        || cast(cast(cost_date as date) as {{ text_type() }})
+        || '|'
+        || pool_kind
+        || '|'
+        || pool_model || '|' || coalesce(tag_customer_id, driver, '') as pool_id,
         *,
         {{ round_money('billed_cost') }} as rounded_cents,
         {{ round_money('sum(billed_cost) over (partition by provider, cost_date)') }}
@@ -89,10 +94,12 @@ final as (
         cast(
             rounded_cents
             + case
-                when row_number() over (
-                    partition by provider, cost_date order by abs(billed_cost) desc, pool_id
-                ) = 1
-                    then provider_day_cents
+                when
+                    row_number() over (
+                        partition by provider, cost_date order by abs(billed_cost) desc, pool_id
+                    ) = 1
+                    then
+                        provider_day_cents
                         - sum(rounded_cents) over (partition by provider, cost_date)
                 else 0
             end

@@ -49,15 +49,24 @@ reconciled_providers as (
 
 usage_keys as (
 
-    select provider, usage_date, model_key
+    select
+        provider,
+        usage_date,
+        model_key
     from metered
-    where provider in (select provider from reconciled_providers)
+    where provider in (select reconciled_providers.provider from reconciled_providers)
     union
-    select provider, usage_date, coalesce(model_key, '*')
+    select
+        provider,
+        usage_date,
+        coalesce(model_key, '*') as model_key
     from provider_usage
     where is_reconciled
     union
-    select provider, usage_date, model_key
+    select
+        provider,
+        usage_date,
+        model_key
     from billed_keys
 
 ),
@@ -76,13 +85,15 @@ final as (
 
     from usage_keys
     left join billed_keys as own
-        on usage_keys.provider = own.provider
-        and usage_keys.usage_date = own.usage_date
-        and usage_keys.model_key = own.model_key
+        on
+            usage_keys.provider = own.provider
+            and usage_keys.usage_date = own.usage_date
+            and usage_keys.model_key = own.model_key
     left join billed_keys as star
-        on usage_keys.provider = star.provider
-        and usage_keys.usage_date = star.usage_date
-        and star.model_key = '*'
+        on
+            usage_keys.provider = star.provider
+            and usage_keys.usage_date = star.usage_date
+            and star.model_key = '*'
 
 )
 

@@ -177,7 +177,11 @@ model_cost as (
 
 unpivoted as (
 
-    select customer_id, usage_date, driver, driver_quantity
+    select
+        customer_id,
+        usage_date,
+        driver,
+        driver_quantity
     from daily
     {{ lateral_rows([
             ["'requests'", 'requests'],
@@ -192,7 +196,11 @@ unpivoted as (
         ],
         'd', ['driver', 'driver_quantity']) }}
     union all
-    select customer_id, usage_date, driver, driver_quantity
+    select
+        customer_id,
+        usage_date,
+        driver,
+        driver_quantity
     from model_cost
 
 ),
@@ -200,7 +208,8 @@ unpivoted as (
 final as (
 
     select * from unpivoted
-    where driver_quantity > 0
+    where
+        driver_quantity > 0
         and driver not in (select meter_code from meters)
     union all
     select * from meter_drivers_summed

@@ -63,7 +63,9 @@ openai_lines as (
         cast(null as {{ text_type() }}) as BillingAccountName,
         coalesce(currency, 'USD') as BillingCurrency,
         {{ month_start('bucket_start') }} as BillingPeriodStart,
-        cast({{ dbt.dateadd('month', 1, month_start('bucket_start')) }} as date) as BillingPeriodEnd,
+        cast(
+            {{ dbt.dateadd('month', 1, month_start('bucket_start')) }} as date
+        ) as BillingPeriodEnd,
         {{ to_cost('amount_usd') }} as BilledCost,
         {{ to_cost('amount_usd') }} as EffectiveCost,
         {{ to_cost('amount_usd') }} as ListCost,
@@ -118,7 +120,9 @@ anthropic_lines as (
         cast(null as {{ text_type() }}) as BillingAccountName,
         currency as BillingCurrency,
         {{ month_start('bucket_start') }} as BillingPeriodStart,
-        cast({{ dbt.dateadd('month', 1, month_start('bucket_start')) }} as date) as BillingPeriodEnd,
+        cast(
+            {{ dbt.dateadd('month', 1, month_start('bucket_start')) }} as date
+        ) as BillingPeriodEnd,
         {{ to_cost('amount_usd') }} as BilledCost,
         {{ to_cost('amount_usd') }} as EffectiveCost,
         {{ to_cost('amount_usd') }} as ListCost,
@@ -152,7 +156,9 @@ anthropic_lines as (
                 then {{ json_object_text("'workspace_id'", 'workspace_id') }}
         end as Tags,
         coalesce(model, {{ anthropic_model_from_description('description') }}) as x_model,
-        {{ cost_model_key("coalesce(model, " ~ anthropic_model_from_description('description') ~ ")") }}
+        {{ cost_model_key(
+            "coalesce(model, " ~ anthropic_model_from_description('description') ~ ")"
+        ) }}
             as x_model_key,
         token_type as x_token_type,
         cast(null as {{ text_type() }}) as x_focus_version,

@@ -27,10 +27,10 @@ catalog as (
 
 components as (
 
-    select * from (
+    select t.price_component from (
         values
-            ('input'), ('cached_input'), ('cache_write'), ('output'),
-            ('image'), ('audio_second'), ('character'), ('gpu_second')
+        ('input'), ('cached_input'), ('cache_write'), ('output'),
+        ('image'), ('audio_second'), ('character'), ('gpu_second')
     ) as t (price_component)
 
 ),
@@ -62,16 +62,17 @@ override_candidates as (
             order by
                 length(overrides.model_pattern) desc,
                 overrides.effective_from desc,
-                overrides.row_number
+                overrides.row_number asc
         ) as preference
 
     from needs
     inner join overrides
-        on needs.provider = overrides.provider
-        and needs.price_component = overrides.price_component
-        and {{ glob_match('needs.model', 'overrides.model_pattern') }}
-        and overrides.effective_from <= needs.usage_date
-        and (overrides.effective_to is null or needs.usage_date < overrides.effective_to)
+        on
+            needs.provider = overrides.provider
+            and needs.price_component = overrides.price_component
+            and {{ glob_match('needs.model', 'overrides.model_pattern') }}
+            and needs.usage_date >= overrides.effective_from
+            and (overrides.effective_to is null or needs.usage_date < overrides.effective_to)
 
 ),
 
@@ -90,10 +91,11 @@ catalog_candidates as (
 
     from needs
     inner join catalog
-        on needs.provider = catalog.provider
-        and needs.model = catalog.model
-        and needs.price_component = catalog.price_component
-        and catalog.effective_from <= needs.usage_date
+        on
+            needs.provider = catalog.provider
+            and needs.model = catalog.model
+            and needs.price_component = catalog.price_component
+            and needs.usage_date >= catalog.effective_from
 
 ),
 
@@ -112,17 +114,19 @@ direct_prices as (
 
     from needs
     left join override_candidates
-        on needs.provider = override_candidates.provider
-        and needs.model = override_candidates.model
-        and needs.usage_date = override_candidates.usage_date
-        and needs.price_component = override_candidates.price_component
-        and override_candidates.preference = 1
+        on
+            needs.provider = override_candidates.provider
+            and needs.model = override_candidates.model
+            and needs.usage_date = override_candidates.usage_date
+            and needs.price_component = override_candidates.price_component
+            and override_candidates.preference = 1
     left join catalog_candidates
-        on needs.provider = catalog_candidates.provider
-        and needs.model = catalog_candidates.model
-        and needs.usage_date = catalog_candidates.usage_date
-        and needs.price_component = catalog_candidates.price_component
-        and catalog_candidates.preference = 1
+        on
+            needs.provider = catalog_candidates.provider
+            and needs.model = catalog_candidates.model
+            and needs.usage_date = catalog_candidates.usage_date
+            and needs.price_component = catalog_candidates.price_component
+            and catalog_candidates.preference = 1
 
 ),
 
@@ -142,11 +146,12 @@ final as (
 
     from direct_prices
     left join direct_prices as input_prices
-        on direct_prices.price_component = 'cache_write'
-        and input_prices.price_component = 'input'
-        and direct_prices.provider = input_prices.provider
-        and direct_prices.model = input_prices.model
-        and direct_prices.usage_date = input_prices.usage_date
+        on
+            direct_prices.price_component = 'cache_write'
+            and input_prices.price_component = 'input'
+            and direct_prices.provider = input_prices.provider
+            and direct_prices.model = input_prices.model
+            and direct_prices.usage_date = input_prices.usage_date
 
 )
 

@@ -117,15 +117,16 @@ final as (
     select
         unioned.*,
         {{ cost_model_key('unioned.model') }} as model_key,
-        total_input_tokens + output_tokens as total_tokens,
+        unioned.total_input_tokens + unioned.output_tokens as total_tokens,
         coalesce(grouping_sets.preference = 1, false) as is_reconciled
 
     from unioned
     left join grouping_sets
-        on unioned.provider = grouping_sets.provider
-        and unioned.usage_date = grouping_sets.usage_date
-        and unioned.result_kind = grouping_sets.result_kind
-        and unioned.group_by = grouping_sets.group_by
+        on
+            unioned.provider = grouping_sets.provider
+            and unioned.usage_date = grouping_sets.usage_date
+            and unioned.result_kind = grouping_sets.result_kind
+            and unioned.group_by = grouping_sets.group_by
 
 )
 

@@ -114,7 +114,7 @@ discount_fallback_rows as (
         1 as usage_lines
 
     from discounts
-    where invoice_id not in (select invoice_id from usage_allocated)
+    where invoice_id not in (select usage_allocated.invoice_id from usage_allocated)
 
 ),
 

@@ -27,7 +27,8 @@ customers as (
 
 shared_lines as (
 
-    select * from cost_lines where x_source_system = 'focus'
+    select * from cost_lines
+    where x_source_system = 'focus'
 
 ),
 
@@ -46,9 +47,11 @@ tagged as (
     from shared_lines
     cross join tag_key
     inner join customers
-        on customers.customer_id
+        on
+            customers.customer_id
             = {{ json_text_at_key('shared_lines.Tags', 'tag_key.tag_key') }}
-    where tag_key.tag_key is not null
+    where
+        tag_key.tag_key is not null
         and {{ json_is_valid('shared_lines.Tags') }}
 
 ),
@@ -119,8 +122,9 @@ first_rule as (
     from shared_lines
     inner join rule_sizes on true
     left join entry_matches
-        on shared_lines.x_cost_line_id = entry_matches.x_cost_line_id
-        and rule_sizes.rule_index = entry_matches.rule_index
+        on
+            shared_lines.x_cost_line_id = entry_matches.x_cost_line_id
+            and rule_sizes.rule_index = entry_matches.rule_index
     where coalesce(entry_matches.matched_entries, 0) = rule_sizes.entries
     qualify row_number() over (
         partition by shared_lines.x_cost_line_id order by rule_sizes.rule_index
@@ -134,9 +138,9 @@ final as (
         shared_lines.x_cost_line_id,
         shared_lines.x_provider as provider,
         shared_lines.x_charge_date as cost_date,
-        coalesce(shared_lines.ServiceName, '(unknown service)') as service_name,
         shared_lines.BilledCost as billed_cost,
         tagged.tag_customer_id,
+        coalesce(shared_lines.ServiceName, '(unknown service)') as service_name,
         case when tagged.tag_customer_id is null then first_rule.rule_index end as rule_index,
         case when tagged.tag_customer_id is null then first_rule.driver end as driver,
         case

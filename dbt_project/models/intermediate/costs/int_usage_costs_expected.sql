@@ -18,8 +18,16 @@ prices as (
 unpivoted as (
 
     select
-        customer_id, provider, model, model_key, feature, event_type, usage_date,
-        price_component, quantity, is_token
+        customer_id,
+        provider,
+        model,
+        model_key,
+        feature,
+        event_type,
+        usage_date,
+        price_component,
+        quantity,
+        is_token
 
     from quantities
     {{ lateral_rows([
@@ -57,10 +65,11 @@ final as (
 
     from unpivoted
     left join prices
-        on unpivoted.provider = prices.provider
-        and unpivoted.model = prices.model
-        and unpivoted.usage_date = prices.usage_date
-        and unpivoted.price_component = prices.price_component
+        on
+            unpivoted.provider = prices.provider
+            and unpivoted.model = prices.model
+            and unpivoted.usage_date = prices.usage_date
+            and unpivoted.price_component = prices.price_component
 
 )
 

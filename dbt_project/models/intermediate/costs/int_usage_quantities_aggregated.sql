@@ -33,7 +33,8 @@ final as (
         cast(coalesce(sum(sum_gpu_seconds), 0) as decimal(38, 6)) as gpu_seconds
 
     from batches
-    where status = 'success'
+    where
+        status = 'success'
         and nullif(trim(provider), '') is not null
         and nullif(trim(model), '') is not null
     group by all

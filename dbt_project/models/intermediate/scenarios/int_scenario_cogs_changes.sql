@@ -62,7 +62,10 @@ weighted_changes as (
         on
             lower(expected.provider) = changes.provider
             and {{ glob_match('expected.model_key', 'changes.model_pattern') }}
-            and (changes.price_component = 'all' or expected.price_component = changes.price_component)
+            and (
+                changes.price_component = 'all'
+                or expected.price_component = changes.price_component
+            )
             and (changes.effective_from is null or expected.usage_date >= changes.effective_from)
             and (changes.effective_to is null or expected.usage_date < changes.effective_to)
     group by

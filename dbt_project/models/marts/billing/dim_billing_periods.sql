@@ -71,7 +71,8 @@ periods as (
         ) as period_start,
         coalesce(
             invoice_periods.period_end,
-            cast({{ dbt.dateadd('month', 1, "cast(usage_periods.period || '-01' as date)") }} as date)
+            cast(                                                {{ dbt.dateadd('month', 1, "cast(usage_periods.period || '-01' as date)") }} as date
+            )
         ) as period_end,
         coalesce(invoice_periods.invoices, 0) as invoices,
         coalesce(invoice_periods.issued_invoices, 0) as issued_invoices,
@@ -133,7 +134,11 @@ final as (
             when is_closed then period || ' · closed'
             when is_complete then period || ' · complete, not closed'
             when usage_through is not null
-                then period || ' · incomplete (usage through ' || cast(cast(usage_through as date) as {{ text_type() }}) || ')'
+                then
+                    period
+                    || ' · incomplete (usage through '
+                    || cast(cast(usage_through as date) as {{ text_type() }})
+                    || ')'
             else period || ' · incomplete (no usage yet)'
         end as period_label,
         is_closed,

@@ -31,7 +31,7 @@ final as (
         {%- if 'payment_terms_days' in customer_columns %}
         cast(payment_terms_days as integer) as payment_terms_days
         {%- else %}
-        cast(null as integer) as payment_terms_days
+            cast(null as integer) as payment_terms_days
         {%- endif %}
 
     from customers

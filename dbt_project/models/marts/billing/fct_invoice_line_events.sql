@@ -71,6 +71,24 @@ line_rows as (
 
 ),
 
+used as (
+
+    select distinct meter_code from line_rows
+
+),
+
+meter_keys as (
+
+    select
+        meter_code,
+        {{ sorted_distinct_list('extra_key', "key_role in ('dimension', 'price_condition')") }}
+            as extra_keys
+
+    from extra_keys
+    group by meter_code
+
+),
+
 line_meter as (
 
     select
@@ -78,17 +96,9 @@ line_meter as (
         meter_keys.extra_keys
 
     from meters
-    inner join (select distinct meter_code from line_rows) as used
+    inner join used
         on meters.meter_code = used.meter_code
-    left join (
-        select
-            meter_code,
-            {{ sorted_distinct_list('extra_key', "key_role in ('dimension', 'price_condition')") }}
-                as extra_keys
-
-        from extra_keys
-        group by meter_code
-    ) as meter_keys
+    left join meter_keys
         on meters.meter_code = meter_keys.meter_code
 
 ),
@@ -112,9 +122,9 @@ customer_events as (
     inner join customers
         on events.customer_id = customers.customer_id
     where
-        events.customer_id in (select customer_id from line)
+        events.customer_id in (select line.customer_id from line)
         and not exists (
-            select 1
+            select 1 as is_match
             from meter_filters
             where
                 meter_filters.meter_code = line_meter.meter_code
@@ -138,7 +148,12 @@ final as (
         customer_events.meter_code,
         case
             when customer_events.aggregation = 'count' then cast(1 as decimal(38, 9))
-            else {{ quantity_value('customer_events.field', 'customer_events.', 'customer_events.extra_data') }}
+            else
+                {{ quantity_value(
+                    'customer_events.field',
+                    'customer_events.',
+                    'customer_events.extra_data'
+                ) }}
         end as quantity,
         line_rows.line_quantity,
         customer_events.customer_id

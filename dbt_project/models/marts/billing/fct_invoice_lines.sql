@@ -114,12 +114,14 @@ draft_summary_lines as (
         subtotals.period,
         'discount:' || subtotals.contract_id as line_key,
         'discount' as line_type,
-        'Discount ' || cast(cast(subtotals.usage_discount_pct as decimal(9, 2)) as {{ text_type() }})
+        'Discount '
+        || cast(cast(subtotals.usage_discount_pct as decimal(9, 2)) as {{ text_type() }})
         || '% of usage ' || cast(subtotals.usage_total as {{ text_type() }}) as description,
         cast(null as decimal(38, 9)) as quantity,
         cast(null as decimal(38, 12)) as unit_price,
         subtotals.discount_total as amount,
-        cast(cast(subtotals.usage_discount_pct as decimal(9, 2)) as {{ text_type() }}) || '% of usage '
+        cast(cast(subtotals.usage_discount_pct as decimal(9, 2)) as {{ text_type() }})
+        || '% of usage '
         || cast(subtotals.usage_total as {{ text_type() }}) as price_basis
 
     from subtotals
@@ -136,9 +138,16 @@ draft_summary_lines as (
         'minimum_commitment:' || subtotals.contract_id as line_key,
         'minimum_commitment' as line_type,
         case subtotals.commit_period
-            when 'term' then 'Term commitment true-up ' || cast(cast(subtotals.commit_amount as decimal(38, 2)) as {{ text_type() }})
-            else 'Minimum commitment ' || cast(cast(subtotals.commit_amount as decimal(38, 2)) as {{ text_type() }})
-                || ' - ' || cast(cast(subtotals.committed_spend as decimal(38, 2)) as {{ text_type() }})
+            when
+                'term'
+                then
+                    'Term commitment true-up '
+                    || cast(cast(subtotals.commit_amount as decimal(38, 2)) as {{ text_type() }})
+            else
+                'Minimum commitment '
+                || cast(cast(subtotals.commit_amount as decimal(38, 2)) as {{ text_type() }})
+                || ' - '
+                || cast(cast(subtotals.committed_spend as decimal(38, 2)) as {{ text_type() }})
         end as description,
         cast(null as decimal(38, 9)) as quantity,
         cast(null as decimal(38, 12)) as unit_price,

@@ -76,11 +76,20 @@ note_months as (
 
 months as (
 
-    select customer_id, month from ledger_months
+    select
+        customer_id,
+        month
+    from ledger_months
     union
-    select customer_id, month from invoice_months
+    select
+        customer_id,
+        month
+    from invoice_months
     union
-    select customer_id, month from note_months
+    select
+        customer_id,
+        month
+    from note_months
 
 ),
 

@@ -25,7 +25,7 @@ final as (
         event_type,
         dimensions,
         {%- for dim in usage_dimension_fields() %}
-        {{ dim }},
+            {{ dim }},
         {%- endfor %}
         event_count,
         quantity,

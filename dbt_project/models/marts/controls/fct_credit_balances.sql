@@ -46,7 +46,8 @@ spine as (
         grants.granted_at,
         grants.expires_at,
         as_of.as_of_date,
-        {{ day_series('cast(grants.granted_at as date)', 'cast(' ~ dbt.dateadd('day', 1, 'as_of.as_of_date') ~ ' as date)') }} as balance_date
+        {{ day_series('cast(grants.granted_at as date)', 'cast(' ~ dbt.dateadd('day', 1, 'as_of.as_of_date') ~ ' as date)') }}
+            as balance_date
 
     from grants
     inner join as_of
@@ -84,10 +85,12 @@ customer_rates as (
         coalesce(sum(daily.spend) filter (where daily.period_end > daily.as_of_date), 0)
             as unbilled_spend,
         coalesce(sum(daily.spend) filter (
-            where daily.spend_date > cast({{ dbt.dateadd('day', -rate_days, 'daily.as_of_date') }} as date)
+            where daily.spend_date
+            > cast({{ dbt.dateadd('day', -rate_days, 'daily.as_of_date') }} as date)
         ), 0) as rate_spend,
         count(*) filter (
-            where daily.spend_date > cast({{ dbt.dateadd('day', -rate_days, 'daily.as_of_date') }} as date)
+            where daily.spend_date
+            > cast({{ dbt.dateadd('day', -rate_days, 'daily.as_of_date') }} as date)
         ) as rate_days
 
     from daily
@@ -107,7 +110,11 @@ as_of_balances as (
         and cast(spine.expires_at as date) <= spine.as_of_date as is_expired,
         row_number() over (
             partition by spine.customer_id
-            order by spine.priority, spine.expires_at asc nulls last, spine.granted_at, spine.grant_id
+            order by
+                spine.priority asc,
+                spine.expires_at asc nulls last,
+                spine.granted_at asc,
+                spine.grant_id asc
         ) as burn_rank
 
     from spine
@@ -126,11 +133,14 @@ pending as (
         coalesce(customer_rates.unbilled_spend, 0) as unbilled_spend,
         coalesce(customer_rates.rate_spend, 0) as rate_spend,
         coalesce(customer_rates.rate_days, 0) as rate_days,
-        coalesce(sum(case when not as_of_balances.is_expired then as_of_balances.balance else 0 end) over (
-            partition by as_of_balances.customer_id
-            order by as_of_balances.burn_rank
-            rows between unbounded preceding and 1 preceding
-        ), 0) as balance_ahead
+        coalesce(
+            sum(case when not as_of_balances.is_expired then as_of_balances.balance else 0 end)
+                over (
+                    partition by as_of_balances.customer_id
+                    order by as_of_balances.burn_rank
+                    rows between unbounded preceding and 1 preceding
+                ), 0
+        ) as balance_ahead
 
     from as_of_balances
     left join customer_rates
@@ -163,7 +173,9 @@ drawn as (
         ) as available_through_grant,
         case
             when expires_at is not null
-                then greatest({{ dbt.datediff('as_of_date', 'cast(expires_at as date)', 'day') }} - 1, 0)
+                then
+                    greatest(                                                {{ dbt.datediff('as_of_date', 'cast(expires_at as date)', 'day') }} - 1, 0
+                    )
         end as drawable_days
 
     from available
@@ -176,9 +188,15 @@ projected as (
         *,
         {{ round_money(safe_divide('rate_spend', 'rate_days')) }} as burn_rate_daily,
         case
-            when is_expired or available_balance <= 0 then null
-            when rate_spend > 0
-                then cast({{ ceil_divide('available_through_grant * rate_days', 'rate_spend') }} as integer)
+            when drawn.is_expired or drawn.available_balance <= 0 then null
+            when drawn.rate_spend > 0
+                then
+                    cast(
+                        {{ ceil_divide(
+                            'available_through_grant * rate_days',
+                            'rate_spend'
+                        ) }} as integer
+                    )
         end as days_to_exhaustion
 
     from drawn
@@ -188,30 +206,39 @@ projected as (
 projection as (
 
     select
-        grant_id,
-        as_of_date,
-        pending_burn,
-        available_balance,
-        burn_rate_daily,
-        burn_rank,
+        projected.grant_id,
+        projected.as_of_date,
+        projected.pending_burn,
+        projected.available_balance,
+        projected.burn_rate_daily,
+        projected.burn_rank,
         case
-            when is_expired then null
-            when available_balance <= 0 and balance > 0 then as_of_date
-            when days_to_exhaustion is not null and (drawable_days is null or days_to_exhaustion <= drawable_days)
+            when projected.is_expired then null
+            when
+                projected.available_balance <= 0 and projected.balance > 0
+                then projected.as_of_date
+            when
+                projected.days_to_exhaustion is not null
+                and (
+                    projected.drawable_days is null
+                    or projected.days_to_exhaustion <= projected.drawable_days
+                )
                 then cast({{ dbt.dateadd('day', 'days_to_exhaustion', 'as_of_date') }} as date)
         end as projected_exhaustion_date,
         coalesce(
-            not is_expired
-            and expires_at is not null
-            and cast(expires_at as date) <= cast({{ dbt.dateadd('day', horizon_days, 'as_of_date') }} as date),
+            not projected.is_expired
+            and projected.expires_at is not null
+            and cast(projected.expires_at as date)
+            <= cast({{ dbt.dateadd('day', horizon_days, 'as_of_date') }} as date),
             false
         ) as expires_within_horizon,
         case
-            when is_expired or expires_at is null then null
+            when projected.is_expired or projected.expires_at is null then null
             else cast(greatest(
                 least(
-                    available_balance,
-                    available_through_grant - coalesce({{ safe_divide('rate_spend * drawable_days', 'rate_days') }}, 0)
+                    projected.available_balance,
+                    projected.available_through_grant
+                    - coalesce({{ safe_divide('rate_spend * drawable_days', 'rate_days') }}, 0)
                 ),
                 0
             ) as decimal(38, 2))

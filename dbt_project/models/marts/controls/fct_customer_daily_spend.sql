@@ -36,23 +36,23 @@ based as (
 ),
 
 {% if median_over_frames() %}
-active as (
+    active as (
 
-    select
-        daily_spend_id,
-        {{ to_money('median(' ~ to_money('anomaly_basis') ~ ') over trailing_window') }}
-            as trailing_median_basis,
-        count(*) over trailing_window as history_days
+        select
+            daily_spend_id,
+            {{ to_money('median(' ~ to_money('anomaly_basis') ~ ') over trailing_window') }}
+                as trailing_median_basis,
+            count(*) over trailing_window as history_days
 
-    from based
-    where spend_date >= first_active_date
-    window trailing_window as (
-        partition by customer_id
-        order by spend_date
-        rows between {{ window_days }} preceding and 1 preceding
-    )
+        from based
+        where spend_date >= first_active_date
+        window trailing_window as (
+            partition by customer_id
+            order by spend_date
+            rows between {{ window_days }} preceding and 1 preceding
+        )
 
-),
+    ),
 {%- else %}
 -- no median over a window frame (Spark): the same trailing rows by a self-join on the row
 -- number, their median from the sorted values (exact on DECIMAL)
@@ -111,7 +111,18 @@ final as (
         {{ round_money(to_money(k) ~ ' * active.trailing_median_basis') }} as anomaly_threshold,
         case
             when active.trailing_median_basis > 0
-                then cast(round({{ safe_divide('based.anomaly_basis', 'active.trailing_median_basis') }}, 2) as decimal(18, 2))
+                then
+                    cast(
+                        round(
+                            {{ safe_divide(
+                                'based.anomaly_basis',
+                                'active.trailing_median_basis'
+                            ) }},
+                            2
+                        ) as decimal(
+                            18, 2
+                        )
+                    )
         end as basis_to_median_ratio,
         coalesce(
             active.history_days >= {{ var('anomaly_min_history_days') | int }}

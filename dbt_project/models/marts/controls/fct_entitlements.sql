@@ -214,9 +214,9 @@ joined as (
         ) as remaining_units,
         spend.currency,
         cast(budgets.monthly_budget as decimal(38, 2)) as monthly_budget,
-        coalesce(budgets.hard_limit, false) as hard_limit,
         cast(spend.spend_to_date as decimal(38, 2)) as spend_to_date,
         limits.limited_since,
+        coalesce(budgets.hard_limit, false) as hard_limit,
         coalesce(
             budgets.monthly_budget is not null
             and spend.spend_to_date * 100 >= budgets.monthly_budget * {{ warn_pct }},
@@ -269,15 +269,19 @@ final as (
         end as state,
         case
             when limited_since is not null
-                then 'hard limit: spend to date ' || cast(spend_to_date as {{ text_type() }})
-                || ' above the monthly budget ' || cast(monthly_budget as {{ text_type() }})
-                || ' since ' || cast(limited_since as {{ text_type() }})
+                then
+                    'hard limit: spend to date ' || cast(spend_to_date as {{ text_type() }})
+                    || ' above the monthly budget ' || cast(monthly_budget as {{ text_type() }})
+                    || ' since ' || cast(limited_since as {{ text_type() }})
             when budget_warning
-                then 'spend to date ' || cast(spend_to_date as {{ text_type() }}) || ' is at least '
-                || '{{ warn_pct }}% of the monthly budget ' || cast(monthly_budget as {{ text_type() }})
+                then
+                    'spend to date ' || cast(spend_to_date as {{ text_type() }}) || ' is at least '
+                    || '{{ warn_pct }}% of the monthly budget '
+                    || cast(monthly_budget as {{ text_type() }})
             when included_warning
-                then 'used ' || {{ format_quantity('used_units') }} || ' of '
-                || {{ format_quantity('included_units') }} || ' included units'
+                then
+                    'used ' || {{ format_quantity('used_units') }} || ' of '
+                    || {{ format_quantity('included_units') }} || ' included units'
             else ''
         end as state_reason,
         limited_since

@@ -67,7 +67,8 @@ baselines as (
             as alert_thresholds_pct,
         case
             when with_history.trailing_periods > 0
-                then {{ round_money(safe_divide('with_history.trailing_spend', 'with_history.trailing_periods')) }}
+                then
+                    {{ round_money(safe_divide('with_history.trailing_spend', 'with_history.trailing_periods')) }}
         end as trailing_average_spend
 
     from with_history
@@ -81,11 +82,11 @@ based as (
     select
         *,
         case
-            when monthly_budget is not null then 'budget'
-            when trailing_average_spend is not null then 'trailing_average'
+            when baselines.monthly_budget is not null then 'budget'
+            when baselines.trailing_average_spend is not null then 'trailing_average'
             else 'none'
         end as baseline_source,
-        coalesce(monthly_budget, trailing_average_spend) as baseline_amount,
+        coalesce(baselines.monthly_budget, baselines.trailing_average_spend) as baseline_amount,
         {{ round_money(safe_divide('spend_to_date * days_in_period', 'days_elapsed')) }}
             as projected_period_spend
 
@@ -100,9 +101,10 @@ thresholds as (
         cast(trim(threshold_text.pct) as decimal(9, 2)) as threshold_pct
 
     from based
-    cross join lateral (
-        select {{ array_unnested(split_text('based.alert_thresholds_pct', "'|'")) }} as pct
-    ) as threshold_text
+    cross join
+        lateral (
+            select {{ array_unnested(split_text('based.alert_thresholds_pct', "'|'")) }} as pct
+        ) as threshold_text
     where trim(threshold_text.pct) <> ''
 
 ),

@@ -85,7 +85,7 @@ top_models as (
     where model_spend > 0
     qualify row_number() over (
         partition by customer_id, iso_week
-        order by model_spend desc, model
+        order by model_spend desc, model asc
     ) = 1
 
 ),
@@ -132,8 +132,9 @@ final as (
         top_models.top_model,
         top_models.top_model_spend,
         case when compared.peak_day_spend > 0 then compared.peak_day end as peak_day,
-        case when compared.peak_day_spend > 0
-            then cast(compared.peak_day_spend as decimal(38, 2))
+        case
+            when compared.peak_day_spend > 0
+                then cast(compared.peak_day_spend as decimal(38, 2))
         end as peak_day_spend
 
     from compared

@@ -18,7 +18,13 @@ allocated as (
 final as (
 
     select
-        customer_id || '|' || provider || '|' || model || '|' || cast(cast(cost_date as date) as {{ text_type() }})
+        customer_id
+        || '|'
+        || provider
+        || '|'
+        || model
+        || '|'
+        || cast(cast(cost_date as date) as {{ text_type() }})
             as cogs_id,
         customer_id,
         provider,
@@ -27,18 +33,29 @@ final as (
         customer_id = 'unattributed' as is_unattributed,
         cast(sum(case when pool_kind = 'direct' then allocated_amount else 0 end) as decimal(38, 2))
             as cogs_direct,
-        cast(sum(case when pool_kind <> 'direct' then allocated_amount else 0 end) as decimal(38, 2))
+        cast(
+            sum(case when pool_kind <> 'direct' then allocated_amount else 0 end) as decimal(38, 2)
+        )
             as cogs_allocated,
         cast(sum(allocated_amount) as decimal(38, 2)) as cogs_total,
         any_value(cost_currency) as currency,
         any_value(reporting_currency) as reporting_currency,
         any_value(fx_rate) as fx_rate,
         any_value(fx_status) as fx_status,
-        cast({{ sum_or_null("case when pool_kind = 'direct' then allocated_amount_reporting else 0 end") }}
-            as decimal(38, 2)) as cogs_direct_reporting,
-        cast({{ sum_or_null("case when pool_kind <> 'direct' then allocated_amount_reporting else 0 end") }}
-            as decimal(38, 2)) as cogs_allocated_reporting,
-        cast({{ sum_or_null('allocated_amount_reporting') }} as decimal(38, 2)) as cogs_total_reporting
+        cast(
+            {{ sum_or_null(
+                "case when pool_kind = 'direct' then allocated_amount_reporting else 0 end"
+            ) }}
+            as decimal(38, 2)
+        ) as cogs_direct_reporting,
+        cast(
+            {{ sum_or_null(
+                "case when pool_kind <> 'direct' then allocated_amount_reporting else 0 end"
+            ) }}
+            as decimal(38, 2)
+        ) as cogs_allocated_reporting,
+        cast({{ sum_or_null('allocated_amount_reporting') }} as decimal(38, 2))
+            as cogs_total_reporting
 
     from allocated
     group by customer_id, provider, model, cost_date

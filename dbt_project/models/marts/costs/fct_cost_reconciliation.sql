@@ -50,9 +50,10 @@ metered_by_bucket as (
 
     from metered
     inner join buckets
-        on metered.provider = buckets.provider
-        and metered.usage_date = buckets.usage_date
-        and metered.model_key = buckets.model_key
+        on
+            metered.provider = buckets.provider
+            and metered.usage_date = buckets.usage_date
+            and metered.model_key = buckets.model_key
     group by all
 
 ),
@@ -69,9 +70,10 @@ expected_by_bucket as (
 
     from expected
     inner join buckets
-        on expected.provider = buckets.provider
-        and expected.usage_date = buckets.usage_date
-        and expected.model_key = buckets.model_key
+        on
+            expected.provider = buckets.provider
+            and expected.usage_date = buckets.usage_date
+            and expected.model_key = buckets.model_key
     group by all
 
 ),
@@ -86,9 +88,10 @@ reported_by_bucket as (
 
     from provider_usage
     inner join buckets
-        on provider_usage.provider = buckets.provider
-        and provider_usage.usage_date = buckets.usage_date
-        and coalesce(provider_usage.model_key, '*') = buckets.model_key
+        on
+            provider_usage.provider = buckets.provider
+            and provider_usage.usage_date = buckets.usage_date
+            and coalesce(provider_usage.model_key, '*') = buckets.model_key
     where provider_usage.is_reconciled
     group by all
 
@@ -111,7 +114,11 @@ billed_by_bucket as (
 
 keys as (
 
-    select distinct provider, bucket_model, usage_date from buckets
+    select distinct
+        provider,
+        bucket_model,
+        usage_date
+    from buckets
 
 ),
 
@@ -121,9 +128,9 @@ joined as (
         keys.provider,
         keys.bucket_model as model,
         keys.usage_date,
+        reported_by_bucket.reported_tokens,
         coalesce(metered_by_bucket.metered_tokens, 0) as metered_tokens,
         coalesce(metered_by_bucket.metered_requests, 0) as metered_requests,
-        reported_by_bucket.reported_tokens,
         coalesce(expected_by_bucket.expected_cost, 0) as expected_cost,
         coalesce(expected_by_bucket.unpriced_quantity, 0) as unpriced_quantity,
         coalesce(billed_by_bucket.billed_cost, 0) as billed_cost,
@@ -131,21 +138,25 @@ joined as (
 
     from keys
     left join metered_by_bucket
-        on keys.provider = metered_by_bucket.provider
-        and keys.bucket_model = metered_by_bucket.bucket_model
-        and keys.usage_date = metered_by_bucket.usage_date
+        on
+            keys.provider = metered_by_bucket.provider
+            and keys.bucket_model = metered_by_bucket.bucket_model
+            and keys.usage_date = metered_by_bucket.usage_date
     left join expected_by_bucket
-        on keys.provider = expected_by_bucket.provider
-        and keys.bucket_model = expected_by_bucket.bucket_model
-        and keys.usage_date = expected_by_bucket.usage_date
+        on
+            keys.provider = expected_by_bucket.provider
+            and keys.bucket_model = expected_by_bucket.bucket_model
+            and keys.usage_date = expected_by_bucket.usage_date
     left join reported_by_bucket
-        on keys.provider = reported_by_bucket.provider
-        and keys.bucket_model = reported_by_bucket.bucket_model
-        and keys.usage_date = reported_by_bucket.usage_date
+        on
+            keys.provider = reported_by_bucket.provider
+            and keys.bucket_model = reported_by_bucket.bucket_model
+            and keys.usage_date = reported_by_bucket.usage_date
     left join billed_by_bucket
-        on keys.provider = billed_by_bucket.provider
-        and keys.bucket_model = billed_by_bucket.bucket_model
-        and keys.usage_date = billed_by_bucket.usage_date
+        on
+            keys.provider = billed_by_bucket.provider
+            and keys.bucket_model = billed_by_bucket.bucket_model
+            and keys.usage_date = billed_by_bucket.usage_date
 
 ),
 
@@ -156,12 +167,12 @@ compared as (
         reported_tokens - metered_tokens as token_difference,
         {{ to_cost('billed_cost - expected_cost') }} as cost_difference,
         abs(billed_cost - expected_cost) > {{ var('reconciliation_tolerance_abs') }}
-            and abs(billed_cost - expected_cost) * 100
-                > {{ var('reconciliation_tolerance_pct') }} * abs(expected_cost)
+        and abs(billed_cost - expected_cost) * 100
+        > {{ var('reconciliation_tolerance_pct') }} * abs(expected_cost)
             as is_flagged,
         coalesce(
             abs(reported_tokens - metered_tokens) * 100
-                > {{ var('reconciliation_tolerance_pct') }} * metered_tokens,
+            > {{ var('reconciliation_tolerance_pct') }} * metered_tokens,
             false
         ) as tokens_differ
 
@@ -172,35 +183,43 @@ compared as (
 final as (
 
     select
-        provider || '|' || model || '|' || cast(cast(usage_date as date) as {{ text_type() }}) as reconciliation_id,
-        provider,
-        model,
-        usage_date,
-        metered_tokens,
-        reported_tokens,
-        token_difference,
+        compared.provider
+        || '|'
+        || compared.model
+        || '|'
+        || cast(cast(compared.usage_date as date) as {{ text_type() }}) as reconciliation_id,
+        compared.provider,
+        compared.model,
+        compared.usage_date,
+        compared.metered_tokens,
+        compared.reported_tokens,
+        compared.token_difference,
         case
-            when metered_tokens <> 0
+            when compared.metered_tokens <> 0
                 then {{ round_money(safe_divide('token_difference * 100', 'metered_tokens')) }}
         end as token_difference_pct,
-        metered_requests,
-        expected_cost,
-        billed_cost,
-        cost_difference,
+        compared.metered_requests,
+        compared.expected_cost,
+        compared.billed_cost,
+        compared.cost_difference,
         case
-            when expected_cost <> 0
+            when compared.expected_cost <> 0
                 then {{ round_money(safe_divide('cost_difference * 100', 'expected_cost')) }}
         end as cost_difference_pct,
-        unpriced_quantity,
-        billed_cost_lines,
-        is_flagged,
+        compared.unpriced_quantity,
+        compared.billed_cost_lines,
+        compared.is_flagged,
         case
-            when unpriced_quantity <> 0 then 'unpriced'
-            when not is_flagged then 'matched'
-            when tokens_differ and reported_tokens > metered_tokens then 'under_metered'
-            when tokens_differ and reported_tokens < metered_tokens then 'over_metered'
-            when expected_cost = 0 and billed_cost > 0 then 'under_metered'
-            when billed_cost > expected_cost then 'over_billed'
+            when compared.unpriced_quantity <> 0 then 'unpriced'
+            when not compared.is_flagged then 'matched'
+            when
+                compared.tokens_differ and compared.reported_tokens > compared.metered_tokens
+                then 'under_metered'
+            when
+                compared.tokens_differ and compared.reported_tokens < compared.metered_tokens
+                then 'over_metered'
+            when compared.expected_cost = 0 and compared.billed_cost > 0 then 'under_metered'
+            when compared.billed_cost > compared.expected_cost then 'over_billed'
             else 'under_billed'
         end as status
 

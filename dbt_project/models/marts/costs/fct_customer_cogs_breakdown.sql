@@ -19,10 +19,18 @@ grouped as (
         provider,
         model,
         feature,
-        cast({{ sum_or_null("case when pool_kind = 'direct' then allocated_amount_reporting else 0 end") }}
-            as decimal(38, 2)) as cogs_direct,
-        cast({{ sum_or_null("case when pool_kind <> 'direct' then allocated_amount_reporting else 0 end") }}
-            as decimal(38, 2)) as cogs_allocated,
+        cast(
+            {{ sum_or_null(
+                "case when pool_kind = 'direct' then allocated_amount_reporting else 0 end"
+            ) }}
+            as decimal(38, 2)
+        ) as cogs_direct,
+        cast(
+            {{ sum_or_null(
+                "case when pool_kind <> 'direct' then allocated_amount_reporting else 0 end"
+            ) }}
+            as decimal(38, 2)
+        ) as cogs_allocated,
         cast({{ sum_or_null('allocated_amount_reporting') }} as decimal(38, 2)) as cogs_total,
         any_value(reporting_currency) as currency,
         any_value(cost_currency) as cost_currency,
@@ -41,13 +49,22 @@ grouped as (
 final as (
 
     select
-        customer_id || ':' || period || '|' || provider || '|' || model || '|' || feature
+        grouped.customer_id
+        || ':'
+        || grouped.period
+        || '|'
+        || grouped.provider
+        || '|'
+        || grouped.model
+        || '|'
+        || grouped.feature
             as breakdown_id,
         *,
         case
-            when sum(cogs_total) over (partition by customer_id, period) <> 0
-                and count(*) over (partition by customer_id, period)
-                = count(cogs_total) over (partition by customer_id, period)
+            when
+                sum(grouped.cogs_total) over (partition by grouped.customer_id, grouped.period) <> 0
+                and count(*) over (partition by grouped.customer_id, grouped.period)
+                = count(grouped.cogs_total) over (partition by grouped.customer_id, grouped.period)
                 then {{ round_money(safe_divide(
                     'cogs_total * 100',
                     'sum(cogs_total) over (partition by customer_id, period)'

@@ -32,10 +32,12 @@ cogs_by_period as (
     select
         customer_id,
         period,
-        {{ sum_or_null("case when pool_kind = 'direct' then allocated_amount_reporting else 0 end") }}
-            as cogs_direct,
-        {{ sum_or_null("case when pool_kind <> 'direct' then allocated_amount_reporting else 0 end") }}
-            as cogs_allocated,
+        {{ sum_or_null(
+            "case when pool_kind = 'direct' then allocated_amount_reporting else 0 end"
+        ) }} as cogs_direct,
+        {{ sum_or_null(
+            "case when pool_kind <> 'direct' then allocated_amount_reporting else 0 end"
+        ) }} as cogs_allocated,
         sum(allocated_amount) as cogs_total_cost_currency,
         any_value(cost_currency) as cost_currency,
         count(distinct case when fx_status = 'missing_rate' then cost_date end)
@@ -63,7 +65,9 @@ periods as (
             as decimal(38, 2)
         ) as cogs_direct,
         cast(
-            case when cogs_by_period.customer_id is null then 0 else cogs_by_period.cogs_allocated end
+            case
+                when cogs_by_period.customer_id is null then 0 else cogs_by_period.cogs_allocated
+            end
             as decimal(38, 2)
         ) as cogs_allocated,
         cast(coalesce(cogs_by_period.cogs_total_cost_currency, 0) as decimal(38, 2))
@@ -78,8 +82,9 @@ periods as (
 
     from invoices
     full outer join cogs_by_period
-        on invoices.customer_id = cogs_by_period.customer_id
-        and invoices.period = cogs_by_period.period
+        on
+            invoices.customer_id = cogs_by_period.customer_id
+            and invoices.period = cogs_by_period.period
 
 ),
 
@@ -95,7 +100,7 @@ computed as (
         cast(
             case coalesce(customers.segment, '')
                 {%- for segment, target in targets.items() if segment != 'default' %}
-                when '{{ segment }}' then {{ target }}
+                    when '{{ segment }}' then {{ target }}
                 {%- endfor %}
                 else {{ targets.get('default', 0) }}
             end * 100
@@ -120,32 +125,36 @@ with_margin as (
 final as (
 
     select
-        customer_id || ':' || period as margin_id,
-        customer_id,
-        period,
-        period_start,
-        period_end,
-        segment,
-        coalesce(currency, customer_currency, 'USD') as currency,
-        invoice_subtotal,
-        promotional_credit_total,
-        revenue,
-        cogs_direct,
-        cogs_allocated,
-        cogs_total,
-        gross_margin,
+        with_margin.customer_id || ':' || with_margin.period as margin_id,
+        with_margin.customer_id,
+        with_margin.period,
+        with_margin.period_start,
+        with_margin.period_end,
+        with_margin.segment,
+        coalesce(currency, with_margin.customer_currency, 'USD') as currency,
+        with_margin.invoice_subtotal,
+        with_margin.promotional_credit_total,
+        with_margin.revenue,
+        with_margin.cogs_direct,
+        with_margin.cogs_allocated,
+        with_margin.cogs_total,
+        with_margin.gross_margin,
         {{ margin_ratios() }},
-        margin_target_pct,
+        with_margin.margin_target_pct,
         case
-            when fx_status = 'missing_rate' then 'missing_fx_rate'
-            when gross_margin < 0 then 'negative'
-            when revenue = 0 or gross_margin * 100 < margin_target_pct * revenue then 'below_target'
+            when with_margin.fx_status = 'missing_rate' then 'missing_fx_rate'
+            when with_margin.gross_margin < 0 then 'negative'
+            when
+                with_margin.revenue = 0
+                or with_margin.gross_margin * 100
+                < with_margin.margin_target_pct * with_margin.revenue
+                then 'below_target'
             else 'ok'
         end as margin_flag,
-        cost_currency,
-        cogs_total_cost_currency,
-        fx_status,
-        missing_fx_rate_days
+        with_margin.cost_currency,
+        with_margin.cogs_total_cost_currency,
+        with_margin.fx_status,
+        with_margin.missing_fx_rate_days
 
     from with_margin
 

@@ -39,7 +39,9 @@ joined as (
         -- no COGS row: 0; a COGS row whose fx rate is missing: NULL, never 0
         cast(case when cogs.customer_id is null then 0 else cogs.cogs_direct end as decimal(38, 2))
             as cogs_direct,
-        cast(case when cogs.customer_id is null then 0 else cogs.cogs_allocated end as decimal(38, 2))
+        cast(
+            case when cogs.customer_id is null then 0 else cogs.cogs_allocated end as decimal(38, 2)
+        )
             as cogs_allocated,
         cogs.fx_status
 
@@ -68,31 +70,41 @@ with_margin as (
 final as (
 
     select
-        customer_id || ':' || period || '|' || provider || '|' || model || '|' || feature
+        with_margin.customer_id
+        || ':'
+        || with_margin.period
+        || '|'
+        || with_margin.provider
+        || '|'
+        || with_margin.model
+        || '|'
+        || with_margin.feature
             as breakdown_id,
-        customer_id,
-        period,
-        provider,
-        model,
-        feature,
+        with_margin.customer_id,
+        with_margin.period,
+        with_margin.provider,
+        with_margin.model,
+        with_margin.feature,
         case
-            when model = '(non-usage)' then 'non_usage'
-            when model = '(adjustment)' then 'adjustment'
-            when feature = '(shared)' and not has_revenue_lines then 'shared_cost'
+            when with_margin.model = '(non-usage)' then 'non_usage'
+            when with_margin.model = '(adjustment)' then 'adjustment'
+            when
+                with_margin.feature = '(shared)' and not with_margin.has_revenue_lines
+                then 'shared_cost'
             else 'usage'
         end as row_kind,
-        usage_revenue,
-        non_usage_revenue,
-        adjustment_revenue,
-        discount_allocated,
-        promotional_credit_allocated,
-        revenue,
-        cogs_direct,
-        cogs_allocated,
-        cogs_total,
-        gross_margin,
+        with_margin.usage_revenue,
+        with_margin.non_usage_revenue,
+        with_margin.adjustment_revenue,
+        with_margin.discount_allocated,
+        with_margin.promotional_credit_allocated,
+        with_margin.revenue,
+        with_margin.cogs_direct,
+        with_margin.cogs_allocated,
+        with_margin.cogs_total,
+        with_margin.gross_margin,
         {{ margin_ratios() }},
-        fx_status
+        with_margin.fx_status
 
     from with_margin
 

@@ -15,7 +15,11 @@ cogs as (
 final as (
 
     select
-        customer_id || ':' || period || '|' || cast(cast(cost_date as date) as {{ text_type() }}) as missing_rate_id,
+        customer_id
+        || ':'
+        || period
+        || '|'
+        || cast(cast(cost_date as date) as {{ text_type() }}) as missing_rate_id,
         customer_id,
         period,
         cost_date as rate_date,

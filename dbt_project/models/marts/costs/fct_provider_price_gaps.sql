@@ -37,7 +37,7 @@ final as (
 
     select
         unpriced.provider || '|' || unpriced.model || '|' || unpriced.price_component || '|'
-            || cast(cast(unpriced.usage_date as date) as {{ text_type() }}) as price_gap_id,
+        || cast(cast(unpriced.usage_date as date) as {{ text_type() }}) as price_gap_id,
         unpriced.provider,
         unpriced.model,
         unpriced.price_component,
@@ -51,8 +51,9 @@ final as (
 
     from unpriced
     left join unknown_models
-        on unpriced.provider = unknown_models.provider
-        and unpriced.model = unknown_models.model
+        on
+            unpriced.provider = unknown_models.provider
+            and unpriced.model = unknown_models.model
 
 )
 

@@ -26,7 +26,7 @@ final as (
         bill_shock_threshold_pct,
         row_number() over (
             partition by scenario, period
-            order by total_difference desc, customer_id
+            order by total_difference desc, customer_id asc
         ) as shock_rank
 
     from invoices

@@ -38,7 +38,7 @@ computed as (
         cast(
             case coalesce(segment, '')
                 {%- for segment, target in targets.items() if segment != 'default' %}
-                when '{{ segment }}' then {{ target }}
+                    when '{{ segment }}' then {{ target }}
                 {%- endfor %}
                 else {{ targets.get('default', 0) }}
             end * 100
@@ -55,13 +55,17 @@ flagged as (
         *,
         case
             when current_gross_margin < 0 then 'negative'
-            when current_revenue = 0 or current_gross_margin * 100 < margin_target_pct * current_revenue
+            when
+                current_revenue = 0
+                or current_gross_margin * 100 < margin_target_pct * current_revenue
                 then 'below_target'
             else 'ok'
         end as current_margin_flag,
         case
             when simulated_gross_margin < 0 then 'negative'
-            when simulated_revenue = 0 or simulated_gross_margin * 100 < margin_target_pct * simulated_revenue
+            when
+                simulated_revenue = 0
+                or simulated_gross_margin * 100 < margin_target_pct * simulated_revenue
                 then 'below_target'
             else 'ok'
         end as simulated_margin_flag
@@ -73,31 +77,41 @@ flagged as (
 final as (
 
     select
-        scenario || '|' || customer_id || ':' || period as scenario_customer_margin_id,
-        scenario,
-        customer_id,
-        period,
-        segment,
-        current_revenue,
-        simulated_revenue,
-        cast(simulated_revenue - current_revenue as decimal(38, 2)) as revenue_difference,
-        current_cogs,
-        simulated_cogs,
-        current_gross_margin,
-        simulated_gross_margin,
-        cast(simulated_gross_margin - current_gross_margin as decimal(38, 2)) as margin_difference,
+        flagged.scenario
+        || '|'
+        || flagged.customer_id
+        || ':'
+        || flagged.period as scenario_customer_margin_id,
+        flagged.scenario,
+        flagged.customer_id,
+        flagged.period,
+        flagged.segment,
+        flagged.current_revenue,
+        flagged.simulated_revenue,
+        cast(flagged.simulated_revenue - flagged.current_revenue as decimal(38, 2))
+            as revenue_difference,
+        flagged.current_cogs,
+        flagged.simulated_cogs,
+        flagged.current_gross_margin,
+        flagged.simulated_gross_margin,
+        cast(flagged.simulated_gross_margin - flagged.current_gross_margin as decimal(38, 2))
+            as margin_difference,
         case
-            when current_revenue <> 0
+            when flagged.current_revenue <> 0
                 then {{ round_money(safe_divide('current_gross_margin * 100', 'current_revenue')) }}
         end as current_margin_pct,
         case
-            when simulated_revenue <> 0
-                then {{ round_money(safe_divide('simulated_gross_margin * 100', 'simulated_revenue')) }}
+            when flagged.simulated_revenue <> 0
+                then
+                    {{ round_money(safe_divide(
+                        'simulated_gross_margin * 100', 'simulated_revenue'
+                    )) }}
         end as simulated_margin_pct,
-        margin_target_pct,
-        current_margin_flag,
-        simulated_margin_flag,
-        current_margin_flag = 'ok' and simulated_margin_flag <> 'ok' as falls_below_target
+        flagged.margin_target_pct,
+        flagged.current_margin_flag,
+        flagged.simulated_margin_flag,
+        flagged.current_margin_flag = 'ok'
+        and flagged.simulated_margin_flag <> 'ok' as falls_below_target
 
     from flagged
 

@@ -8,7 +8,9 @@ with
 scenarios as (
 
     select * from {{ ref('stg_scenarios__scenarios') }}
-    where scenario in (select scenario from {{ ref('stg_scenarios__invoices') }})
+    where scenario in (
+        select scenario_rows.scenario from {{ ref('stg_scenarios__invoices') }} as scenario_rows
+    )
 
 ),
 
@@ -77,7 +79,10 @@ final as (
         simulated_lines.quantity as simulated_quantity,
         current_lines.amount as current_amount,
         simulated_lines.amount as simulated_amount,
-        cast(coalesce(simulated_lines.amount, 0) - coalesce(current_lines.amount, 0) as decimal(38, 2))
+        cast(
+            coalesce(simulated_lines.amount, 0)
+            - coalesce(current_lines.amount, 0) as decimal(38, 2)
+        )
             as amount_difference,
         case
             when current_lines.line_key is null then 'added'

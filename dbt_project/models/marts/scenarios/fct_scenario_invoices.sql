@@ -13,7 +13,9 @@ with
 scenarios as (
 
     select * from {{ ref('stg_scenarios__scenarios') }}
-    where scenario in (select scenario from {{ ref('stg_scenarios__invoices') }})
+    where scenario in (
+        select scenario_rows.scenario from {{ ref('stg_scenarios__invoices') }} as scenario_rows
+    )
 
 ),
 
@@ -39,7 +41,7 @@ current_invoices as (
 
     select
         scenarios.scenario,
-        invoices.*  exclude (scenario)
+        invoices.* exclude (invoices.scenario)
 
     from invoices
     inner join scenarios
@@ -68,8 +70,8 @@ joined as (
         coalesce(simulated_invoices.period, current_invoices.period) as period,
         coalesce(simulated_invoices.currency, current_invoices.currency) as currency,
         {%- for p in parts %}
-        cast(coalesce(current_invoices.{{ p }}, 0) as decimal(38, 2)) as current_{{ p }},
-        cast(coalesce(simulated_invoices.{{ p }}, 0) as decimal(38, 2)) as simulated_{{ p }},
+            cast(coalesce(current_invoices.{{ p }}, 0) as decimal(38, 2)) as current_{{ p }},
+            cast(coalesce(simulated_invoices.{{ p }}, 0) as decimal(38, 2)) as simulated_{{ p }},
         {%- endfor %}
         coalesce(current_invoices.is_blocked, false)
         or coalesce(simulated_invoices.is_blocked, false) as is_blocked,
@@ -89,12 +91,23 @@ compared as (
     select
         joined.*,
         {%- for p in parts %}
-        cast(simulated_{{ p }} - current_{{ p }} as decimal(38, 2))
-            as {{ p | replace('_total', '') }}_difference,
+            cast(simulated_{{ p }} - current_{{ p }} as decimal(38, 2))
+                as {{ p | replace('_total', '') }}_difference,
         {%- endfor %}
         case
-            when current_total <> 0
-                then cast(round({{ safe_divide('(simulated_total - current_total) * 100', 'current_total') }}, 2) as decimal(18, 2))
+            when joined.current_total <> 0
+                then
+                    cast(
+                        round(
+                            {{ safe_divide(
+                                '(simulated_total - current_total) * 100',
+                                'current_total'
+                            ) }},
+                            2
+                        ) as decimal(
+                            18, 2
+                        )
+                    )
         end as total_difference_pct
 
     from joined
@@ -113,9 +126,9 @@ final as (
         scope.customer_id is not null as is_in_scope,
         compared.currency,
         {%- for p in parts %}
-        compared.current_{{ p }},
-        compared.simulated_{{ p }},
-        compared.{{ p | replace('_total', '') }}_difference,
+            compared.current_{{ p }},
+            compared.simulated_{{ p }},
+            compared.{{ p | replace('_total', '') }}_difference,
         {%- endfor %}
         compared.total_difference_pct,
         case

@@ -9,7 +9,9 @@ with
 scenarios as (
 
     select * from {{ ref('stg_scenarios__scenarios') }}
-    where scenario in (select scenario from {{ ref('stg_scenarios__margin_rows') }})
+    where scenario in (
+        select scenario_rows.scenario from {{ ref('stg_scenarios__margin_rows') }} as scenario_rows
+    )
 
 ),
 
@@ -82,10 +84,14 @@ joined as (
         coalesce(simulated_rows.model, current_rows.model) as model,
         cast(coalesce(current_rows.revenue, 0) as decimal(38, 2)) as current_revenue,
         cast(coalesce(simulated_rows.revenue, 0) as decimal(38, 2)) as simulated_revenue,
-        cast(coalesce(current_rows.cogs_direct, 0) + coalesce(current_rows.cogs_allocated, 0)
-            as decimal(38, 2)) as current_cogs,
-        cast(coalesce(simulated_rows.cogs_direct, 0) + coalesce(simulated_rows.cogs_allocated, 0)
-            as decimal(38, 2)) as rerated_cogs
+        cast(
+            coalesce(current_rows.cogs_direct, 0) + coalesce(current_rows.cogs_allocated, 0)
+            as decimal(38, 2)
+        ) as current_cogs,
+        cast(
+            coalesce(simulated_rows.cogs_direct, 0) + coalesce(simulated_rows.cogs_allocated, 0)
+            as decimal(38, 2)
+        ) as rerated_cogs
 
     from current_rows
     full outer join simulated_rows

@@ -56,8 +56,10 @@ final as (
         PricingCurrencyListUnitPrice,
         PricingQuantity,
         PricingUnit,
-        coalesce(ProviderName, {{ json_text('extra_columns', "'ServiceProviderName'") }}) as ProviderName,
-        coalesce(PublisherName, {{ json_text('extra_columns', "'HostProviderName'") }}) as PublisherName,
+        coalesce(ProviderName, {{ json_text('extra_columns', "'ServiceProviderName'") }})
+            as ProviderName,
+        coalesce(PublisherName, {{ json_text('extra_columns', "'HostProviderName'") }})
+            as PublisherName,
         RegionId,
         RegionName,
         ResourceId,

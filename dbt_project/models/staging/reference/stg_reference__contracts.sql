@@ -16,7 +16,8 @@ final as (
         cast(nullif(trim(end_date), '') as date) as end_date,
         {{ to_money("coalesce(nullif(trim(commit_amount), ''), '0')") }} as commit_amount,
         lower(coalesce(nullif(trim(commit_period), ''), 'month')) as commit_period,
-        cast(coalesce(nullif(trim(usage_discount_pct), ''), '0') as decimal(9, 6)) as usage_discount_pct,
+        cast(coalesce(nullif(trim(usage_discount_pct), ''), '0') as decimal(9, 6))
+            as usage_discount_pct,
         cast(nullif(trim(renewal_notice_days), '') as integer) as renewal_notice_days
 
     from source

@@ -22,7 +22,9 @@ final as (
         nullif(trim(billing_email), '') as billing_email,
         -- days from the invoice's issue date to its due date; empty = the default
         cast(
-            coalesce(nullif(trim(payment_terms_days), ''), '{{ var("default_payment_terms_days") }}')
+            coalesce(
+                nullif(trim(payment_terms_days), ''), '{{ var("default_payment_terms_days") }}'
+            )
             as integer
         ) as payment_terms_days
 

@@ -30,7 +30,7 @@ final as (
         coalesce(cached_input_tokens, 0) as cached_input_tokens,
         coalesce(cache_write_tokens, 0) as cache_write_tokens,
         coalesce(input_tokens, 0) - coalesce(cached_input_tokens, 0)
-            - coalesce(cache_write_tokens, 0) as uncached_input_tokens,
+        - coalesce(cache_write_tokens, 0) as uncached_input_tokens,
         coalesce(output_tokens, 0) as output_tokens,
         images,
         audio_seconds,
