@@ -4,6 +4,8 @@ ties broken by customer_id, so allocated amounts sum exactly to the shared cost.
 
 from __future__ import annotations
 
+from typing import Any
+
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -150,9 +152,24 @@ def test_classification(alloc: Settings) -> None:
 # --- the allocation macro on its own: exact sums for any amounts and weights -------------
 
 
+class _DuckDBAdapter:
+    """``adapter.dispatch`` as dbt-duckdb resolves it: ``duckdb__<name>``, else ``default__``."""
+
+    module: Any = None
+
+    def dispatch(self, name: str, namespace: str | None = None) -> Any:
+        del namespace
+        duckdb_form = getattr(self.module, f"duckdb__{name}", None)
+        return duckdb_form or getattr(self.module, f"default__{name}")
+
+
 def _render_allocation() -> str:
-    src = (REPO_ROOT / "dbt_project" / "macros" / "costs" / "cost_helpers.sql").read_text()
+    macros = REPO_ROOT / "dbt_project" / "macros"
+    src = (macros / "portable.sql").read_text() + (macros / "costs" / "cost_helpers.sql").read_text()
     env = jinja2.Environment(extensions=["jinja2.ext.do"])
+    adapter = _DuckDBAdapter()
+    env.globals |= {"adapter": adapter, "return": lambda value: value}
+    adapter.module = env.from_string(src).make_module()
     tpl = env.from_string(
         src + "{{ allocate_largest_remainder('t', ['pool'], 'amount', 'weight', 'rid', 2) }}"
     )
