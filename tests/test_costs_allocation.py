@@ -4,11 +4,10 @@ ties broken by customer_id, so allocated amounts sum exactly to the shared cost.
 
 from __future__ import annotations
 
-from typing import Any
-
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import jinja2
@@ -165,7 +164,8 @@ class _DuckDBAdapter:
 
 def _render_allocation() -> str:
     macros = REPO_ROOT / "dbt_project" / "macros"
-    src = (macros / "portable.sql").read_text() + (macros / "costs" / "cost_helpers.sql").read_text()
+    portable = (macros / "portable.sql").read_text()
+    src = portable + (macros / "costs" / "cost_helpers.sql").read_text()
     env = jinja2.Environment(extensions=["jinja2.ext.do"])
     adapter = _DuckDBAdapter()
     env.globals |= {"adapter": adapter, "return": lambda value: value}
