@@ -162,7 +162,9 @@ class _DuckDBAdapter:
         return duckdb_form or getattr(self.module, f"default__{name}")
 
 
-def _render_allocation() -> str:
+def render_cost_helpers(call: str) -> str:
+    """``call`` (Jinja) rendered after the portable macros and macros/costs/cost_helpers.sql,
+    as dbt-duckdb renders them."""
     macros = REPO_ROOT / "dbt_project" / "macros"
     portable = (macros / "portable.sql").read_text()
     src = portable + (macros / "costs" / "cost_helpers.sql").read_text()
@@ -170,10 +172,13 @@ def _render_allocation() -> str:
     adapter = _DuckDBAdapter()
     env.globals |= {"adapter": adapter, "return": lambda value: value}
     adapter.module = env.from_string(src).make_module()
-    tpl = env.from_string(
-        src + "{{ allocate_largest_remainder('t', ['pool'], 'amount', 'weight', 'rid', 2) }}"
+    return env.from_string(src + call).render()
+
+
+def _render_allocation() -> str:
+    return render_cost_helpers(
+        "{{ allocate_largest_remainder('t', ['pool'], 'amount', 'weight', 'rid', 2) }}"
     )
-    return tpl.render()
 
 
 ALLOCATION_SQL = _render_allocation()

@@ -18,7 +18,6 @@ from decimal import Decimal
 from fractions import Fraction
 
 import duckdb
-import jinja2
 import pytest
 
 from orchestration.config import Settings, settings
@@ -378,13 +377,12 @@ def test_issued_period_and_late_usage_adjustments(generated: Settings) -> None:
 
 
 def _render_allocation(weight_scale: int) -> str:
-    src = (REPO_ROOT / "dbt_project" / "macros" / "costs" / "cost_helpers.sql").read_text()
-    env = jinja2.Environment(extensions=["jinja2.ext.do"])
-    call = (
+    from tests.test_costs_allocation import render_cost_helpers
+
+    return render_cost_helpers(
         "{{ allocate_largest_remainder('t', ['pool'], 'amount', 'w', 'rid', 2, "
         f"{weight_scale}) }}}}"
     )
-    return env.from_string(src + call).render()
 
 
 def _exact_allocation(cents: int, weights: list[Fraction]) -> list[int]:
