@@ -54,8 +54,8 @@ event_meters as (
     where
         aggregation = 'count_unique'
         or meter_code in (
-            select meter_code from extra_keys
-            where key_role in ('field', 'filter')
+            select extra_keys.meter_code from extra_keys
+            where extra_keys.key_role in ('field', 'filter')
         )
 
 ),
@@ -65,7 +65,7 @@ event_meters as (
 summed_meters as (
 
     select * from meters
-    where meter_code not in (select meter_code from event_meters)
+    where meter_code not in (select event_meters.meter_code from event_meters)
 
 ),
 
@@ -177,6 +177,8 @@ model_cost as (
 
 unpivoted as (
 
+    -- lateral_rows names its columns per engine: they stay unqualified
+    -- noqa: disable=RF02
     select
         customer_id,
         usage_date,
@@ -202,6 +204,7 @@ unpivoted as (
         driver,
         driver_quantity
     from model_cost
+    -- noqa: enable=RF02
 
 ),
 
@@ -210,7 +213,7 @@ final as (
     select * from unpivoted
     where
         driver_quantity > 0
-        and driver not in (select meter_code from meters)
+        and driver not in (select meters.meter_code from meters)
     union all
     select * from meter_drivers_summed
     where driver_quantity > 0

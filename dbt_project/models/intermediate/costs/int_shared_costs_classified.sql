@@ -65,7 +65,8 @@ rule_entries as (
         {{ json_text_at_key('rules.match_json', 'entry.match_key') }} as pattern
 
     from rules
-    cross join lateral (
+    -- a lateral subquery over the row's own JSON: it has no CTE form
+    cross join lateral (  -- noqa: ST05
         select {{ json_object_keys_unnested('rules.match_json') }} as match_key
     ) as entry
 

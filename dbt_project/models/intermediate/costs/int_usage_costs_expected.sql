@@ -17,6 +17,8 @@ prices as (
 
 unpivoted as (
 
+    -- lateral_rows names its columns per engine: they stay unqualified
+    -- noqa: disable=RF02
     select
         customer_id,
         provider,
@@ -42,6 +44,7 @@ unpivoted as (
         ],
         'c', ['price_component', 'quantity', 'is_token']) }}
     where quantity <> 0
+    -- noqa: enable=RF02
 
 ),
 

@@ -71,7 +71,9 @@ periods as (
         ) as period_start,
         coalesce(
             invoice_periods.period_end,
-            cast(                                                {{ dbt.dateadd('month', 1, "cast(usage_periods.period || '-01' as date)") }} as date
+            cast(
+                {{ dbt.dateadd('month', 1, "cast(usage_periods.period || '-01' as date)") }}
+                as date
             )
         ) as period_end,
         coalesce(invoice_periods.invoices, 0) as invoices,

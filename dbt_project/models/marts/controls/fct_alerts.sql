@@ -47,7 +47,10 @@ thresholds as (
         'threshold' as alert_type,
         spend_alerts.threshold_pct,
         spend_alerts.baseline_source,
-        {{ rtrim_chars(rtrim_chars('cast(spend_alerts.threshold_pct as ' ~ text_type() ~ ')', "'0'"), "'.'") }}
+        {{ rtrim_chars(
+            rtrim_chars('cast(spend_alerts.threshold_pct as ' ~ text_type() ~ ')', "'0'"),
+            "'.'"
+        ) }}
         || '% of '
         || case spend_alerts.baseline_source
             when 'budget' then 'the monthly budget'

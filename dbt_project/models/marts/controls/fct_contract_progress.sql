@@ -66,7 +66,11 @@ contract_periods as (
             else least(coalesce(contracts.end_date, periods.period_end), periods.period_end)
         end as window_end,
         cast(
-            {{ dbt.dateadd('day', -1, 'least(periods.period_end, coalesce(contracts.end_date, periods.period_end))') }}
+            {{ dbt.dateadd(
+                'day',
+                -1,
+                'least(periods.period_end, coalesce(contracts.end_date, periods.period_end))'
+            ) }}
             as date
         ) as last_day_in_period
 
@@ -106,8 +110,8 @@ consumption as (
     left join daily
         on
             evaluated.customer_id = daily.customer_id
-            and daily.spend_date >= evaluated.start_date
-            and daily.spend_date <= evaluated.evaluation_date
+            and evaluated.start_date <= daily.spend_date
+            and evaluated.evaluation_date >= daily.spend_date
     group by evaluated.contract_id, evaluated.period
 
 ),
@@ -125,7 +129,7 @@ run_rate as (
     left join daily
         on
             evaluated.customer_id = daily.customer_id
-            and daily.spend_date <= evaluated.evaluation_date
+            and evaluated.evaluation_date >= daily.spend_date
             and daily.spend_date
             > cast({{ dbt.dateadd('day', -run_rate_days, 'evaluated.evaluation_date') }} as date)
     group by evaluated.contract_id, evaluated.period
@@ -136,12 +140,16 @@ measured as (
 
     select
         evaluated.*,
-        {{ dbt.datediff('evaluated.window_start', 'evaluated.window_end', 'day') }} as window_days,
-        greatest({{ dbt.datediff('evaluated.window_start', 'evaluated.evaluation_date', 'day') }} + 1, 0)
-            as elapsed_days,
+        {{ dbt.datediff('evaluated.window_start', 'evaluated.window_end', 'day') }}
+            as window_days,
+        greatest(
+            {{ dbt.datediff('evaluated.window_start', 'evaluated.evaluation_date', 'day') }} + 1, 0  -- noqa: LT05
+        ) as elapsed_days,
         greatest(
             {{ dbt.datediff(
-                "greatest(cast(" ~ dbt.dateadd('day', 1, 'evaluated.evaluation_date') ~ " as date), evaluated.window_start)",
+                "greatest(cast("
+                ~ dbt.dateadd('day', 1, 'evaluated.evaluation_date')
+                ~ " as date), evaluated.window_start)",
                 'evaluated.window_end',
                 'day'
             ) }},
@@ -184,47 +192,58 @@ projected as (
 final as (
 
     select
-        contract_id || ':' || period as contract_period_id,
-        contract_id,
-        customer_id,
-        currency,
-        period,
-        period_start,
-        period_end,
-        start_date as contract_start_date,
-        end_date as contract_end_date,
-        commit_period,
-        usage_discount_pct,
-        renewal_notice_days,
-        window_start,
-        window_end,
-        evaluation_date,
+        projected.contract_id || ':' || projected.period as contract_period_id,
+        projected.contract_id,
+        projected.customer_id,
+        projected.currency,
+        projected.period,
+        projected.period_start,
+        projected.period_end,
+        projected.start_date as contract_start_date,
+        projected.end_date as contract_end_date,
+        projected.commit_period,
+        projected.usage_discount_pct,
+        projected.renewal_notice_days,
+        projected.window_start,
+        projected.window_end,
+        projected.evaluation_date,
         -- the period holding the as-of day (within the term): measured at the as-of day, or
         -- through its last day when the period is closed
-        period_start <= as_of_date and as_of_date <= last_day_in_period as is_current,
-        window_days,
-        elapsed_days,
-        remaining_days,
-        cast(commit_amount as decimal(38, 2)) as committed_amount,
-        period_consumed,
-        consumed_to_date,
-        term_consumed_to_date,
-        straight_line_to_date,
-        cast(consumed_to_date - straight_line_to_date as decimal(38, 2)) as pace_variance,
+        projected.period_start <= projected.as_of_date
+        and projected.as_of_date <= projected.last_day_in_period as is_current,
+        projected.window_days,
+        projected.elapsed_days,
+        projected.remaining_days,
+        cast(projected.commit_amount as decimal(38, 2)) as committed_amount,
+        projected.period_consumed,
+        projected.consumed_to_date,
+        projected.term_consumed_to_date,
+        projected.straight_line_to_date,
+        cast(projected.consumed_to_date - projected.straight_line_to_date as decimal(38, 2))
+            as pace_variance,
         case
-            when straight_line_to_date > 0
-                then cast(round({{ safe_divide('consumed_to_date * 100', 'straight_line_to_date') }}, 2) as decimal(18, 2))
+            when projected.straight_line_to_date > 0
+                then
+                    cast(
+                        round(
+                            {{ safe_divide('consumed_to_date * 100', 'straight_line_to_date') }}, 2
+                        ) as decimal(
+                            18, 2
+                        )
+                    )
         end as pace_pct,
-        run_rate_days,
-        run_rate_spend,
-        run_rate_daily,
-        projected_spend,
-        cast(greatest(commit_amount - projected_spend, 0) as decimal(38, 2)) as projected_shortfall,
-        projected_spend < commit_amount as at_risk,
-        {{ dbt.datediff('evaluation_date', 'end_date', 'day') }} as days_to_end,
+        projected.run_rate_days,
+        projected.run_rate_spend,
+        projected.run_rate_daily,
+        projected.projected_spend,
+        cast(greatest(projected.commit_amount - projected.projected_spend, 0) as decimal(38, 2))
+            as projected_shortfall,
+        projected.projected_spend < projected.commit_amount as at_risk,
+        {{ dbt.datediff('projected.evaluation_date', 'projected.end_date', 'day') }} as days_to_end,  -- noqa: LT05
         coalesce(
-            end_date > evaluation_date
-            and {{ dbt.datediff('evaluation_date', 'end_date', 'day') }} <= renewal_notice_days,
+            projected.end_date > projected.evaluation_date
+            and {{ dbt.datediff('projected.evaluation_date', 'projected.end_date', 'day') }}
+            <= projected.renewal_notice_days,
             false
         ) as renewal_due
 

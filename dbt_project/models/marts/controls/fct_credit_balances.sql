@@ -46,8 +46,10 @@ spine as (
         grants.granted_at,
         grants.expires_at,
         as_of.as_of_date,
-        {{ day_series('cast(grants.granted_at as date)', 'cast(' ~ dbt.dateadd('day', 1, 'as_of.as_of_date') ~ ' as date)') }}
-            as balance_date
+        {{ day_series(
+            'cast(grants.granted_at as date)',
+            'cast(' ~ dbt.dateadd('day', 1, 'as_of.as_of_date') ~ ' as date)'
+        ) }} as balance_date
 
     from grants
     inner join as_of
@@ -174,7 +176,9 @@ drawn as (
         case
             when expires_at is not null
                 then
-                    greatest(                                                {{ dbt.datediff('as_of_date', 'cast(expires_at as date)', 'day') }} - 1, 0
+                    greatest(
+                        {{ dbt.datediff('as_of_date', 'cast(expires_at as date)', 'day') }} - 1,  -- noqa: LT05
+                        0
                     )
         end as drawable_days
 

@@ -68,7 +68,9 @@ baselines as (
         case
             when with_history.trailing_periods > 0
                 then
-                    {{ round_money(safe_divide('with_history.trailing_spend', 'with_history.trailing_periods')) }}
+                    {{ round_money(safe_divide(
+                        'with_history.trailing_spend', 'with_history.trailing_periods'
+                    )) }}
         end as trailing_average_spend
 
     from with_history
@@ -80,7 +82,7 @@ baselines as (
 based as (
 
     select
-        *,
+        baselines.*,
         case
             when baselines.monthly_budget is not null then 'budget'
             when baselines.trailing_average_spend is not null then 'trailing_average'
@@ -101,8 +103,9 @@ thresholds as (
         cast(trim(threshold_text.pct) as decimal(9, 2)) as threshold_pct
 
     from based
+    -- a lateral subquery over the row's own text: it has no CTE form
     cross join
-        lateral (
+        lateral (  -- noqa: ST05
             select {{ array_unnested(split_text('based.alert_thresholds_pct', "'|'")) }} as pct
         ) as threshold_text
     where trim(threshold_text.pct) <> ''

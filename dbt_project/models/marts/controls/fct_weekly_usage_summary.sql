@@ -47,7 +47,10 @@ weeks as (
         sum(fees) as fees,
         sum(usage_spend) as usage_spend,
         sum(discount) as discount,
-        {{ arg_max_by('spend_date', ['spend', '-' ~ dbt.datediff("date '2000-01-01'", 'spend_date', 'day')]) }}
+        {{ arg_max_by(
+            'spend_date',
+            ['spend', '-' ~ dbt.datediff("date '2000-01-01'", 'spend_date', 'day')]
+        ) }}
             as peak_day,
         max(spend) as peak_day_spend
 
