@@ -65,8 +65,8 @@ test: install-dev
 # in-memory warehouse: lint never touches data/, and models render their full-refresh form.
 lint: install-dev
 	cd dbt_project && METERLINE_WAREHOUSE=:memory: $(RUN) sqlfluff lint models macros tests analyses
-	$(RUN) ruff check orchestration dashboards tests
-	$(RUN) ruff format --check orchestration dashboards tests
+	$(RUN) ruff check orchestration dashboards meterline_dev tests
+	$(RUN) ruff format --check orchestration dashboards meterline_dev tests
 
 dev: install
 	$(RUN) meterline ui

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import click
 
-from orchestration.bench import DEFAULT_FLOOR_RUNS
 from orchestration.config import REPO_ROOT, Settings, settings
 
 DATA_DIR_OPTION = click.option(
@@ -81,7 +80,7 @@ def generate(
     quiet: bool,
 ) -> None:
     """Generate a realistic demo data directory (usage, provider exports, reference files)."""
-    from orchestration.generator import generate as run_generate
+    from meterline_dev.generator import generate as run_generate
 
     report = run_generate(
         out,
@@ -389,9 +388,8 @@ def sql(query: str | None, as_csv: bool, use_warehouse: bool, data_dir: Path | N
 @click.option(
     "--floor-runs",
     type=click.IntRange(min=1),
-    default=DEFAULT_FLOOR_RUNS,
-    show_default=True,
-    help="Runs of the floor query; the median run is the floor.",
+    default=None,
+    help="Runs of the floor query; the median run is the floor [default: 3].",
 )
 @click.option(
     "--engine",
@@ -401,17 +399,23 @@ def sql(query: str | None, as_csv: bool, use_warehouse: bool, data_dir: Path | N
     help="Where the dbt build runs (the floor is DuckDB's either way).",
 )
 def bench(
-    events: int, days: int, customers: int, work_dir: Path | None, floor_runs: int, engine: str
+    events: int,
+    days: int,
+    customers: int,
+    work_dir: Path | None,
+    floor_runs: int | None,
+    engine: str,
 ) -> None:
     """Benchmark the pipeline against the DuckDB floor; prints ratio_to_floor=<x>."""
-    from orchestration.bench import run_bench
+    # dev tools live outside the runtime package (meterline_dev/), imported only by their commands
+    from meterline_dev.bench import DEFAULT_FLOOR_RUNS, run_bench
 
     run_bench(
         events=events,
         days=days,
         customers=customers,
         work_dir=work_dir,
-        floor_runs=floor_runs,
+        floor_runs=floor_runs or DEFAULT_FLOOR_RUNS,
         engine=engine,
     )
 

@@ -16,7 +16,7 @@ from tests.support.costs import build_costs, dbt_build, query
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str, object]]:
-    from orchestration.generator import generate
+    from meterline_dev.generator import generate
 
     data = tmp_path_factory.mktemp("gen") / "data"
     generate(

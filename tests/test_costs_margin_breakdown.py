@@ -272,7 +272,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     `meterline close` writes the ledger), one October event arrives late and the marts are
     rebuilt: issued invoices come from the ledger and November drafts carry adjustment lines.
     Each dbt build runs the singular invariant tests (a failing test fails the build)."""
-    from orchestration.generator import generate
+    from meterline_dev.generator import generate
 
     data = tmp_path_factory.mktemp("gen_breakdown") / "data"
     generate(

@@ -20,8 +20,8 @@ import duckdb
 import pytest
 import yaml
 
+from meterline_dev.generator import generate
 from orchestration.catalog import list_prices
-from orchestration.generator import generate
 
 # the FOCUS column list per version (a copy of shared/docs/focus_columns_by_version.json)
 FOCUS_SPEC = Path(__file__).resolve().parent / "fixtures/focus/focus_columns_by_version.json"

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from meterline_dev.generator import generate
 from orchestration.config import Settings
 from orchestration.config import settings as make_settings
-from orchestration.generator import generate
 from orchestration.ingest import FileLoad, ingest_reference, ingest_usage
 from tests.support.ingest import event, query, write_jsonl, write_reference
 

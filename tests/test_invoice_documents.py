@@ -45,8 +45,8 @@ def fee_text(fee: Decimal, currency: str) -> str:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    from meterline_dev.generator import generate
     from orchestration.close import close_period
-    from orchestration.generator import generate
     from orchestration.pipeline import run_pipeline
 
     data = tmp_path_factory.mktemp("documents") / "data"

@@ -85,3 +85,27 @@ def test_the_checker_sees_a_cycle(tmp_path: Path) -> None:
     a = tmp_path / "a.py"
     a.write_text("def f():\n    from orchestration.close import close_period\n")
     assert imports(a, {"orchestration.close"}) == {"orchestration.close"}
+
+
+def test_runtime_imports_dev_tools_only_from_their_commands() -> None:
+    """``meterline_dev`` (generator, bench) is not the runtime: no module of ``orchestration``
+    imports it, except the CLI's own ``generate`` and ``bench`` commands, lazily."""
+    dev = REPO_ROOT / "meterline_dev"
+    assert (dev / "generator" / "__init__.py").exists() and (dev / "bench.py").exists()
+    assert not (PACKAGE / "generator").exists() and not (PACKAGE / "bench.py").exists()
+    offenders: dict[str, list[str]] = {}
+    for name, path in modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        top_level = {id(n) for n in tree.body}
+        for node in ast.walk(tree):
+            mod = None
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                mod = node.module
+            elif isinstance(node, ast.Import):
+                mod = next((a.name for a in node.names if a.name.startswith("meterline_dev")), None)
+            if not mod or not mod.startswith("meterline_dev"):
+                continue
+            if name == "orchestration.cli" and id(node) not in top_level:
+                continue  # `meterline generate` / `meterline bench` import their tool lazily
+            offenders.setdefault(name, []).append(mod)
+    assert offenders == {}

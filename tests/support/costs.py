@@ -12,10 +12,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from meterline_dev.generator.exports import FOCUS_10
 from orchestration.config import Settings
 from orchestration.costs import CatalogResult, resolve_catalog_prices
 from orchestration.dbt_runner import run_dbt
-from orchestration.generator.exports import FOCUS_10
 from orchestration.warehouse import connect
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import polars as pl
 
+from meterline_dev.generator.jsonfmt import JsonNumber, decimal_text, dumps
+from meterline_dev.generator.scenario import Scenario
 from orchestration.catalog import list_prices
-from orchestration.generator.jsonfmt import JsonNumber, decimal_text, dumps
-from orchestration.generator.scenario import Scenario
 
 PAGE_DAYS = 7
 PROVIDER_PRICE_COLUMNS = (

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from orchestration.generator.scenario import Scenario
+from meterline_dev.generator.scenario import Scenario
 
 EVENT_TYPES: tuple[str, ...] = (
     "llm.completion",

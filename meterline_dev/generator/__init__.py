@@ -84,16 +84,16 @@ import numpy as np
 import polars as pl
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from orchestration.generator import usage
-from orchestration.generator.exports import (
+from meterline_dev.generator import usage
+from meterline_dev.generator.exports import (
     PriceBook,
     provider_price_rows,
     write_anthropic,
     write_focus,
     write_openai,
 )
-from orchestration.generator.reference import write_reference
-from orchestration.generator.scenario import Scenario, build_scenario
+from meterline_dev.generator.reference import write_reference
+from meterline_dev.generator.scenario import Scenario, build_scenario
 
 __all__ = ["generate"]
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from orchestration.generator.exports import PROVIDER_PRICE_COLUMNS, provider_price_rows
-from orchestration.generator.scenario import Scenario
+from meterline_dev.generator.exports import PROVIDER_PRICE_COLUMNS, provider_price_rows
+from meterline_dev.generator.scenario import Scenario
 
 METERS: list[dict[str, Any]] = [
     {
@@ -381,7 +381,7 @@ def write_reference(
     )
     for plan in plans():
         _dump_yaml(ref / "plans" / f"{plan['code']}_v{plan['version']}.yml", plan)
-    from orchestration.generator.pricing_lab import write_demo_scenarios
+    from meterline_dev.generator.pricing_lab import write_demo_scenarios
 
     write_demo_scenarios(ref, plans())
     _dump_yaml(

@@ -238,7 +238,7 @@ def ensure_data(
             pass
     if data.exists():
         shutil.rmtree(data)
-    from orchestration.generator import generate
+    from meterline_dev.generator import generate
 
     t0 = time.perf_counter()
     report = generate(
@@ -470,7 +470,7 @@ def run_floor_once(files: list[str], work: Path, memory_limit: str, mode: str = 
         p.unlink(missing_ok=True)
     temp = work / "floor_tmp"
     temp.mkdir(parents=True, exist_ok=True)
-    code = "import sys; from orchestration.bench import floor_child; floor_child(sys.argv[1:])"
+    code = "import sys; from meterline_dev.bench import floor_child; floor_child(sys.argv[1:])"
     m = measure(
         [sys.executable, "-c", code, mode, str(db), memory_limit, str(temp), *files],
         cwd=REPO_ROOT,

@@ -1,0 +1,1 @@
+"""Dev tools, outside the runtime package: the demo data generator and the benchmark."""
