@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration import bench
+from meterline_dev import bench
 
 
 def test_split_and_restore_holdout(tmp_path: Path) -> None:
