@@ -146,3 +146,39 @@ def test_provider_usage_token_semantics(ledger: Settings) -> None:
 
 def test_fixture_dir_is_the_shared_one() -> None:
     assert (Path(FIXTURES) / "focus" / "focus_sample.csv").exists()
+
+
+def test_each_provider_staging_model_maps_to_the_same_focus_columns(ledger: Settings) -> None:
+    """int_provider_costs_unioned is a plain `union all` of the providers' staging models: it is
+    only right if each maps its format to the same FOCUS columns, in the same order, with the
+    same types (a union matches columns by position, so a swapped pair would load silently)."""
+    shapes = {}
+    for model in ("stg_openai__costs", "stg_anthropic__costs", "stg_focus__costs"):
+        shapes[model] = query(
+            ledger,
+            """
+            select column_name, data_type from information_schema.columns
+            where table_schema = 'staging' and table_name = ?
+            order by ordinal_position""",
+            [model],
+        )
+    openai = shapes["stg_openai__costs"]
+    assert [c for c, _ in openai][:3] == ["x_cost_line_id", "x_provider", "x_source_system"]
+    assert {c for c, _ in openai} >= {
+        "BilledCost",
+        "ChargePeriodStart",
+        "ProviderName",
+        "x_batch_id",
+    }
+    assert shapes["stg_anthropic__costs"] == openai
+    assert shapes["stg_focus__costs"] == openai
+    # and every provider's rows reach the union, with their source file and row
+    per_provider = dict(
+        query(
+            ledger,
+            """
+            select split_part(x_cost_line_id, ':', 1), count(*)
+            from intermediate.int_provider_costs_unioned group by 1""",
+        )
+    )
+    assert set(per_provider) == {"openai", "anthropic", "focus"}

@@ -1,6 +1,10 @@
 -- OpenAI /organization/costs pages and dashboard cost CSV exports: one row per bucket result.
 -- Amounts are dollars (not cents). `line_item` is free text, "<model snapshot>, <token class>"
 -- when grouped by line item (a bare model name is also seen): split on the first comma.
+-- Mapped to the FOCUS columns every provider's cost staging model shares (x_ columns are
+-- meterline's additions, FOCUS custom-column convention), so int_provider_costs_unioned is a
+-- plain union. Empty buckets (no amount) carry no cost and are left out here; the raw rows stay
+-- in raw.openai_costs.
 with
 
 source as (
@@ -9,7 +13,7 @@ source as (
 
 ),
 
-final as (
+renamed as (
 
     select
         batch_id,
@@ -34,6 +38,67 @@ final as (
         amount_value is null as is_empty_bucket
 
     from source
+
+),
+
+final as (
+
+    select
+        'openai:' || file_path || ':' || row_number as x_cost_line_id,
+        'openai' as x_provider,
+        case source_format
+            when 'dashboard_csv' then 'openai_dashboard_csv'
+            else 'openai_costs_api'
+        end as x_source_system,
+        organization_id as BillingAccountId,
+        cast(null as {{ text_type() }}) as BillingAccountName,
+        coalesce(currency, 'USD') as BillingCurrency,
+        {{ month_start('bucket_start') }} as BillingPeriodStart,
+        cast(
+            {{ dbt.dateadd('month', 1, month_start('bucket_start')) }} as date
+        ) as BillingPeriodEnd,
+        {{ to_cost('amount_usd') }} as BilledCost,
+        {{ to_cost('amount_usd') }} as EffectiveCost,
+        {{ to_cost('amount_usd') }} as ListCost,
+        {{ to_cost('amount_usd') }} as ContractedCost,
+        'Usage' as ChargeCategory,
+        cast(null as {{ text_type() }}) as ChargeClass,
+        coalesce(line_item, 'OpenAI API usage') as ChargeDescription,
+        'Usage-Based' as ChargeFrequency,
+        bucket_start as ChargePeriodStart,
+        bucket_end as ChargePeriodEnd,
+        cast(quantity as decimal(38, 15)) as ConsumedQuantity,
+        quantity_unit as ConsumedUnit,
+        cast(quantity as decimal(38, 15)) as PricingQuantity,
+        quantity_unit as PricingUnit,
+        cast(null as decimal(38, 15)) as ListUnitPrice,
+        'OpenAI' as InvoiceIssuerName,
+        'OpenAI' as ProviderName,
+        'OpenAI' as PublisherName,
+        cast(null as {{ text_type() }}) as RegionId,
+        cast(null as {{ text_type() }}) as ResourceId,
+        cast(null as {{ text_type() }}) as ResourceName,
+        cast(null as {{ text_type() }}) as ResourceType,
+        'AI and Machine Learning' as ServiceCategory,
+        'Generative AI' as ServiceSubcategory,
+        'OpenAI API' as ServiceName,
+        line_item as SkuId,
+        project_id as SubAccountId,
+        cast(null as {{ text_type() }}) as SubAccountName,
+        case
+            when project_id is not null then {{ json_object_text("'project_id'", 'project_id') }}
+        end as Tags,
+        line_item_model as x_model,
+        {{ cost_model_key('line_item_model') }} as x_model_key,
+        line_item_class as x_token_type,
+        cast(null as {{ text_type() }}) as x_focus_version,
+        cast(null as {{ json_type() }}) as x_extra_columns,
+        file_path as x_source_file,
+        row_number as x_source_row,
+        batch_id as x_batch_id
+
+    from renamed
+    where not is_empty_bucket
 
 )
 
