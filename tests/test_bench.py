@@ -147,8 +147,21 @@ def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert sc["detail"]["scenario"] == bench.BENCH_SCENARIO
     assert sc["detail"]["month"] == "2026-10"
     assert sc["detail"]["scenarios"] == [bench.BENCH_SCENARIO]
-    assert set(sc["stages"]) == {"baseline re-rating", "scenario re-rating", "scenario marts"}
+    assert set(sc["stages"]) == {
+        "inputs fingerprint",
+        "baseline re-rating",
+        "scenario re-rating",
+        "scenario marts",
+    }
     assert sc["stages"]["scenario re-rating"] > 0
+    assert sc["stages"]["baseline re-rating"] > 0  # no scenario before: the baseline too
+    # once more with nothing changed: neither is re-rated
+    again = stored["scenario_again"]
+    assert again["detail"]["reused"] == ["current", bench.BENCH_SCENARIO]
+    assert again["stages"]["baseline re-rating"] == again["stages"]["scenario re-rating"] == 0
+    assert any(
+        line.startswith("  kept (not re-rated): current, " + bench.BENCH_SCENARIO) for line in out
+    )
     assert stored["scenario_to_rating"] == round(
         sc["stages"]["scenario re-rating"] / stored["full"]["stages"]["rating"], 3
     )
