@@ -21,6 +21,15 @@
 5. **no new data**: ``meterline run`` once more, with nothing new to load: it verifies that (input
    hashes, dbt project and code fingerprint, outputs untouched) and stops. The incremental run
    minus it is ``incremental_marginal_seconds`` / ``marginal_to_full`` in the JSON.
+6. **scenario** (pricing lab, issue 20): a scenario of the demo's ``flagship_output_cut`` shape
+   (every plan's gpt-4o* output price -20%, every customer) over the bench's one month is
+   written to ``reference/scenarios/`` and re-rated in a child process
+   (``orchestration.scenarios.run_scenarios``, what ``meterline simulate`` runs): the
+   scenario's re-rating, the baseline's (if it had to be re-rated) and the scenario marts,
+   each timed; ``scenario_to_rating`` = the scenario's re-rating / the full run's ``rating``
+   stage (the target: <= 1). Then the same child once more with nothing changed
+   (``scenario_again``): the baseline and the scenario are not re-rated (their inputs'
+   fingerprint is unchanged), what is left is the fingerprint and the scenario marts.
 
 Prints a table, ends with ``ratio_to_store_floor=<x>`` then ``ratio_to_floor=<x>`` (full pipeline
 wall / floor wall), and writes the figures as JSON under ``bench/results/`` (git-ignored). No
@@ -420,6 +429,66 @@ def dbt_node_times(path: Path, top: int = 8) -> dict[str, Any]:
     }
 
 
+BENCH_SCENARIO = "bench_flagship_output_cut"
+
+
+def write_bench_scenario(data: Path, month: str) -> str:
+    """reference/scenarios/<BENCH_SCENARIO>.yml: the demo's flagship output cut over ``month``
+    (YYYY-MM) for every customer, on the generator's plans (those of the bench data)."""
+    from orchestration.generator.pricing_lab import write_flagship_output_cut
+    from orchestration.generator.reference import plans
+
+    root = data / "reference" / "scenarios"
+    shutil.rmtree(root, ignore_errors=True)
+    write_flagship_output_cut(
+        data / "reference", plans(), {"from": month, "to": month}, BENCH_SCENARIO
+    )
+    return BENCH_SCENARIO
+
+
+# the child process (it imports the measured snapshot's code): re-rates the scenario (and the
+# baseline when it must be), builds the scenario marts, prints the timings as one JSON line
+SCENARIO_CHILD = (
+    "import dataclasses, json, sys\n"
+    "from orchestration.config import settings\n"
+    "from orchestration.scenarios import run_scenarios\n"
+    "run = run_scenarios(settings(sys.argv[1]), only=[sys.argv[2]])\n"
+    "print(json.dumps(dataclasses.asdict(run)))\n"
+)
+
+
+def _scenario_child_measured(
+    data: Path, env: dict[str, str], scenario: str, month: str, code: Path, name: str
+) -> Phase:
+    m = measure(
+        [sys.executable, "-c", SCENARIO_CHILD, str(data), scenario],
+        env={**env, "PYTHONPATH": str(code)},
+        cwd=code,
+    )
+    if m.returncode != 0:
+        raise BenchError(f"{name} run failed (exit {m.returncode}):\n{m.output[-6000:]}")
+    run = json.loads(m.output.strip().splitlines()[-1])
+    stages = {
+        "inputs fingerprint": float(run.get("fingerprint_seconds", 0.0)),
+        "baseline re-rating": float(run["seconds"].get("current", 0.0)),
+        "scenario re-rating": float(run["seconds"].get(scenario, 0.0)),
+        "scenario marts": float(run["marts_seconds"]),
+    }
+    detail = {"scenario": scenario, "month": month, **run}
+    return Phase(name, m.seconds, m.cpu_seconds, m.peak_rss_bytes, stages, detail)
+
+
+def run_scenario_measured(
+    data: Path, env: dict[str, str], month: str, code: Path
+) -> tuple[Phase, Phase]:
+    """The bench scenario re-rated (with the baseline when it must be), then once more with
+    nothing changed."""
+    scenario = write_bench_scenario(data, month)
+    first = _scenario_child_measured(data, env, scenario, month, code, "scenario")
+    again = _scenario_child_measured(data, env, scenario, month, code, "scenario_again")
+    return first, again
+
+
 STORE_SQL = "create or replace table raw_usage as select * from {source}"
 
 
@@ -578,6 +647,33 @@ def format_table(result: dict[str, Any]) -> str:
             f"{_gb(same['peak_rss_bytes']):>12}",
             f"{'  incremental minus that':<28}{result['incremental_marginal_seconds']:>10.2f}",
         ]
+    scenario = result.get("scenario")
+    if scenario:
+        lines.append(
+            f"scenario {scenario['detail']['scenario']} ({scenario['detail']['month']}, "
+            "all customers):"
+        )
+        for name, secs in scenario["stages"].items():
+            lines.append(f"  {name:<26}{secs:>10.2f}")
+        lines += [
+            f"{'scenario (total)':<28}{scenario['seconds']:>10.2f}"
+            f"{scenario['cpu_seconds']:>10.2f}{_gb(scenario['peak_rss_bytes']):>12}",
+            f"scenario re-rating {scenario['stages']['scenario re-rating']:.2f} s vs full run "
+            f"rating stage {full['stages'].get('rating', 0.0):.2f} s: "
+            f"scenario_to_rating={result['scenario_to_rating']} (target <= 1); baseline "
+            f"re-rating {scenario['stages']['baseline re-rating']:.2f} s (separately)",
+        ]
+    again = result.get("scenario_again")
+    if again:
+        kept = ", ".join(again["detail"].get("reused") or []) or "none"
+        lines += [
+            f"{'scenario again, unchanged':<28}{again['seconds']:>10.2f}"
+            f"{again['cpu_seconds']:>10.2f}{_gb(again['peak_rss_bytes']):>12}",
+            f"  kept (not re-rated): {kept}; inputs fingerprint "
+            f"{again['stages']['inputs fingerprint']:.2f} s, re-rating "
+            f"{again['stages']['baseline re-rating'] + again['stages']['scenario re-rating']:.2f}"
+            f" s, scenario marts {again['stages']['scenario marts']:.2f} s",
+        ]
     lines.append("")
     for label, phase in (("full", full), ("incremental", inc)):
         slow = phase["detail"].get("dbt_slowest", [])
@@ -673,6 +769,10 @@ def run_bench(
     same = run_pipeline_measured(data, env, "no new data", code)
     echo(f"  {same.seconds:.1f}s")
     marginal = round(inc.seconds - same.seconds, 3)
+    month = start.strftime("%Y-%m")
+    echo(f"scenario {BENCH_SCENARIO} over {month} ...")
+    scenario, again = run_scenario_measured(data, env, month, code)
+    echo(f"  {scenario.seconds:.1f}s, again with nothing changed {again.seconds:.1f}s")
 
     raw_rows = int(floor.detail["raw_rows"])
     result: dict[str, Any] = {
@@ -707,6 +807,11 @@ def run_bench(
         "cpu_ratio_to_floor": _ratio(full.cpu_seconds, floor.cpu_seconds),
         "ratio_to_floor": _ratio(full.seconds, floor.seconds),
         "ratio_to_store_floor": _ratio(full.seconds, store.seconds),
+        "scenario": asdict(scenario),
+        "scenario_again": asdict(again),
+        "scenario_to_rating": _ratio(
+            scenario.stages["scenario re-rating"], full.stages.get("rating", 0.0)
+        ),
     }
     out_dir = results_dir or RESULTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -325,10 +325,11 @@ def simulate(scenario: str, periods: tuple[str, ...], data_dir: Path | None) -> 
         click.echo(str(exc), err=True)
         sys.exit(1)
     click.echo(text)
-    timings = ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items())
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items()) or "none"
+    reused = f"; inputs unchanged, kept: {', '.join(run.reused)}" if run.reused else ""
     click.echo(
         f"\ndone in {run.total_seconds:.1f} s "
-        f"(re-rating: {timings}; marts {run.marts_seconds:.1f} s)"
+        f"(re-rating: {timings}{reused}; marts {run.marts_seconds:.1f} s)"
     )
     try:
         shown = path.relative_to(s.data_dir)

@@ -24,6 +24,13 @@ billing chain in scenario mode (``macros/scenario_sources.sql``), built in the w
 scenario, and the working schema is dropped. The marts ``fct_scenario_*`` compare each scenario
 with the baseline. Issued invoices, the ledger and the real marts are never written.
 
+A scenario (or the baseline) is re-rated only when what its re-rating reads changed: its kept
+rows carry the fingerprint of its inputs (``scenarios.rerated``): the content of every relation
+the chain reads from outside itself (``chain_inputs``: the tables under the views, the usage,
+the reference, the ledger), its own rows of the scenario-keyed reference, its periods, the dbt
+project and the code (``run_state.code_fingerprint``). Same fingerprint, same rows (the models
+are deterministic): the kept rows stand and the dbt run is skipped.
+
 How a scenario's changes are applied (rows of reference size; usage is never read in Python):
 
 - every plan code a scenario's files name gets a shadow code ``<code>@<scenario>`` holding the
@@ -38,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import re
 import time
@@ -493,7 +501,7 @@ def write_scenario_reference(con: duckdb.DuckDBPyConnection, scenarios: list[Sce
             )
         # results of scenarios whose file is gone (and the baseline's, when none is left)
         known = [BASELINE, *(sc.scenario for sc in scenarios)] if scenarios else [""]
-        for table in ("invoices", "invoice_lines", "margin_rows"):
+        for table in ("invoices", "invoice_lines", "margin_rows", "rerated"):
             con.execute(
                 f"delete from scenarios.{table} where scenario not in "
                 f"({', '.join('?' for _ in known)})",
@@ -535,6 +543,80 @@ def chain_models(manifest: dict[str, Any]) -> list[str]:
     return sorted(nodes[u]["name"] for u in down & up)
 
 
+def chain_inputs(manifest: dict[str, Any], models: list[str]) -> list[str]:
+    """Every stored relation (``schema.table``) the chain reads from outside itself: the parents
+    of its models that are not in it, through views to the tables and sources under them."""
+    nodes = {**manifest["nodes"], **manifest.get("sources", {})}
+    chain = set(models)
+    out: set[str] = set()
+    seen: set[str] = set()
+    todo = [
+        p
+        for n in manifest["nodes"].values()
+        if n.get("resource_type") == "model" and n["name"] in chain
+        for p in n.get("depends_on", {}).get("nodes", [])
+    ]
+    while todo:
+        uid = todo.pop()
+        node = nodes.get(uid)
+        if uid in seen or node is None:
+            continue
+        seen.add(uid)
+        if node.get("resource_type") == "model" and node["name"] in chain:
+            continue
+        if node.get("resource_type") == "model" and node["config"]["materialized"] == "view":
+            todo += node.get("depends_on", {}).get("nodes", [])
+        elif node.get("resource_type") == "source":
+            out.add(f"{node['schema']}.{node['identifier']}")
+        else:
+            out.add(f"{node['schema']}.{node.get('alias') or node['name']}")
+    return sorted(out)
+
+
+def _content_hash(con: duckdb.DuckDBPyConnection, relation: str, where: str = "") -> str:
+    """Row count and the sum of the row hashes (order-free) of a relation; 'missing' if none."""
+    schema, name = relation.split(".", 1)
+    (exists,) = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone() or (0,)
+    if not exists:
+        return f"{relation}:missing"
+    count, total = con.execute(
+        f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {schema}.{name} as t {where}"
+    ).fetchone() or (0, 0)
+    return f"{relation}:{count}:{total}"
+
+
+def inputs_fingerprint(
+    con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], models: list[str]
+) -> str:
+    """What every re-rating of the chain reads whatever the scenario: the chain's models, the
+    content of its inputs, the dbt project and the code."""
+    from orchestration.run_state import code_fingerprint
+
+    h = hashlib.sha256(code_fingerprint().encode())
+    h.update(("\n".join(models) + "\n").encode())
+    for relation in chain_inputs(manifest, models):
+        h.update((_content_hash(con, relation) + "\n").encode())
+    return h.hexdigest()
+
+
+def scenario_fingerprint(
+    con: duckdb.DuckDBPyConnection, inputs: str, scenario: str, periods: list[str]
+) -> str:
+    """``inputs`` plus the scenario's own rows of the scenario-keyed reference and its periods."""
+    h = hashlib.sha256(f"{inputs}\n{scenario}\n{','.join(periods)}\n".encode())
+    quoted = scenario.replace("'", "''")
+    for table in REFERENCE_TABLES:
+        h.update(
+            (
+                _content_hash(con, f"raw.scenario_{table}", f"where scenario = '{quoted}'") + "\n"
+            ).encode()
+        )
+    return h.hexdigest()
+
+
 def _manifest() -> dict[str, Any]:
     from orchestration.dbt_project import DBT_MANIFEST
 
@@ -572,15 +654,16 @@ def _rerate(s: Settings, scenario: str, models: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def _keep_results(s: Settings, scenario: str, periods: list[str]) -> None:
+def _keep_results(s: Settings, scenario: str, periods: list[str], fingerprint: str) -> None:
     from orchestration.warehouse import connect
 
     marks = ", ".join("?" for _ in periods)
     w = WORK_SCHEMA
     with connect(s.warehouse) as con:
         con.begin()
-        for table in ("invoices", "invoice_lines", "margin_rows"):
+        for table in ("invoices", "invoice_lines", "margin_rows", "rerated"):
             con.execute(f"delete from scenarios.{table} where scenario = ?", [scenario])
+        con.execute("insert into scenarios.rerated values (?, ?)", [scenario, fingerprint])
         con.execute(
             f"""insert into scenarios.invoices
             select ?, invoice_id, customer_id, period, period_start, period_end, currency,
@@ -611,9 +694,11 @@ def _keep_results(s: Settings, scenario: str, periods: list[str]) -> None:
 @dataclass
 class ScenarioRun:
     scenarios: list[str]
-    seconds: dict[str, float]  # per re-rated scenario (baseline included): the dbt run
+    seconds: dict[str, float]  # per re-rated scenario (baseline included): dbt run + keeping
     marts_seconds: float
     total_seconds: float
+    reused: list[str] = field(default_factory=list)  # kept rows stand: inputs unchanged
+    fingerprint_seconds: float = 0.0
 
 
 def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
@@ -640,15 +725,30 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
             )
     chosen = [sc for sc in scenarios if not only or sc.scenario in only]
     seconds: dict[str, float] = {}
+    reused: list[str] = []
+    fingerprint_seconds = 0.0
     if chosen:
-        models = chain_models(_manifest())
+        manifest = _manifest()
+        models = chain_models(manifest)
         # the baseline's rows serve every scenario, run now or before
         all_periods = sorted({p for sc in scenarios for p in sc.periods()})
-        seconds[BASELINE] = _rerate(s, BASELINE, models)
-        _keep_results(s, BASELINE, all_periods)
-        for sc in chosen:
-            seconds[sc.scenario] = _rerate(s, sc.scenario, models)
-            _keep_results(s, sc.scenario, sc.periods())
+        todo = [(BASELINE, all_periods), *((sc.scenario, sc.periods()) for sc in chosen)]
+        t0 = time.perf_counter()
+        with connect(s.warehouse) as con:
+            inputs = inputs_fingerprint(con, manifest, models)
+            prints = {name: scenario_fingerprint(con, inputs, name, p) for name, p in todo}
+            kept = dict(
+                con.execute("select scenario, fingerprint from scenarios.rerated").fetchall()
+            )
+        fingerprint_seconds = time.perf_counter() - t0
+        for name, periods in todo:
+            if kept.get(name) == prints[name]:
+                reused.append(name)
+                continue
+            t0 = time.perf_counter()
+            _rerate(s, name, models)
+            _keep_results(s, name, periods, prints[name])
+            seconds[name] = time.perf_counter() - t0
     marts_started = time.perf_counter()
     if scenarios or had_results:  # no scenario now nor before: nothing to build (a run's cost)
         # its own target dir: the main build's run_results.json (stage times) stays as it is
@@ -669,6 +769,8 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
         seconds={k: round(v, 3) for k, v in seconds.items()},
         marts_seconds=round(time.perf_counter() - marts_started, 3),
         total_seconds=round(time.perf_counter() - started, 3),
+        reused=reused,
+        fingerprint_seconds=round(fingerprint_seconds, 3),
     )
 
 

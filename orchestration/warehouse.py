@@ -533,6 +533,10 @@ SCENARIO_DDL = [
     dimensions VARCHAR, quantity DECIMAL(38, 9), unit_price DECIMAL(38, 12),
     amount DECIMAL(38, 2), plan_code VARCHAR, plan_version INTEGER
 )""",
+    # the inputs fingerprint each kept scenario (and the baseline) was re-rated from
+    """CREATE TABLE IF NOT EXISTS scenarios.rerated (
+    scenario VARCHAR, fingerprint VARCHAR
+)""",
     """CREATE TABLE IF NOT EXISTS scenarios.margin_rows (
     scenario VARCHAR, customer_id VARCHAR, period VARCHAR, provider VARCHAR, model VARCHAR,
     feature VARCHAR, revenue DECIMAL(38, 2), cogs_direct DECIMAL(38, 2),

@@ -142,6 +142,35 @@ def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     )
     assert f"marginal_to_full={stored['marginal_to_full']}" in out
     assert any(line.startswith("no new data (total)") for line in out)
+    # the pricing lab: one scenario over the bench's month, beside the full run's rating stage
+    sc = stored["scenario"]
+    assert sc["detail"]["scenario"] == bench.BENCH_SCENARIO
+    assert sc["detail"]["month"] == "2026-10"
+    assert sc["detail"]["scenarios"] == [bench.BENCH_SCENARIO]
+    assert set(sc["stages"]) == {
+        "inputs fingerprint",
+        "baseline re-rating",
+        "scenario re-rating",
+        "scenario marts",
+    }
+    assert sc["stages"]["scenario re-rating"] > 0
+    assert sc["stages"]["baseline re-rating"] > 0  # no scenario before: the baseline too
+    # once more with nothing changed: neither is re-rated
+    again = stored["scenario_again"]
+    assert again["detail"]["reused"] == ["current", bench.BENCH_SCENARIO]
+    assert again["stages"]["baseline re-rating"] == again["stages"]["scenario re-rating"] == 0
+    assert any(
+        line.startswith("  kept (not re-rated): current, " + bench.BENCH_SCENARIO) for line in out
+    )
+    assert stored["scenario_to_rating"] == round(
+        sc["stages"]["scenario re-rating"] / stored["full"]["stages"]["rating"], 3
+    )
+    assert any(line.startswith("scenario (total)") for line in out)
+    assert any(
+        line.startswith("scenario re-rating ")
+        and f"scenario_to_rating={stored['scenario_to_rating']} (target <= 1)" in line
+        for line in out
+    )
 
     data = bench.data_dir_for(
         tmp_path / "work", events=3000, days=13, customers=8, seed=bench.DEFAULT_SEED
@@ -159,5 +188,15 @@ def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
             "select count(*) filter (not is_duplicate), count(*) filter (is_duplicate) "
             "from raw.usage_events"
         ).fetchone()  # type: ignore[misc]
+        # the scenario re-rated the bench's month: its invoices (and the baseline's) are kept
+        kept = con.execute(
+            "select scenario, list(distinct period order by period), count(*) "
+            "from scenarios.invoices group by scenario order by scenario"
+        ).fetchall()
+    assert [(k[0], k[1]) for k in kept] == [
+        (bench.BENCH_SCENARIO, ["2026-10"]),
+        ("current", ["2026-10"]),
+    ]
+    assert kept[0][2] == kept[1][2] > 0
     assert loaded == truth["totals"]["loaded_rows"]
     assert dupes == truth["totals"]["duplicate_rows"]

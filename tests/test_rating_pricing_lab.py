@@ -408,6 +408,52 @@ def test_simulate_cli_prints_the_headline_and_writes_the_csv(lab: Settings) -> N
     assert "unknown scenario 'nope'" in bad.output
 
 
+def test_unchanged_inputs_keep_the_rows_a_changed_scenario_is_rerated(lab: Settings) -> None:
+    """The pipeline's run re-rated every scenario; with nothing changed since, a re-run keeps
+    every kept row (no dbt run). A changed plan file re-rates its scenario only (the baseline's
+    inputs did not change): startup_cut with fee 69.00 instead of 79.00: cus_a 69.00 + 2.50 +
+    4.00 = 75.50, tax 20% 15.10, total 90.60; cus_b 69.00 + 9.88 = 78.88."""
+    from orchestration.scenarios import run_scenarios
+
+    def totals() -> list[tuple[Any, ...]]:
+        return query(
+            lab,
+            "select scenario, customer_id, total from scenarios.invoices "
+            "where scenario in ('current', 'startup_cut') and customer_id in ('cus_a', 'cus_b') "
+            "order by all",
+        )
+
+    before = totals()
+    assert before == [
+        ("current", "cus_a", D("127.80")),
+        ("current", "cus_b", D("111.35")),
+        ("startup_cut", "cus_a", D("102.60")),
+        ("startup_cut", "cus_b", D("88.88")),
+    ]
+    run = run_scenarios(lab, only=["startup_cut"])
+    assert run.seconds == {}
+    assert run.reused == ["current", "startup_cut"]
+    assert totals() == before
+    plan_file = lab.reference_dir / "scenarios" / "plans" / "pro_v1_startup.yml"
+    original = plan_file.read_text()
+    try:
+        plan_file.write_text(original.replace("79.00", "69.00"))
+        run = run_scenarios(lab, only=["startup_cut"])
+        assert list(run.seconds) == ["startup_cut"]
+        assert run.reused == ["current"]
+        assert totals() == [
+            ("current", "cus_a", D("127.80")),
+            ("current", "cus_b", D("111.35")),
+            ("startup_cut", "cus_a", D("90.60")),
+            ("startup_cut", "cus_b", D("78.88")),
+        ]
+    finally:
+        plan_file.write_text(original)
+        run = run_scenarios(lab, only=["startup_cut"])
+    assert list(run.seconds) == ["startup_cut"]
+    assert totals() == before
+
+
 def test_invalid_scenario_names_the_file_and_key(tmp_path: Path) -> None:
     from orchestration.scenarios import load_scenarios
     from orchestration.warehouse import connect, ensure_schema

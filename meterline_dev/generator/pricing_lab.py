@@ -66,24 +66,39 @@ def starter_plus(starter: dict[str, Any]) -> dict[str, Any]:
     return plan
 
 
-def write_demo_scenarios(ref: Path, plans: list[dict[str, Any]]) -> None:
+def write_flagship_output_cut(
+    ref: Path,
+    plans: list[dict[str, Any]],
+    periods: dict[str, str] = PERIODS,
+    scenario: str = "flagship_output_cut",
+) -> Path:
+    """reference/scenarios/<scenario>.yml (and its plan files): the flagship output price cut
+    on every plan, for every customer, over ``periods``. The benchmark writes one over its
+    month (orchestration/bench.py)."""
     root = ref / "scenarios"
     files = []
     for plan in flagship_cut_plans(plans):
-        name = f"plans/{plan['code']}_v{plan['version']}_flagship_output_cut.yml"
+        name = f"plans/{plan['code']}_v{plan['version']}_{scenario}.yml"
         _dump(root / name, plan)
         files.append(name)
+    path = root / f"{scenario}.yml"
     _dump(
-        root / "flagship_output_cut.yml",
+        path,
         {
             "name": "Flagship output price -20%",
             "description": "Cut the output-token price of gpt-4o* by 20% on every plan: who "
             "falls below their segment's margin target?",
-            "periods": PERIODS,
+            "periods": periods,
             "plans": files,
             "customers": "all",
         },
     )
+    return path
+
+
+def write_demo_scenarios(ref: Path, plans: list[dict[str, Any]]) -> None:
+    root = ref / "scenarios"
+    write_flagship_output_cut(ref, plans)
     starter = next(p for p in plans if p["code"] == "starter")
     _dump(root / "plans/starter_plus_v1.yml", starter_plus(starter))
     _dump(

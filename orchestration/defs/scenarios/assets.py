@@ -74,6 +74,7 @@ def pricing_lab_scenarios(meterline: MeterlineResource):  # type: ignore[no-unty
         "scenarios": ", ".join(run.scenarios) or "none",
         "seconds": run.total_seconds,
         "rerate_seconds": ", ".join(f"{k}={v}" for k, v in run.seconds.items()),
+        "reused": ", ".join(run.reused) or "none",
     }
     for key in SCENARIO_KEYS:
         yield dg.MaterializeResult(asset_key=key, metadata=meta)
