@@ -435,8 +435,8 @@ BENCH_SCENARIO = "bench_flagship_output_cut"
 def write_bench_scenario(data: Path, month: str) -> str:
     """reference/scenarios/<BENCH_SCENARIO>.yml: the demo's flagship output cut over ``month``
     (YYYY-MM) for every customer, on the generator's plans (those of the bench data)."""
-    from orchestration.generator.pricing_lab import write_flagship_output_cut
-    from orchestration.generator.reference import plans
+    from meterline_dev.generator.pricing_lab import write_flagship_output_cut
+    from meterline_dev.generator.reference import plans
 
     root = data / "reference" / "scenarios"
     shutil.rmtree(root, ignore_errors=True)

@@ -74,7 +74,7 @@ def write_flagship_output_cut(
 ) -> Path:
     """reference/scenarios/<scenario>.yml (and its plan files): the flagship output price cut
     on every plan, for every customer, over ``periods``. The benchmark writes one over its
-    month (orchestration/bench.py)."""
+    month (meterline_dev/bench.py)."""
     root = ref / "scenarios"
     files = []
     for plan in flagship_cut_plans(plans):
