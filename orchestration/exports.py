@@ -242,7 +242,9 @@ select
     i.customer_name, coalesce(i.issue_date, cast(i.issued_at as date)) as issue_date,
     i.due_date, i.timezone,
     l.subscription_id, l.plan_code, l.plan_version, l.plan_name, l.charge_model, l.price_per,
-    l.free_units, l.billable_quantity, l.package_size, l.price_basis
+    l.free_units, l.billable_quantity, l.package_size, l.price_basis,
+    -- accounts (issue 22): whose usage the line is (a child billed to this invoice's customer)
+    coalesce(l.usage_customer_id, l.customer_id) as usage_customer_id
 from ledger.issued_invoice_lines as l
 inner join ledger.issued_invoices as i
     on l.invoice_number = i.invoice_number

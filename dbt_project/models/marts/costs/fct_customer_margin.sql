@@ -29,9 +29,11 @@ cogs as (
 
 cogs_by_period as (
 
+    -- the account roll-up (issue 22): a child billed to its parent's invoice has no revenue of
+    -- its own, so its COGS count in its parent's margin (its own COGS stay in fct_cogs_daily)
     select
-        customer_id,
-        period,
+        coalesce(account_of.billing_customer_id, cogs.customer_id) as customer_id,
+        cogs.period,
         {{ sum_or_null(
             "case when pool_kind = 'direct' then allocated_amount_reporting else 0 end"
         ) }} as cogs_direct,
@@ -45,7 +47,9 @@ cogs_by_period as (
         max(case when fx_status = 'converted' then 1 else 0 end) = 1 as is_converted
 
     from cogs
-    group by customer_id, period
+    left join customers as account_of
+        on cogs.customer_id = account_of.customer_id
+    group by coalesce(account_of.billing_customer_id, cogs.customer_id), cogs.period
 
 ),
 
