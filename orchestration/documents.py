@@ -190,8 +190,7 @@ def _groups(
                 title=f"{plan}{version}",
                 subtitle=f"subscription {row['subscription_id']}" if row["subscription_id"] else "",
                 account=account,
-                account_header=bool(account)
-                and all(g.account != account for g in groups.values()),
+                account_header=bool(account) and all(g.account != account for g in groups.values()),
             )
             sums[key] = Decimal(0)
         group = groups[key]
