@@ -96,6 +96,8 @@ LINE_EXTRA_COLUMNS: tuple[str, ...] = (
     "billable_quantity",
     "package_size",
     "price_basis",
+    # accounts (issue 22): whose usage the line is (a child billed to the invoice's customer)
+    "usage_customer_id",
 )
 SUMMARY_EXTRA_COLUMNS: tuple[str, ...] = (
     "customer_name",
@@ -128,6 +130,7 @@ TEXT_LINE_COLUMNS = frozenset(
         "plan_name",
         "charge_model",
         "price_basis",
+        "usage_customer_id",
     }
 )
 TEXT_SUMMARY_COLUMNS = frozenset(

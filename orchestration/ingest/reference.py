@@ -403,6 +403,7 @@ def _cross_checks(
     if check_customers:
         _account_checks(csv_rows["customers"][0], customers, currency, problems)
 
+    billed_up = {r["customer_id"] for r in customers if r.get("bill_to_parent") == "true"}
     for kind in ("subscriptions", "contracts", "credit_grants", "budgets"):
         if kind not in csv_rows or not check_customers:
             continue
@@ -414,6 +415,15 @@ def _cross_checks(
                     file.rel_path,
                     f"row {r['row_number']}",
                     f"column 'customer_id': unknown customer {cid!r} (not in customers.csv)",
+                )
+            elif cid and kind in ("contracts", "credit_grants") and cid in billed_up:
+                # accounts (issue 22): the parent's contract and credits cover a billed child
+                problems.add(
+                    file.rel_path,
+                    f"row {r['row_number']}",
+                    f"column 'customer_id': customer {cid!r} is billed to its parent "
+                    "(customers.csv bill_to_parent): put its contract or credit grant on the "
+                    "parent, whose invoice carries its usage",
                 )
             elif cid:
                 _minor_unit_check(file, r, kind, currency[cid], problems)
