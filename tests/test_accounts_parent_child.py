@@ -14,6 +14,7 @@ cus_child_b from 2026-10-11 (21 of 31 days). October usage (gpt-4o input tokens,
     cus_solo     2,000,000 tokens                -> 5.00
 The parent has a contract (2026-10-01, no end): 10 % usage discount and a monthly minimum
 commitment of 500.00; and a prepaid credit grant of 50.00 (granted 2026-09-01, no expiry).
+cus_child_b has a prepaid grant of 10.00 (priority 2): a billed child's grant is the account's.
 
 Parent invoice 2026-10 (the account: parent + children billed to it), each line rounded once:
     own:      1 subscription 100.00   2 tokens 2.50
@@ -23,8 +24,8 @@ Parent invoice 2026-10 (the account: parent + children billed to it), each line 
     8 discount  -round(21.25 x 10 %) = -2.125 -> -2.13 (half away from zero)
     committed spend 267.74 + 21.25 - 2.13 = 286.86
     9 minimum commitment 500.00 - 286.86 = 213.14;  subtotal 500.00
-    10 credit  -min(500.00, 50.00) = -50.00;  taxable 450.00
-    11 tax     450.00 x 10 % = 45.00;  total 495.00
+    10 credit  -min(500.00, 50.00 + 10.00) = -60.00;  taxable 440.00
+    11 tax     440.00 x 10 % = 44.00;  total 484.00
 The children get no invoice. cus_solo (bill_to_parent false) is billed alone, without the
 parent's contract: 100.00 + 5.00 = 105.00, tax 20 % 21.00, total 126.00.
 
@@ -172,7 +173,16 @@ def account() -> Scenario:
                 "expires_at": "",
                 "priority": "1",
                 "kind": "paid",
-            }
+            },
+            {
+                "grant_id": "grant_child_b",
+                "customer_id": B,
+                "amount": "10.00",
+                "granted_at": "2026-09-01",
+                "expires_at": "",
+                "priority": "2",
+                "kind": "paid",
+            },
         ],
         events=[
             _tokens("p1", P, 1_000_000),
@@ -221,8 +231,8 @@ def test_the_parent_invoice_carries_its_children_grouped(built: Settings) -> Non
         (7, B, "usage", D("500000"), D("1.25")),
         (8, P, "discount", None, D("-2.13")),
         (9, P, "minimum_commitment", None, D("213.14")),
-        (10, P, "credit", None, D("-50.00")),
-        (11, P, "tax", D("450"), D("45.00")),
+        (10, P, "credit", None, D("-60.00")),
+        (11, P, "tax", D("440"), D("44.00")),
     ]
     keys = query(
         built,
@@ -239,8 +249,8 @@ def test_the_parent_contract_and_credit_apply_to_the_account(built: Settings) ->
         "subtotal, credit_total, taxable_amount, tax_total, total, line_count "
         f"from marts.fct_invoices where period = '{PERIOD}' order by customer_id",
     ) == [
-        (P, D("267.74"), D("21.25"), D("-2.13"), D("213.14"), D("500.00"), D("50.00"),
-         D("450.00"), D("45.00"), D("495.00"), 11),
+        (P, D("267.74"), D("21.25"), D("-2.13"), D("213.14"), D("500.00"), D("60.00"),
+         D("440.00"), D("44.00"), D("484.00"), 11),
         (SOLO, D("100.00"), D("5.00"), D("0.00"), D("0.00"), D("105.00"), D("0.00"),
          D("105.00"), D("21.00"), D("126.00"), 3),
     ]  # fmt: skip
@@ -287,7 +297,16 @@ def test_close_issues_one_invoice_per_account(built: Settings) -> None:
     assert query(
         built,
         "select invoice_number, customer_id, total from ledger.issued_invoices order by 1",
-    ) == [("INV-202610-00001", P, D("495.00")), ("INV-202610-00002", SOLO, D("126.00"))]
+    ) == [("INV-202610-00001", P, D("484.00")), ("INV-202610-00002", SOLO, D("126.00"))]
+    # the child's grant burned on its parent's invoice, as the ledger recorded it
+    assert query(
+        built,
+        "select invoice_number, customer_id, grant_id, burned from ledger.issued_credit_burns "
+        "order by grant_id",
+    ) == [
+        ("INV-202610-00001", P, "grant_child_b", D("10.00")),
+        ("INV-202610-00001", P, "grant_parent", D("50.00")),
+    ]
     out: Path = built.exports_dir / "invoices" / PERIOD
     rows = list(
         csv.DictReader(io.StringIO((out / "INV-202610-00001.csv").read_text(encoding="utf-8-sig")))
@@ -302,13 +321,13 @@ def test_close_issues_one_invoice_per_account(built: Settings) -> None:
         ("7", B, "usage", "1.25"),
         ("8", P, "discount", "-2.13"),
         ("9", P, "minimum_commitment", "213.14"),
-        ("10", P, "credit", "-50.00"),
-        ("11", P, "tax", "45.00"),
+        ("10", P, "credit", "-60.00"),
+        ("11", P, "tax", "44.00"),
     ]
     html = (out / "INV-202610-00001.html").read_text(encoding="utf-8")
     assert html.count("Billed to this account: usage of") == 2
     assert html.index(f"usage of {A}") < html.index(f"usage of {B}")
-    assert "495.00" in html
+    assert "484.00" in html
 
 
 # --------------------------------------------------------------------------- refused at load
@@ -351,19 +370,15 @@ def test_bill_to_parent_needs_a_parent_and_one_level(tmp_settings: Settings) -> 
     ]
 
 
-def test_a_contract_or_grant_on_a_billed_child_is_refused(tmp_settings: Settings) -> None:
+def test_a_contract_on_a_billed_child_is_refused(tmp_settings: Settings) -> None:
     lines = _refused(
         tmp_settings,
         "cus_acme,Acme,USD,UTC,0,,cus_beta,,true\ncus_beta,Beta,USD,UTC,0,,,,\n"
         "cus_euro,Euro GmbH,EUR,Europe/Berlin,0.19,,,,\n",
     )
-    problem = (
-        "column 'customer_id': customer 'cus_acme' is billed to its parent (customers.csv "
-        "bill_to_parent): put its contract or credit grant on the parent, whose invoice carries "
-        "its usage"
-    )
-    # the reference set's contract and credit grant are both cus_acme's
+    # the reference set's contract is cus_acme's (its credit grant is accepted: the account's)
     assert lines == [
-        f"reference/contracts.csv: row 1: {problem}",
-        f"reference/credit_grants.csv: row 1: {problem}",
+        "reference/contracts.csv: row 1: column 'customer_id': customer 'cus_acme' is billed to "
+        "its parent (customers.csv bill_to_parent): put its contract on the parent, whose "
+        "invoice carries its usage"
     ]

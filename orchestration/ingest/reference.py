@@ -416,14 +416,15 @@ def _cross_checks(
                     f"row {r['row_number']}",
                     f"column 'customer_id': unknown customer {cid!r} (not in customers.csv)",
                 )
-            elif cid and kind in ("contracts", "credit_grants") and cid in billed_up:
-                # accounts (issue 22): the parent's contract and credits cover a billed child
+            elif cid and kind == "contracts" and cid in billed_up:
+                # accounts (issue 22): the parent's contract covers a billed child's spend (a
+                # child's credit grant is the account's: it burns on the parent's invoice)
                 problems.add(
                     file.rel_path,
                     f"row {r['row_number']}",
                     f"column 'customer_id': customer {cid!r} is billed to its parent "
-                    "(customers.csv bill_to_parent): put its contract or credit grant on the "
-                    "parent, whose invoice carries its usage",
+                    "(customers.csv bill_to_parent): put its contract on the parent, whose "
+                    "invoice carries its usage",
                 )
             elif cid:
                 _minor_unit_check(file, r, kind, currency[cid], problems)

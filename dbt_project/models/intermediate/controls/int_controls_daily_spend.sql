@@ -117,23 +117,27 @@ usage_days as (
 
 ),
 
+account_members as (
+
+    select distinct
+        customer_id,
+        billing_customer_id
+    from periods
+
+),
+
 -- the usage of the whole account (the customer and the children billed to it) per day
 account_usage_days as (
 
     select
-        accounts.billing_customer_id,
+        account_members.billing_customer_id,
         usage_days.spend_date,
         sum(usage_days.usage_amount) as usage_amount
 
     from usage_days
-    inner join (
-        select distinct
-            periods.customer_id,
-            periods.billing_customer_id
-        from periods
-    ) as accounts
-        on usage_days.customer_id = accounts.customer_id
-    group by accounts.billing_customer_id, usage_days.spend_date
+    inner join account_members
+        on usage_days.customer_id = account_members.customer_id
+    group by account_members.billing_customer_id, usage_days.spend_date
 
 ),
 
