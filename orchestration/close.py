@@ -326,7 +326,8 @@ select
     cast(l.free_units as decimal(38, 9)),
     cast(l.billable_quantity as decimal(38, 9)),
     cast(l.package_size as decimal(38, 9)),
-    l.price_basis
+    l.price_basis,
+    l.usage_customer_id
 from marts.fct_invoice_lines as l
 inner join close_numbered as n on l.invoice_id = n.invoice_id
 order by n.issued_number, l.line_no

@@ -6,7 +6,9 @@ issue), the customer, the invoice number, issue and due dates, the period (first
 inclusive, in the customer's time zone), the totals by type, then the lines grouped by
 subscription (plan name and version) and, within it, by charge (meter), each with its quantity,
 unit, unit price, price basis and amount; then the invoice-level lines (adjustments, discount,
-minimum commitment, credits, tax) and the total due.
+minimum commitment, credits, tax) and the total due. A parent's invoice carrying children
+billed to it (accounts, issue 22) shows each child's subscriptions under a header naming the
+child, after the parent's own.
 
 Deterministic: no wall clock, no random identifiers; WeasyPrint writes no creation date, so the
 same ledger (and the same fonts) gives the same bytes. Text from reference data is escaped
@@ -47,7 +49,8 @@ LINES_SQL = """
 select
     l.invoice_number, l.line_no, l.line_type, l.description, l.meter_code, l.dimensions,
     l.quantity, l.unit, l.unit_price, l.amount, l.subscription_id, l.plan_code,
-    l.plan_version, l.plan_name, l.charge_model, l.price_per, l.free_units, l.price_basis
+    l.plan_version, l.plan_name, l.charge_model, l.price_per, l.free_units, l.price_basis,
+    coalesce(l.usage_customer_id, l.customer_id) as usage_customer_id, l.customer_id
 from ledger.issued_invoice_lines as l
 inner join ledger.issued_invoices as i on l.invoice_number = i.invoice_number
 where i.period = ?
@@ -125,6 +128,10 @@ class Group:
     subtitle: str
     charges: list[Charge] = field(default_factory=list)
     total: str = ""
+    # accounts (issue 22): the child whose usage the group is, when billed to this invoice's
+    # customer ("" = the customer's own); the document heads each child's groups with it
+    account: str = ""
+    account_header: bool = False
 
 
 def _label(description: str, basis: str | None) -> str:
@@ -173,13 +180,17 @@ def _groups(
         if row["line_type"] not in ("subscription", "usage"):
             others.append(_line(row, currency))
             continue
-        key = row["subscription_id"] or row["plan_code"] or ""
+        usage_customer = row.get("usage_customer_id") or row.get("customer_id")
+        account = usage_customer if usage_customer != row.get("customer_id") else ""
+        key = account + "|" + (row["subscription_id"] or row["plan_code"] or "")
         if key not in groups:
             plan = row["plan_name"] or row["plan_code"] or "Plan"
             version = f" v{row['plan_version']}" if row["plan_version"] is not None else ""
             groups[key] = Group(
                 title=f"{plan}{version}",
                 subtitle=f"subscription {row['subscription_id']}" if row["subscription_id"] else "",
+                account=account,
+                account_header=bool(account) and all(g.account != account for g in groups.values()),
             )
             sums[key] = Decimal(0)
         group = groups[key]

@@ -96,6 +96,8 @@ LINE_EXTRA_COLUMNS: tuple[str, ...] = (
     "billable_quantity",
     "package_size",
     "price_basis",
+    # accounts (issue 22): whose usage the line is (a child billed to the invoice's customer)
+    "usage_customer_id",
 )
 SUMMARY_EXTRA_COLUMNS: tuple[str, ...] = (
     "customer_name",
@@ -128,6 +130,7 @@ TEXT_LINE_COLUMNS = frozenset(
         "plan_name",
         "charge_model",
         "price_basis",
+        "usage_customer_id",
     }
 )
 TEXT_SUMMARY_COLUMNS = frozenset(
@@ -242,7 +245,9 @@ select
     i.customer_name, coalesce(i.issue_date, cast(i.issued_at as date)) as issue_date,
     i.due_date, i.timezone,
     l.subscription_id, l.plan_code, l.plan_version, l.plan_name, l.charge_model, l.price_per,
-    l.free_units, l.billable_quantity, l.package_size, l.price_basis
+    l.free_units, l.billable_quantity, l.package_size, l.price_basis,
+    -- accounts (issue 22): whose usage the line is (a child billed to this invoice's customer)
+    coalesce(l.usage_customer_id, l.customer_id) as usage_customer_id
 from ledger.issued_invoice_lines as l
 inner join ledger.issued_invoices as i
     on l.invoice_number = i.invoice_number

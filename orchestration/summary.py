@@ -407,6 +407,10 @@ def _margin_and_alerts(con: duckdb.DuckDBPyConnection, period: str) -> list[Tabl
         con, "marts", "fct_customer_margin"
     ):
         out.append(_currencies(con, period))
+    if "fct_invoice_lines" in marts and "usage_customer_id" in _columns(
+        con, "marts", "fct_invoice_lines"
+    ):
+        out.append(_accounts(con, period))
     if "fct_spend_alerts" in marts:
         rows = con.execute(ALERTS_SQL, {"period": period}).fetchall()
         if not rows:
@@ -431,6 +435,61 @@ def _margin_and_alerts(con: duckdb.DuckDBPyConnection, period: str) -> list[Tabl
                 )
             )
     return out
+
+
+ACCOUNTS_SQL = """
+with
+
+child_lines as (
+
+    select
+        invoice_id,
+        usage_customer_id,
+        count(*) as line_count,
+        sum(amount) as amount
+    from marts.fct_invoice_lines
+    where period = $period and usage_customer_id <> customer_id
+    group by invoice_id, usage_customer_id
+
+)
+
+select
+    invoices.customer_id,
+    coalesce(customers.customer_name, invoices.customer_id),
+    coalesce(invoices.invoice_number, 'draft'),
+    invoices.currency,
+    string_agg(
+        child_lines.usage_customer_id || ' (' || child_lines.line_count || ' lines, '
+        || cast(child_lines.amount as varchar) || ')',
+        ', ' order by child_lines.usage_customer_id
+    ),
+    invoices.total
+from child_lines
+inner join marts.fct_invoices as invoices on child_lines.invoice_id = invoices.invoice_id
+left join staging.stg_reference__customers as customers
+    on invoices.customer_id = customers.customer_id
+group by all
+order by invoices.customer_id
+"""
+
+
+def _accounts(con: duckdb.DuckDBPyConnection, period: str) -> Table | str:
+    """Accounts (issue 22): which parent invoice carries which children (customers.csv
+    bill_to_parent), with the children's lines and amounts before account-level lines."""
+    rows = con.execute(ACCOUNTS_SQL, {"period": period}).fetchall()
+    if not rows:
+        return f"accounts {period}: no child billed to its parent (customers.csv bill_to_parent)"
+    shown = [
+        (f"{name} ({cid})" if name != cid else cid, number, children, f"{cur} {money(total, cur)}")
+        for cid, name, number, cur, children, total in rows
+    ]
+    return _table(
+        f"accounts {period}: children billed on their parent's invoice (customers.csv "
+        "bill_to_parent; lines grouped by child, the parent's contract and credits over the "
+        "account)",
+        ["parent", "invoice", "children (their lines, amount)", "invoice total"],
+        shown,
+    )
 
 
 def _currencies(con: duckdb.DuckDBPyConnection, period: str) -> Table | str:

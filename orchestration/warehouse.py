@@ -280,6 +280,8 @@ DDL: list[str] = [
     # added after the first release: a warehouse created before it gets the column (NULL = the
     # default terms, 30 days)
     "ALTER TABLE raw.customers ADD COLUMN IF NOT EXISTS payment_terms_days VARCHAR",
+    # accounts (issue 22): true = billed on the parent's invoice; NULL/empty = false
+    "ALTER TABLE raw.customers ADD COLUMN IF NOT EXISTS bill_to_parent VARCHAR",
     f"""CREATE TABLE IF NOT EXISTS raw.subscriptions (
     {_LINEAGE},
     subscription_id VARCHAR, customer_id VARCHAR, plan_code VARCHAR, start_date VARCHAR,
@@ -495,6 +497,9 @@ LEFT JOIN (
             "billable_quantity DECIMAL(38,9)",  # quantity - free units (fee: active days)
             "package_size DECIMAL(38,9)",
             "price_basis VARCHAR",  # the line's arithmetic as text (tiers, packages, rates)
+            # accounts (issue 22): the customer whose usage the line is (a child billed to its
+            # parent's invoice; else the invoice's customer)
+            "usage_customer_id VARCHAR",
         )
     ),
 ]

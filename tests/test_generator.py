@@ -118,6 +118,7 @@ def test_reference_csvs_have_the_documented_columns(data_dir: Path) -> None:
             "parent_customer_id",
             "billing_email",
             "payment_terms_days",  # optional extension (invoice due dates), documented
+            "bill_to_parent",  # optional extension (accounts, issue 22), documented
         ],
         "subscriptions.csv": [
             "subscription_id",
@@ -171,6 +172,10 @@ def test_reference_csvs_have_the_documented_columns(data_dir: Path) -> None:
     assert {c["currency"] for c in customers} == {"USD", "JPY"}  # one customer in yen
     parents = [c["parent_customer_id"] for c in customers if c["parent_customer_id"]]
     assert len(parents) == 1 and parents[0] in ids
+    # accounts (issue 22): the child (cus_nakatomi in the default demo) is billed on its
+    # parent's invoice
+    assert [c["bill_to_parent"] for c in customers if c["parent_customer_id"]] == ["true"]
+    assert {c["bill_to_parent"] for c in customers if not c["parent_customer_id"]} == {""}
 
     _, subs = _csv(data_dir / "reference" / "subscriptions.csv")
     by_customer = defaultdict(list)

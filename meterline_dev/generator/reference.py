@@ -409,6 +409,7 @@ def write_reference(
             "parent_customer_id",
             "billing_email",
             "payment_terms_days",
+            "bill_to_parent",
         ),
         [
             {
@@ -422,6 +423,8 @@ def write_reference(
                 "billing_email": f"billing@{c.customer_id[4:]}.example.com",
                 # enterprise customers negotiate longer terms; everyone else pays in 14 days
                 "payment_terms_days": "30" if c.segment == "enterprise" else "14",
+                # accounts (issue 22): the child's usage is billed on its parent's invoice
+                "bill_to_parent": "true" if c.parent_customer_id else "",
             }
             for c in cs
         ],

@@ -319,6 +319,49 @@ def _minor_unit_check(
             )
 
 
+def _account_checks(
+    file: RawFile,
+    customers: list[dict[str, str | None]],
+    currency: dict[str | None, str],
+    problems: _Problems,
+) -> None:
+    """Accounts (issue 22): ``bill_to_parent=true`` puts a child's usage on its parent's invoice.
+    It needs a parent, one level only (the parent is not itself billed to a parent, so no cycle),
+    and the parent's currency (the invoice is in one currency)."""
+    billed_up = {r["customer_id"] for r in customers if r.get("bill_to_parent") == "true"}
+    for r in customers:
+        if r.get("bill_to_parent") != "true":
+            continue
+        n = f"row {r['row_number']}"
+        cid, parent = r["customer_id"], r.get("parent_customer_id")
+        if not parent:
+            problems.add(
+                file.rel_path,
+                n,
+                f"column 'bill_to_parent': customer {cid!r} is billed to its parent but has no "
+                "parent_customer_id",
+            )
+        elif parent == cid:
+            problems.add(
+                file.rel_path, n, f"column 'parent_customer_id': customer {cid!r} is its own parent"
+            )
+        elif parent in billed_up:
+            problems.add(
+                file.rel_path,
+                n,
+                f"column 'bill_to_parent': parent {parent!r} of {cid!r} is itself billed to its "
+                "parent (accounts have one level: bill the children to the top parent)",
+            )
+        elif parent in currency and currency[parent] != currency[cid]:
+            problems.add(
+                file.rel_path,
+                n,
+                f"column 'currency': customer {cid!r} ({currency[cid]}) is billed to parent "
+                f"{parent!r} ({currency[parent]}): a child billed to its parent must have the "
+                "parent's currency",
+            )
+
+
 def _cross_checks(
     csv_rows: dict[str, tuple[RawFile, list[dict[str, str | None]]]],
     plans: list[tuple[RawFile, YamlRows]],
@@ -357,7 +400,10 @@ def _cross_checks(
                 f"row {f_pr['row_number']}",
                 f"column 'parent_customer_id': unknown customer {parent!r}",
             )
+    if check_customers:
+        _account_checks(csv_rows["customers"][0], customers, currency, problems)
 
+    billed_up = {r["customer_id"] for r in customers if r.get("bill_to_parent") == "true"}
     for kind in ("subscriptions", "contracts", "credit_grants", "budgets"):
         if kind not in csv_rows or not check_customers:
             continue
@@ -369,6 +415,16 @@ def _cross_checks(
                     file.rel_path,
                     f"row {r['row_number']}",
                     f"column 'customer_id': unknown customer {cid!r} (not in customers.csv)",
+                )
+            elif cid and kind == "contracts" and cid in billed_up:
+                # accounts (issue 22): the parent's contract covers a billed child's spend (a
+                # child's credit grant is the account's: it burns on the parent's invoice)
+                problems.add(
+                    file.rel_path,
+                    f"row {r['row_number']}",
+                    f"column 'customer_id': customer {cid!r} is billed to its parent "
+                    "(customers.csv bill_to_parent): put its contract on the parent, whose "
+                    "invoice carries its usage",
                 )
             elif cid:
                 _minor_unit_check(file, r, kind, currency[cid], problems)

@@ -65,11 +65,14 @@ CSV_SPECS: tuple[CsvSpec, ...] = (
             "parent_customer_id",
             "billing_email",
             "payment_terms_days",  # optional: days from issue to due date, default 30
+            # optional: true = the customer's usage is billed on its parent's invoice (accounts)
+            "bill_to_parent",
         ),
         required_columns=("customer_id", "name", "currency", "timezone", "tax_rate"),
         not_null=("customer_id", "name"),
         key=("customer_id",),
         formats={"currency": "currency", "tax_rate": "decimal", "payment_terms_days": "int"},
+        enums={"bill_to_parent": ("true", "false")},
         timezones=("timezone",),
     ),
     CsvSpec(

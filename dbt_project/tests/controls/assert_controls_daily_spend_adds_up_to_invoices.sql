@@ -1,5 +1,6 @@
 -- For every finished period of a draft invoice, the days of fct_customer_daily_spend add up to
--- the invoice's fees + usage + discount, to the cent.
+-- the invoice's fees + usage + discount, to the cent. Per billing account (issue 22): a parent's
+-- invoice is its days plus those of the children billed to it.
 with
 
 daily as (
@@ -14,18 +15,26 @@ invoices as (
 
 ),
 
+customers as (
+
+    select * from {{ ref('stg_reference__customers') }}
+
+),
+
 period_totals as (
 
     select
-        customer_id || ':' || period as invoice_id,
-        sum(spend) as spend,
-        sum(fees) as fees,
-        sum(usage_spend) as usage_spend,
-        sum(discount) as discount
+        customers.billing_customer_id || ':' || daily.period as invoice_id,
+        sum(daily.spend) as spend,
+        sum(daily.fees) as fees,
+        sum(daily.usage_spend) as usage_spend,
+        sum(daily.discount) as discount
 
     from daily
-    where period_end <= {{ dbt.dateadd('day', 1, 'as_of_date') }}
-    group by customer_id, period
+    inner join customers
+        on daily.customer_id = customers.customer_id
+    where daily.period_end <= {{ dbt.dateadd('day', 1, 'daily.as_of_date') }}
+    group by customers.billing_customer_id, daily.period
 
 ),
 

@@ -1,5 +1,6 @@
 -- The day amounts of every usage line (rated to date, day by day) add up exactly to the amount
 -- of that line on the draft invoice: daily spend prices usage exactly as the rating engine does.
+-- A child billed to its parent (issue 22): its line is on the parent's invoice (account line key).
 with
 
 line_days as (
@@ -20,14 +21,28 @@ invoices as (
 
 ),
 
+periods as (
+
+    select * from {{ ref('int_billing_periods') }}
+
+),
+
 day_totals as (
 
     select
-        invoice_id,
-        line_key,
-        sum(amount) as day_total
+        periods.billing_invoice_id as invoice_id,
+        {{ account_line_key(
+            'periods.customer_id', 'periods.billing_customer_id', 'line_days.line_key'
+        ) }} as line_key,
+        sum(line_days.amount) as day_total
     from line_days
-    group by invoice_id, line_key
+    inner join periods
+        on line_days.invoice_id = periods.invoice_id
+    group by
+        periods.billing_invoice_id,
+        {{ account_line_key(
+            'periods.customer_id', 'periods.billing_customer_id', 'line_days.line_key'
+        ) }}
 
 ),
 

@@ -50,7 +50,7 @@ contract_periods as (
 issued_periods as (
 
     select * from periods
-    where is_issued
+    where is_issued and is_billing_account
 
 ),
 

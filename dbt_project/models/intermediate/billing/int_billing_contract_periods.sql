@@ -6,6 +6,8 @@ with
 periods as (
 
     select * from {{ ref('int_billing_periods') }}
+    -- a child billed to its parent has no invoice: the parent's contract covers its spend
+    where is_billing_account
 
 ),
 

@@ -2,11 +2,15 @@
 -- contract usage discount (-round(pct/100 x usage)), the minimum-commitment true-up (monthly, or
 -- for a term commitment on the term's last period against the whole term), late-usage
 -- adjustments, and the subtotal. Computed for every period; issued ones are overlaid later.
+-- One row per billing account x period (issue 22): a child billed to its parent has no invoice;
+-- its lines are in the parent's (int_billing_rated_lines), so the parent's contract discount and
+-- commitment apply to the whole account's spend.
 with
 
 periods as (
 
     select * from {{ ref('int_billing_periods') }}
+    where is_billing_account
 
 ),
 

@@ -84,12 +84,15 @@ blocks as (
         ) }} as blocked_reason
 
     from (
+        -- a billed child's unpriced usage blocks its parent's invoice (issue 22)
         select distinct
-            invoice_id,
-            meter_code || ' (' || unpriced_reason || ')' as blocked_meter
+            coalesce(usage_periods.billing_invoice_id, unpriced.invoice_id) as invoice_id,
+            unpriced.meter_code || ' (' || unpriced.unpriced_reason || ')' as blocked_meter
 
         from unpriced
-        where blocks_close
+        left join periods as usage_periods
+            on unpriced.invoice_id = usage_periods.invoice_id
+        where unpriced.blocks_close
     ) as blocked_meters
     group by invoice_id
 

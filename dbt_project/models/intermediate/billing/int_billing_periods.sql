@@ -4,6 +4,10 @@
 -- A customer whose last month is issued also gets the month after it as a draft: late usage for
 -- an issued period becomes adjustment lines on the next open invoice, which must exist (else
 -- the adjustment would be on no invoice). That draft carries the adjustments and the fees.
+-- Accounts (issue 22): a child billed to its parent keeps its own periods (its usage and fees are
+-- rated on them, in its time zone) but carries billing_invoice_id, the parent's invoice of the
+-- same period, which gets its lines; the parent's spine covers its children's months, and a
+-- child's period is issued when the parent's is. Invoice-level models keep is_billing_account.
 with
 
 customers as (
@@ -40,15 +44,17 @@ horizon as (
 last_issued as (
 
     select
-        customer_id,
-        max(period_start) as last_issued_month
+        customers.customer_id,
+        max(issued.period_start) as last_issued_month
 
     from issued
-    group by customer_id
+    inner join customers
+        on issued.customer_id = customers.billing_customer_id
+    group by customers.customer_id
 
 ),
 
-first_days as (
+own_first_days as (
 
     select
         customer_id,
@@ -63,6 +69,26 @@ first_days as (
         min(usage_date) as first_day
     from daily
     group by customer_id
+
+),
+
+first_days as (
+
+    select
+        customer_id,
+        first_day
+    from own_first_days
+
+    union all
+
+    -- a parent's invoices start with its billed children's first month
+    select
+        customers.billing_customer_id as customer_id,
+        own_first_days.first_day
+    from own_first_days
+    inner join customers
+        on own_first_days.customer_id = customers.customer_id
+    where customers.bill_to_parent
 
 ),
 
@@ -133,14 +159,18 @@ final as (
         customers.timezone,
         customers.tax_rate,
         issued.invoice_number is not null as is_issued,
-        issued.invoice_number
+        issued.invoice_number,
+        customers.billing_customer_id,
+        customers.billing_customer_id || ':' || {{ period_of('spine.period_start') }}
+            as billing_invoice_id,
+        not customers.bill_to_parent as is_billing_account
 
     from spine
     inner join customers
         on spine.customer_id = customers.customer_id
     left join issued
         on
-            spine.customer_id = issued.customer_id
+            customers.billing_customer_id = issued.customer_id
             and {{ period_of('spine.period_start') }} = issued.period
 
 )

@@ -4,6 +4,10 @@
 -- Every line can be checked from its own columns: a fee line is quantity active days x
 -- unit_price (the monthly fee) / price_per (days in the period); a usage line states its price
 -- basis (price_basis: the unit price and its units, the packages, or the tier arithmetic).
+-- Accounts (issue 22): a child billed to its parent is rated on its own plan and periods, and its
+-- lines go on the parent's invoice (invoice_id and customer_id are the billing account's;
+-- usage_customer_id is the child, and its line_key is prefixed 'account:<child>:' so the child's
+-- lines never collide with the parent's).
 with
 
 fees as (
@@ -21,6 +25,12 @@ usage as (
 plans as (
 
     select * from {{ ref('stg_reference__plans') }}
+
+),
+
+periods as (
+
+    select * from {{ ref('int_billing_periods') }}
 
 ),
 
@@ -100,11 +110,49 @@ usage_lines as (
 
 ),
 
-final as (
+own_lines as (
 
     select * from fee_lines
     union all
     select * from usage_lines
+
+),
+
+final as (
+
+    select
+        periods.billing_invoice_id as invoice_id,
+        periods.billing_customer_id as customer_id,
+        own_lines.period,
+        {{ account_line_key(
+            'own_lines.customer_id', 'periods.billing_customer_id', 'own_lines.line_key'
+        ) }} as line_key,
+        own_lines.line_type,
+        own_lines.description,
+        own_lines.meter_code,
+        own_lines.dimensions,
+        own_lines.quantity,
+        own_lines.unit,
+        own_lines.unit_price,
+        own_lines.amount_unrounded,
+        own_lines.amount,
+        own_lines.subscription_id,
+        own_lines.plan_code,
+        own_lines.plan_version,
+        own_lines.charge_model,
+        own_lines.price_per,
+        own_lines.plan_name,
+        own_lines.free_units,
+        own_lines.billable_quantity,
+        own_lines.package_size,
+        own_lines.price_basis,
+        own_lines.customer_id as usage_customer_id,
+        own_lines.invoice_id as usage_invoice_id,
+        own_lines.line_key as usage_line_key
+
+    from own_lines
+    inner join periods
+        on own_lines.invoice_id = periods.invoice_id
 
 )
 

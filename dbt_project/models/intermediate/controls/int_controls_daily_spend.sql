@@ -6,6 +6,9 @@
 -- fees + usage + discount. Minimum-commitment, adjustment, credit and tax lines are not spend.
 -- A period whose invoice is issued (closed) runs through its last day whatever the as-of day,
 -- so that the controls of a closed month describe the whole month the invoice billed.
+-- Accounts (issue 22): a child billed to its parent keeps its own days (its fees and usage); the
+-- parent's contract discount is on the whole account's usage to date and sits on the parent's
+-- days, so the days of an account (parent + billed children) add up to the parent's invoice.
 with
 
 periods as (
@@ -56,6 +59,8 @@ spine as (
         periods.period_end,
         periods.days_in_period,
         periods.currency_minor_units,
+        periods.billing_customer_id,
+        periods.is_billing_account,
         as_of.as_of_date,
         {%- set series_end -%}
                 case
@@ -70,7 +75,7 @@ spine as (
         on periods.customer_id = as_of.customer_id
     left join issued
         on
-            periods.customer_id = issued.customer_id
+            periods.billing_customer_id = issued.customer_id
             and periods.period = issued.period
     where periods.period_start <= as_of.as_of_date or issued.period is not null
 
@@ -112,6 +117,30 @@ usage_days as (
 
 ),
 
+account_members as (
+
+    select distinct
+        customer_id,
+        billing_customer_id
+    from periods
+
+),
+
+-- the usage of the whole account (the customer and the children billed to it) per day
+account_usage_days as (
+
+    select
+        account_members.billing_customer_id,
+        usage_days.spend_date,
+        sum(usage_days.usage_amount) as usage_amount
+
+    from usage_days
+    inner join account_members
+        on usage_days.customer_id = account_members.customer_id
+    group by account_members.billing_customer_id, usage_days.spend_date
+
+),
+
 -- the contract whose term overlaps the period gives its usage discount (latest start first)
 period_discounts as (
 
@@ -124,6 +153,7 @@ period_discounts as (
     inner join contracts
         on
             periods.customer_id = contracts.customer_id
+            and periods.is_billing_account
             and periods.period_end > contracts.start_date
             and (contracts.end_date is null or periods.period_start < contracts.end_date)
     qualify row_number() over (
@@ -144,6 +174,11 @@ usage_to_date as (
             order by spine.spend_date
             rows between unbounded preceding and current row
         ) as usage_to_date,
+        sum(coalesce(account_usage_days.usage_amount, 0)) over (
+            partition by spine.customer_id, spine.period
+            order by spine.spend_date
+            rows between unbounded preceding and current row
+        ) as account_usage_to_date,
         coalesce(fees_to_date.fees_to_date, 0) as fees_to_date,
         coalesce(period_discounts.usage_discount_pct, 0) as usage_discount_pct
 
@@ -152,6 +187,10 @@ usage_to_date as (
         on
             spine.customer_id = usage_days.customer_id
             and spine.spend_date = usage_days.spend_date
+    left join account_usage_days
+        on
+            spine.customer_id = account_usage_days.billing_customer_id
+            and spine.spend_date = account_usage_days.spend_date
     left join fees_to_date
         on
             spine.customer_id = fees_to_date.customer_id
@@ -168,7 +207,8 @@ to_date as (
     select
         *,
         -{{ round_money(
-            safe_divide('usage_discount_pct * usage_to_date', 100), 'currency_minor_units'
+            safe_divide('usage_discount_pct * account_usage_to_date', 100),
+            'currency_minor_units'
         ) }}
             as discount_to_date
 

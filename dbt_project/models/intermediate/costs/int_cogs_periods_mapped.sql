@@ -4,6 +4,8 @@
 -- UTC date). Days outside every invoice period fall in their calendar month. Amounts in the cost
 -- currency (allocated_amount) and the reporting currency (allocated_amount_reporting, NULL when
 -- the day's fx rate is missing: int_cogs_converted).
+-- A child billed to its parent (issue 22) keeps its own COGS rows (customer_id) and falls in the
+-- periods of the invoice that carries it (its parent's).
 with
 
 allocated as (
@@ -15,6 +17,12 @@ allocated as (
 invoices as (
 
     select * from {{ ref('fct_invoices') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_reference__customers') }}
 
 ),
 
@@ -38,9 +46,11 @@ final as (
         coalesce(invoices.period, {{ period_of('allocated.cost_date') }}) as period
 
     from allocated
+    left join customers
+        on allocated.customer_id = customers.customer_id
     left join invoices
         on
-            allocated.customer_id = invoices.customer_id
+            coalesce(customers.billing_customer_id, allocated.customer_id) = invoices.customer_id
             and allocated.cost_date >= invoices.period_start
             and allocated.cost_date < invoices.period_end
     where allocated.customer_id <> 'unattributed'

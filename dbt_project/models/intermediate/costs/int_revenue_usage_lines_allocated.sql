@@ -26,18 +26,29 @@ priced as (
 
 ),
 
+periods as (
+
+    select * from {{ ref('int_billing_periods') }}
+
+),
+
 priced_keyed as (
 
     select
-        customer_id || ':' || period as invoice_id,
-        {{ usage_line_key() }} as line_key,
-        aggregation,
-        coalesce(nullif(lower(trim(provider)), ''), '(none)') as provider,
-        coalesce({{ cost_model_key('model') }}, '(none)') as model,
-        coalesce(feature, '(none)') as feature,
-        quantity
+        -- the invoice line that carries the row: a billed child's is on its parent's invoice
+        periods.billing_invoice_id as invoice_id,
+        {{ account_line_key(
+            'priced.customer_id', 'periods.billing_customer_id', usage_line_key('priced')
+        ) }} as line_key,
+        priced.aggregation,
+        coalesce(nullif(lower(trim(priced.provider)), ''), '(none)') as provider,
+        coalesce({{ cost_model_key('priced.model') }}, '(none)') as model,
+        coalesce(priced.feature, '(none)') as feature,
+        priced.quantity
 
     from priced
+    inner join periods
+        on priced.customer_id || ':' || priced.period = periods.invoice_id
 
 ),
 

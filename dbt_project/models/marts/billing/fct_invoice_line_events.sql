@@ -32,6 +32,12 @@ customers as (
 
 ),
 
+periods as (
+
+    select * from {{ ref('int_billing_periods') }}
+
+),
+
 events as (
 
     select * from {{ ref('stg_usage__events') }}
@@ -54,8 +60,10 @@ line_rows as (
 
     select
         priced.usage_daily_id,
-        line.invoice_id,
-        line.line_key,
+        -- the invoice that carries the line: the parent's for a child billed to it (issue 22)
+        periods.billing_invoice_id as invoice_id,
+        {{ account_line_key('line.customer_id', 'periods.billing_customer_id', 'line.line_key') }}
+            as line_key,
         line.meter_code,
         line.quantity as line_quantity
 
@@ -68,6 +76,8 @@ line_rows as (
             and priced.meter_code = line.meter_code
             and priced.charge_index = line.charge_index
             and priced.price_index = line.price_index
+    inner join periods
+        on line.invoice_id = periods.invoice_id
 
 ),
 

@@ -2,6 +2,8 @@
 -- line key rating gave the line): one row per metered row (customer x meter x dimensions x local
 -- day) priced by the line's price row. The quantities of a line's rows add up to the line's
 -- quantity for sum and count meters. A view: it copies nothing, and a read filters one line.
+-- A child billed to its parent (issue 22): its rows join the parent's invoice line by
+-- usage_customer_id and the account line key.
 {{ config(materialized='view') }}
 
 with
@@ -37,9 +39,11 @@ final as (
     from priced
     inner join lines
         on
-            priced.customer_id = lines.customer_id
+            priced.customer_id = lines.usage_customer_id
             and priced.period = lines.period
-            and {{ usage_line_key('priced') }} = lines.line_key
+            and {{ account_line_key(
+                'priced.customer_id', 'lines.customer_id', usage_line_key('priced')
+            ) }} = lines.line_key
 
 )
 

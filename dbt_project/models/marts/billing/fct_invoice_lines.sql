@@ -3,6 +3,11 @@
 -- rated lines; issued invoices are their ledger lines exactly as issued, with every descriptive
 -- column (subscription, plan, charge model, price basis) stored in the ledger at issue. line_no
 -- follows a total order (line type, then line_key).
+-- Accounts (issue 22): a parent's invoice also carries the lines of its children billed to it;
+-- usage_customer_id names whose usage or fee a line is (the invoice's customer for its own lines
+-- and for the account-level lines: adjustments, discount, commitment, credit, tax). The
+-- children's lines are numbered after the parent's own charges, grouped by child, before the
+-- account-level lines; an invoice without children is numbered as before.
 with
 
 totals as (
@@ -66,7 +71,8 @@ draft_rated_lines as (
         rated.free_units,
         rated.billable_quantity,
         rated.package_size,
-        rated.price_basis
+        rated.price_basis,
+        rated.usage_customer_id
 
     from rated
     inner join drafts
@@ -98,7 +104,8 @@ draft_adjustment_lines as (
         cast(null as decimal(38, 9)) as free_units,
         cast(null as decimal(38, 9)) as billable_quantity,
         cast(null as decimal(38, 9)) as package_size,
-        cast(null as {{ text_type() }}) as price_basis
+        cast(null as {{ text_type() }}) as price_basis,
+        adjustments.customer_id as usage_customer_id
 
     from adjustments
     inner join drafts
@@ -232,7 +239,8 @@ draft_lines as (
         cast(null as decimal(38, 9)) as free_units,
         cast(null as decimal(38, 9)) as billable_quantity,
         cast(null as decimal(38, 9)) as package_size,
-        price_basis
+        price_basis,
+        customer_id as usage_customer_id
 
     from draft_summary_lines
 
@@ -245,6 +253,12 @@ numbered_drafts as (
         row_number() over (
             partition by invoice_id
             order by
+                case
+                    when line_type not in ('subscription', 'usage', 'adjustment') then 2
+                    when usage_customer_id = customer_id then 0
+                    else 1
+                end,
+                usage_customer_id,
                 case line_type
                     when 'subscription' then 1
                     when 'usage' then 2
@@ -289,7 +303,8 @@ final as (
         cast(numbered_drafts.free_units as decimal(38, 9)) as free_units,
         cast(numbered_drafts.billable_quantity as decimal(38, 9)) as billable_quantity,
         cast(numbered_drafts.package_size as decimal(38, 9)) as package_size,
-        numbered_drafts.price_basis
+        numbered_drafts.price_basis,
+        numbered_drafts.usage_customer_id
 
     from numbered_drafts
     inner join drafts
@@ -323,7 +338,8 @@ final as (
         issued_lines.free_units,
         issued_lines.billable_quantity,
         issued_lines.package_size,
-        issued_lines.price_basis
+        issued_lines.price_basis,
+        issued_lines.usage_customer_id
 
     from issued_lines
 

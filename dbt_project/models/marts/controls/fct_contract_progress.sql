@@ -17,9 +17,11 @@ contracts as (
 
 ),
 
+-- accounts (issue 22): a parent's contract is consumed by the account's spend (its children
+-- billed to it included), macro account_daily_spend
 daily as (
 
-    select * from {{ ref('fct_customer_daily_spend') }}
+    {{ account_daily_spend() }}
 
 ),
 

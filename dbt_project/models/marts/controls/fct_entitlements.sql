@@ -11,6 +11,8 @@
 -- entitlement_warning_pct% of its included units; else `ok`. Spend = fees + usage after
 -- discount rated to date (fct_customer_daily_spend), as the spend alerts use.
 {%- set warn_pct = var('entitlement_warning_pct') %}
+-- Accounts (issue 22): a parent's hard-limit budget is on the account's spend (its children
+-- billed to it included), macro account_daily_spend.
 with
 
 as_of as (
@@ -51,7 +53,7 @@ lines_to_date as (
 
 daily as (
 
-    select * from {{ ref('fct_customer_daily_spend') }}
+    {{ account_daily_spend() }}
 
 ),
 

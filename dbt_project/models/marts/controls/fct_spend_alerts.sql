@@ -4,11 +4,13 @@
 -- to 3 periods before this one, else none (thresholds listed, never crossed). A threshold is
 -- crossed when the spend to date reaches pct% of the baseline. Projected period spend:
 -- month-to-date run-rate, spend_to_date x days_in_period / days_elapsed.
+-- Accounts (issue 22): a parent's budget is on the account's spend (its children billed to it
+-- included), macro account_daily_spend; a child's budget on its own spend.
 with
 
 daily as (
 
-    select * from {{ ref('fct_customer_daily_spend') }}
+    {{ account_daily_spend() }}
 
 ),
 

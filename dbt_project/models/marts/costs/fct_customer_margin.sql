@@ -29,23 +29,27 @@ cogs as (
 
 cogs_by_period as (
 
+    -- the account roll-up (issue 22): a child billed to its parent's invoice has no revenue of
+    -- its own, so its COGS count in its parent's margin (its own COGS stay in fct_cogs_daily)
     select
-        customer_id,
-        period,
+        coalesce(account_of.billing_customer_id, cogs.customer_id) as customer_id,
+        cogs.period,
         {{ sum_or_null(
-            "case when pool_kind = 'direct' then allocated_amount_reporting else 0 end"
+            "case when cogs.pool_kind = 'direct' then cogs.allocated_amount_reporting else 0 end"
         ) }} as cogs_direct,
         {{ sum_or_null(
-            "case when pool_kind <> 'direct' then allocated_amount_reporting else 0 end"
+            "case when cogs.pool_kind <> 'direct' then cogs.allocated_amount_reporting else 0 end"
         ) }} as cogs_allocated,
-        sum(allocated_amount) as cogs_total_cost_currency,
-        any_value(cost_currency) as cost_currency,
-        count(distinct case when fx_status = 'missing_rate' then cost_date end)
+        sum(cogs.allocated_amount) as cogs_total_cost_currency,
+        any_value(cogs.cost_currency) as cost_currency,
+        count(distinct case when cogs.fx_status = 'missing_rate' then cogs.cost_date end)
             as missing_fx_rate_days,
-        max(case when fx_status = 'converted' then 1 else 0 end) = 1 as is_converted
+        max(case when cogs.fx_status = 'converted' then 1 else 0 end) = 1 as is_converted
 
     from cogs
-    group by customer_id, period
+    left join customers as account_of
+        on cogs.customer_id = account_of.customer_id
+    group by coalesce(account_of.billing_customer_id, cogs.customer_id), cogs.period
 
 ),
 

@@ -6,6 +6,8 @@
 -- exactly to fct_customer_margin (revenue, COGS direct and allocated, gross margin): singular
 -- test assert_margin_breakdown_adds_up_to_customer_margin. COGS in the customer's reporting
 -- (invoice) currency, NULL on rows whose cost days lack an fx rate (fx_status missing_rate).
+-- Accounts (issue 22): like fct_customer_margin, per billing account: a child billed to its
+-- parent's invoice has its COGS rows counted under the parent (its revenue is on that invoice).
 with
 
 revenue as (
@@ -14,9 +16,45 @@ revenue as (
 
 ),
 
-cogs as (
+usage_cogs as (
 
     select * from {{ ref('fct_customer_cogs_breakdown') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_reference__customers') }}
+
+),
+
+cogs as (
+
+    select
+        coalesce(customers.billing_customer_id, usage_cogs.customer_id) as customer_id,
+        usage_cogs.period,
+        usage_cogs.provider,
+        usage_cogs.model,
+        usage_cogs.feature,
+        {{ sum_or_null('usage_cogs.cogs_direct') }} as cogs_direct,
+        {{ sum_or_null('usage_cogs.cogs_allocated') }} as cogs_allocated,
+        case
+            when max(case when usage_cogs.fx_status = 'missing_rate' then 1 else 0 end) = 1
+                then 'missing_rate'
+            when max(case when usage_cogs.fx_status = 'converted' then 1 else 0 end) = 1
+                then 'converted'
+            else 'same_currency'
+        end as fx_status
+
+    from usage_cogs
+    left join customers
+        on usage_cogs.customer_id = customers.customer_id
+    group by
+        coalesce(customers.billing_customer_id, usage_cogs.customer_id),
+        usage_cogs.period,
+        usage_cogs.provider,
+        usage_cogs.model,
+        usage_cogs.feature
 
 ),
 

@@ -33,7 +33,10 @@ final as (
         free_units,
         billable_quantity,
         package_size,
-        price_basis
+        price_basis,
+        -- accounts (issue 22): the child whose usage the line is; NULL (issued before, or the
+        -- invoice's own lines) = the invoice's customer
+        coalesce(usage_customer_id, customer_id) as usage_customer_id
 
     from source
 
