@@ -18,10 +18,10 @@ contracts as (
 ),
 
 -- accounts (issue 22): a parent's contract is consumed by the account's spend (its children
--- billed to it included), macro account_daily_spend
+-- billed to it included), int_controls_account_daily_spend
 daily as (
 
-    {{ account_daily_spend() }}
+    select * from {{ ref('int_controls_account_daily_spend') }}
 
 ),
 

@@ -12,7 +12,7 @@
 -- discount rated to date (fct_customer_daily_spend), as the spend alerts use.
 {%- set warn_pct = var('entitlement_warning_pct') %}
 -- Accounts (issue 22): a parent's hard-limit budget is on the account's spend (its children
--- billed to it included), macro account_daily_spend.
+-- billed to it included), int_controls_account_daily_spend.
 with
 
 as_of as (
@@ -53,7 +53,7 @@ lines_to_date as (
 
 daily as (
 
-    {{ account_daily_spend() }}
+    select * from {{ ref('int_controls_account_daily_spend') }}
 
 ),
 

@@ -5,12 +5,12 @@
 -- crossed when the spend to date reaches pct% of the baseline. Projected period spend:
 -- month-to-date run-rate, spend_to_date x days_in_period / days_elapsed.
 -- Accounts (issue 22): a parent's budget is on the account's spend (its children billed to it
--- included), macro account_daily_spend; a child's budget on its own spend.
+-- included), int_controls_account_daily_spend; a child's budget on its own spend.
 with
 
 daily as (
 
-    {{ account_daily_spend() }}
+    select * from {{ ref('int_controls_account_daily_spend') }}
 
 ),
 
