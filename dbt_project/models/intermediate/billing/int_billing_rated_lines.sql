@@ -4,6 +4,8 @@
 -- Every line can be checked from its own columns: a fee line is quantity active days x
 -- unit_price (the monthly fee) / price_per (days in the period); a usage line states its price
 -- basis (price_basis: the unit price and its units, the packages, or the tier arithmetic).
+-- A credit plan's overage (int_billing_credit_periods) is one more usage line per invoice,
+-- line_key credit_overage:<invoice_id>: quantity overage credits x unit_price the overage rate.
 with
 
 fees as (
@@ -21,6 +23,12 @@ usage as (
 plans as (
 
     select * from {{ ref('stg_reference__plans') }}
+
+),
+
+credit_periods as (
+
+    select * from {{ ref('int_billing_credit_periods') }}
 
 ),
 
@@ -100,11 +108,51 @@ usage_lines as (
 
 ),
 
+overage_lines as (
+
+    select
+        invoice_id,
+        customer_id,
+        period,
+        'credit_overage:' || invoice_id as line_key,
+        'usage' as line_type,
+        'Credit overage · ' || {{ format_quantity('overage_credits') }}
+        || ' credits beyond allowance, rollover and packs × '
+        || {{ format_price('overage_rate') }} || ' per credit' as description,
+        cast(null as {{ text_type() }}) as meter_code,
+        cast(null as {{ text_type() }}) as dimensions,
+        cast(overage_credits as decimal(38, 9)) as quantity,
+        'credit' as unit,
+        cast(overage_rate as decimal(38, 12)) as unit_price,
+        {{ to_money(price_units('overage_credits', 'overage_rate', '1')) }} as amount_unrounded,
+        overage_amount as amount,
+        cast(null as {{ text_type() }}) as subscription_id,
+        cast(null as {{ text_type() }}) as plan_code,
+        cast(null as integer) as plan_version,
+        'credit_overage' as charge_model,
+        cast(1 as decimal(38, 12)) as price_per,
+        cast(null as {{ text_type() }}) as plan_name,
+        cast(null as decimal(38, 9)) as free_units,
+        cast(overage_credits as decimal(38, 9)) as billable_quantity,
+        cast(null as decimal(38, 9)) as package_size,
+        {{ format_price('overage_rate') }} || ' per credit × '
+        || {{ format_quantity('overage_credits') }} || ' credits (consumed '
+        || {{ format_quantity('credits_consumed') }} || ', from the plan '
+        || {{ format_quantity('drawn_rollover + drawn_allowance') }} || ', from packs '
+        || {{ format_quantity('drawn_packs') }} || ')' as price_basis
+
+    from credit_periods
+    where overage_credits > 0
+
+),
+
 final as (
 
     select * from fee_lines
     union all
     select * from usage_lines
+    union all
+    select * from overage_lines
 
 )
 
