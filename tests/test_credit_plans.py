@@ -308,3 +308,32 @@ def test_bad_credit_plan_is_refused_naming_file_and_field(tmp_path: Path) -> Non
     assert "plans/studio_v1.yml: credits.rollover.cap: 'lots' is not a decimal number" in msg
     assert "charges[0]: mixes unit_price and credit_price" in msg
     assert "charges[1].model: a package charge cannot be priced in credits" in msg
+
+
+def test_credit_ledger_holds_credit_units_beside_money(built: Settings) -> None:
+    # balance: +10,000 allowance, +3,000 pack_a, -3,859.567 drawn, -1,140.433 forfeited = 8,000
+    # at September's end; October +10,000 allowance (+5,000 rolled in is already in the
+    # balance), +2,000 pack_b, -3,000 pack_a, -2,000 pack_b, -15,000 plan = 0; the overage
+    # 2,800.333 credits is informational in credits, 28.00 in money
+    rows = query(
+        built,
+        "select entry_type, grant_id, period, amount, credits, credit_balance_after "
+        "from marts.fct_credit_ledger where customer_id = 'cus_pixel' "
+        "order by entry_at, period, credit_balance_after desc, entry_type",
+    )
+    assert rows == [
+        ("credit_allowance", "plan:cus_pixel", "2026-09", D("0.00"), D("10000"), D("10000")),
+        ("credit_pack", "pack_a", None, D("25.00"), D("3000"), D("13000")),
+        ("credit_drawn", "plan:cus_pixel", "2026-09", D("0.00"), D("-3859.567"), D("9140.433")),
+        ("credit_forfeited", "plan:cus_pixel", "2026-09", D("0.00"), D("-1140.433"), D("8000")),
+        ("credit_allowance", "plan:cus_pixel", "2026-10", D("0.00"), D("10000"), D("18000")),
+        ("credit_rollover_in", "plan:cus_pixel", "2026-10", D("0.00"), D("5000"), D("18000")),
+        ("credit_pack", "pack_b", None, D("20.00"), D("2000"), D("20000")),
+        ("credit_drawn", "pack_a", "2026-10", D("0.00"), D("-3000"), D("17000")),
+        ("credit_drawn", "pack_b", "2026-10", D("0.00"), D("-2000"), D("15000")),
+        ("credit_drawn", "plan:cus_pixel", "2026-10", D("0.00"), D("-15000"), D("0")),
+        ("credit_overage", "plan:cus_pixel", "2026-10", D("28.00"), D("2800.333"), D("0")),
+    ]
+    assert query(built, "select count(*) from marts.fct_credit_ledger where unit = 'money'") == [
+        (0,)
+    ]

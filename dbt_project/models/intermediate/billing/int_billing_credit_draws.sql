@@ -185,10 +185,10 @@ source_periods as (
             0,
             source_id,
             draw_rank,
-            amount,
-            cast(0 as decimal(38, 6)),
-            amount,
-            amount
+            amount as balance_before,
+            cast(0 as decimal(38, 6)) as drawn,
+            amount as balance_after,
+            amount as carry_out
 
         from sources
 
@@ -213,10 +213,10 @@ draws_0 (
         0,
         source_id,
         draw_rank,
-        amount,
-        cast(0 as decimal(38, 6)),
-        amount,
-        amount
+        amount as balance_before,
+        cast(0 as decimal(38, 6)) as drawn,
+        amount as balance_after,
+        amount as carry_out
 
     from sources
 

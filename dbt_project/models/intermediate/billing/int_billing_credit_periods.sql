@@ -47,71 +47,87 @@ source_rows as (
 summed as (
 
     select
-        invoice_id,
-        any_value(customer_id) as customer_id,
-        any_value(period) as period,
-        any_value(period_index) as period_index,
-        any_value(credit_demand) as credits_consumed,
-        any_value(overage_rate) as overage_rate,
-        sum(case when source_kind = 'plan' then allowance else 0 end) as allowance_granted,
-        sum(case when source_kind = 'plan' then carried_in else 0 end) as rollover_in,
-        sum(case when source_kind = 'plan' then drawn else 0 end) as drawn_plan,
-        sum(case when source_kind = 'plan' then carry_out else 0 end) as rollover_out,
-        sum(case when source_kind = 'plan' then balance_after - carry_out else 0 end)
-            as forfeited,
+        source_rows.invoice_id,
+        any_value(source_rows.customer_id) as customer_id,
+        any_value(source_rows.period) as period,
+        any_value(source_rows.period_index) as period_index,
+        any_value(source_rows.credit_demand) as credits_consumed,
+        any_value(source_rows.overage_rate) as overage_rate,
+        sum(case when source_rows.source_kind = 'plan' then source_rows.allowance else 0 end)
+            as allowance_granted,
+        sum(case when source_rows.source_kind = 'plan' then source_rows.carried_in else 0 end)
+            as rollover_in,
+        sum(case when source_rows.source_kind = 'plan' then source_rows.drawn else 0 end)
+            as drawn_plan,
+        sum(case when source_rows.source_kind = 'plan' then source_rows.carry_out else 0 end)
+            as rollover_out,
+        sum(
+            case
+                when source_rows.source_kind = 'plan'
+                    then source_rows.balance_after - source_rows.carry_out
+                else 0
+            end
+        ) as forfeited,
         sum(
             case
                 when
-                    source_kind = 'pack'
-                    and granted_at >= period_start_at
-                    and granted_at < period_end_at
-                    then pack_amount
+                    source_rows.source_kind = 'pack'
+                    and source_rows.granted_at >= source_rows.period_start_at
+                    and source_rows.granted_at < source_rows.period_end_at
+                    then source_rows.pack_amount
                 else 0
             end
         ) as packs_granted,
         sum(
             case
                 when
-                    source_kind = 'pack'
-                    and granted_at >= period_start_at
-                    and granted_at < period_end_at
-                    then price_paid
+                    source_rows.source_kind = 'pack'
+                    and source_rows.granted_at >= source_rows.period_start_at
+                    and source_rows.granted_at < source_rows.period_end_at
+                    then source_rows.price_paid
                 else 0
             end
         ) as packs_price_paid,
-        sum(case when source_kind = 'pack' then drawn else 0 end) as drawn_packs,
+        sum(case when source_rows.source_kind = 'pack' then source_rows.drawn else 0 end)
+            as drawn_packs,
         -- a pack expiring within the period (not usable in it): its balance is lost there
         sum(
             case
                 when
-                    source_kind = 'pack'
-                    and expires_at >= period_start_at
-                    and expires_at < period_end_at
-                    then balance_before
+                    source_rows.source_kind = 'pack'
+                    and source_rows.expires_at >= source_rows.period_start_at
+                    and source_rows.expires_at < source_rows.period_end_at
+                    then source_rows.balance_before
                 else 0
             end
         ) as packs_expired,
         sum(
             case
                 when
-                    source_kind = 'pack'
-                    and granted_at < period_end_at
-                    and (expires_at is null or expires_at > period_end_at)
-                    then balance_after
+                    source_rows.source_kind = 'pack'
+                    and source_rows.granted_at < source_rows.period_end_at
+                    and (
+                        source_rows.expires_at is null
+                        or source_rows.expires_at > source_rows.period_end_at
+                    )
+                    then source_rows.balance_after
                 else 0
             end
         ) as packs_remaining,
         -- the money value of the pack credits drawn: each pack's price per credit x drawn
         sum(
             case
-                when source_kind = 'pack' and pack_amount > 0
-                    then {{ safe_divide('coalesce(price_paid, 0) * drawn', 'pack_amount') }}
+                when source_rows.source_kind = 'pack' and source_rows.pack_amount > 0
+                    then {{ safe_divide(
+                        'coalesce(source_rows.price_paid, 0) * source_rows.drawn',
+                        'source_rows.pack_amount'
+                    ) }}
                 else 0
             end
         ) as packs_drawn_value
 
     from source_rows
-    group by invoice_id
+    group by source_rows.invoice_id
 
 ),
 

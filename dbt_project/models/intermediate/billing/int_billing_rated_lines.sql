@@ -111,21 +111,23 @@ usage_lines as (
 overage_lines as (
 
     select
-        invoice_id,
-        customer_id,
-        period,
-        'credit_overage:' || invoice_id as line_key,
+        credit_periods.invoice_id,
+        credit_periods.customer_id,
+        credit_periods.period,
+        'credit_overage:' || credit_periods.invoice_id as line_key,
         'usage' as line_type,
-        'Credit overage · ' || {{ format_quantity('overage_credits') }}
+        'Credit overage · ' || {{ format_quantity('credit_periods.overage_credits') }}
         || ' credits beyond allowance, rollover and packs × '
-        || {{ format_price('overage_rate') }} || ' per credit' as description,
+        || {{ format_price('credit_periods.overage_rate') }} || ' per credit' as description,
         cast(null as {{ text_type() }}) as meter_code,
         cast(null as {{ text_type() }}) as dimensions,
-        cast(overage_credits as decimal(38, 9)) as quantity,
+        cast(credit_periods.overage_credits as decimal(38, 9)) as quantity,
         'credit' as unit,
-        cast(overage_rate as decimal(38, 12)) as unit_price,
-        {{ to_money(price_units('overage_credits', 'overage_rate', '1')) }} as amount_unrounded,
-        overage_amount as amount,
+        cast(credit_periods.overage_rate as decimal(38, 12)) as unit_price,
+        {{ to_money(price_units(
+            'credit_periods.overage_credits', 'credit_periods.overage_rate', '1'
+        )) }} as amount_unrounded,
+        credit_periods.overage_amount as amount,
         cast(null as {{ text_type() }}) as subscription_id,
         cast(null as {{ text_type() }}) as plan_code,
         cast(null as integer) as plan_version,
@@ -133,16 +135,18 @@ overage_lines as (
         cast(1 as decimal(38, 12)) as price_per,
         cast(null as {{ text_type() }}) as plan_name,
         cast(null as decimal(38, 9)) as free_units,
-        cast(overage_credits as decimal(38, 9)) as billable_quantity,
+        cast(credit_periods.overage_credits as decimal(38, 9)) as billable_quantity,
         cast(null as decimal(38, 9)) as package_size,
-        {{ format_price('overage_rate') }} || ' per credit × '
-        || {{ format_quantity('overage_credits') }} || ' credits (consumed '
-        || {{ format_quantity('credits_consumed') }} || ', from the plan '
-        || {{ format_quantity('drawn_rollover + drawn_allowance') }} || ', from packs '
-        || {{ format_quantity('drawn_packs') }} || ')' as price_basis
+        {{ format_price('credit_periods.overage_rate') }} || ' per credit × '
+        || {{ format_quantity('credit_periods.overage_credits') }} || ' credits (consumed '
+        || {{ format_quantity('credit_periods.credits_consumed') }} || ', from the plan '
+        || {{ format_quantity(
+            'credit_periods.drawn_rollover + credit_periods.drawn_allowance'
+        ) }} || ', from packs '
+        || {{ format_quantity('credit_periods.drawn_packs') }} || ')' as price_basis
 
     from credit_periods
-    where overage_credits > 0
+    where credit_periods.overage_credits > 0
 
 ),
 

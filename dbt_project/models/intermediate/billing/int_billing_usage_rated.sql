@@ -168,8 +168,9 @@ final as (
         end || {{ free_units_text('free_units', 'unit') }}
         || case
             when with_texts.price_unit = 'credits'
-                then ' = ' || {{ format_quantity(round_credits('amount_unrounded')) }}
-                || ' credits'
+                then
+                    ' = ' || {{ format_quantity(round_credits('amount_unrounded')) }}
+                    || ' credits'
             else ''
         end as price_text,
         coalesce(with_texts.price_unit, 'money') as price_unit,
