@@ -33,10 +33,23 @@ October:
     overage    2,800.333 credits x 0.01 = 28.00333 -> 28.00 (round_money)
     remaining  0 (rollover out 0, packs 0)
     invoice    fee 49.00 + overage 28.00 = subtotal 77.00, tax 15.40, total 92.40
+
+Margin per credit (fct_credit_margin). The LLM events went to OpenAI, which billed 3.09 for
+2026-09-04 and 6.25 for 2026-10-04 (the customer's only provider usage: COGS = what was billed).
+    September  revenue = fee 49.00 (no overage, no pack credits drawn)         =  49.00
+               COGS 3.09; margin 45.91
+               per credit: 49 / 3,859.567 = 0.012695724676 (12 places, half away from zero)
+               COGS 3.09 / 3,859.567 = 0.000800607944; margin 45.91 / 3,859.567 = 0.011895116732
+    October    revenue = fee 49.00 + overage 28.00 + pack credits drawn at their price
+               (pack_b 2,000 x 20.00 / 2,000 = 20.00, pack_a 3,000 x 25.00 / 3,000 = 25.00) = 122.00
+               COGS 6.25; margin 115.75
+               per credit: 122 / 22,800.333 = 0.005350799043; COGS 0.000274118803;
+               margin 115.75 / 22,800.333 = 0.005076680240
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -45,11 +58,11 @@ import pytest
 
 from orchestration.config import Settings, settings
 from orchestration.ingest.results import ReferenceDataError
+from tests.support.costs import build_costs, write_json
 from tests.support.rating import (
     METERS,
     Scenario,
     _write_csv,
-    dbt_build,
     event,
     load,
     query,
@@ -60,6 +73,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::Warning")
 
 D = Decimal
 C = "cus_pixel"
+GPT = "gpt-4o-2024-08-06"
 
 STUDIO: dict[str, Any] = {
     "code": "studio",
@@ -128,13 +142,19 @@ def scenario() -> Scenario:
     llm, img, emb = "llm.completion", "image.generation", "embedding"
     events = [
         event("s1", C, img, "2026-09-03T10:00:00Z", images=500),
-        event("s2", C, llm, "2026-09-04T10:00:00Z", model="gpt-4o", input_tokens=1_234_567),
+        event(
+            "s2", C, llm, "2026-09-04T10:00:00Z",
+            provider="openai", model=GPT, input_tokens=1_234_567,
+        ),
         event("s3", C, emb, "2026-09-05T10:00:00Z", requests=1500),
         event("o1", C, img, "2026-10-03T10:00:00Z", images=3000),
         event("o2", C, img, "2026-10-20T10:00:00Z", images=2000),
-        event("o3", C, llm, "2026-10-04T10:00:00Z", model="gpt-4o", input_tokens=2_500_333),
+        event(
+            "o3", C, llm, "2026-10-04T10:00:00Z",
+            provider="openai", model=GPT, input_tokens=2_500_333,
+        ),
         event("o4", C, emb, "2026-10-05T10:00:00Z", requests=600),
-    ]
+    ]  # fmt: skip
     return Scenario(
         customers=[
             {
@@ -174,11 +194,38 @@ def write(root: Path, plan: dict[str, Any] = STUDIO) -> Settings:
     return settings(data)
 
 
+def _openai_costs(data: Path) -> None:
+    def bucket(day: str, value: str) -> dict[str, Any]:
+        start = int(dt.datetime.fromisoformat(f"{day}T00:00:00+00:00").timestamp())
+        return {
+            "object": "bucket",
+            "start_time": start,
+            "end_time": start + 86400,
+            "results": [
+                {
+                    "object": "organization.costs.result",
+                    "amount": {"value": value, "currency": "usd"},
+                    "line_item": f"{GPT}, input",
+                    "project_id": None,
+                    "api_key_id": None,
+                }
+            ],
+        }
+
+    page = {
+        "object": "page",
+        "data": [bucket("2026-09-04", "3.09"), bucket("2026-10-04", "6.25")],
+        "has_more": False,
+        "next_page": None,
+    }
+    write_json(data, "raw/costs/openai/costs_2026-09-01_2026-10-31.json", page)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     s = write(tmp_path_factory.mktemp("credits"))
-    load(s)
-    dbt_build(s, "+marts.billing", unit_tests=False)
+    _openai_costs(s.data_dir)
+    build_costs(s, "fct_credit_margin", "fct_invoices", "fct_credit_ledger", "fct_credit_periods")
     return s
 
 
@@ -336,4 +383,41 @@ def test_credit_ledger_holds_credit_units_beside_money(built: Settings) -> None:
     ]
     assert query(built, "select count(*) from marts.fct_credit_ledger where unit = 'money'") == [
         (0,)
+    ]
+
+
+def test_margin_per_credit_by_hand(built: Settings) -> None:
+    rows = query(
+        built,
+        "select period, credits_consumed, credit_plan_fees, overage_amount, packs_drawn_value, "
+        "credit_revenue, credit_cogs, credit_gross_margin, revenue_per_credit, cogs_per_credit, "
+        "margin_per_credit from marts.fct_credit_margin order by period",
+    )
+    assert rows == [
+        (
+            "2026-09",
+            D("3859.567"),
+            D("49.00"),
+            D("0.00"),
+            D("0.00"),
+            D("49.00"),
+            D("3.09"),
+            D("45.91"),
+            D("0.012695724676"),
+            D("0.000800607944"),
+            D("0.011895116732"),
+        ),
+        (
+            "2026-10",
+            D("22800.333"),
+            D("49.00"),
+            D("28.00"),
+            D("45.00"),
+            D("122.00"),
+            D("6.25"),
+            D("115.75"),
+            D("0.005350799043"),
+            D("0.000274118803"),
+            D("0.005076680240"),
+        ),
     ]

@@ -266,12 +266,17 @@ def _range_checks(
             x = _d(r["amount"])
             if x is not None and x.is_finite() and x != x.quantize(Decimal("0.000001")):
                 problems.add(
-                    f.rel_path, n, f"column 'amount': {r['amount']!r} has more than 6 decimal "
-                    "places (credit units are DECIMAL(38,6))"
+                    f.rel_path,
+                    n,
+                    f"column 'amount': {r['amount']!r} has more than 6 decimal "
+                    "places (credit units are DECIMAL(38,6))",
                 )
         if kind == "credit_grants" and r.get("price_paid") and (r.get("unit") or "") != "credits":
-            problems.add(f.rel_path, n, "column 'price_paid': only a credit pack (unit credits) "
-                         "has a price paid")
+            problems.add(
+                f.rel_path,
+                n,
+                "column 'price_paid': only a credit pack (unit credits) has a price paid",
+            )
         if kind == "provider_prices" and (x := _d(r["price_per"])) is not None and x == 0:
             problems.add(f.rel_path, n, "column 'price_per': must be greater than 0")
         start_col, end_col = {

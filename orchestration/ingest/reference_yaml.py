@@ -383,9 +383,7 @@ def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
     return out
 
 
-def _charge_in_credits(
-    out: YamlRows, cp: str, prices: Any, has_credits: bool, model: str
-) -> bool:
+def _charge_in_credits(out: YamlRows, cp: str, prices: Any, has_credits: bool, model: str) -> bool:
     """True when the charge's prices are credit_price (checked: not mixed with unit_price, the plan
     has a credits block, the model is per_unit, graduated or volume)."""
     if not isinstance(prices, list):
