@@ -319,21 +319,32 @@ def test_invoices_by_hand(built: Settings) -> None:
         ("2026-09", D("49.00"), D("9.80"), D("58.80")),
         ("2026-10", D("77.00"), D("15.40"), D("92.40")),
     ]
-    overage = query(
+    # one credits line per invoice: consumed by source, remaining, and the overage in money
+    lines = query(
         built,
         "select line_key, quantity, unit, unit_price, amount, description "
-        "from marts.fct_invoice_lines where charge_model = 'credit_overage'",
+        "from marts.fct_invoice_lines where charge_model = 'credit_overage' order by period",
     )
-    assert len(overage) == 1
-    key, qty, unit, price, amount, text = overage[0]
-    assert (key, qty, unit, price, amount) == (
-        "credit_overage:cus_pixel:2026-10",
-        D("2800.333"),
-        "credit",
-        D("0.01"),
-        D("28.00"),
-    )
-    assert text.startswith("Credit overage · 2,800.333 credits")
+    assert lines == [
+        (
+            "credit_overage:cus_pixel:2026-09",
+            D("0"),
+            "credit",
+            D("0.01"),
+            D("0.00"),
+            "Credits · consumed 3,859.567 (rolled over 0, allowance 3,859.567, packs 0, "
+            "overage 0); remaining 8,000 (5,000 rolls over, 1,140.433 forfeited)",
+        ),
+        (
+            "credit_overage:cus_pixel:2026-10",
+            D("2800.333"),
+            "credit",
+            D("0.01"),
+            D("28.00"),
+            "Credits · consumed 22,800.333 (rolled over 5,000, allowance 10,000, packs 5,000, "
+            "overage 2,800.333); remaining 0 (0 rolls over, 0 forfeited)",
+        ),
+    ]
 
 
 def test_bad_credit_plan_is_refused_naming_file_and_field(tmp_path: Path) -> None:

@@ -4,8 +4,9 @@
 -- Every line can be checked from its own columns: a fee line is quantity active days x
 -- unit_price (the monthly fee) / price_per (days in the period); a usage line states its price
 -- basis (price_basis: the unit price and its units, the packages, or the tier arithmetic).
--- A credit plan's overage (int_billing_credit_periods) is one more usage line per invoice,
--- line_key credit_overage:<invoice_id>: quantity overage credits x unit_price the overage rate.
+-- A credit plan's period (int_billing_credit_periods) is one more usage line per invoice, line_key
+-- credit_overage:<invoice_id>: its description states the credits consumed (by source) and
+-- remaining; quantity = overage credits x unit_price the overage rate (0.00 without overage).
 with
 
 fees as (
@@ -116,16 +117,21 @@ overage_lines as (
         credit_periods.period,
         'credit_overage:' || credit_periods.invoice_id as line_key,
         'usage' as line_type,
-        'Credit overage · ' || {{ format_quantity('credit_periods.overage_credits') }}
-        || ' credits beyond allowance, rollover and packs × '
-        || {{ format_price('credit_periods.overage_rate') }} || ' per credit' as description,
+        'Credits · consumed ' || {{ format_quantity('credit_periods.credits_consumed') }}
+        || ' (rolled over ' || {{ format_quantity('credit_periods.drawn_rollover') }}
+        || ', allowance ' || {{ format_quantity('credit_periods.drawn_allowance') }}
+        || ', packs ' || {{ format_quantity('credit_periods.drawn_packs') }}
+        || ', overage ' || {{ format_quantity('credit_periods.overage_credits') }}
+        || '); remaining ' || {{ format_quantity('credit_periods.credits_remaining') }}
+        || ' (' || {{ format_quantity('credit_periods.rollover_out') }} || ' rolls over, '
+        || {{ format_quantity('credit_periods.forfeited') }} || ' forfeited)' as description,
         cast(null as {{ text_type() }}) as meter_code,
         cast(null as {{ text_type() }}) as dimensions,
         cast(credit_periods.overage_credits as decimal(38, 9)) as quantity,
         'credit' as unit,
-        cast(credit_periods.overage_rate as decimal(38, 12)) as unit_price,
+        cast(coalesce(credit_periods.overage_rate, 0) as decimal(38, 12)) as unit_price,
         {{ to_money(price_units(
-            'credit_periods.overage_credits', 'credit_periods.overage_rate', '1'
+            'credit_periods.overage_credits', 'coalesce(credit_periods.overage_rate, 0)', '1'
         )) }} as amount_unrounded,
         credit_periods.overage_amount as amount,
         cast(null as {{ text_type() }}) as subscription_id,
@@ -137,16 +143,14 @@ overage_lines as (
         cast(null as decimal(38, 9)) as free_units,
         cast(credit_periods.overage_credits as decimal(38, 9)) as billable_quantity,
         cast(null as decimal(38, 9)) as package_size,
-        {{ format_price('credit_periods.overage_rate') }} || ' per credit × '
-        || {{ format_quantity('credit_periods.overage_credits') }} || ' credits (consumed '
-        || {{ format_quantity('credit_periods.credits_consumed') }} || ', from the plan '
-        || {{ format_quantity(
-            'credit_periods.drawn_rollover + credit_periods.drawn_allowance'
-        ) }} || ', from packs '
-        || {{ format_quantity('credit_periods.drawn_packs') }} || ')' as price_basis
+        'overage ' || {{ format_quantity('credit_periods.overage_credits') }} || ' credits × '
+        || {{ format_price('coalesce(credit_periods.overage_rate, 0)') }} || ' per credit'
+            as price_basis
 
     from credit_periods
-    where credit_periods.overage_credits > 0
+    where
+        credit_periods.allowance_granted > 0
+        or credit_periods.credits_consumed > 0
 
 ),
 
