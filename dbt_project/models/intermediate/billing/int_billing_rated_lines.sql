@@ -33,6 +33,29 @@ credit_periods as (
 
 ),
 
+-- the credit-plan subscription of each invoice the credits line belongs to (the latest)
+credit_subscriptions as (
+
+    select
+        fees.invoice_id,
+        {{ arg_max_by('fees.subscription_id', ['fees.active_from', 'fees.subscription_id']) }}
+            as subscription_id,
+        {{ arg_max_by('fees.plan_code', ['fees.active_from', 'fees.subscription_id']) }}
+            as plan_code,
+        {{ arg_max_by('fees.plan_version', ['fees.active_from', 'fees.subscription_id']) }}
+            as plan_version,
+        {{ arg_max_by('fees.plan_name', ['fees.active_from', 'fees.subscription_id']) }}
+            as plan_name
+
+    from fees
+    inner join {{ ref('stg_reference__plan_credits') }} as plan_credits
+        on
+            fees.plan_code = plan_credits.plan_code
+            and fees.plan_version = plan_credits.plan_version
+    group by fees.invoice_id
+
+),
+
 fee_lines as (
 
     select
@@ -134,12 +157,12 @@ overage_lines as (
             'credit_periods.overage_credits', 'coalesce(credit_periods.overage_rate, 0)', '1'
         )) }} as amount_unrounded,
         credit_periods.overage_amount as amount,
-        cast(null as {{ text_type() }}) as subscription_id,
-        cast(null as {{ text_type() }}) as plan_code,
-        cast(null as integer) as plan_version,
+        credit_subscriptions.subscription_id,
+        credit_subscriptions.plan_code,
+        credit_subscriptions.plan_version,
         'credit_overage' as charge_model,
         cast(1 as decimal(38, 12)) as price_per,
-        cast(null as {{ text_type() }}) as plan_name,
+        credit_subscriptions.plan_name,
         cast(null as decimal(38, 9)) as free_units,
         cast(credit_periods.overage_credits as decimal(38, 9)) as billable_quantity,
         cast(null as decimal(38, 9)) as package_size,
@@ -148,6 +171,8 @@ overage_lines as (
             as price_basis
 
     from credit_periods
+    left join credit_subscriptions
+        on credit_periods.invoice_id = credit_subscriptions.invoice_id
     where
         credit_periods.allowance_granted > 0
         or credit_periods.credits_consumed > 0
