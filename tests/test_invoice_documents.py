@@ -152,7 +152,13 @@ def test_every_line_is_checkable(demo: Settings) -> None:
             elif row["line_type"] == "tax":
                 assert cents(Decimal(row["quantity"]) * Decimal(row["unit_price"]), cur) == amount
     # the demo prices with every charge model (the test cannot pass on an empty set)
-    assert {m for m, n in models.items() if n} == {"per_unit", "package", "graduated", "volume"}
+    assert {m for m, n in models.items() if n} == {
+        "per_unit",
+        "package",
+        "graduated",
+        "volume",
+        "credit_overage",  # the demo's credit plan customer (issue 22)
+    }
     assert models["per_unit"] > 100
 
 
