@@ -7,6 +7,7 @@ times. Read-only; every figure comes from SQL on the warehouse."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,30 @@ left join staging.stg_reference__customers as customers
     on margin.customer_id = customers.customer_id
 where margin.period = $period and margin.currency <> margin.cost_currency
 order by margin.customer_id
+"""
+
+# customers on credit plans (issue 22): credits granted, consumed, remaining and the overage
+CREDIT_PLANS_SQL = """
+select
+    credit.customer_id,
+    coalesce(customers.customer_name, credit.customer_id) as customer_name,
+    credit.allowance_granted,
+    credit.rollover_in,
+    credit.packs_granted,
+    credit.credits_consumed,
+    credit.overage_credits,
+    credit.currency,
+    credit.overage_amount,
+    credit.credits_remaining,
+    credit.forfeited,
+    margin.margin_per_credit
+from marts.fct_credit_periods as credit
+left join staging.stg_reference__customers as customers
+    on credit.customer_id = customers.customer_id
+left join marts.fct_credit_margin as margin
+    on credit.invoice_id = margin.invoice_id
+where credit.period = $period
+order by credit.customer_id
 """
 
 ALERTS_SQL = """
@@ -411,6 +436,8 @@ def _margin_and_alerts(con: duckdb.DuckDBPyConnection, period: str) -> list[Tabl
         con, "marts", "fct_invoice_lines"
     ):
         out.append(_accounts(con, period))
+    if {"fct_credit_periods", "fct_credit_margin"} <= set(marts):
+        out.append(_credit_plans(con, period))
     if "fct_spend_alerts" in marts:
         rows = con.execute(ALERTS_SQL, {"period": period}).fetchall()
         if not rows:
@@ -519,6 +546,56 @@ def _currencies(con: duckdb.DuckDBPyConnection, period: str) -> Table | str:
         f"rate (reference/fx_rates.csv: {rates[0]} rates, {rates[1]} to {rates[2]}; "
         "missing rates: marts.fct_fx_rates_missing)",
         ["customer", "revenue", "COGS as booked", "COGS converted", "gross margin", "fx"],
+        shown,
+    )
+
+
+def _credits(x: Any) -> str:
+    """Credit units (DECIMAL(38,6)) as 12,345.678: thousands separated, no trailing zeros."""
+    if x is None:
+        return ""
+    text = f"{Decimal(x):,.6f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _credit_plans(con: duckdb.DuckDBPyConnection, period: str) -> Table | str:
+    """Customers on credit plans: credits granted, consumed, overage (credits and money),
+    remaining, forfeited above the rollover cap, and the margin per credit consumed."""
+    rows = con.execute(CREDIT_PLANS_SQL, {"period": period}).fetchall()
+    if not rows:
+        return f"credit plans {period}: no customer on a credit plan"
+    shown = []
+    for cid, name, allow, rolled, packs, used, over, cur, over_amt, left, lost, mpc in rows:
+        shown.append(
+            (
+                f"{name} ({cid})" if name != cid else cid,
+                _credits(allow),
+                _credits(rolled),
+                _credits(packs),
+                _credits(used),
+                _credits(over),
+                f"{cur} {money(over_amt, cur)}",
+                _credits(left),
+                _credits(lost),
+                f"{cur} {Decimal(mpc).quantize(Decimal('0.0001'))}" if mpc is not None else "",
+            )
+        )
+    return _table(
+        f"credit plans {period}: credits drawn rolled-over first, then the allowance, then packs; "
+        "overage billed per credit (marts.fct_credit_periods, fct_credit_ledger, "
+        "fct_credit_margin)",
+        [
+            "customer",
+            "allowance",
+            "rolled in",
+            "packs",
+            "consumed",
+            "overage",
+            "overage billed",
+            "remaining",
+            "forfeited",
+            "margin / credit",
+        ],
         shown,
     )
 

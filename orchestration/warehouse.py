@@ -298,6 +298,10 @@ DDL: list[str] = [
     grant_id VARCHAR, customer_id VARCHAR, amount VARCHAR, granted_at VARCHAR,
     expires_at VARCHAR, priority VARCHAR, kind VARCHAR
 )""",
+    # issue 22 (credit plans), optional columns: unit = money (default) | credits (a credit pack:
+    # amount is credit units), price_paid = what the customer paid for the pack
+    "ALTER TABLE raw.credit_grants ADD COLUMN IF NOT EXISTS unit VARCHAR",
+    "ALTER TABLE raw.credit_grants ADD COLUMN IF NOT EXISTS price_paid VARCHAR",
     f"""CREATE TABLE IF NOT EXISTS raw.budgets (
     {_LINEAGE},
     customer_id VARCHAR, monthly_budget VARCHAR, alert_thresholds_pct VARCHAR, hard_limit VARCHAR
@@ -328,6 +332,14 @@ DDL: list[str] = [
     {_LINEAGE},
     plan_code VARCHAR, plan_version INTEGER, charge_index INTEGER, meter_code VARCHAR,
     charge_model VARCHAR, price_per VARCHAR
+)""",
+    # issue 22: money | credits (the charge's prices are credit_price, in credit units)
+    "ALTER TABLE raw.plan_charges ADD COLUMN IF NOT EXISTS price_unit VARCHAR",
+    # a plan's credits block: monthly allowance, rollover cap (0 = reset), overage rate per credit
+    f"""CREATE TABLE IF NOT EXISTS raw.plan_credits (
+    {_LINEAGE},
+    plan_code VARCHAR, plan_version INTEGER, allowance VARCHAR, rollover_cap VARCHAR,
+    overage_rate VARCHAR
 )""",
     f"""CREATE TABLE IF NOT EXISTS raw.plan_prices (
     {_LINEAGE},

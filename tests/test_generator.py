@@ -146,6 +146,8 @@ def test_reference_csvs_have_the_documented_columns(data_dir: Path) -> None:
             "expires_at",
             "priority",
             "kind",
+            "unit",
+            "price_paid",
         ],
         "budgets.csv": ["customer_id", "monthly_budget", "alert_thresholds_pct", "hard_limit"],
         "provider_prices.csv": [
@@ -203,6 +205,11 @@ def test_reference_csvs_have_the_documented_columns(data_dir: Path) -> None:
         for c in contracts
     )
     _, grants = _csv(data_dir / "reference" / "credit_grants.csv")
+    # credit plans (issue 22): the credit customer's pack is a credit_grants.csv row in credits
+    packs = [g for g in grants if g["unit"] == "credits"]
+    assert [(g["grant_id"], g["kind"]) for g in packs] in ([], [("pack_studio_1", "paid")])
+    assert all(Decimal(g["price_paid"]) > 0 for g in packs)
+    grants = [g for g in grants if g["unit"] == "money"]
     assert {g["kind"] for g in grants} == {"paid", "promotional"}
     assert any(g["kind"] == "promotional" and g["expires_at"] == "" for g in grants)
     assert any(
@@ -252,7 +259,8 @@ def test_meters_and_plans_price_every_meter(data_dir: Path) -> None:
                     if key in row:
                         assert isinstance(row[key], str)
                 for tier in row.get("tiers", []):
-                    assert isinstance(tier["unit_price"], str)
+                    # a credit plan (issue 22) prices in credit_price
+                    assert isinstance(tier.get("unit_price", tier.get("credit_price")), str)
     assert models_used == {"per_unit", "graduated", "volume", "package"}
     assert any("free_units" in row for p in plans for c in p["charges"] for row in c["prices"])
     alloc = yaml.safe_load((data_dir / "reference" / "cost_allocation.yml").read_text())
@@ -776,6 +784,7 @@ def test_gpu_fleet_is_sized_from_the_gpu_seconds_of_the_events(
         plan
         for p in sorted((data_dir / "reference" / "plans").glob("*.yml"))
         if (plan := yaml.safe_load(p.read_text()))["currency"] == "USD"
+        and "credits" not in plan  # the credit plan prices in credits (issue 22)
     ]
     per_unit = [
         row
@@ -871,3 +880,29 @@ def test_one_customer_is_billed_in_yen_with_daily_rates(
     assert days == sorted(set(days)) and len(days) == cur["fx_rate_days"]
     assert {(r["from_currency"], r["to_currency"]) for r in rates} == {("USD", "JPY")}
     assert all(Decimal("148") <= Decimal(r["rate"]) <= Decimal("152.01") for r in rates)
+
+
+def test_one_customer_is_on_a_credit_plan_with_a_pack(
+    data_dir: Path, truth: dict[str, Any]
+) -> None:
+    """Credit plans (issue 22): one customer on `studio` (credit_price charges, a credits block)
+    with a credit pack; the truth file names it."""
+    cp = truth["reference"]["credit_plan"]
+    if cp is None:
+        pytest.skip("no startup customer free for the credit plan in this generated data")
+    ref = data_dir / "reference"
+    with (ref / "subscriptions.csv").open(newline="") as fh:
+        on_studio = {r["customer_id"] for r in csv.DictReader(fh) if r["plan_code"] == "studio"}
+    assert on_studio == {cp["customer_id"]}
+    plan = yaml.safe_load((ref / "plans" / "studio_v1.yml").read_text())
+    assert plan["credits"]["allowance"] == cp["allowance"] > 0
+    assert plan["credits"]["rollover"] == {"cap": cp["rollover_cap"]}
+    assert cp["allowance"] % 1000 == 0 and cp["rollover_cap"] == cp["allowance"] // 2
+    priced_in_credits = [c["meter"] for c in plan["charges"] if c["model"] != "package"]
+    assert priced_in_credits and all(
+        "credit_price" in row or all("credit_price" in t for t in row.get("tiers", []))
+        for c in plan["charges"]
+        if c["model"] != "package"
+        for row in c["prices"]
+    )
+    assert cp["packs"] == ["pack_studio_1"]

@@ -35,6 +35,13 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# Credit units (credit plans, issue 22) are not money: they are kept at a fixed 6 decimal places,
+   DECIMAL(38,6), each credit-priced invoice line's credits rounded once, half away from zero,
+   here (the one place credit units are rounded, as round_money is for money). #}
+{% macro round_credits(expr) -%}
+    cast(round(cast({{ expr }} as decimal(38, 12)), 6) as decimal(38, 6))
+{%- endmacro %}
+
 {# The ISO 4217 minor unit (exponent) of a currency code expression: var currency_minor_units
    lists the codes that do not have 2. #}
 {% macro currency_minor_units(currency) -%}

@@ -230,6 +230,64 @@ def jpy_customer(scn: Scenario) -> int | None:
     return (tokyo or free)[0].index if free else None
 
 
+# Credit plans (issue 22): one startup customer is on `studio`, Pro v2's price book in credits
+# (1 credit = 0.01 of list price: a unit_price of 2.50 is a credit_price of 250; tier flat fees
+# dropped, API requests stay in money) with a monthly allowance, a rollover cap, an overage rate
+# and a credit pack bought in its second month. The allowance is sized from its usage so that
+# the demo shows rollover, pack draws and overage.
+CREDITS_PER_MONEY = Decimal(100)
+
+
+def _credit_plan(plan: dict[str, Any], allowance: Decimal) -> dict[str, Any]:
+    def price(row: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in row.items() if k not in ("unit_price", "flat_fee", "tiers")}
+        if "unit_price" in row:
+            out["credit_price"] = format(
+                (Decimal(row["unit_price"]) * CREDITS_PER_MONEY).normalize(), "f"
+            )
+        if "tiers" in row:
+            out["tiers"] = [price(t) for t in row["tiers"]]
+        return out
+
+    charges = [
+        c if c["model"] == "package" else {**c, "prices": [price(r) for r in c["prices"]]}
+        for c in plan["charges"]
+    ]
+    return {
+        "code": "studio",
+        "version": 1,
+        "name": "Studio (credits)",
+        "currency": "USD",
+        "effective_from": dt.date(2026, 1, 1),
+        "fee": "149.00",
+        "credits": {
+            "allowance": int(allowance),
+            "rollover": {"cap": int(allowance / 2)},
+            "overage_rate": "0.012",
+        },
+        "charges": charges,
+    }
+
+
+def credit_customer(scn: Scenario) -> int | None:
+    """Index of the customer on the credit plan: the next startup customer with no planted role
+    after the JPY one (same rules as jpy_customer)."""
+    jpy = jpy_customer(scn)
+    taken = {0, 1, 2, 3, scn.plan_changer, scn.spike_customer, scn.late_starter, jpy}
+    taken |= {len(scn.customers) - 1, len(scn.customers) // 2 + 1}
+    parents = {c.parent_customer_id for c in scn.customers if c.parent_customer_id}
+    free = [
+        c
+        for c in scn.customers
+        if c.segment == "startup"
+        and c.index not in taken
+        and c.index % 3
+        and not c.parent_customer_id
+        and c.customer_id not in parents
+    ]
+    return free[0].index if free else None
+
+
 def fx_rate(day: dt.date) -> Decimal:
     """The demo's USD->JPY rate of ``day``: a slow zig-zag between about 148 and 152 (0.1 a day)
     with 4-place noise; deterministic."""
@@ -397,6 +455,17 @@ def write_reference(
     )
     cs = scn.customers
     jpy = jpy_customer(scn)
+    credit = credit_customer(scn)
+    credit_plan: dict[str, Any] | None = None
+    if credit is not None:
+        # allowance ~ 60 % of a full month's usage at list price (x 1.8 markup) in credits,
+        # rounded to 1,000 credits: the full months run into packs and overage
+        cost = max(monthly_cost.get(cs[credit].customer_id, {}).values(), default=Decimal(0))
+        target = cost * Decimal("1.8") * CREDITS_PER_MONEY * Decimal("0.6")
+        allowance = max(Decimal(1000), (target / 1000).to_integral_value() * 1000)
+        pro_v2 = next(p for p in _usd_plans() if p["code"] == "pro" and p["version"] == 2)
+        credit_plan = _credit_plan(pro_v2, allowance)
+        _dump_yaml(ref / "plans" / "studio_v1.yml", credit_plan)
     _write_csv(
         ref / "customers.csv",
         (
@@ -455,7 +524,11 @@ def write_reference(
                 {
                     "subscription_id": f"sub_{c.customer_id[4:]}_1",
                     "customer_id": c.customer_id,
-                    "plan_code": "pro_jp" if c.index == jpy else _plan_of(c.segment),
+                    "plan_code": "pro_jp"
+                    if c.index == jpy
+                    else "studio"
+                    if c.index == credit
+                    else _plan_of(c.segment),
                     "start_date": c.start_date.isoformat(),
                     "end_date": "",
                 }
@@ -570,10 +643,37 @@ def write_reference(
             "kind": "promotional",
         },
     ]
+    # credit plans: the credit customer buys a pack of half an allowance in its second month
+    packs = []
+    if credit_plan is not None and credit is not None:
+        pack_credits = int(credit_plan["credits"]["allowance"]) // 2
+        packs.append(
+            {
+                "grant_id": "pack_studio_1",
+                "customer_id": cs[credit].customer_id,
+                "amount": str(pack_credits),
+                "granted_at": _add_months(first_month, 1).replace(day=10).isoformat(),
+                "expires_at": "",
+                "priority": "0",
+                "kind": "paid",
+                "unit": "credits",
+                "price_paid": _money(Decimal(pack_credits) / CREDITS_PER_MONEY * Decimal("0.9")),
+            }
+        )
     _write_csv(
         ref / "credit_grants.csv",
-        ("grant_id", "customer_id", "amount", "granted_at", "expires_at", "priority", "kind"),
-        grants,
+        (
+            "grant_id",
+            "customer_id",
+            "amount",
+            "granted_at",
+            "expires_at",
+            "priority",
+            "kind",
+            "unit",
+            "price_paid",
+        ),
+        [{"unit": "money", "price_paid": "", **g} for g in grants] + packs,
     )
     budgets = []
     for i, c in enumerate(cs):
@@ -636,6 +736,18 @@ def write_reference(
                 "fx_rate_days": len(rate_days),
             }
             if jpy is not None
+            else None
+        ),
+        "credit_plan": (
+            {
+                "customer_id": cs[credit].customer_id,
+                "plan": "studio",
+                "allowance": credit_plan["credits"]["allowance"],
+                "rollover_cap": credit_plan["credits"]["rollover"]["cap"],
+                "overage_rate": credit_plan["credits"]["overage_rate"],
+                "packs": [p["grant_id"] for p in packs],
+            }
+            if credit is not None and credit_plan is not None
             else None
         ),
         "contracts": {

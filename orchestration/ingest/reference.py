@@ -48,7 +48,7 @@ from orchestration.quality.reference_suites import CSV_SPECS, CsvSpec, validate_
 
 YAML_TABLES: dict[str, tuple[str, ...]] = {
     "meters": ("meters",),
-    "plans": ("plans", "plan_charges", "plan_prices", "plan_price_tiers"),
+    "plans": ("plans", "plan_charges", "plan_prices", "plan_price_tiers", "plan_credits"),
     "cost_allocation": ("cost_allocation_rules",),
 }
 ALL_TABLES: tuple[str, ...] = (
@@ -63,6 +63,7 @@ CSV_DECIMALS: dict[tuple[str, str], tuple[int, int]] = {
     ("contracts", "commit_amount"): (38, MONEY_SCALE),
     ("contracts", "usage_discount_pct"): (9, 6),
     ("credit_grants", "amount"): (38, MONEY_SCALE),
+    ("credit_grants", "price_paid"): (38, MONEY_SCALE),
     ("budgets", "monthly_budget"): (38, MONEY_SCALE),
     ("provider_prices", "unit_price"): (38, MONEY_SCALE),
     ("provider_prices", "price_per"): (38, MONEY_SCALE),
@@ -261,6 +262,21 @@ def _range_checks(
                     n,
                     "column 'commit_period': required when commit_amount is set (month or term)",
                 )
+        if kind == "credit_grants" and (r.get("unit") or "money") == "credits":
+            x = _d(r["amount"])
+            if x is not None and x.is_finite() and x != x.quantize(Decimal("0.000001")):
+                problems.add(
+                    f.rel_path,
+                    n,
+                    f"column 'amount': {r['amount']!r} has more than 6 decimal "
+                    "places (credit units are DECIMAL(38,6))",
+                )
+        if kind == "credit_grants" and r.get("price_paid") and (r.get("unit") or "") != "credits":
+            problems.add(
+                f.rel_path,
+                n,
+                "column 'price_paid': only a credit pack (unit credits) has a price paid",
+            )
         if kind == "provider_prices" and (x := _d(r["price_per"])) is not None and x == 0:
             problems.add(f.rel_path, n, "column 'price_per': must be greater than 0")
         start_col, end_col = {

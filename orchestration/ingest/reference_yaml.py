@@ -20,6 +20,7 @@ Problem = tuple[str, str]  # (key path, message)
 
 MONEY_SCALE = 12  # PRICING.md: unit prices may have up to 12 decimal places; DECIMAL(38,12)
 QUANTITY_SCALE = 9  # free_units, up_to: DECIMAL(38,9) in staging
+CREDIT_SCALE = 6  # credit units (allowance, caps, packs, consumed): DECIMAL(38,6) in staging
 
 
 def decimal_limit_problem(text: str, d: Decimal, scale: int, precision: int = 38) -> str | None:
@@ -210,7 +211,9 @@ def _bad_date(out: YamlRows, path: str, text: str) -> None:
     return None
 
 
-def _parse_tiers(out: YamlRows, path: str, tiers: Any, key: tuple[Any, ...]) -> None:
+def _parse_tiers(
+    out: YamlRows, path: str, tiers: Any, key: tuple[Any, ...], price_key: str = "unit_price"
+) -> None:
     if not isinstance(tiers, list) or not tiers:
         out.problems.append((path, "a non-empty list of tiers is required"))
         return
@@ -232,12 +235,47 @@ def _parse_tiers(out: YamlRows, path: str, tiers: Any, key: tuple[Any, ...]) -> 
                 out.problems.append((path, f"tiers not ascending: up_to {up_to} after {previous}"))
             if d is not None:
                 previous = d
-        _decimal_field(out, f"{tp}.unit_price", tier.get("unit_price"), required=True)
+        _decimal_field(out, f"{tp}.{price_key}", tier.get(price_key), required=True)
         _decimal_field(out, f"{tp}.flat_fee", tier.get("flat_fee"))
+        if price_key == "credit_price" and tier.get("flat_fee") is not None:
+            out.problems.append((f"{tp}.flat_fee", "a credit-priced tier has no flat_fee"))
         out.add(
             "plan_price_tiers",
-            (*key, t, _text(up_to), _text(tier.get("unit_price")), _text(tier.get("flat_fee"))),
+            (*key, t, _text(up_to), _text(tier.get(price_key)), _text(tier.get("flat_fee"))),
         )
+
+
+def _parse_credits(out: YamlRows, code: Any, version: Any, credits: Any) -> None:
+    """The plan's credit block: ``credits: {allowance, rollover: reset | {cap}, overage_rate}``."""
+    if not isinstance(credits, dict):
+        out.problems.append(("credits", "must be a mapping (allowance, rollover, overage_rate)"))
+        return
+    unknown = sorted(set(credits) - {"allowance", "rollover", "overage_rate"})
+    if unknown:
+        out.problems.append(("credits", f"unknown key(s) {', '.join(unknown)}"))
+    _decimal_field(
+        out, "credits.allowance", credits.get("allowance"), required=True, scale=CREDIT_SCALE
+    )
+    rollover = credits.get("rollover", "reset")
+    cap: Any = "0"
+    if isinstance(rollover, dict) and set(rollover) == {"cap"}:
+        cap = rollover["cap"]
+        _decimal_field(out, "credits.rollover.cap", cap, required=True, scale=CREDIT_SCALE)
+    elif rollover != "reset":
+        out.problems.append(
+            ("credits.rollover", f"{rollover!r} is not reset or a mapping {{cap: <credits>}}")
+        )
+    _decimal_field(out, "credits.overage_rate", credits.get("overage_rate"), required=True)
+    out.add(
+        "plan_credits",
+        (
+            code,
+            version,
+            _text(credits.get("allowance")),
+            _text(cap),
+            _text(credits.get("overage_rate")),
+        ),
+    )
 
 
 def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
@@ -262,6 +300,8 @@ def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
     eff = _parse_date(out, "effective_from", doc.get("effective_from"))
     _decimal_field(out, "fee", doc.get("fee"))
     out.add("plans", (code, version, _text(doc.get("name")), currency, eff, _text(doc.get("fee"))))
+    if doc.get("credits") is not None:
+        _parse_credits(out, code, version, doc.get("credits"))
     charges = doc.get("charges") or []
     if not isinstance(charges, list):
         out.problems.append(("charges", "must be a list"))
@@ -283,8 +323,22 @@ def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
             )
         if ch.get("price_per") is not None:
             _decimal_field(out, f"{cp}.price_per", ch.get("price_per"), positive=True)
-        out.add("plan_charges", (code, version, c, meter, model, _text(ch.get("price_per"))))
         prices = ch.get("prices")
+        # a charge priced in credits: every price (row or tier) says credit_price, none unit_price
+        in_credits = _charge_in_credits(out, cp, prices, doc.get("credits") is not None, model)
+        price_key = "credit_price" if in_credits else "unit_price"
+        out.add(
+            "plan_charges",
+            (
+                code,
+                version,
+                c,
+                meter,
+                model,
+                _text(ch.get("price_per")),
+                "credits" if in_credits else "money",
+            ),
+        )
         if not isinstance(prices, list) or not prices:
             out.problems.append((f"{cp}.prices", "a non-empty list of prices is required"))
             continue
@@ -302,9 +356,9 @@ def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
                 when = None
             _decimal_field(out, f"{pp}.free_units", pr.get("free_units"), scale=QUANTITY_SCALE)
             if model == "per_unit":
-                _decimal_field(out, f"{pp}.unit_price", pr.get("unit_price"), required=True)
+                _decimal_field(out, f"{pp}.{price_key}", pr.get(price_key), required=True)
             elif model in ("graduated", "volume"):
-                _parse_tiers(out, f"{pp}.tiers", pr.get("tiers"), (code, version, c, r))
+                _parse_tiers(out, f"{pp}.tiers", pr.get("tiers"), (code, version, c, r), price_key)
             elif model == "package":
                 size = pr.get("package_size")
                 if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
@@ -320,13 +374,39 @@ def parse_plan(doc: Any, meter_codes: set[str] | None) -> YamlRows:
                     c,
                     r,
                     None if when is None else json.dumps({k: str(v) for k, v in when.items()}),
-                    _text(pr.get("unit_price")),
+                    _text(pr.get(price_key)),
                     _text(pr.get("free_units")),
                     _text(pr.get("package_size")),
                     _text(pr.get("package_price")),
                 ),
             )
     return out
+
+
+def _charge_in_credits(out: YamlRows, cp: str, prices: Any, has_credits: bool, model: str) -> bool:
+    """True when the charge's prices are credit_price (checked: not mixed with unit_price, the plan
+    has a credits block, the model is per_unit, graduated or volume)."""
+    if not isinstance(prices, list):
+        return False
+    keys: set[str] = set()
+    for pr in prices:
+        if not isinstance(pr, dict):
+            continue
+        keys |= {k for k in ("unit_price", "credit_price") if k in pr}
+        for tier in pr.get("tiers") or []:
+            if isinstance(tier, dict):
+                keys |= {k for k in ("unit_price", "credit_price") if k in tier}
+    if "credit_price" not in keys:
+        return False
+    if "unit_price" in keys:
+        out.problems.append((cp, "mixes unit_price and credit_price (one charge, one unit)"))
+    if not has_credits:
+        out.problems.append(
+            (cp, "credit_price needs a plan credits block (allowance, rollover, overage_rate)")
+        )
+    if model == "package":
+        out.problems.append((f"{cp}.model", "a package charge cannot be priced in credits"))
+    return True
 
 
 def parse_cost_allocation(doc: Any, meter_codes: set[str] | None) -> YamlRows:

@@ -130,6 +130,8 @@ CSV_SPECS: tuple[CsvSpec, ...] = (
     CsvSpec(
         file="credit_grants.csv",
         table="credit_grants",
+        # unit (optional column, issue 22): money (default) | credits, a credit pack whose amount
+        # is credit units; price_paid (optional): what the customer paid for the pack
         columns=(
             "grant_id",
             "customer_id",
@@ -138,6 +140,8 @@ CSV_SPECS: tuple[CsvSpec, ...] = (
             "expires_at",
             "priority",
             "kind",
+            "unit",
+            "price_paid",
         ),
         required_columns=(
             "grant_id",
@@ -155,8 +159,9 @@ CSV_SPECS: tuple[CsvSpec, ...] = (
             "granted_at": "datetime",
             "expires_at": "datetime",
             "priority": "int",
+            "price_paid": "decimal",
         },
-        enums={"kind": ("paid", "promotional")},
+        enums={"kind": ("paid", "promotional"), "unit": ("money", "credits")},
     ),
     CsvSpec(
         file="budgets.csv",

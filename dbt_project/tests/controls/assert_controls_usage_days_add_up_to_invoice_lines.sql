@@ -1,6 +1,8 @@
 -- The day amounts of every usage line (rated to date, day by day) add up exactly to the amount
 -- of that line on the draft invoice: daily spend prices usage exactly as the rating engine does.
 -- A child billed to its parent (issue 22): its line is on the parent's invoice (account line key).
+-- A credit plan's overage line (charge model credit_overage) comes from the period's credit draws,
+-- not from one usage line, and has no day amounts (the controls do not spread it over days).
 with
 
 line_days as (
@@ -55,7 +57,10 @@ draft_lines as (
     from invoice_lines
     inner join invoices
         on invoice_lines.invoice_id = invoices.invoice_id
-    where invoices.status = 'draft' and invoice_lines.line_type = 'usage'
+    where
+        invoices.status = 'draft'
+        and invoice_lines.line_type = 'usage'
+        and coalesce(invoice_lines.charge_model, '') <> 'credit_overage'
 
 ),
 

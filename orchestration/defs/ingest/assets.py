@@ -29,6 +29,7 @@ REFERENCE_TABLES: tuple[str, ...] = (
     "plan_charges",
     "plan_prices",
     "plan_price_tiers",
+    "plan_credits",
     "cost_allocation_rules",
 )
 USAGE_TABLES: tuple[str, ...] = ("usage_events", "usage_conflicts")

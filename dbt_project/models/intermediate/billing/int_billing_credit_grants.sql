@@ -9,6 +9,8 @@ with
 grants as (
 
     select * from {{ ref('stg_reference__credit_grants') }}
+    -- credit packs (unit credits) are credit units of credit plans: int_billing_credit_draws
+    where unit = 'money'
 
 ),
 

@@ -8,6 +8,9 @@
 -- lines go on the parent's invoice (invoice_id and customer_id are the billing account's;
 -- usage_customer_id is the child, and its line_key is prefixed 'account:<child>:' so the child's
 -- lines never collide with the parent's).
+-- A credit plan's period (int_billing_credit_periods) is one more usage line per invoice, line_key
+-- credit_overage:<invoice_id>: its description states the credits consumed (by source) and
+-- remaining; quantity = overage credits x unit_price the overage rate (0.00 without overage).
 with
 
 fees as (
@@ -31,6 +34,35 @@ plans as (
 periods as (
 
     select * from {{ ref('int_billing_periods') }}
+
+),
+
+credit_periods as (
+
+    select * from {{ ref('int_billing_credit_periods') }}
+
+),
+
+-- the credit-plan subscription of each invoice the credits line belongs to (the latest)
+credit_subscriptions as (
+
+    select
+        fees.invoice_id,
+        {{ arg_max_by('fees.subscription_id', ['fees.active_from', 'fees.subscription_id']) }}
+            as subscription_id,
+        {{ arg_max_by('fees.plan_code', ['fees.active_from', 'fees.subscription_id']) }}
+            as plan_code,
+        {{ arg_max_by('fees.plan_version', ['fees.active_from', 'fees.subscription_id']) }}
+            as plan_version,
+        {{ arg_max_by('fees.plan_name', ['fees.active_from', 'fees.subscription_id']) }}
+            as plan_name
+
+    from fees
+    inner join {{ ref('stg_reference__plan_credits') }} as plan_credits
+        on
+            fees.plan_code = plan_credits.plan_code
+            and fees.plan_version = plan_credits.plan_version
+    group by fees.invoice_id
 
 ),
 
@@ -110,11 +142,60 @@ usage_lines as (
 
 ),
 
+overage_lines as (
+
+    select
+        credit_periods.invoice_id,
+        credit_periods.customer_id,
+        credit_periods.period,
+        'credit_overage:' || credit_periods.invoice_id as line_key,
+        'usage' as line_type,
+        'Credits · consumed ' || {{ format_quantity('credit_periods.credits_consumed') }}
+        || ' (rolled over ' || {{ format_quantity('credit_periods.drawn_rollover') }}
+        || ', allowance ' || {{ format_quantity('credit_periods.drawn_allowance') }}
+        || ', packs ' || {{ format_quantity('credit_periods.drawn_packs') }}
+        || ', overage ' || {{ format_quantity('credit_periods.overage_credits') }}
+        || '); remaining ' || {{ format_quantity('credit_periods.credits_remaining') }}
+        || ' (' || {{ format_quantity('credit_periods.rollover_out') }} || ' rolls over, '
+        || {{ format_quantity('credit_periods.forfeited') }} || ' forfeited)' as description,
+        cast(null as {{ text_type() }}) as meter_code,
+        cast(null as {{ text_type() }}) as dimensions,
+        cast(credit_periods.overage_credits as decimal(38, 9)) as quantity,
+        'credit' as unit,
+        cast(coalesce(credit_periods.overage_rate, 0) as decimal(38, 12)) as unit_price,
+        {{ to_money(price_units(
+            'credit_periods.overage_credits', 'coalesce(credit_periods.overage_rate, 0)', '1'
+        )) }} as amount_unrounded,
+        credit_periods.overage_amount as amount,
+        credit_subscriptions.subscription_id,
+        credit_subscriptions.plan_code,
+        credit_subscriptions.plan_version,
+        'credit_overage' as charge_model,
+        cast(1 as decimal(38, 12)) as price_per,
+        credit_subscriptions.plan_name,
+        cast(null as decimal(38, 9)) as free_units,
+        cast(credit_periods.overage_credits as decimal(38, 9)) as billable_quantity,
+        cast(null as decimal(38, 9)) as package_size,
+        'overage ' || {{ format_quantity('credit_periods.overage_credits') }} || ' credits × '
+        || {{ format_price('coalesce(credit_periods.overage_rate, 0)') }} || ' per credit'
+            as price_basis
+
+    from credit_periods
+    left join credit_subscriptions
+        on credit_periods.invoice_id = credit_subscriptions.invoice_id
+    where
+        credit_periods.allowance_granted > 0
+        or credit_periods.credits_consumed > 0
+
+),
+
 own_lines as (
 
     select * from fee_lines
     union all
     select * from usage_lines
+    union all
+    select * from overage_lines
 
 ),
 

@@ -204,7 +204,9 @@ final as (
             as decimal(38, 9)
         ) as quantity,
         grouped.first_usage_date,
-        grouped.last_usage_date
+        grouped.last_usage_date,
+        -- money, or credits: the line's amount is credit units (a credit plan's credit_price)
+        line_charges.price_unit
 
     from all_lines as grouped
     inner join prices
@@ -219,6 +221,11 @@ final as (
             and grouped.plan_version = price_dimensions.plan_version
             and grouped.charge_index = price_dimensions.charge_index
             and grouped.price_index = price_dimensions.price_index
+    left join charges as line_charges
+        on
+            grouped.plan_code = line_charges.plan_code
+            and grouped.plan_version = line_charges.plan_version
+            and grouped.charge_index = line_charges.charge_index
 
 )
 

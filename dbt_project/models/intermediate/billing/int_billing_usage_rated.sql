@@ -1,7 +1,11 @@
 -- Usage lines priced with their charge model (macros in macros/billing/charge_models.sql):
 -- free units first, then per_unit, package, graduated (tier by tier) or volume (the tier
 -- containing the whole quantity). The amount is rounded once, half away from zero, to the minor
--- unit of the invoice currency (cents for USD, whole yen for JPY).
+-- unit of the invoice currency (cents for USD, whole yen for JPY). A line of a credit-priced
+-- charge (price_unit credits, a credit plan) is priced by the same engine in credit units: its
+-- `credits` are the amount rounded to 6 places (round_credits) and its money amount is 0; the
+-- credits are drawn from the allowance, rollover and packs, any overage billed in money
+-- (int_billing_credit_periods).
 with
 
 lines as (
@@ -108,9 +112,10 @@ final as (
         with_texts.charge_model,
         with_texts.price_per,
         with_texts.dimensions,
-        case with_texts.charge_model
-            when 'per_unit' then unit_price
-            when 'package' then with_texts.package_price
+        case
+            when with_texts.price_unit = 'credits' then null
+            when with_texts.charge_model = 'per_unit' then with_texts.unit_price
+            when with_texts.charge_model = 'package' then with_texts.package_price
         end as unit_price,
         with_texts.free_units,
         with_texts.package_size,
@@ -121,11 +126,19 @@ final as (
             when with_texts.charge_model = 'package'
                 then {{ package_count('billable_quantity', 'package_size') }}
         end as package_count,
-        with_texts.amount_unrounded,
+        case
+            when with_texts.price_unit = 'credits' then {{ to_money(0) }}
+            else with_texts.amount_unrounded
+        end as amount_unrounded,
         -- to the minor unit of the invoice currency (JPY 0 places, USD 2)
-        {{ round_money('amount_unrounded', 'coalesce(currency_minor_units, 2)') }} as amount,
-        -- the price basis, e.g. "2.50 per 1,000,000 tokens, first 1,000,000 free"
-        case with_texts.charge_model
+        case
+            when with_texts.price_unit = 'credits' then cast(0 as decimal(38, 2))
+            else {{ round_money('amount_unrounded', 'coalesce(currency_minor_units, 2)') }}
+        end as amount,
+        -- the price basis, e.g. "2.50 per 1,000,000 tokens, first 1,000,000 free"; credit-priced:
+        -- "in credits, 4.00 per image = 40 credits"
+        case when with_texts.price_unit = 'credits' then 'in credits, ' else '' end
+        || case with_texts.charge_model
             when
                 'per_unit'
                 then
@@ -152,7 +165,18 @@ final as (
                         then ' (prices ' || {{ per_units_text('price_per', 'unit') }} || ')'
                     else ''
                 end
-        end || {{ free_units_text('free_units', 'unit') }} as price_text
+        end || {{ free_units_text('free_units', 'unit') }}
+        || case
+            when with_texts.price_unit = 'credits'
+                then
+                    ' = ' || {{ format_quantity(round_credits('amount_unrounded')) }}
+                    || ' credits'
+            else ''
+        end as price_text,
+        coalesce(with_texts.price_unit, 'money') as price_unit,
+        case
+            when with_texts.price_unit = 'credits' then {{ round_credits('amount_unrounded') }}
+        end as credits
 
     from with_texts
 

@@ -47,6 +47,13 @@ tiers as (
 
 ),
 
+credit_charges as (
+
+    select * from {{ ref('stg_reference__plan_charges') }}
+    where price_unit = 'credits'
+
+),
+
 line_days as (
 
     select
@@ -230,14 +237,23 @@ rounded as (
 
     select
         amounts.*,
-        -- to the invoice currency's minor unit, as the invoice line
-        {{ round_money(
-            'amounts.amount_unrounded', 'coalesce(customers.currency_minor_units, 2)'
-        ) }} as amount_to_date
+        -- to the invoice currency's minor unit, as the invoice line; a credit-priced line
+        -- (credit plans) is 0 money, as its invoice line (its overage is not spread over days)
+        case
+            when credit_charges.charge_index is not null then cast(0 as decimal(38, 2))
+            else {{ round_money(
+                'amounts.amount_unrounded', 'coalesce(customers.currency_minor_units, 2)'
+            ) }}
+        end as amount_to_date
 
     from amounts
     left join customers
         on amounts.customer_id = customers.customer_id
+    left join credit_charges
+        on
+            amounts.plan_code = credit_charges.plan_code
+            and amounts.plan_version = credit_charges.plan_version
+            and amounts.charge_index = credit_charges.charge_index
 
 ),
 

@@ -18,7 +18,8 @@ invoices as (
 credit_ledger as (
 
     select * from {{ ref('fct_credit_ledger') }}
-    where kind = 'paid'
+    -- money grants only: credit-plan entries (unit credits) are credit units
+    where kind = 'paid' and unit = 'money'
 
 ),
 

@@ -21,6 +21,8 @@ grants as (
 ledger as (
 
     select * from {{ ref('fct_credit_ledger') }}
+    -- money grants only: credit-plan entries (unit credits) are credit units
+    where unit = 'money'
 
 ),
 
