@@ -987,23 +987,41 @@ def scenario_periods(snap: Snapshot, scenario: str) -> list[str]:
 
 
 @_cached
-def scenario_totals(snap: Snapshot, scenario: str, period: str) -> pl.DataFrame:
-    """One row: revenue, COGS and margin current vs simulated; invoices up, down, unchanged;
-    bill shocks; customers falling below their margin target."""
+def scenario_currencies(snap: Snapshot, scenario: str, period: str) -> list[str]:
+    """The invoice currencies of a scenario's period, the one with most invoices first: the
+    page's totals are per currency (a yen and a dollar are never added)."""
+    df = run_query(
+        snap,
+        """
+        select currency from marts.fct_scenario_invoices
+        where scenario = $scenario and period = $period
+        group by currency order by count(*) desc, currency
+        """,
+        {"scenario": scenario, "period": period},
+        needs=(_SCN_INVOICES,),
+    )
+    return df.get_column("currency").to_list()
+
+
+@_cached
+def scenario_totals(snap: Snapshot, scenario: str, period: str, currency: str) -> pl.DataFrame:
+    """One row for one invoice currency: revenue, COGS and margin current vs simulated; invoices
+    up, down, unchanged; bill shocks; customers falling below their margin target."""
     return run_query(
         snap,
         """
         with margin as (
             select
-                sum(current_revenue) as current_revenue,
-                sum(simulated_revenue) as simulated_revenue,
-                sum(current_cogs) as current_cogs,
-                sum(simulated_cogs) as simulated_cogs,
-                sum(current_gross_margin) as current_margin,
-                sum(simulated_gross_margin) as simulated_margin,
-                count(*) filter (where falls_below_target) as below_target,
-            from marts.fct_scenario_customer_margin
-            where scenario = $scenario and period = $period
+                sum(m.current_revenue) as current_revenue,
+                sum(m.simulated_revenue) as simulated_revenue,
+                sum(m.current_cogs) as current_cogs,
+                sum(m.simulated_cogs) as simulated_cogs,
+                sum(m.current_gross_margin) as current_margin,
+                sum(m.simulated_gross_margin) as simulated_margin,
+                count(*) filter (where m.falls_below_target) as below_target,
+            from marts.fct_scenario_customer_margin as m
+            inner join marts.dim_customers as c on m.customer_id = c.customer_id
+            where m.scenario = $scenario and m.period = $period and c.currency = $currency
         ),
         bills as (
             select
@@ -1015,7 +1033,7 @@ def scenario_totals(snap: Snapshot, scenario: str, period: str) -> pl.DataFrame:
                 count(*) filter (where is_bill_shock) as bill_shocks,
                 max(bill_shock_threshold_pct) as bill_shock_threshold_pct,
             from marts.fct_scenario_invoices
-            where scenario = $scenario and period = $period
+            where scenario = $scenario and period = $period and currency = $currency
         )
         select
             margin.*,
@@ -1026,8 +1044,8 @@ def scenario_totals(snap: Snapshot, scenario: str, period: str) -> pl.DataFrame:
             bills.*,
         from margin cross join bills
         """,
-        {"scenario": scenario, "period": period},
-        needs=(_SCN_INVOICES, _SCN_MARGIN),
+        {"scenario": scenario, "period": period, "currency": currency},
+        needs=(_SCN_INVOICES, _SCN_MARGIN, "marts.dim_customers"),
     )
 
 
@@ -1073,25 +1091,29 @@ def scenario_bill_shocks(snap: Snapshot, scenario: str, period: str) -> pl.DataF
 
 
 @_cached
-def scenario_model_margin(snap: Snapshot, scenario: str, period: str) -> pl.DataFrame:
-    """Per model: revenue and margin % current vs simulated, the largest change of margin
-    first."""
+def scenario_model_margin(
+    snap: Snapshot, scenario: str, period: str, currency: str
+) -> pl.DataFrame:
+    """Per model, for the customers invoiced in ``currency``: revenue and margin % current vs
+    simulated, the largest change of margin first."""
     return run_query(
         snap,
         """
         with grouped as (
             select
-                model,
-                sum(current_revenue) as current_revenue,
-                sum(simulated_revenue) as simulated_revenue,
-                sum(current_cogs) as current_cogs,
-                sum(simulated_cogs) as simulated_cogs,
-            from marts.fct_scenario_margin
-            where scenario = $scenario and period = $period
-            group by model
+                m.model,
+                sum(m.current_revenue) as current_revenue,
+                sum(m.simulated_revenue) as simulated_revenue,
+                sum(m.current_cogs) as current_cogs,
+                sum(m.simulated_cogs) as simulated_cogs,
+            from marts.fct_scenario_margin as m
+            inner join marts.dim_customers as c on m.customer_id = c.customer_id
+            where m.scenario = $scenario and m.period = $period and c.currency = $currency
+            group by m.model
         )
         select
             model,
+            cast($currency as varchar) as currency,
             current_revenue,
             simulated_revenue,
             current_cogs,
@@ -1106,6 +1128,6 @@ def scenario_model_margin(snap: Snapshot, scenario: str, period: str) -> pl.Data
             current_revenue desc,
             model
         """,
-        {"scenario": scenario, "period": period},
-        needs=("marts.fct_scenario_margin",),
+        {"scenario": scenario, "period": period, "currency": currency},
+        needs=("marts.fct_scenario_margin", "marts.dim_customers"),
     )

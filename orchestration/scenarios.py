@@ -60,6 +60,7 @@ import yaml
 from orchestration.config import Settings
 from orchestration.ingest.reference_yaml import YamlRows, parse_plan
 from orchestration.ingest.results import ReferenceDataError
+from orchestration.money import money_places
 from orchestration.warehouse import SCENARIO_DDL
 
 BASELINE = "current"
@@ -886,17 +887,26 @@ def write_scenario_csv(
     return path
 
 
-def _money(v: Any) -> str:
-    return f"{Decimal(v or 0):,.2f}"
+def _money(v: Any, currency: str | None = None) -> str:
+    """An amount with its currency's minor units (JPY 78,650; USD 12.30)."""
+    return f"{Decimal(v or 0):,.{money_places(currency)}f}"
 
 
-def _signed(v: Any) -> str:
+def _signed(v: Any, currency: str | None = None) -> str:
     d = Decimal(v or 0)
-    return ("+" if d > 0 else "") + f"{d:,.2f}"
+    return ("+" if d > 0 else "") + _money(d, currency)
 
 
 def _pct(v: Any) -> str:
     return "n/a" if v is None else ("+" if Decimal(v) > 0 else "") + f"{Decimal(v):.2f}%"
+
+
+# the scenario margin marts are in each customer's invoice currency (COGS converted): the
+# currency comes from dim_customers, so that no total adds yen to dollars
+_WITH_CURRENCY = (
+    "(select m.*, c.currency from marts.{mart} as m "
+    "inner join marts.dim_customers as c on m.customer_id = c.customer_id)"
+)
 
 
 def headline(
@@ -926,30 +936,33 @@ def headline(
         + (f"; moved to plan {move}" if move else "")
         + (f"; plans: {plan_files}" if plan_files else ""),
         "",
-        f"{'period':<8} {'revenue now':>13} {'simulated':>13} {'change':>12} "
+        f"{'period':<8} {'cur':<3} {'revenue now':>13} {'simulated':>13} {'change':>12} "
         f"{'margin now':>13} {'simulated':>13} {'margin %':>17}",
     ]
+    # amounts are never added across currencies: one line per period and invoice currency
     rows = con.execute(
-        f"""select period, sum(current_revenue), sum(simulated_revenue),
+        f"""select period, currency, sum(current_revenue), sum(simulated_revenue),
             sum(current_gross_margin), sum(simulated_gross_margin)
-        from marts.fct_scenario_customer_margin
+        from {_WITH_CURRENCY.format(mart="fct_scenario_customer_margin")}
         where scenario = ? and period in ({marks})
-        group by period
+        group by period, currency
         union all
-        select 'all', sum(current_revenue), sum(simulated_revenue),
+        select 'all', currency, sum(current_revenue), sum(simulated_revenue),
             sum(current_gross_margin), sum(simulated_gross_margin)
-        from marts.fct_scenario_customer_margin
+        from {_WITH_CURRENCY.format(mart="fct_scenario_customer_margin")}
         where scenario = ? and period in ({marks})
-        order by period = 'all', period""",
+        group by currency
+        order by period = 'all', period, currency""",
         [scenario, *chosen, scenario, *chosen],
     ).fetchall()
-    for period, rev, srev, mar, smar in rows:
+    for period, ccy, rev, srev, mar, smar in rows:
         rev, srev, mar, smar = (Decimal(x or 0) for x in (rev, srev, mar, smar))
         pct_now = f"{mar * 100 / rev:.1f}" if rev else "n/a"
         pct_sim = f"{smar * 100 / srev:.1f}" if srev else "n/a"
         lines.append(
-            f"{period:<8} {_money(rev):>13} {_money(srev):>13} {_signed(srev - rev):>12} "
-            f"{_money(mar):>13} {_money(smar):>13} {pct_now + '% -> ' + pct_sim + '%':>17}"
+            f"{period:<8} {ccy:<3} {_money(rev, ccy):>13} {_money(srev, ccy):>13} "
+            f"{_signed(srev - rev, ccy):>12} {_money(mar, ccy):>13} {_money(smar, ccy):>13} "
+            f"{pct_now + '% -> ' + pct_sim + '%':>17}"
         )
     worse, better, same, shocks, threshold = con.execute(
         f"""select count(*) filter (where impact = 'increase'),
@@ -965,24 +978,28 @@ def headline(
         f"invoices (customer x period): {worse} pay more, {better} pay less, {same} unchanged; "
         f"bill shocks (> {Decimal(threshold or 20):.0f}%): {shocks}",
     ]
+    # the largest changes are ranked within each currency (a yen and a dollar are not compared)
     increases = con.execute(
-        f"""select customer_id, period, segment, current_total, simulated_total,
+        f"""select customer_id, period, segment, currency, current_total, simulated_total,
             total_difference, total_difference_pct, is_bill_shock
         from marts.fct_scenario_invoices
         where scenario = ? and period in ({marks}) and total_difference > 0
-        order by total_difference desc, customer_id, period limit {int(top)}""",
+        qualify row_number() over (
+            partition by currency order by total_difference desc, customer_id, period
+        ) <= {int(top)}
+        order by currency, total_difference desc, customer_id, period""",
         [scenario, *chosen],
     ).fetchall()
     if increases:
-        lines.append("largest increases:")
-        for cid, period, seg, cur, sim, diff, pct, shock in increases:
+        lines.append("largest increases (per currency):")
+        for cid, period, seg, ccy, cur, sim, diff, pct, shock in increases:
             lines.append(
-                f"  {cid:<22} {period} {str(seg or ''):<11} {_money(cur):>11} -> "
-                f"{_money(sim):>11} {_signed(diff):>11} ({_pct(pct)})"
+                f"  {cid:<22} {period} {str(seg or ''):<11} {ccy:<3} {_money(cur, ccy):>11} -> "
+                f"{_money(sim, ccy):>11} {_signed(diff, ccy):>11} ({_pct(pct)})"
                 + ("  BILL SHOCK" if shock else "")
             )
     shocks = con.execute(
-        f"""select customer_id, period, segment, current_total, simulated_total,
+        f"""select customer_id, period, segment, currency, current_total, simulated_total,
             total_difference, total_difference_pct
         from marts.fct_scenario_invoices
         where scenario = ? and period in ({marks}) and is_bill_shock
@@ -991,48 +1008,55 @@ def headline(
     ).fetchall()
     if shocks:
         lines.append("bill shocks:")
-        for cid, period, seg, cur, sim, diff, pct in shocks:
+        for cid, period, seg, ccy, cur, sim, diff, pct in shocks:
             lines.append(
-                f"  {cid:<22} {period} {str(seg or ''):<11} {_money(cur):>11} -> "
-                f"{_money(sim):>11} {_signed(diff):>11} ({_pct(pct)})"
+                f"  {cid:<22} {period} {str(seg or ''):<11} {ccy:<3} {_money(cur, ccy):>11} -> "
+                f"{_money(sim, ccy):>11} {_signed(diff, ccy):>11} ({_pct(pct)})"
             )
     decreases = con.execute(
-        f"""select customer_id, period, segment, current_total, simulated_total,
+        f"""select customer_id, period, segment, currency, current_total, simulated_total,
             total_difference, total_difference_pct
         from marts.fct_scenario_invoices
         where scenario = ? and period in ({marks}) and total_difference < 0
-        order by total_difference, customer_id, period limit {int(top)}""",
+        qualify row_number() over (
+            partition by currency order by total_difference, customer_id, period
+        ) <= {int(top)}
+        order by currency, total_difference, customer_id, period""",
         [scenario, *chosen],
     ).fetchall()
     if decreases:
-        lines.append("largest decreases:")
-        for cid, period, seg, cur, sim, diff, pct in decreases:
+        lines.append("largest decreases (per currency):")
+        for cid, period, seg, ccy, cur, sim, diff, pct in decreases:
             lines.append(
-                f"  {cid:<22} {period} {str(seg or ''):<11} {_money(cur):>11} -> "
-                f"{_money(sim):>11} {_signed(diff):>11} ({_pct(pct)})"
+                f"  {cid:<22} {period} {str(seg or ''):<11} {ccy:<3} {_money(cur, ccy):>11} -> "
+                f"{_money(sim, ccy):>11} {_signed(diff, ccy):>11} ({_pct(pct)})"
             )
     models = con.execute(
-        f"""select model, sum(current_revenue), sum(simulated_revenue), sum(current_cogs),
-            sum(simulated_cogs)
-        from marts.fct_scenario_margin
+        f"""select model, currency, sum(current_revenue), sum(simulated_revenue),
+            sum(current_cogs), sum(simulated_cogs)
+        from {_WITH_CURRENCY.format(mart="fct_scenario_margin")}
         where scenario = ? and period in ({marks})
-        group by model
+        group by model, currency
         having sum(simulated_revenue) <> sum(current_revenue)
             or sum(simulated_cogs) <> sum(current_cogs)
-        order by abs(sum(simulated_revenue - simulated_cogs)
-            - sum(current_revenue - current_cogs)) desc, model
-        limit {int(top)}""",
+        qualify row_number() over (
+            partition by currency
+            order by abs(sum(simulated_revenue - simulated_cogs)
+                - sum(current_revenue - current_cogs)) desc, model
+        ) <= {int(top)}
+        order by currency, abs(sum(simulated_revenue - simulated_cogs)
+            - sum(current_revenue - current_cogs)) desc, model""",
         [scenario, *chosen],
     ).fetchall()
     if models:
         lines.append("margin by model (revenue, margin %; non-usage = fees and commitments):")
-        for model, rev, srev, cogs, scogs in models:
+        for model, ccy, rev, srev, cogs, scogs in models:
             rev, srev, cogs, scogs = (Decimal(x or 0) for x in (rev, srev, cogs, scogs))
             now = f"{(rev - cogs) * 100 / rev:.1f}%" if rev else "n/a"
             sim = f"{(srev - scogs) * 100 / srev:.1f}%" if srev else "n/a"
             lines.append(
-                f"  {model:<22} revenue {_money(rev):>11} -> {_money(srev):>11}  "
-                f"margin {now:>7} -> {sim:>7}"
+                f"  {model:<22} {ccy:<3} revenue {_money(rev, ccy):>11} -> "
+                f"{_money(srev, ccy):>11}  margin {now:>7} -> {sim:>7}"
             )
     below = con.execute(
         f"""select customer_id, period, segment, current_margin_pct, simulated_margin_pct,

@@ -392,7 +392,9 @@ def test_simulate_cli_prints_the_headline_and_writes_the_csv(lab: Settings) -> N
     assert "Scenario startup_cut: Startup price cut" in out
     assert "customers: segment:startup" in out
     assert "invoices (customer x period): 0 pay more, 2 pay less, 2 unchanged" in out
-    assert "cus_a                  2026-10 startup          127.80 ->      102.60" in out
+    # one headline line per period and currency (amounts are never added across currencies)
+    assert "\n2026-10  USD " in out and "\nall      USD " in out
+    assert "cus_a                  2026-10 startup     USD      127.80 ->      102.60" in out
     assert "wrote exports/scenarios/startup_cut_2026-10.csv" in out
     csv_text = (lab.exports_dir / "scenarios" / "startup_cut_2026-10.csv").read_text()
     header, *rows = csv_text.splitlines()

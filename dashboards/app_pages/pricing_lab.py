@@ -22,24 +22,24 @@ CUSTOMER_PERCENTS = [
 ]
 
 
-def _delta(new: object, old: object) -> str:
+def _delta(new: object, old: object, currency: str) -> str:
     diff = (new or 0) - (old or 0)  # type: ignore[operator]
-    return ("+" if diff > 0 else "") + fmt.money(diff)
+    return ("+" if diff > 0 else "") + fmt.money(diff, currency)
 
 
-def _headline(totals: dict[str, object]) -> None:
+def _headline(totals: dict[str, object], currency: str) -> None:
     cols = st.columns(4)
     cols[0].metric(
         "Revenue (simulated)",
-        fmt.money(totals["simulated_revenue"]),
-        _delta(totals["simulated_revenue"], totals["current_revenue"]),
-        help=f"Current: {fmt.money(totals['current_revenue'])}",
+        fmt.money(totals["simulated_revenue"], currency),  # type: ignore[arg-type]
+        _delta(totals["simulated_revenue"], totals["current_revenue"], currency),
+        help=f"Current: {fmt.money(totals['current_revenue'], currency)}",  # type: ignore[arg-type]
     )
     cols[1].metric(
         "Gross margin (simulated)",
-        fmt.money(totals["simulated_margin"]),
-        _delta(totals["simulated_margin"], totals["current_margin"]),
-        help=f"Current: {fmt.money(totals['current_margin'])}",
+        fmt.money(totals["simulated_margin"], currency),  # type: ignore[arg-type]
+        _delta(totals["simulated_margin"], totals["current_margin"], currency),
+        help=f"Current: {fmt.money(totals['current_margin'], currency)}",  # type: ignore[arg-type]
     )
     cur, sim = totals["current_margin_pct"], totals["simulated_margin_pct"]
     cols[2].metric(
@@ -61,7 +61,7 @@ def _headline(totals: dict[str, object]) -> None:
     )
 
 
-def _comparison_chart(totals: dict[str, object]) -> None:
+def _comparison_chart(totals: dict[str, object], currency: str) -> None:
     frame = pl.DataFrame(
         {
             "measure": ["Revenue", "Revenue", "Gross margin", "Gross margin"],
@@ -85,13 +85,13 @@ def _comparison_chart(totals: dict[str, object]) -> None:
                 axis=alt.Axis(labelAngle=0),
             ),
             xOffset=alt.XOffset("side:N", sort=["current", "simulated"]),
-            y=alt.Y("amount:Q", title=None, axis=alt.Axis(format="$,.0f")),
+            y=alt.Y("amount:Q", title=currency, axis=alt.Axis(format=",.0f")),
             color=alt.Color(
                 "side:N",
                 title=None,
                 scale=alt.Scale(domain=["current", "simulated"], range=["#9aa5b1", "#1f77b4"]),
             ),
-            tooltip=["measure", "side", alt.Tooltip("amount:Q", format="$,.2f")],
+            tooltip=["measure", "side", alt.Tooltip("amount:Q", title=currency, format=",.2f")],
         )
         .properties(height=260)
     )
@@ -165,13 +165,24 @@ def _page(snap: da.Snapshot) -> None:
     )
     if period is None:
         return
-    totals = da.scenario_totals(snap, scenario, period).row(0, named=True)
-    _headline(totals)
-    customers = da.scenario_customers(snap, scenario, period)
+    # totals are per invoice currency: a yen and a dollar are never added
+    currencies = da.scenario_currencies(snap, scenario, period) or ["USD"]
+    currency = currencies[0]
+    if len(currencies) > 1:
+        currency = st.radio(
+            "Currency",
+            currencies,
+            horizontal=True,
+            key=f"lab_currency_{scenario}_{period}",
+            help="Invoices in each currency are totalled apart (no conversion of revenue).",
+        )
+    totals = da.scenario_totals(snap, scenario, period, currency).row(0, named=True)
+    _headline(totals, currency)
+    customers = da.scenario_customers(snap, scenario, period).filter(pl.col("currency") == currency)
     chart_col, dist_col = st.columns(2)
     with chart_col:
         st.subheader("Current vs simulated")
-        _comparison_chart(totals)
+        _comparison_chart(totals, currency)
     with dist_col:
         st.subheader("Distribution of bill changes")
         _distribution(customers)
@@ -185,10 +196,9 @@ def _page(snap: da.Snapshot) -> None:
     )
     st.subheader("Margin by model")
     ui.show_table(
-        da.scenario_model_margin(snap, scenario, period),
+        da.scenario_model_margin(snap, scenario, period, currency),
         money=["current_revenue", "simulated_revenue", "current_cogs", "simulated_cogs"],
         percents=["current_margin_pct", "simulated_margin_pct"],
-        currency_column=None,
         key="lab_models",
         empty="No margin rows in this period.",
     )
@@ -198,7 +208,7 @@ def _page(snap: da.Snapshot) -> None:
     )
     st.subheader("Bill shocks")
     ui.show_table(
-        da.scenario_bill_shocks(snap, scenario, period),
+        da.scenario_bill_shocks(snap, scenario, period).filter(pl.col("currency") == currency),
         money=CUSTOMER_MONEY,
         percents=["total_difference_pct"],
         key="lab_shocks",
