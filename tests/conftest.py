@@ -4,11 +4,14 @@ Area-specific helpers live in tests/support/<area>.py, owned by the area's tests
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 
 import pytest
 
 from orchestration.config import DBT_PROJECT_DIR, Settings, settings
+from orchestration.dbt_project import manifest_is_stale
 from orchestration.dbt_runner import run_dbt
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -17,12 +20,29 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 
 
+def _parsed_here(manifest: Path) -> bool:
+    """True when another worker of this pytest run already parsed (xdist sets the run's id)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    stamp = manifest.parent / ".pytest-parse.run"
+    if run and stamp.exists() and stamp.read_text() == run:
+        return True
+    if run:
+        stamp.write_text(run)
+    return False
+
+
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`@dbt_assets` needs target/manifest.json at import: parse once per session."""
+    """`@dbt_assets` needs target/manifest.json at import: parse once per session. Under xdist
+    the first worker parses and the others find the manifest fresh (a second parse rewriting
+    target/ while the first worker's tests read it would race)."""
     s = settings(tmp_path_factory.mktemp("parse"))
-    run_dbt(s, "parse", "--quiet")
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    manifest.parent.mkdir(exist_ok=True)
+    with (manifest.parent / ".pytest-parse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _parsed_here(manifest) or manifest_is_stale():
+            run_dbt(s, "parse", "--quiet")
     assert manifest.exists()
     return manifest
 

@@ -209,6 +209,7 @@ def test_full_refresh_when_the_incremental_logic_changes(tmp_path: Path) -> None
     assert not needs_full_refresh(target, incremental_fingerprints(manifest))
 
 
+@pytest.mark.serial
 def test_a_model_added_or_removed_between_runs_is_picked_up(tmp_path: Path) -> None:
     """After a `git pull` that adds a model, the next run parses the project and builds it (it
     failed with a KeyError: dagster-dbt cached the old manifest by path); after the model is
