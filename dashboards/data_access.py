@@ -1020,8 +1020,7 @@ def scenario_totals(snap: Snapshot, scenario: str, period: str, currency: str) -
                 sum(m.simulated_gross_margin) as simulated_margin,
                 count(*) filter (where m.falls_below_target) as below_target,
             from marts.fct_scenario_customer_margin as m
-            inner join marts.dim_customers as c on m.customer_id = c.customer_id
-            where m.scenario = $scenario and m.period = $period and c.currency = $currency
+            where m.scenario = $scenario and m.period = $period and m.currency = $currency
         ),
         bills as (
             select
@@ -1045,7 +1044,7 @@ def scenario_totals(snap: Snapshot, scenario: str, period: str, currency: str) -
         from margin cross join bills
         """,
         {"scenario": scenario, "period": period, "currency": currency},
-        needs=(_SCN_INVOICES, _SCN_MARGIN, "marts.dim_customers"),
+        needs=(_SCN_INVOICES, _SCN_MARGIN),
     )
 
 
@@ -1107,8 +1106,7 @@ def scenario_model_margin(
                 sum(m.current_cogs) as current_cogs,
                 sum(m.simulated_cogs) as simulated_cogs,
             from marts.fct_scenario_margin as m
-            inner join marts.dim_customers as c on m.customer_id = c.customer_id
-            where m.scenario = $scenario and m.period = $period and c.currency = $currency
+            where m.scenario = $scenario and m.period = $period and m.currency = $currency
             group by m.model
         )
         select
@@ -1129,5 +1127,5 @@ def scenario_model_margin(
             model
         """,
         {"scenario": scenario, "period": period, "currency": currency},
-        needs=("marts.fct_scenario_margin", "marts.dim_customers"),
+        needs=("marts.fct_scenario_margin",),
     )

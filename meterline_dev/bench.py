@@ -708,6 +708,12 @@ def _load() -> str:
         return "n/a"
 
 
+def _stages_line(phase: Phase) -> str:
+    """A phase's stage times on one line, printed as soon as the phase ends: a long bench (Spark
+    at 10M) that is stopped later still leaves them in its log."""
+    return ", ".join(f"{name} {seconds:.1f}" for name, seconds in phase.stages.items())
+
+
 def run_bench(
     *,
     events: int = 10_000_000,
@@ -754,7 +760,7 @@ def run_bench(
 
     echo(f"full pipeline on {data} ...")
     full = run_pipeline_measured(data, env, "full", code)
-    echo(f"  {full.seconds:.1f}s")
+    echo(f"  {full.seconds:.1f}s ({_stages_line(full)})")
     echo(f"floor query ({floor_runs} runs, median) ...")
     floor = run_floor(data, work, memory_limit, floor_runs)
     echo(f"  {floor.seconds:.1f}s")
@@ -764,7 +770,7 @@ def run_bench(
     restore_holdout(data, holdout)
     echo(f"incremental run (+{', '.join(held)}) ...")
     inc = run_pipeline_measured(data, env, "incremental", code)
-    echo(f"  {inc.seconds:.1f}s")
+    echo(f"  {inc.seconds:.1f}s ({_stages_line(inc)})")
     echo("run with no new data ...")
     same = run_pipeline_measured(data, env, "no new data", code)
     echo(f"  {same.seconds:.1f}s")

@@ -902,13 +902,7 @@ def _pct(v: Any) -> str:
 
 
 # the scenario margin marts are in each customer's invoice currency (COGS converted): the
-# currency comes from dim_customers, so that no total adds yen to dollars
-_WITH_CURRENCY = (
-    "(select m.*, c.currency from marts.{mart} as m "
-    "inner join marts.dim_customers as c on m.customer_id = c.customer_id)"
-)
-
-
+# marts carry that currency, and every total groups by it, so that none adds yen to dollars
 def headline(
     con: duckdb.DuckDBPyConnection, scenario: str, periods: list[str] | None = None, top: int = 5
 ) -> str:
@@ -943,13 +937,13 @@ def headline(
     rows = con.execute(
         f"""select period, currency, sum(current_revenue), sum(simulated_revenue),
             sum(current_gross_margin), sum(simulated_gross_margin)
-        from {_WITH_CURRENCY.format(mart="fct_scenario_customer_margin")}
+        from marts.fct_scenario_customer_margin
         where scenario = ? and period in ({marks})
         group by period, currency
         union all
         select 'all', currency, sum(current_revenue), sum(simulated_revenue),
             sum(current_gross_margin), sum(simulated_gross_margin)
-        from {_WITH_CURRENCY.format(mart="fct_scenario_customer_margin")}
+        from marts.fct_scenario_customer_margin
         where scenario = ? and period in ({marks})
         group by currency
         order by period = 'all', period, currency""",
@@ -1034,7 +1028,7 @@ def headline(
     models = con.execute(
         f"""select model, currency, sum(current_revenue), sum(simulated_revenue),
             sum(current_cogs), sum(simulated_cogs)
-        from {_WITH_CURRENCY.format(mart="fct_scenario_margin")}
+        from marts.fct_scenario_margin
         where scenario = ? and period in ({marks})
         group by model, currency
         having sum(simulated_revenue) <> sum(current_revenue)

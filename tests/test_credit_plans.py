@@ -58,6 +58,7 @@ import pytest
 
 from orchestration.config import Settings, settings
 from orchestration.ingest.results import ReferenceDataError
+from orchestration.quality.reference_suites import CSV_SPECS
 from tests.support.costs import build_costs, write_json
 from tests.support.rating import (
     METERS,
@@ -101,17 +102,8 @@ STUDIO: dict[str, Any] = {
     ],
 }
 
-GRANT_COLS = (
-    "grant_id",
-    "customer_id",
-    "amount",
-    "granted_at",
-    "expires_at",
-    "priority",
-    "kind",
-    "unit",
-    "price_paid",
-)
+# the loader's own column list for the file (packs use the optional unit and price_paid)
+GRANT_COLS = next(spec.columns for spec in CSV_SPECS if spec.file == "credit_grants.csv")
 PACKS = [
     {
         "grant_id": "pack_a",

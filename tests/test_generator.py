@@ -882,14 +882,16 @@ def test_one_customer_is_billed_in_yen_with_daily_rates(
     assert all(Decimal("148") <= Decimal(r["rate"]) <= Decimal("152.01") for r in rates)
 
 
-def test_one_customer_is_on_a_credit_plan_with_a_pack(
-    data_dir: Path, truth: dict[str, Any]
-) -> None:
+def test_one_customer_is_on_a_credit_plan_with_a_pack(tmp_path: Path) -> None:
     """Credit plans (issue 22): one customer on `studio` (credit_price charges, a credits block)
-    with a credit pack; the truth file names it."""
+    with a credit pack; the truth file names it. SMALL's ten customers leave no startup customer
+    free for the plan, so this test generates its own sixteen (2,000 events, two seconds)."""
+    data_dir = tmp_path / "data"
+    params = {**SMALL, "customers": 16, "events": 2000}
+    generate(data_dir, usage_format="jsonl", progress=False, **params)  # type: ignore[arg-type]
+    truth = json.loads((data_dir / "generator_truth.json").read_text())
     cp = truth["reference"]["credit_plan"]
-    if cp is None:
-        pytest.skip("no startup customer free for the credit plan in this generated data")
+    assert cp is not None, "the generator planted no credit-plan customer among 16"
     ref = data_dir / "reference"
     with (ref / "subscriptions.csv").open(newline="") as fh:
         on_studio = {r["customer_id"] for r in csv.DictReader(fh) if r["plan_code"] == "studio"}
@@ -906,3 +908,9 @@ def test_one_customer_is_on_a_credit_plan_with_a_pack(
         for row in c["prices"]
     )
     assert cp["packs"] == ["pack_studio_1"]
+    with (ref / "credit_grants.csv").open(newline="") as fh:
+        packs = [r for r in csv.DictReader(fh) if r["unit"] == "credits"]
+    assert [(r["grant_id"], r["customer_id"], r["kind"]) for r in packs] == [
+        ("pack_studio_1", cp["customer_id"], "paid")
+    ]
+    assert int(packs[0]["amount"]) == cp["allowance"] // 2 and Decimal(packs[0]["price_paid"]) > 0

@@ -4,6 +4,8 @@ column of customers.csv, number formatting, and the HTML (escaping, grouping, to
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -244,6 +246,41 @@ def test_pdf_bytes_are_deterministic() -> None:
     first, second = render_pdf(html), render_pdf(html)
     assert first.startswith(b"%PDF-") and first == second
     assert b"CreationDate" not in first
+
+
+def _pages_text(pdf: bytes, tmp_path: Path) -> list[str]:
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return [page for page in out.split("\f") if page.strip()]
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler's pdftotext")
+def test_payment_box_stays_with_the_totals_across_page_breaks(tmp_path: Path) -> None:
+    """Whatever the number of lines, the page with the payment instructions also carries the
+    subtotal and the total due: a page never holds the payment box alone (the demo's 39-line
+    INV-202610-00001 had it alone on page 3)."""
+    usage = WORKED[2]
+    seen_pages: set[int] = set()
+    for extra in range(20, 48, 3):
+        lines = [
+            *WORKED[:3],
+            *(
+                {**usage, "line_no": 100 + k, "description": f"LLM input tokens · model=m{k}*"}
+                for k in range(extra)
+            ),
+            *WORKED[3:],
+        ]
+        pages = _pages_text(
+            render_pdf(render_invoice_html(_invoice("Northwind"), lines, Seller())), tmp_path
+        )
+        seen_pages.add(len(pages))
+        with_box = [page for page in pages if "Please pay" in page]
+        assert len(with_box) == 1, extra
+        assert "Total due (" in with_box[0] and "Subtotal" in with_box[0], (extra, with_box[0])
+    assert len(seen_pages) > 1  # the range crosses a page break
 
 
 def test_documents_are_written_once(tmp_path: Path) -> None:

@@ -17,15 +17,6 @@ from meterline_dev.generator.scenario import Scenario
 from orchestration.catalog import list_prices
 
 PAGE_DAYS = 7
-PROVIDER_PRICE_COLUMNS = (
-    "provider",
-    "model",
-    "price_component",
-    "unit_price",
-    "price_per",
-    "effective_from",
-    "effective_to",
-)
 
 
 def provider_price_rows(scn: Scenario) -> list[dict[str, str]]:

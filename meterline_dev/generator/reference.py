@@ -12,8 +12,9 @@ from typing import Any
 
 import yaml
 
-from meterline_dev.generator.exports import PROVIDER_PRICE_COLUMNS, provider_price_rows
+from meterline_dev.generator.exports import provider_price_rows
 from meterline_dev.generator.scenario import Scenario
+from orchestration.quality.reference_suites import CSV_SPECS
 
 METERS: list[dict[str, Any]] = [
     {
@@ -400,7 +401,10 @@ def _plan_of(segment: str) -> str:
     return {"enterprise": "enterprise", "startup": "pro", "self_serve": "starter"}[segment]
 
 
-def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -> None:
+def _write_reference_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    """Write a reference CSV with the columns, in the order, its loader's spec declares
+    (orchestration/quality/reference_suites.py CSV_SPECS): one list of columns per file."""
+    columns = next(spec.columns for spec in CSV_SPECS if spec.file == path.name)
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
         w.writeheader()
@@ -466,20 +470,8 @@ def write_reference(
         pro_v2 = next(p for p in _usd_plans() if p["code"] == "pro" and p["version"] == 2)
         credit_plan = _credit_plan(pro_v2, allowance)
         _dump_yaml(ref / "plans" / "studio_v1.yml", credit_plan)
-    _write_csv(
+    _write_reference_csv(
         ref / "customers.csv",
-        (
-            "customer_id",
-            "name",
-            "currency",
-            "timezone",
-            "tax_rate",
-            "segment",
-            "parent_customer_id",
-            "billing_email",
-            "payment_terms_days",
-            "bill_to_parent",
-        ),
         [
             {
                 "customer_id": c.customer_id,
@@ -537,9 +529,8 @@ def write_reference(
     grandfathered = next((s for s in subs if s["plan_code"] == "pro" and s["end_date"] == ""), None)
     if grandfathered is not None:
         grandfathered["plan_version"] = "1"
-    _write_csv(
+    _write_reference_csv(
         ref / "subscriptions.csv",
-        ("subscription_id", "customer_id", "plan_code", "start_date", "end_date", "plan_version"),
         [{"plan_version": "", **s} for s in subs],
     )
 
@@ -593,18 +584,8 @@ def write_reference(
             "renewal_notice_days": "30",
         },
     ]
-    _write_csv(
+    _write_reference_csv(
         ref / "contracts.csv",
-        (
-            "contract_id",
-            "customer_id",
-            "start_date",
-            "end_date",
-            "commit_amount",
-            "commit_period",
-            "usage_discount_pct",
-            "renewal_notice_days",
-        ),
         contracts,
     )
     small = cs[-1]
@@ -660,19 +641,8 @@ def write_reference(
                 "price_paid": _money(Decimal(pack_credits) / CREDITS_PER_MONEY * Decimal("0.9")),
             }
         )
-    _write_csv(
+    _write_reference_csv(
         ref / "credit_grants.csv",
-        (
-            "grant_id",
-            "customer_id",
-            "amount",
-            "granted_at",
-            "expires_at",
-            "priority",
-            "kind",
-            "unit",
-            "price_paid",
-        ),
         [{"unit": "money", "price_paid": "", **g} for g in grants] + packs,
     )
     budgets = []
@@ -690,20 +660,18 @@ def write_reference(
                 "hard_limit": "true" if hard else "false",
             }
         )
-    _write_csv(
+    _write_reference_csv(
         ref / "budgets.csv",
-        ("customer_id", "monthly_budget", "alert_thresholds_pct", "hard_limit"),
         budgets,
     )
-    _write_csv(ref / "provider_prices.csv", PROVIDER_PRICE_COLUMNS, provider_price_rows(scn))
+    _write_reference_csv(ref / "provider_prices.csv", provider_price_rows(scn))
     # daily USD->JPY rates over every month of the data: provider costs (USD) are converted with
     # the rate of their day for the JPY customer's margin
     rate_days = [
         first_month + dt.timedelta(days=k) for k in range((_add_months(last, 1) - first_month).days)
     ]
-    _write_csv(
+    _write_reference_csv(
         ref / "fx_rates.csv",
-        ("date", "from_currency", "to_currency", "rate"),
         [
             {
                 "date": d.isoformat(),

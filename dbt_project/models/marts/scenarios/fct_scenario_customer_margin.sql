@@ -19,6 +19,7 @@ grouped as (
         customer_id,
         period,
         any_value(segment) as segment,
+        any_value(currency) as currency,
         cast(sum(current_revenue) as decimal(38, 2)) as current_revenue,
         cast(sum(simulated_revenue) as decimal(38, 2)) as simulated_revenue,
         cast(sum(current_cogs) as decimal(38, 2)) as current_cogs,
@@ -86,6 +87,7 @@ final as (
         flagged.customer_id,
         flagged.period,
         flagged.segment,
+        flagged.currency,
         flagged.current_revenue,
         flagged.simulated_revenue,
         cast(flagged.simulated_revenue - flagged.current_revenue as decimal(38, 2))

@@ -4,6 +4,8 @@
 -- '(non-usage)'). Revenue is the margin breakdown re-built in scenario mode (invoice subtotal -
 -- promotional credits, split by usage). Simulated COGS = the same COGS plus the scenario's
 -- provider cost changes (int_scenario_cogs_changes); shared (allocated) COGS do not change.
+-- Amounts are in the customer's invoice currency (`currency`, as fct_customer_margin): a
+-- scenario total adds rows of one currency only.
 with
 
 scenarios as (
@@ -139,6 +141,7 @@ final as (
         with_costs.customer_id,
         with_costs.period,
         customers.segment,
+        coalesce(customers.currency, '{{ var("cost_currency") }}') as currency,
         with_costs.provider,
         with_costs.model,
         with_costs.current_revenue,
