@@ -57,6 +57,7 @@ from typing import Any
 import duckdb
 import yaml
 
+from orchestration.build_plan import relation_hash
 from orchestration.config import Settings
 from orchestration.ingest.reference_yaml import YamlRows, parse_plan
 from orchestration.ingest.results import ReferenceDataError
@@ -574,21 +575,6 @@ def chain_inputs(manifest: dict[str, Any], models: list[str]) -> list[str]:
     return sorted(out)
 
 
-def _content_hash(con: duckdb.DuckDBPyConnection, relation: str, where: str = "") -> str:
-    """Row count and the sum of the row hashes (order-free) of a relation; 'missing' if none."""
-    schema, name = relation.split(".", 1)
-    (exists,) = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchone() or (0,)
-    if not exists:
-        return f"{relation}:missing"
-    count, total = con.execute(
-        f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {schema}.{name} as t {where}"
-    ).fetchone() or (0, 0)
-    return f"{relation}:{count}:{total}"
-
-
 def inputs_fingerprint(
     con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], models: list[str]
 ) -> str:
@@ -599,7 +585,7 @@ def inputs_fingerprint(
     h = hashlib.sha256(code_fingerprint().encode())
     h.update(("\n".join(models) + "\n").encode())
     for relation in chain_inputs(manifest, models):
-        h.update((_content_hash(con, relation) + "\n").encode())
+        h.update((relation_hash(con, relation) + "\n").encode())
     return h.hexdigest()
 
 
@@ -612,7 +598,7 @@ def scenario_fingerprint(
     for table in REFERENCE_TABLES:
         h.update(
             (
-                _content_hash(con, f"raw.scenario_{table}", f"where scenario = '{quoted}'") + "\n"
+                relation_hash(con, f"raw.scenario_{table}", f"where scenario = '{quoted}'") + "\n"
             ).encode()
         )
     return h.hexdigest()

@@ -21,6 +21,17 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration.build_plan import (
+    BUILD_STATE,
+    BuildPlan,
+    plan_build,
+    project_and_code,
+    read_state,
+    source_hashes,
+    test_results,
+    topological_order,
+    write_state,
+)
 from orchestration.config import Settings
 from orchestration.dbt_project import (
     DBT_MANIFEST,
@@ -90,10 +101,32 @@ def build_dbt_assets(manifest: Mapping[str, Any] | Path) -> dg.AssetsDefinition:
         target = dbt_target_path(s)
         target.mkdir(parents=True, exist_ok=True)
         (target / "run_results.json").unlink(missing_ok=True)
-        current = incremental_fingerprints(
-            parsed if parsed is not None else json.loads(DBT_MANIFEST.read_text())
-        )
+        manifest_dict = parsed if parsed is not None else json.loads(DBT_MANIFEST.read_text())
+        current = incremental_fingerprints(manifest_dict)
         args = dbt_build_args(target, current, warehouse=s.warehouse, full=meterline.full_refresh)
+        # work that follows the data: only what is downstream of a changed source is rebuilt
+        previous = read_state(target)
+        (target / BUILD_STATE).unlink(missing_ok=True)
+        hashes: dict[str, str] = {}
+        project, code = project_and_code()
+        if s.engine == "spark":
+            plan = BuildPlan(True, "the Spark engine builds every node")
+        else:
+            hashes = source_hashes(s.warehouse, manifest_dict)
+            plan = plan_build(
+                manifest_dict,
+                previous,
+                hashes,
+                project=project,
+                code=code,
+                full_reason="a full refresh" if "--full-refresh" in args else None,
+            )
+        context.log.info(f"dbt build plan: {'full build, ' if plan.full else ''}{plan.reason}")
+        args += plan.dbt_args(manifest_dict)
+        if not plan.full:
+            # before dbt's own events: Dagster takes a multi-asset's outputs in topological order,
+            # and no standing model is downstream of a rebuilt one
+            yield from _standing(context, plan, topological_order(manifest_dict))
         if s.engine == "spark":
             # issue 21: Spark reads Parquet copies of raw/ledger; the marts it builds come back
             # into the DuckDB warehouse, so checks, close, exports and publish read them as ever
@@ -109,8 +142,53 @@ def build_dbt_assets(manifest: Mapping[str, Any] | Path) -> dg.AssetsDefinition:
         # reached only when the build succeeded (a failed build raises): the incremental models'
         # rows now come from this logic
         (target / INCREMENTAL_STATE).write_text(json.dumps(current, indent=1, sort_keys=True))
+        if hashes:
+            tests = {} if plan.full else dict((previous or {}).get("tests") or {})
+            tests.update(test_results(target / "run_results.json"))
+            write_state(target, sources=hashes, project=project, code=code, tests=tests)
 
     return meterline_dbt_assets
+
+
+def _standing(
+    context: AssetExecutionContext, plan: BuildPlan, order: Mapping[str, int]
+) -> Iterator[Any]:
+    """The models and tests the plan left standing, reported as this run's: each model as an
+    output (its table is the one the last build wrote from the same rows), each test with its
+    recorded result, so a publish is gated by every test as after a full build."""
+    assets_def = context.assets_def
+    standing = []
+    for key in context.selected_asset_keys:
+        uid = assets_def.specs_by_key[key].metadata.get("dagster_dbt/unique_id")
+        if uid in plan.skipped:
+            standing.append((order.get(uid, 0), uid, key))
+    for _, _, key in sorted(standing):
+        yield dg.Output(
+            None,
+            output_name=assets_def.get_output_name_for_asset_key(key),
+            metadata={"meterline/standing": "its sources are unchanged since the last build"},
+        )
+    specs = {(spec.asset_key, spec.name): spec for spec in assets_def.check_specs}
+    for check_key in sorted(context.selected_asset_check_keys, key=str):
+        spec = specs.get((check_key.asset_key, check_key.name))
+        uid = spec.metadata.get("dagster_dbt/unique_id") if spec is not None else None
+        result = plan.carried.get(uid) if uid else None
+        if result is None:
+            continue
+        status = str(result.get("status"))
+        yield dg.AssetCheckResult(
+            asset_key=check_key.asset_key,
+            check_name=check_key.name,
+            passed=status == "pass",
+            severity=dg.AssetCheckSeverity.WARN
+            if status == "warn"
+            else dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "meterline/carried": "the result of the last build (its inputs are unchanged)",
+                "status": status,
+                "message": str(result.get("message") or ""),
+            },
+        )
 
 
 def _manifest_on_disk() -> Mapping[str, Any] | Path:
