@@ -128,7 +128,8 @@ class BuildPlan:
             return []
         nodes = manifest.get("nodes", {})
         left_out = self.skipped | {u for u in scenario_nodes(manifest) if u.startswith("test.")}
-        names = sorted(nodes[uid]["name"] for uid in left_out if uid in nodes)
+        # each node by its whole fqn: a bare name could also be a folder's and take it all
+        names = sorted("fqn:" + ".".join(nodes[uid]["fqn"]) for uid in left_out if uid in nodes)
         args = ["--indirect-selection", "empty"]
         return [*args, "--exclude", " ".join(names)] if names else args
 

@@ -101,3 +101,87 @@ def test_without_a_record_of_the_last_build_everything_is_built(tmp_path: Path) 
     assert run_pipeline(s, progress=False)
     assert built(s) == (full_models, full_tests)
     assert state.exists()
+
+
+def _node(uid: str, parents: list[str], tags: list[str] | None = None) -> dict[str, object]:
+    kind, _, name = uid.split(".")
+    return {
+        "resource_type": kind,
+        "name": name,
+        "fqn": ["meterline", "x", name],
+        "tags": tags or [],
+        "depends_on": {"nodes": parents},
+    }
+
+
+MANIFEST = {
+    "sources": {
+        "source.meterline.raw.usage": {"schema": "raw", "name": "usage"},
+        "source.meterline.raw.budgets": {"schema": "raw", "name": "budgets"},
+    },
+    "nodes": {
+        "model.meterline.a": _node("model.meterline.a", ["source.meterline.raw.usage"]),
+        "model.meterline.b": _node("model.meterline.b", ["source.meterline.raw.budgets"]),
+        "model.meterline.c": _node("model.meterline.c", ["model.meterline.a", "model.meterline.b"]),
+        "model.meterline.s": _node("model.meterline.s", ["model.meterline.a"], ["scenarios"]),
+        "test.meterline.ta": _node("test.meterline.ta", ["model.meterline.a"]),
+        "test.meterline.tab": _node(
+            "test.meterline.tab", ["model.meterline.a", "model.meterline.b"]
+        ),
+        "test.meterline.tc": _node("test.meterline.tc", ["model.meterline.c"]),
+        "test.meterline.ts": _node("test.meterline.ts", ["model.meterline.s"]),
+    },
+}
+HASHES = {"source.meterline.raw.usage": "u1", "source.meterline.raw.budgets": "b1"}
+PASSED = {"status": "pass", "message": None, "failures": 0}
+STATE = {
+    "project": "p",
+    "code": "c",
+    "sources": HASHES,
+    "tests": {u: PASSED for u in ("test.meterline.ta", "test.meterline.tab", "test.meterline.tc")},
+}
+
+
+def test_the_plan_builds_what_a_changed_source_reaches_and_carries_the_rest() -> None:
+    from orchestration.build_plan import plan_build
+
+    changed = {**HASHES, "source.meterline.raw.budgets": "b2"}
+    plan = plan_build(MANIFEST, STATE, changed, project="p", code="c")
+    assert not plan.full and plan.changed == ("source.meterline.raw.budgets",)
+    # b, c and the tests touching them run (tab joins a standing and a rebuilt model); a and its
+    # own test stand, the test's result carried; the scenario model is not this build's
+    assert plan.skipped == {"model.meterline.a", "test.meterline.ta"}
+    assert dict(plan.carried) == {"test.meterline.ta": PASSED}
+    assert plan.dbt_args(MANIFEST) == [
+        "--indirect-selection",
+        "empty",
+        "--exclude",
+        "fqn:meterline.x.a fqn:meterline.x.ta fqn:meterline.x.ts",
+    ]
+    nothing = plan_build(MANIFEST, STATE, HASHES, project="p", code="c")
+    assert not nothing.full and len(nothing.skipped) == 6
+
+
+@pytest.mark.parametrize(
+    ("state", "project", "reason"),
+    [
+        (None, "p", "no record of a successful build"),
+        (STATE, "other", "the dbt project changed"),
+        ({**STATE, "tests": {}}, "p", "no recorded result for 1 test(s)"),
+        (
+            {**STATE, "sources": {"source.meterline.raw.usage": "u1"}},
+            "p",
+            "the dbt sources changed",
+        ),
+    ],
+)
+def test_any_doubt_builds_everything(state: dict | None, project: str, reason: str) -> None:
+    from orchestration.build_plan import plan_build
+
+    changed = {**HASHES, "source.meterline.raw.budgets": "b2"}
+    plan = plan_build(MANIFEST, state, changed, project=project, code="c")
+    assert plan.full and plan.reason == reason and plan.dbt_args(MANIFEST) == []
+    forced = plan_build(
+        MANIFEST, STATE, changed, project="p", code="c", full_reason="a full refresh"
+    )
+    assert forced.full and forced.reason == "a full refresh"
