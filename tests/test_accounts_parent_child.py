@@ -382,3 +382,37 @@ def test_a_contract_on_a_billed_child_is_refused(tmp_settings: Settings) -> None
         "its parent (customers.csv bill_to_parent): put its contract on the parent, whose "
         "invoice carries its usage"
     ]
+
+
+def test_an_account_month_is_finished_when_it_is_for_every_customer_on_it(
+    tmp_path: Path,
+) -> None:
+    """Child A in New York, its parent in UTC: the data's last event (2026-11-01 00:30 UTC) is
+    October 31 in New York, so the parent's as-of day is 2026-10-31 (October finished) and the
+    child's 2026-10-30 (not). The controls test "daily spend adds up to the invoice" waits for
+    the account's month to be finished for both; it compared the parent invoice with the parent's
+    days alone and failed the build (found by the Spark bench at 10M, issue 21)."""
+    import json
+
+    customers = [
+        {**c, "timezone": "America/New_York"} if c["customer_id"] == A else c for c in CUSTOMERS
+    ]
+    data = tmp_path / "data"
+    data.mkdir()
+    write_data_dir(data, account())
+    _write_csv(data / "reference" / "customers.csv", CUSTOMER_COLS, customers)
+    s = settings(data)
+    load(s)
+    dbt_build(s, "+fct_invoices", "+fct_customer_daily_spend", unit_tests=False)
+    results = json.loads((tmp_path / "dbt" / "target" / "run_results.json").read_text())
+    ran = {r["unique_id"].split(".")[2]: r["status"] for r in results["results"]}
+    assert ran["assert_controls_daily_spend_adds_up_to_invoices"] == "pass"
+    assert query(
+        s,
+        "select customer_id, max(as_of_date) from marts.fct_customer_daily_spend "
+        f"where customer_id in ('{P}', '{A}') group by customer_id order by customer_id",
+    ) == [(A, dt.date(2026, 10, 30)), (P, dt.date(2026, 10, 31))]
+    # the invoice is the one computed by hand above (a child's own time zone moves no charge here)
+    assert query(s, f"select total from marts.fct_invoices where invoice_id = '{P}:{PERIOD}'") == [
+        (D("484.00"),)
+    ]

@@ -1,8 +1,9 @@
--- For every finished period of a draft invoice, the days of fct_customer_daily_spend add up to
--- the invoice's fees + usage + discount, to the cent. Per billing account (issue 22): a parent's
--- invoice is its days plus those of the children billed to it. A credit plan's overage (the
--- invoice line credit_overage:<invoice_id>) is not spread over days (not in the daily spend): the
--- overage of every customer on the billing account's invoice is left out of its usage.
+-- For every finished period of a draft invoice (finished for each customer billed on it), the
+-- days of fct_customer_daily_spend add up to the invoice's fees + usage + discount, to the cent.
+-- Per billing account (issue 22): a parent's invoice is its days plus those of the children
+-- billed to it. A credit plan's overage (the invoice line credit_overage:<invoice_id>) is not
+-- spread over days (not in the daily spend): the overage of every customer on the billing
+-- account's invoice is left out of its usage.
 with
 
 daily as (
@@ -54,8 +55,16 @@ period_totals as (
     from daily
     inner join customers
         on daily.customer_id = customers.customer_id
-    where daily.period_end <= {{ dbt.dateadd('day', 1, 'daily.as_of_date') }}
     group by customers.billing_customer_id, daily.period
+    -- finished for every customer on the invoice: each has its own time zone, so its own as-of
+    -- day (a child in New York is a day behind its parent in Berlin at the end of a month)
+    having
+        min(
+            case
+                when daily.period_end <= {{ dbt.dateadd('day', 1, 'daily.as_of_date') }} then 1
+                else 0
+            end
+        ) = 1
 
 ),
 
