@@ -108,7 +108,10 @@ def quiet(page) -> None:  # noqa: ANN001
     for _ in range(200):
         expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=TIMEOUT_MS)
         page.wait_for_timeout(250)
-        calm = calm + 1 if page.get_by_test_id("stStatusWidget").count() == 0 else 0
+        running = page.get_by_test_id("stStatusWidget").count()
+        # elements a run has not reached yet are marked data-stale (still the last run's)
+        stale = page.locator('[data-stale="true"]').count()
+        calm = calm + 1 if running == 0 and stale == 0 else 0
         if calm >= 4:
             return
     raise AssertionError("the app never settled")

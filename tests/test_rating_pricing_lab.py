@@ -523,7 +523,10 @@ def test_pricing_lab_page_in_chromium(lab: Settings) -> None:
     def see(page: Any, *texts: str) -> None:
         for text in texts:
             expect(page.get_by_text(text).filter(visible=True).first).to_be_visible(timeout=timeout)
+        # the headline shows while the rest of the page is still the last scenario's (Streamlit
+        # marks those elements data-stale until the run reaches them): wait for the whole page
         expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=timeout)
+        expect(page.locator('[data-stale="true"]')).to_have_count(0, timeout=timeout)
         assert page.get_by_test_id("stException").count() == 0
 
     with streamlit_server(lab, timeout=120) as base, sync_playwright() as pw:
@@ -550,6 +553,8 @@ def test_pricing_lab_page_in_chromium(lab: Settings) -> None:
             page.get_by_role("option", name="move_c (move_c)").first.click()
             # cus_c 100.00 -> 149.00: revenue 1,217.85 -> 1,266.85, one bill shock
             see(page, "moved to plan plus", "$1,266.85", "+$49.00", "Invoices: 1 pay more")
+            # the bill-shock section is this scenario's too (cus_c's bill +49 %), not the last one's
+            expect(page.get_by_text("No customer's bill rises")).to_have_count(0, timeout=timeout)
             page.screenshot(path=str(artifacts / "move_c.png"), full_page=True)
         finally:
             browser.close()
