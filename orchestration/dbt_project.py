@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from orchestration.config import DBT_PROJECT_DIR, Settings
 
 DBT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+# dbt's parse of the project, shared by every data directory's first build (partial_parse_seed)
+PARSE_SEEDS = DBT_PROJECT_DIR / "target" / "parse_seeds"
+PARTIAL_PARSE = "partial_parse.msgpack"
 INCREMENTAL_STATE = "incremental_state.json"
 # what the dbt build of a run reads besides the data: a change to any of these is not a no-op
 PROJECT_DIRS: tuple[str, ...] = ("models", "macros", "tests", "seeds", "snapshots", "analyses")
@@ -147,6 +153,39 @@ def dbt_build_args(
     if full or needs_full_refresh(target, current):
         args.append("--full-refresh")
     return args
+
+
+def parse_seed_path(warehouse: Path, cli_vars: str = "") -> Path:
+    """Where ``partial_parse_seed`` keeps the parse for this warehouse name and these vars."""
+    key = hashlib.sha256(f"{warehouse}\0{cli_vars}".encode()).hexdigest()[:16]
+    return PARSE_SEEDS / f"{key}.msgpack"
+
+
+@contextmanager
+def partial_parse_seed(target: Path, warehouse: Path, cli_vars: str = "") -> Iterator[None]:
+    """Around one dbt invocation with ``--target-path target``: a target with no parse of its
+    own starts from the last parse an invocation of the same kind left in another target
+    (``PARSE_SEEDS``, keyed by the warehouse path as dbt's profile names it and the command
+    line's vars); afterwards the target's parse becomes that seed.
+
+    dbt keys partial parsing on the vars and on the profile's values (the DuckDB path among
+    them), so a seed serves another data directory only when dbt names the warehouse the same
+    way: ``run_dbt(..., at_warehouse=True)`` runs dbt beside the warehouse, naming it by its
+    file name. dbt checks a seed like its own partial_parse.msgpack (dbt version, vars, profile,
+    every file's checksum) and re-parses what differs, or the whole project when it cannot use
+    it, so a stale or torn seed costs a parse, never a wrong build. Without it each new target
+    parsed the whole project (~3.5 s per dbt invocation)."""
+    seed = parse_seed_path(warehouse, cli_vars)
+    own = target / PARTIAL_PARSE
+    target.mkdir(parents=True, exist_ok=True)
+    if not own.exists() and seed.exists():
+        shutil.copy2(seed, own)  # its mtime too: unchanged by dbt, it is not copied back
+    yield
+    if own.exists() and (not seed.exists() or seed.stat().st_mtime < own.stat().st_mtime):
+        PARSE_SEEDS.mkdir(parents=True, exist_ok=True)
+        tmp = seed.with_name(f"{seed.name}.{os.getpid()}.tmp")
+        shutil.copyfile(own, tmp)
+        os.replace(tmp, seed)  # atomic: a concurrent reader sees the old seed or the new one
 
 
 # ---------------------------------------------------------------- stages of dbt nodes

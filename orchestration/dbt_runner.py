@@ -27,18 +27,27 @@ def dbt_command(*args: str) -> list[str]:
 
 
 def run_dbt(
-    s: Settings, *args: str, check: bool = True, extra_env: dict[str, str] | None = None
+    s: Settings,
+    *args: str,
+    check: bool = True,
+    extra_env: dict[str, str] | None = None,
+    at_warehouse: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``dbt <args>`` against the warehouse of ``s``; raise DbtError with dbt's output when it
-    fails and ``check`` is set.
+    fails and ``check`` is set. ``at_warehouse``: dbt runs in the warehouse's directory and its
+    profile names the warehouse by file name, the same for every data directory, so one data
+    directory's parse of the project serves the next (``dbt_project.partial_parse_seed``; every
+    path in ``args`` must then be absolute).
 
     Never call this while holding a DuckDB connection to the warehouse (one writer)."""
     env = s.dbt_env()
+    cwd = DBT_PROJECT_DIR
+    if at_warehouse:
+        env["METERLINE_WAREHOUSE"] = s.warehouse.name
+        cwd = s.warehouse.parent
     if extra_env:
         env.update(extra_env)
-    proc = subprocess.run(
-        dbt_command(*args), env=env, capture_output=True, text=True, cwd=str(DBT_PROJECT_DIR)
-    )
+    proc = subprocess.run(dbt_command(*args), env=env, capture_output=True, text=True, cwd=str(cwd))
     if check and proc.returncode != 0:
         raise DbtError(
             f"dbt {' '.join(args)} failed (exit {proc.returncode}):\n"

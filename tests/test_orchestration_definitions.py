@@ -68,7 +68,6 @@ def test_checks_are_blocking_asset_checks(defs: dg.Definitions) -> None:
     checks = {c.to_user_string() for c in graph.asset_check_keys}
     expected = {
         "raw/load_manifest:rows_conserved",
-        "raw/load_manifest:ge_batch_summaries",
         "raw/customers:ge_reference_suite",
         "raw/subscriptions:ge_reference_suite",
         "staging/stg_reference__customers:unique_stg_reference__customers_customer_id",

@@ -21,7 +21,6 @@ from orchestration.config import REPO_ROOT, Settings
 SUITE_CODE = (
     REPO_ROOT / "orchestration" / "quality" / "gx.py",
     REPO_ROOT / "orchestration" / "quality" / "reference_suites.py",
-    REPO_ROOT / "orchestration" / "quality" / "batch_summary.py",
     REPO_ROOT / "orchestration" / "defs" / "quality" / "ge_checks.py",
 )
 

@@ -6,9 +6,11 @@ asset checks (error severity = blocking), so a failing test stops everything dow
 project when it changed and builds its definitions from the fresh manifest (no module reload).
 
 dbt's target directory is per data directory (``<data_dir>/.meterline/dbt_target``): runs on
-different warehouses never share artifacts, partial parsing is reused from one run to the next,
-and ``meterline run`` reads the per-model timings of ``run_results.json`` from there. The warehouse
-reaches dbt's profile as ``--vars {meterline_warehouse: ...}`` from the ``meterline`` resource."""
+different warehouses never share artifacts, partial parsing is reused from one run to the next
+(and a new target of the same warehouse path starts from the last parse for it:
+``partial_parse_seed``), and ``meterline run`` reads the per-model timings of
+``run_results.json`` from there. The warehouse reaches dbt's profile as
+``--vars {meterline_warehouse: ...}`` from the ``meterline`` resource."""
 
 import json
 import os
@@ -40,6 +42,7 @@ from orchestration.dbt_project import (
     dbt_target_path,
     incremental_fingerprints,
     needs_full_refresh,
+    partial_parse_seed,
 )
 from orchestration.defs.dbt.translator import MeterlineTranslator
 from orchestration.defs.resources import DUCKDB_WRITER_POOL, MeterlineResource
@@ -138,7 +141,8 @@ def build_dbt_assets(manifest: Mapping[str, Any] | Path) -> dg.AssetsDefinition:
             import_spark_relations(s)
             build_duckdb_views(s)
         else:
-            yield from dbt.cli(args, context=context, target_path=target).stream()
+            with partial_parse_seed(target, s.warehouse, args[args.index("--vars") + 1]):
+                yield from dbt.cli(args, context=context, target_path=target).stream()
         # reached only when the build succeeded (a failed build raises): the incremental models'
         # rows now come from this logic
         (target / INCREMENTAL_STATE).write_text(json.dumps(current, indent=1, sort_keys=True))

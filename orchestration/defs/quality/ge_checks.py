@@ -1,9 +1,7 @@
-"""The Great Expectations suites of ``orchestration/quality`` as blocking Dagster asset checks.
-
-- ``ge_reference_suite`` on each reference CSV table (``raw.customers``, ``raw.subscriptions`` …):
-  the suite ingestion validated the file with, re-run on what was stored.
-- ``ge_batch_summaries`` on ``raw.load_manifest``: every file's counts are non-negative,
-  raw = loaded + duplicates + quarantined, conflicts <= duplicates (all files in one validation).
+"""The Great Expectations suites of ``orchestration/quality`` as blocking Dagster asset checks:
+``ge_reference_suite`` on each reference CSV table (``raw.customers``, ``raw.subscriptions`` …),
+the suite ingestion validated the file with, re-run on what was stored. (The batch summaries'
+counts are checked in SQL by ``rows_conserved``, checks.py.)
 
 Each check fetches its rows with DuckDB first; when exactly these rows passed the same suite
 before (``orchestration.quality.validated``), the pass stands and Great Expectations is not
@@ -17,14 +15,6 @@ import dagster as dg
 from orchestration.defs.ingest.assets import raw_key
 from orchestration.defs.resources import MeterlineResource
 from orchestration.warehouse import connect
-
-COUNT_COLUMNS: tuple[str, ...] = (
-    "raw_rows",
-    "loaded_rows",
-    "duplicate_rows",
-    "quarantined_rows",
-    "conflict_rows",
-)
 
 
 def _frame(sql: str, meterline: MeterlineResource) -> Any:
@@ -83,49 +73,7 @@ def _reference_check(spec: Any) -> dg.AssetChecksDefinition:
     return _check
 
 
-@dg.asset_check(
-    asset=raw_key("load_manifest"),
-    name="ge_batch_summaries",
-    blocking=True,
-    description="Great Expectations: every file's batch counts add up.",
-)
-def ge_batch_summaries(meterline: MeterlineResource) -> dg.AssetCheckResult:
-    cols = ", ".join(COUNT_COLUMNS)
-    df = _frame(
-        f"select row_number() over (order by batch_id) as row_number, file_path, {cols}, "
-        "loaded_rows + duplicate_rows + quarantined_rows as accounted_rows "
-        "from raw.load_manifest order by batch_id",
-        meterline,
-    )
-    if df.empty:
-        return _result([])
-    passed_before, fp = _validated(meterline, "ge_batch_summaries", df)
-    if passed_before:
-        return _result([], validated="these rows passed this suite before")
-    import great_expectations as gx
-
-    from orchestration.quality.gx import validate_frame
-
-    ex = gx.expectations
-    expectations: list[Any] = [
-        ex.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in COUNT_COLUMNS
-    ]
-    expectations.append(
-        ex.ExpectColumnPairValuesToBeEqual(column_A="raw_rows", column_B="accounted_rows")
-    )
-    expectations.append(
-        ex.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="duplicate_rows", column_B="conflict_rows", or_equal=True
-        )
-    )
-    failures = validate_frame("batch_summaries", df, expectations)
-    paths = dict(zip(df["row_number"], df["file_path"], strict=True))
-    problems = [f"{paths.get(f.row, '?')}: {f.expectation}" for f in failures]
-    _record(meterline, "ge_batch_summaries", fp, problems)
-    return _result(problems)
-
-
 def ge_checks() -> list[dg.AssetChecksDefinition]:
     from orchestration.quality.reference_suites import CSV_SPECS
 
-    return [*(_reference_check(spec) for spec in CSV_SPECS), ge_batch_summaries]
+    return [_reference_check(spec) for spec in CSV_SPECS]
