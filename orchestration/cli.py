@@ -450,6 +450,35 @@ def dashboard(port: int, host: str, data_dir: Path | None) -> None:
     sys.exit(subprocess.call(cmd, env=env))
 
 
+@main.command("spark-connect")
+@click.option("--port", type=int, default=15002, show_default=True)
+@DATA_DIR_OPTION
+def spark_connect(port: int, data_dir: Path | None) -> None:
+    """Serve Spark Connect for the Spark engine of a data directory (foreground; Ctrl-C stops).
+
+    The server holds the Spark target's settings (dbt_project/profiles.yml); then, in another
+    shell: SPARK_REMOTE=sc://localhost:PORT METERLINE_ENGINE=spark meterline run."""
+    from orchestration.spark_connect import remote_url, start_server, wait_until_serving
+
+    s = settings(data_dir, engine="spark")
+    server = start_server(s, port)
+    try:
+        wait_until_serving(port, server)
+        click.echo(
+            f"Spark Connect for {s.data_dir} on port {port} (log: "
+            f"{s.spark_dir / 'connect-server.log'}). In another shell:\n"
+            f"  SPARK_REMOTE={remote_url(port)} METERLINE_ENGINE=spark meterline run "
+            f"--data-dir {s.data_dir}"
+        )
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.terminate()
+        server.wait(60)
+    sys.exit(server.returncode if server.returncode and server.returncode > 0 else 0)
+
+
 @main.command()
 @click.option("--port", type=int, default=3000, show_default=True)
 @DATA_DIR_OPTION

@@ -17,11 +17,16 @@ ENGINES = ("duckdb", "spark")
 def engine_from_env() -> str:
     """``METERLINE_ENGINE``: ``duckdb`` (the embedded default) or ``spark`` (dbt-spark, session
     method: PySpark in this machine's JVM, ``local[*]`` unless ``METERLINE_SPARK_MASTER`` names a
-    cluster)."""
+    cluster; on a Spark Connect server when ``SPARK_REMOTE`` is set)."""
     engine = (os.environ.get("METERLINE_ENGINE") or "duckdb").strip().lower()
     if engine not in ENGINES:
         raise ValueError(f"METERLINE_ENGINE={engine!r}: expected one of {', '.join(ENGINES)}")
     return engine
+
+
+def spark_master() -> str:
+    """``METERLINE_SPARK_MASTER`` (a cluster, e.g. ``spark://host:7077``), else ``local[*]``."""
+    return os.environ.get("METERLINE_SPARK_MASTER") or "local[*]"
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,11 @@ class Settings:
             env["METERLINE_LAKE_DIR"] = str(self.lake_dir)
             env["METERLINE_SPARK_DIR"] = str(self.spark_dir)
             env["METERLINE_DBT_PROJECT_DIR"] = str(DBT_PROJECT_DIR)
+            # the Spark master, or Spark Connect when SPARK_REMOTE is set (PySpark takes one)
+            if env.get("SPARK_REMOTE"):
+                env.pop("MASTER", None)
+            else:
+                env["MASTER"] = spark_master()
         return env
 
 

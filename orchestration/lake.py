@@ -14,7 +14,6 @@ unsigned integers)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -139,10 +138,9 @@ def build_duckdb_views(s: Settings) -> None:
         "config.materialized:view",
         "--exclude",
         "tag:scenarios",
-        "--vars",
-        json.dumps({"meterline_warehouse": str(s.warehouse)}),
         "--target-path",
         str(target),
         "--log-path",
         str(target / "logs"),
+        at_warehouse=True,
     )

@@ -59,7 +59,6 @@ import yaml
 
 from orchestration.build_plan import relation_hash
 from orchestration.config import Settings
-from orchestration.dbt_project import partial_parse_seed
 from orchestration.ingest.reference_yaml import YamlRows, parse_plan
 from orchestration.ingest.results import ReferenceDataError
 from orchestration.money import money_places
@@ -627,22 +626,20 @@ def _rerate(s: Settings, scenario: str, models: list[str]) -> float:
     variables = {"scenario_mode": True, "scenario_schema": WORK_SCHEMA, "scenario_models": models}
     started = time.perf_counter()
     target = scenario_target_path(s)
-    cli_vars = json.dumps(variables)
-    with partial_parse_seed(target, Path(s.warehouse.name), cli_vars):
-        run_dbt(
-            on_duckdb(s),
-            "run",
-            "--quiet",
-            "--select",
-            *models,
-            "--vars",
-            cli_vars,
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(target / "logs"),
-            at_warehouse=True,
-        )
+    run_dbt(
+        on_duckdb(s),
+        "run",
+        "--quiet",
+        "--select",
+        *models,
+        "--vars",
+        json.dumps(variables),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
+        at_warehouse=True,
+    )
     return time.perf_counter() - started
 
 
@@ -745,19 +742,18 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
     if scenarios or had_results:  # no scenario now nor before: nothing to build (a run's cost)
         # its own target dir: the main build's run_results.json (stage times) stays as it is
         target = s.data_dir / ".meterline" / "dbt_scenario_marts_target"
-        with partial_parse_seed(target, Path(s.warehouse.name)):
-            run_dbt(
-                on_duckdb(s),
-                "build",
-                "--quiet",
-                "--select",
-                MART_SELECTOR,
-                "--target-path",
-                str(target),
-                "--log-path",
-                str(target / "logs"),
-                at_warehouse=True,
-            )
+        run_dbt(
+            on_duckdb(s),
+            "build",
+            "--quiet",
+            "--select",
+            MART_SELECTOR,
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(target / "logs"),
+            at_warehouse=True,
+        )
     return ScenarioRun(
         scenarios=[sc.scenario for sc in chosen],
         seconds={k: round(v, 3) for k, v in seconds.items()},

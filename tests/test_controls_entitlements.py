@@ -33,6 +33,7 @@ from orchestration.entitlements import write_entitlements_export
 from orchestration.ingest import ingest_all
 from orchestration.warehouse import connect
 from tests.support.controls import D, Usage, _daily, usage_rows, write_data_dir
+from tests.support.ingest import own_dbt_target
 
 INCL_PLAN_YML = """code: incl
 version: 1
@@ -83,7 +84,7 @@ SELECT = [
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     s = settings(write_data(tmp_path_factory.mktemp("entitlements") / "data"))
     ingest_all(s)
-    run_dbt(s, "build", *SELECT)
+    run_dbt(s, "build", *SELECT, extra_env=own_dbt_target(s), at_warehouse=True)
     yield s
 
 
@@ -111,6 +112,8 @@ def rebuilt_as_of(built: Settings, tmp: Path, day: str) -> Settings:
         "int_controls_as_of_dates+,+fct_entitlements",
         "--vars",
         f"{{as_of_date: '{day}'}}",
+        extra_env=own_dbt_target(s),
+        at_warehouse=True,
     )
     return s
 

@@ -23,6 +23,7 @@ from orchestration.ingest import ingest_all
 from orchestration.summaries import write_weekly_summaries
 from orchestration.warehouse import connect
 from tests.support.controls import write_data_dir
+from tests.support.ingest import own_dbt_target
 
 D = dt.date
 MARTS = (
@@ -49,7 +50,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     data = write_data_dir(tmp_path_factory.mktemp("controls") / "data")
     s = settings(data)
     ingest_all(s)
-    run_dbt(s, "build", *_select())
+    run_dbt(s, "build", *_select(), extra_env=own_dbt_target(s), at_warehouse=True)
     yield s
 
 
@@ -488,7 +489,14 @@ def test_as_of_var_overrides_the_data(built: Settings, tmp_path: Path) -> None:
     shutil.copy(built.warehouse, wh)
     s = Settings(data_dir=built.data_dir, warehouse=wh)
     run_dbt(
-        s, "run", "--select", "int_controls_as_of_dates+", "--vars", "{as_of_date: '2026-10-10'}"
+        s,
+        "run",
+        "--select",
+        "int_controls_as_of_dates+",
+        "--vars",
+        "{as_of_date: '2026-10-10'}",
+        extra_env=own_dbt_target(s),
+        at_warehouse=True,
     )
     got = rows(s, ALERT_SQL, ["cus_budget"])
     assert [(r["is_crossed"], r["crossed_on"]) for r in got] == [

@@ -23,21 +23,12 @@ SKIPPED = "Partial parsing enabled, no changes found, skipping parsing"
 
 
 def _parse(s: Settings, target: Path, cli_vars: str, *, at_warehouse: bool) -> str:
-    named = Path(s.warehouse.name) if at_warehouse else s.warehouse
-    with partial_parse_seed(target, named, cli_vars):
-        return run_dbt(
-            s,
-            "parse",
-            "--log-level",
-            "debug",
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(target / "logs"),
-            "--vars",
-            cli_vars,
-            at_warehouse=at_warehouse,
-        ).stdout
+    args = ("parse", "--log-level", "debug", "--target-path", str(target), "--vars", cli_vars)
+    args += ("--log-path", str(target / "logs"))
+    if at_warehouse:  # run_dbt seeds the target itself
+        return run_dbt(s, *args, at_warehouse=True).stdout
+    with partial_parse_seed(target, s.warehouse, cli_vars):  # as the pipeline's dbt op does
+        return run_dbt(s, *args).stdout
 
 
 @pytest.fixture

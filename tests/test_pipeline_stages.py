@@ -30,7 +30,7 @@ def test_every_step_of_the_job_has_its_stage(dbt_manifest: Path) -> None:
     assert set(job.graph.node_dict) == set(stages)  # one job: every asset and check
     assert collections.Counter(stages.values()) == {
         INGEST: 6,  # reference, usage, openai, anthropic, focus, audit
-        CHECKS: 9,  # rows conserved (batch summaries too), files rejected/flagged, 7 reference suites
+        CHECKS: 9,  # rows conserved (batch counts too), files rejected/flagged, 7 suites
         CATALOG: 1,
         DBT: 1,  # one dbt build, split into sub-stages by folder
         SCENARIOS: 1,  # the pricing lab re-rates its scenarios with the same models

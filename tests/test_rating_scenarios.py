@@ -240,6 +240,7 @@ def test_quantity_conservation_test_catches_a_lost_quantity(
         "assert_usage_quantity_conserved",
         "--quiet",
         extra_env={"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs")},
+        at_warehouse=True,
     )
     [sql_path] = (work / "target" / "compiled").rglob("assert_usage_quantity_conserved.sql")
     sql = sql_path.read_text()

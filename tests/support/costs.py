@@ -140,7 +140,16 @@ def dbt_build(s: Settings, *args: str) -> None:
     (cautious indirect selection)."""
     work = s.data_dir.parent / "dbt"
     env = {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs")}
-    run_dbt(s, "build", "--indirect-selection", "cautious", "--quiet", *args, extra_env=env)
+    run_dbt(
+        s,
+        "build",
+        "--indirect-selection",
+        "cautious",
+        "--quiet",
+        *args,
+        extra_env=env,
+        at_warehouse=True,
+    )
 
 
 def build_costs(s: Settings, *marts: str) -> CatalogResult:

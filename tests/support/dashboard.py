@@ -724,5 +724,6 @@ def build_real_warehouse(root: Path, scenario: Any, *select: str) -> Settings:
         "DBT_LOG_PATH": str(work / "logs"),
         "METERLINE_DBT_THREADS": "2",
     }
-    run_dbt(s, "run", "--select", *(select or ("+marts.billing",)), "--quiet", extra_env=env)
+    selected = select or ("+marts.billing",)
+    run_dbt(s, "run", "--select", *selected, "--quiet", extra_env=env, at_warehouse=True)
     return s

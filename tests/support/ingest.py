@@ -169,6 +169,14 @@ def copy_fixture(rel: str, dest: Path) -> Path:
     return dest
 
 
+def own_dbt_target(s: Settings) -> dict[str, str]:
+    """``run_dbt``'s ``extra_env`` for a dbt target and log dir of this warehouse's own (beside
+    it), so concurrent tests never share dbt_project/target, and ``at_warehouse=True`` starts it
+    from the last parse of the same kind."""
+    work = s.warehouse.parent / ".dbt"
+    return {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs")}
+
+
 def query(s: Settings, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     with connect(s.warehouse, read_only=True) as con:
         return con.execute(sql, params or []).fetchall()

@@ -547,7 +547,15 @@ def dbt_build(s: Settings, *select: str, unit_tests: bool = True, data_tests: bo
         "METERLINE_DBT_THREADS": "2",
     }
     run_dbt(
-        s, "build", "--select", *sel, "--indirect-selection", "cautious", "--quiet", extra_env=env
+        s,
+        "build",
+        "--select",
+        *sel,
+        "--indirect-selection",
+        "cautious",
+        "--quiet",
+        extra_env=env,
+        at_warehouse=True,
     )
 
 
@@ -594,7 +602,15 @@ def compile_analysis(s: Settings, name: str, variables: dict[str, str]) -> str:
     work = s.data_dir.parent / "dbt"
     env = {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs")}
     run_dbt(
-        s, "compile", "--select", name, "--vars", json.dumps(variables), "--quiet", extra_env=env
+        s,
+        "compile",
+        "--select",
+        name,
+        "--vars",
+        json.dumps(variables),
+        "--quiet",
+        extra_env=env,
+        at_warehouse=True,
     )
     return (work / "target" / "compiled" / "meterline" / "analyses" / f"{name}.sql").read_text()
 
@@ -635,7 +651,17 @@ def dbt_show_inline(s: Settings, sql: str) -> list[dict[str, Any]]:
     work = s.data_dir.parent / "dbt"
     env = {"DBT_TARGET_PATH": str(work / "target"), "DBT_LOG_PATH": str(work / "logs")}
     proc = run_dbt(
-        s, "show", "--inline", sql, "--output", "json", "--quiet", "--limit", "-1", extra_env=env
+        s,
+        "show",
+        "--inline",
+        sql,
+        "--output",
+        "json",
+        "--quiet",
+        "--limit",
+        "-1",
+        extra_env=env,
+        at_warehouse=True,
     )
     out = proc.stdout
     rows: list[dict[str, Any]] = json.loads(out[out.index("{") :])["show"]

@@ -70,10 +70,15 @@ def spark_environment(s: Settings) -> Iterator[None]:
         "METERLINE_SPARK_DIR",
         "METERLINE_DBT_PROJECT_DIR",
         "METERLINE_DATA_DIR",
+        "MASTER",  # absent when SPARK_REMOTE names a Spark Connect server
     )
     env = s.dbt_env()
     saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update({k: env[k] for k in keys})
+    for k in keys:
+        if k in env:
+            os.environ[k] = env[k]
+        else:
+            os.environ.pop(k, None)
     try:
         yield
     finally:
