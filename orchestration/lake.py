@@ -37,16 +37,21 @@ def _select_list(columns: list[tuple[str, str]]) -> str:
     return ", ".join(out)
 
 
-def export_lake(s: Settings) -> dict[str, int]:
-    """Copy every table of the raw and ledger schemas to Parquet under ``s.lake_dir``; returns
-    rows per ``schema.table``. Rows keep the table's order (``preserve_insertion_order``)."""
+def export_lake(s: Settings, only: frozenset[tuple[str, str]] | None = None) -> dict[str, int]:
+    """Copy every table of the raw, ledger and scenarios schemas (``only``: these
+    ``(schema, table)`` pairs) to Parquet under ``s.lake_dir``; returns rows per
+    ``schema.table``. Rows keep the table's order (``preserve_insertion_order``)."""
     counts: dict[str, int] = {}
+    marks = ", ".join("?" for _ in LAKE_SCHEMAS)
     with connect(s.warehouse, read_only=True) as con:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('raw', 'ledger', 'scenarios') and table_type = 'BASE TABLE' "
-            "order by table_schema, table_name"
+            f"where table_schema in ({marks}) and table_type = 'BASE TABLE' "
+            "order by table_schema, table_name",
+            list(LAKE_SCHEMAS),
         ).fetchall()
+        if only is not None:
+            tables = [t for t in tables if (t[0], t[1]) in only]
         for schema, table in tables:
             columns = con.execute(
                 "select column_name, data_type from information_schema.columns "
@@ -79,13 +84,16 @@ def lake_table_path(s: Settings, schema: str, table: str) -> Path:
 
 
 def import_spark_relations(
-    s: Settings, schemas: tuple[str, ...] = ("intermediate", "marts")
+    s: Settings,
+    schemas: tuple[str, ...] = ("intermediate", "marts"),
+    only: frozenset[str] | None = None,
 ) -> list[str]:
     """Copy every table the Spark engine built in ``schemas`` (Parquet under
     ``<data>/spark/warehouse/<schema>.db/<table>``) into the DuckDB warehouse, replacing the
     table of that name: the close, the exports, the checks and the published snapshot then read
     the Spark results. Spark writes timestamps as instants (TIMESTAMPTZ in DuckDB): they come
-    back as naive UTC TIMESTAMPs, the warehouse convention. Returns ``schema.table`` names."""
+    back as naive UTC TIMESTAMPs, the warehouse convention. ``only``: these table names alone.
+    Returns ``schema.table`` names."""
     done: list[str] = []
     root = s.spark_dir / "warehouse"
     with connect(s.warehouse) as con:
@@ -95,6 +103,8 @@ def import_spark_relations(
                 continue
             con.execute(f"create schema if not exists {schema}")
             for table_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+                if only is not None and table_dir.name not in only:
+                    continue
                 files = f"{table_dir}/*.parquet"
                 if not any(table_dir.glob("*.parquet")):
                     continue

@@ -610,6 +610,53 @@ def _manifest() -> dict[str, Any]:
     return json.loads(Path(DBT_MANIFEST).read_text(encoding="utf-8"))
 
 
+def build_marts_on_spark(s: Settings, target: Path) -> None:
+    """The scenario marts on the Spark engine (issue 21). The re-rated rows (``scenarios.*``,
+    written on DuckDB) go to the lake; dbt builds the ``tag:scenarios`` models and their tests on
+    Spark; the marts come back into the DuckDB warehouse like the main build's, and the
+    ``tag:scenarios`` views (staging, which the dashboard's pricing lab page reads) are made on
+    DuckDB over its copy of the same rows."""
+    from orchestration.dbt_runner import run_dbt
+    from orchestration.lake import export_lake, import_spark_relations
+
+    manifest = _manifest()
+    tagged = [
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and "scenarios" in n.get("tags", [])
+    ]
+    tables = frozenset(n["name"] for n in tagged if n["config"].get("materialized") != "view")
+    # what the run wrote since the main build's export: the scenario inputs and results
+    read = {uid for n in tagged for uid in n["depends_on"]["nodes"] if uid.startswith("source.")}
+    sources = manifest["sources"]
+    export_lake(s, frozenset((sources[u]["schema"], sources[u]["identifier"]) for u in read))
+    spark_target = target.with_name(f"{target.name}_spark")
+    run_dbt(
+        s,
+        "build",
+        "--quiet",
+        "--select",
+        MART_SELECTOR,
+        "--target-path",
+        str(spark_target),
+        "--log-path",
+        str(spark_target / "logs"),
+    )
+    import_spark_relations(s, ("marts",), only=tables)
+    run_dbt(
+        on_duckdb(s),
+        "run",
+        "--quiet",
+        "--select",
+        f"{MART_SELECTOR},config.materialized:view",
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
+        at_warehouse=True,
+    )
+
+
 def scenario_target_path(s: Settings) -> Path:
     return s.data_dir / ".meterline" / "dbt_scenario_target"
 
@@ -742,18 +789,21 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
     if scenarios or had_results:  # no scenario now nor before: nothing to build (a run's cost)
         # its own target dir: the main build's run_results.json (stage times) stays as it is
         target = s.data_dir / ".meterline" / "dbt_scenario_marts_target"
-        run_dbt(
-            on_duckdb(s),
-            "build",
-            "--quiet",
-            "--select",
-            MART_SELECTOR,
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(target / "logs"),
-            at_warehouse=True,
-        )
+        if s.engine == "spark":
+            build_marts_on_spark(s, target)
+        else:
+            run_dbt(
+                on_duckdb(s),
+                "build",
+                "--quiet",
+                "--select",
+                MART_SELECTOR,
+                "--target-path",
+                str(target),
+                "--log-path",
+                str(target / "logs"),
+                at_warehouse=True,
+            )
     return ScenarioRun(
         scenarios=[sc.scenario for sc in chosen],
         seconds={k: round(v, 3) for k, v in seconds.items()},

@@ -41,7 +41,15 @@ current_invoices as (
 
     select
         scenarios.scenario,
-        invoices.* exclude (invoices.scenario)
+        invoices.invoice_id,
+        invoices.customer_id,
+        invoices.period,
+        invoices.currency,
+        {%- for p in parts %}
+            invoices.{{ p }},
+        {%- endfor %}
+        invoices.is_blocked,
+        invoices.blocked_reason
 
     from invoices
     inner join scenarios
