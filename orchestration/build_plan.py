@@ -80,9 +80,11 @@ def write_state(
     project: str,
     code: str,
     tests: Mapping[str, Mapping[str, Any]],
+    plan: str = "",
 ) -> None:
     state = {
         "version": STATE_VERSION,
+        "plan": plan,  # what this build was (BuildPlan.summary), for the run's stage line
         "project": project,
         "code": code,
         "sources": dict(sorted(sources.items())),
@@ -120,6 +122,10 @@ class BuildPlan:
     changed: tuple[str, ...] = ()
     skipped: frozenset[str] = field(default_factory=frozenset)
     carried: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line for people: ``full build: <why>`` or what changed and what stands."""
+        return f"full build: {self.reason}" if self.full else self.reason
 
     def dbt_args(self, manifest: Mapping[str, Any]) -> list[str]:
         """Arguments that leave the skipped nodes out of ``dbt build``. Tests are listed one by

@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestration.build_plan import read_state
 from orchestration.config import Settings
 from orchestration.dbt_project import (
     CONTROLS,
@@ -279,6 +280,11 @@ class StageClock:
         subs = split_dbt_stages(run_results, dbt_node_stages(self.manifest), started, finished)
         if not subs:
             return [whole]
+        plan = (read_state(dbt_target_path(self.s)) or {}).get("plan") if not failed else None
+        if plan:  # why this build was whole or partial (orchestration/build_plan.py)
+            self.ui.console.print(f"      dbt build plan: {plan}", markup=False, highlight=False)
+            first = subs[0]
+            subs[0] = StageResult(first.name, first.seconds, first.ok, f"{first.detail}; {plan}")
         if failed and all(sub.ok for sub in subs):  # failed outside a node (e.g. dbt itself)
             subs[-1] = StageResult(subs[-1].name, subs[-1].seconds, False, detail)
         elif failed:

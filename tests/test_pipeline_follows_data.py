@@ -52,6 +52,8 @@ def test_only_what_depends_on_the_changed_source_is_rebuilt(tmp_path: Path) -> N
     full_log = read_run_log(s)
     assert full_log is not None
     checks = {(c.asset, c.check) for c in full_log.checks}
+    # the run log says why (the first dbt stage's detail; `meterline run` prints the same line)
+    assert any("full build: no record of a successful build" in st.detail for st in full_log.stages)
 
     # a budget file: the budget staging model and the controls marts that read budgets, nothing
     # of rating, invoices or costs
@@ -63,6 +65,8 @@ def test_only_what_depends_on_the_changed_source_is_rebuilt(tmp_path: Path) -> N
     assert len(models) < len(full_models) / 4 and tests < full_tests / 4
     log = read_run_log(s)
     assert log is not None and log.status == "succeeded"
+    (plan,) = [st.detail for st in log.stages if "standing" in st.detail]
+    assert "source(s) changed:" in plan and "full build" not in plan
     # every test's result is this run's too: the standing ones carried from the last build
     assert {(c.asset, c.check) for c in log.checks} == checks
     assert all(c.passed for c in log.checks if c.blocking)

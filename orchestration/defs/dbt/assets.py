@@ -111,7 +111,8 @@ def build_dbt_assets(manifest: Mapping[str, Any] | Path) -> dg.AssetsDefinition:
         (target / "run_results.json").unlink(missing_ok=True)
         manifest_dict = parsed if parsed is not None else json.loads(DBT_MANIFEST.read_text())
         current = incremental_fingerprints(manifest_dict)
-        args = dbt_build_args(target, current, warehouse=s.warehouse, full=meterline.full_refresh)
+        full = meterline.full_refresh
+        args = dbt_build_args(target, current, warehouse=s.warehouse, full=full)
         # work that follows the data: only what is downstream of a changed source is rebuilt
         previous = read_state(target)
         (target / BUILD_STATE).unlink(missing_ok=True)
@@ -121,15 +122,20 @@ def build_dbt_assets(manifest: Mapping[str, Any] | Path) -> dg.AssetsDefinition:
             plan = BuildPlan(True, "the Spark engine builds every node")
         else:
             hashes = source_hashes(s.warehouse, manifest_dict)
+            full_reason = None
+            if full:
+                full_reason = "--full-refresh"
+            elif "--full-refresh" in args and previous is not None:
+                full_reason = "an incremental model's logic changed since it built its rows"
             plan = plan_build(
                 manifest_dict,
                 previous,
                 hashes,
                 project=project,
                 code=code,
-                full_reason="a full refresh" if "--full-refresh" in args else None,
+                full_reason=full_reason,
             )
-        context.log.info(f"dbt build plan: {'full build, ' if plan.full else ''}{plan.reason}")
+        context.log.info(f"dbt build plan: {plan.summary()}")
         args += plan.dbt_args(manifest_dict)
         if not plan.full:
             # before dbt's own events: Dagster takes a multi-asset's outputs in topological order,
@@ -154,7 +160,14 @@ def build_dbt_assets(manifest: Mapping[str, Any] | Path) -> dg.AssetsDefinition:
         if hashes:
             tests = {} if plan.full else dict((previous or {}).get("tests") or {})
             tests.update(test_results(target / "run_results.json"))
-            write_state(target, sources=hashes, project=project, code=code, tests=tests)
+            write_state(
+                target,
+                sources=hashes,
+                project=project,
+                code=code,
+                tests=tests,
+                plan=plan.summary(),
+            )
 
     return meterline_dbt_assets
 
