@@ -57,7 +57,7 @@ from typing import Any
 import duckdb
 import yaml
 
-from orchestration.build_plan import relation_hash
+from orchestration.build_plan import relation_hash, scenario_nodes
 from orchestration.config import Settings
 from orchestration.ingest.reference_yaml import YamlRows, parse_plan
 from orchestration.ingest.results import ReferenceDataError
@@ -620,11 +620,8 @@ def build_marts_on_spark(s: Settings, target: Path) -> None:
     from orchestration.lake import export_lake, import_spark_relations
 
     manifest = _manifest()
-    tagged = [
-        n
-        for n in manifest["nodes"].values()
-        if n["resource_type"] == "model" and "scenarios" in n.get("tags", [])
-    ]
+    nodes = manifest["nodes"]
+    tagged = [nodes[u] for u in sorted(scenario_nodes(manifest)) if u.startswith("model.")]
     tables = frozenset(n["name"] for n in tagged if n["config"].get("materialized") != "view")
     # what the run wrote since the main build's export: the scenario inputs and results
     read = {uid for n in tagged for uid in n["depends_on"]["nodes"] if uid.startswith("source.")}

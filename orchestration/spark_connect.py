@@ -85,7 +85,8 @@ def server_command(s: Settings, port: int = DEFAULT_PORT) -> list[str]:
     return command
 
 
-def server_environment(s: Settings) -> dict[str, str]:
+def server_environment() -> dict[str, str]:
+    """This process's environment without what would make the server a Connect client."""
     drop = ("SPARK_REMOTE", "SPARK_CONNECT_MODE", "MASTER")
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["SPARK_HOME"] = str(spark_home())
@@ -102,7 +103,7 @@ def start_server(
     with log.open("ab") as out:
         return subprocess.Popen(
             server_command(s, port),
-            env=server_environment(s),
+            env=server_environment(),
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=str(s.spark_dir),

@@ -112,3 +112,28 @@ def test_ingesting_usage_does_not_import_great_expectations(s: Settings) -> None
         cwd=Path(__file__).resolve().parents[1],
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_a_file_whose_counts_do_not_add_up_leaves_nothing_behind(s: Settings) -> None:
+    """The loader checks the batch summary's rules before the file's transaction commits."""
+    from orchestration.ingest.loader import load_files
+    from orchestration.ingest.manifest import Counts, RawFile
+    from orchestration.ingest.results import IngestError
+
+    path = s.data_dir / "raw" / "usage" / "events_2026-10-05.jsonl"
+    write_jsonl(path, [event("e9", input_tokens=5)])
+    raw = RawFile(path, "raw/usage/events_2026-10-05.jsonl", "0" * 64, "jsonl")
+
+    def loader(con: object, f: RawFile, batch_id: int, arrival: object) -> tuple:
+        # a loader that claims more conflicts than duplicates
+        return "usage_events", Counts(1, 1, 0, 0, 1), False
+
+    with connect(s.warehouse) as con:
+        before = con.execute("select count(*) from raw.load_manifest").fetchone()
+        with pytest.raises(IngestError) as err:
+            load_files(con, "usage", [raw], loader, "usage_events")  # type: ignore[arg-type]
+        after = con.execute("select count(*) from raw.load_manifest").fetchone()
+    assert "raw/usage/events_2026-10-05.jsonl" in str(err.value)
+    assert "conflict_rows > duplicate_rows" in str(err.value)
+    assert "nothing loaded" in str(err.value)
+    assert after == before

@@ -66,12 +66,11 @@ def load_files(
             except reject as exc:
                 rejected = exc
                 raise
-            if c.raw_rows != c.loaded_rows + c.duplicate_rows + c.quarantined_rows:
-                raise IngestError(
-                    f"{f.rel_path}: raw rows {c.raw_rows} != loaded "
-                    f"{c.loaded_rows} + duplicates {c.duplicate_rows} + "
-                    f"quarantined {c.quarantined_rows}; nothing loaded"
-                )
+            # the batch summary's rules, before anything of the file is committed
+            summary = {**c.__dict__, "file_path": f.rel_path, "batch_id": batch_id}
+            problems = batch_summary_problems([summary])
+            if problems:
+                raise IngestError("; ".join(problems) + "; nothing loaded")
             record_batch(
                 con,
                 batch_id=batch_id,
@@ -108,9 +107,6 @@ def load_files(
                 warning=warning(f) if warning is not None else None,
             )
         )
-    problems = batch_summary_problems([f.__dict__ for f in out if not f.skipped])
-    if problems:
-        raise IngestError("batch summaries failed validation:\n" + "\n".join(problems))
     return out
 
 

@@ -1,8 +1,9 @@
 """Batch summaries: per loaded file, the counts add up.
 
-Checked twice. The loader (``orchestration.ingest.loader``) checks the files of each ingest call
-before it returns: plain arithmetic on a handful of rows (a Great Expectations suite of the same
-rules cost ~2.3 s of every run with a new file, for its import). The blocking asset check
+Checked twice. The loader (``orchestration.ingest.loader``) checks each file's counts before its
+transaction commits, so a file whose counts do not add up leaves nothing behind: plain arithmetic
+(a Great Expectations suite of the same rules cost ~2.3 s of every run with a new file, for its
+import). The blocking asset check
 ``rows_conserved`` (``orchestration/defs/quality/checks.py``) checks every row of
 ``raw.load_manifest`` with the same rules in SQL, and the row tables against it."""
 
