@@ -7,6 +7,7 @@ it to parse the project when it changed and to split dbt's time into stages."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -43,8 +44,29 @@ def dbt_target_path(s: Settings) -> Path:
     return s.data_dir / ".meterline" / "dbt_target"
 
 
-def load_manifest() -> dict[str, Any]:
+@contextmanager
+def manifest_lock(exclusive: bool = False) -> Iterator[None]:
+    """Readers of the shared ``target/manifest.json`` hold it shared; whoever re-parses the
+    project holds it exclusive (pipeline.ensure_manifest), so no process reads the file while
+    ``dbt parse`` rewrites it (dbt writes it in place: another data directory's run read a
+    torn manifest once). A lock file beside it; flock is released when the process dies."""
+    DBT_MANIFEST.parent.mkdir(parents=True, exist_ok=True)
+    with open(DBT_MANIFEST.parent / ".manifest.lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def read_manifest() -> dict[str, Any]:
+    """The manifest as it is on disk: callers hold ``manifest_lock``."""
     return json.loads(DBT_MANIFEST.read_text(encoding="utf-8"))
+
+
+def load_manifest() -> dict[str, Any]:
+    with manifest_lock():
+        return read_manifest()
 
 
 def project_files() -> list[Path]:
@@ -67,13 +89,14 @@ def project_fingerprint() -> str:
 
 def manifest_is_stale() -> bool:
     """True when target/manifest.json is missing or older than a project file, or names a file
-    that no longer exists (a deleted model changes no modification time)."""
+    that no longer exists (a deleted model changes no modification time). Callers hold
+    ``manifest_lock``."""
     if not DBT_MANIFEST.exists():
         return True
     built = DBT_MANIFEST.stat().st_mtime
     if any(p.stat().st_mtime > built for p in project_files()):
         return True
-    manifest = load_manifest()
+    manifest = read_manifest()
     known = {
         node.get("original_file_path")
         for kind in ("nodes", "macros")

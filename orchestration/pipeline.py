@@ -54,8 +54,9 @@ from orchestration.dbt_project import (
     STAGING,
     dbt_node_stages,
     dbt_target_path,
-    load_manifest,
     manifest_is_stale,
+    manifest_lock,
+    read_manifest,
 )
 from orchestration.run_log import (
     CheckResult,
@@ -206,15 +207,16 @@ class StageProgress:
 def ensure_manifest(s: Settings) -> dict[str, Any]:
     """The parsed dbt manifest, parsing the project first when it changed (``@dbt_assets`` needs
     the manifest; the definitions of a run are built from it)."""
-    if manifest_is_stale():
-        import dataclasses
+    with manifest_lock(exclusive=True):  # one parse at a time, no reader of a torn file
+        if manifest_is_stale():
+            import dataclasses
 
-        from orchestration.dbt_runner import run_dbt
+            from orchestration.dbt_runner import run_dbt
 
-        # the shared manifest is DuckDB's whatever the engine (the Spark target's parse would
-        # record the incremental models as tables, macros/lake_sources.sql et al.)
-        run_dbt(dataclasses.replace(s, engine="duckdb"), "parse", "--quiet")
-    return load_manifest()
+            # the shared manifest is DuckDB's whatever the engine (the Spark target's parse would
+            # record the incremental models as tables, macros/lake_sources.sql et al.)
+            run_dbt(dataclasses.replace(s, engine="duckdb"), "parse", "--quiet")
+        return read_manifest()
 
 
 # ---------------------------------------------------------------- stages from the job's events

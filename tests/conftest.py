@@ -4,14 +4,13 @@ Area-specific helpers live in tests/support/<area>.py, owned by the area's tests
 
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
 
 import pytest
 
 from orchestration.config import DBT_PROJECT_DIR, Settings, settings
-from orchestration.dbt_project import manifest_is_stale
+from orchestration.dbt_project import manifest_is_stale, manifest_lock
 from orchestration.dbt_runner import run_dbt
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +38,7 @@ def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     s = settings(tmp_path_factory.mktemp("parse"))
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
     manifest.parent.mkdir(exist_ok=True)
-    with (manifest.parent / ".pytest-parse.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with manifest_lock(exclusive=True):  # the pipeline's lock: no reader sees a torn file
         if not _parsed_here(manifest) or manifest_is_stale():
             run_dbt(s, "parse", "--quiet")
     assert manifest.exists()

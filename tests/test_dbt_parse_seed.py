@@ -99,3 +99,21 @@ def test_a_torn_seed_costs_a_parse_not_a_failure(tmp_path: Path, made: list[Path
     assert SKIPPED not in out
     assert (tmp_path / "two" / "t" / "manifest.json").exists()
     assert seed.read_bytes() == (tmp_path / "two" / "t" / PARTIAL_PARSE).read_bytes()  # mended
+
+
+def test_a_reader_of_the_shared_manifest_waits_while_it_is_rewritten() -> None:
+    """dbt rewrites target/manifest.json in place: a run of another data directory once read a
+    torn file while the project was re-parsed. Re-parsing holds ``manifest_lock`` exclusive
+    (pipeline.ensure_manifest, the tests' session parse); ``load_manifest`` waits for it."""
+    import threading
+
+    from orchestration.dbt_project import load_manifest, manifest_lock
+
+    read: list[dict[str, object]] = []
+    with manifest_lock(exclusive=True):
+        reader = threading.Thread(target=lambda: read.append(load_manifest()))
+        reader.start()
+        reader.join(timeout=1.0)
+        assert reader.is_alive() and read == []  # waiting, not reading
+    reader.join(timeout=30)
+    assert not reader.is_alive() and read and "nodes" in read[0]

@@ -41,6 +41,7 @@ from orchestration.dbt_project import (
     dbt_build_args,
     dbt_target_path,
     incremental_fingerprints,
+    load_manifest,
     needs_full_refresh,
     partial_parse_seed,
 )
@@ -109,7 +110,7 @@ def build_dbt_assets(manifest: Mapping[str, Any] | Path) -> dg.AssetsDefinition:
         target = dbt_target_path(s)
         target.mkdir(parents=True, exist_ok=True)
         (target / "run_results.json").unlink(missing_ok=True)
-        manifest_dict = parsed if parsed is not None else json.loads(DBT_MANIFEST.read_text())
+        manifest_dict = parsed if parsed is not None else load_manifest()
         current = incremental_fingerprints(manifest_dict)
         full = meterline.full_refresh
         args = dbt_build_args(target, current, warehouse=s.warehouse, full=full)
@@ -215,7 +216,7 @@ def _standing(
 
 def _manifest_on_disk() -> Mapping[str, Any] | Path:
     if DBT_MANIFEST.exists():
-        return json.loads(DBT_MANIFEST.read_text(encoding="utf-8"))
+        return load_manifest()
     return DBT_MANIFEST
 
 
