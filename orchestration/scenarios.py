@@ -98,8 +98,8 @@ _KEYS = {"name", "description", "periods", "plans", "customers", "move_to_plan",
 
 
 def on_duckdb(s: Settings) -> Settings:
-    """The pricing lab re-rates on the DuckDB warehouse whatever the engine (issue 21: with
-    METERLINE_ENGINE=spark the main build's marts are copied back into it first)."""
+    """The same settings on the DuckDB warehouse: the pricing lab's DuckDB-side dbt runs (the
+    staging views over its copies of the Spark results)."""
     return dataclasses.replace(s, engine="duckdb")
 
 
@@ -605,9 +605,9 @@ def scenario_fingerprint(
 
 
 def _manifest() -> dict[str, Any]:
-    from orchestration.dbt_project import DBT_MANIFEST
+    from orchestration.dbt_project import load_manifest
 
-    return json.loads(Path(DBT_MANIFEST).read_text(encoding="utf-8"))
+    return load_manifest()
 
 
 def build_marts_on_spark(s: Settings, target: Path) -> None:
@@ -659,7 +659,8 @@ def scenario_target_path(s: Settings) -> Path:
 
 
 def _rerate(s: Settings, scenario: str, models: list[str]) -> float:
-    """One dbt run of the chain in scenario mode for ``scenario`` (the active one)."""
+    """One dbt run of the chain in scenario mode for ``scenario`` (the active one), on the
+    engine of ``s``; the chain's tables end in the DuckDB schema WORK_SCHEMA either way."""
     from orchestration.dbt_runner import run_dbt
     from orchestration.warehouse import connect
 
@@ -670,6 +671,9 @@ def _rerate(s: Settings, scenario: str, models: list[str]) -> float:
     variables = {"scenario_mode": True, "scenario_schema": WORK_SCHEMA, "scenario_models": models}
     started = time.perf_counter()
     target = scenario_target_path(s)
+    if s.engine == "spark":
+        _rerate_on_spark(s, models, variables, target.with_name(f"{target.name}_spark"))
+        return time.perf_counter() - started
     run_dbt(
         on_duckdb(s),
         "run",
@@ -685,6 +689,36 @@ def _rerate(s: Settings, scenario: str, models: list[str]) -> float:
         at_warehouse=True,
     )
     return time.perf_counter() - started
+
+
+def _rerate_on_spark(
+    s: Settings, models: list[str], variables: dict[str, Any], target: Path
+) -> None:
+    """The chain re-rated on Spark (issue 21): the scenario-keyed reference and the active
+    scenario go to the lake (registered by register_lake_sources in scenario mode), dbt runs the
+    chain into the Spark database WORK_SCHEMA over the main build's Spark tables, and the marts
+    the pricing lab keeps come back into the DuckDB schema of that name. ``--full-refresh``: the
+    chain's incremental model starts over in the working schema, as on DuckDB (dropped there)."""
+    from orchestration.dbt_runner import run_dbt
+    from orchestration.lake import export_lake, import_spark_relations
+
+    keyed = {("raw", f"scenario_{table}") for table in (*REFERENCE_TABLES, "active")}
+    export_lake(s, frozenset(keyed))
+    run_dbt(
+        s,
+        "run",
+        "--quiet",
+        "--full-refresh",
+        "--select",
+        *models,
+        "--vars",
+        json.dumps(variables),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
+    )
+    import_spark_relations(s, (WORK_SCHEMA,), only=frozenset(CHAIN_TARGETS))
 
 
 def _keep_results(s: Settings, scenario: str, periods: list[str], fingerprint: str) -> None:

@@ -52,3 +52,20 @@ def test_every_portable_macro_has_a_duckdb_implementation() -> None:
         assert f"default__{name}" in bodies, name
         if "raise_compiler_error" in bodies[f"default__{name}"]:
             assert f"duckdb__{name}" in bodies, name
+
+
+def test_scenario_mode_sql_is_portable_and_keys_the_tables_the_lab_writes() -> None:
+    """Scenario mode (the pricing lab's re-rating) runs on Spark too: its macro lists the
+    columns instead of DuckDB's `* exclude`, and the scenario-keyed tables the Spark engine
+    registers are the ones orchestration/scenarios.py writes."""
+    from orchestration.scenarios import REFERENCE_TABLES
+
+    text = (DBT_PROJECT_DIR / "macros" / "scenario_sources.sql").read_text()
+    code = re.sub(r"{#.*?#}", "", text, flags=re.DOTALL)
+    assert not re.search(r"\*\s*exclude", code, re.IGNORECASE)
+    assert not DUCKDB_ONLY.search(code)
+    listed = re.search(r"macro scenario_reference_tables\(\).*?return\((\[.*?\])\)", code, re.S)
+    assert listed is not None
+    assert sorted(re.findall(r"'(\w+)'", listed.group(1))) == sorted(REFERENCE_TABLES)
+    lake = (DBT_PROJECT_DIR / "macros" / "lake_sources.sql").read_text()
+    assert "scenario_reference_tables()" in lake

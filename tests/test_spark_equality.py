@@ -29,8 +29,8 @@ from orchestration.engine_compare import compare_marts
 pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.filterwarnings("ignore::Warning")]
 
 # marts not built on Spark yet, with the model that stops them (docs/spark.md, "Known gaps").
-# Empty since session 5: the pricing lab's fct_scenario_* marts are built on Spark too (from the
-# rows its re-rating wrote; the re-rating itself runs on DuckDB, docs/spark.md).
+# Empty since session 5: the pricing lab's fct_scenario_* marts are built on Spark too, and
+# since session 6 its re-rating (the billing chain in scenario mode) runs there as well.
 SPARK_GAPS: dict[str, str] = {}
 CLOSE_PERIOD = "2026-09"
 
@@ -123,3 +123,30 @@ def test_spark_build_reads_the_lake(both_engines: tuple[Settings, Settings, floa
     marts = Path(spark.spark_dir) / "warehouse" / "marts.db" / "fct_invoices"
     assert any(marts.glob("*.parquet"))
     assert not duck.lake_dir.exists() and not duck.spark_dir.exists()
+
+
+def test_pricing_lab_rerates_on_spark(both_engines: tuple[Settings, Settings, float]) -> None:
+    """The pricing lab's re-rating (the billing chain in scenario mode, once for the baseline and
+    once per scenario) ran on Spark: its dbt target lists every chain model built, the working
+    database's marts are Spark Parquet, and the scenario-keyed reference went to the lake. Their
+    rows are the ones test_every_mart_is_identical_on_spark compares (fct_scenario_*)."""
+    import json
+
+    from orchestration.scenarios import CHAIN_TARGETS, WORK_SCHEMA, chain_models, scenario_files
+    from orchestration.scenarios import scenario_target_path as target_of
+
+    _, spark, _ = both_engines
+    assert len(scenario_files(spark)) >= 2
+    target = target_of(spark).with_name(f"{target_of(spark).name}_spark")
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    built = {
+        manifest["nodes"][r["unique_id"]]["name"]
+        for r in results
+        if r["unique_id"].startswith("model.") and r["status"] == "success"
+    }
+    assert built == set(chain_models(manifest))
+    work = Path(spark.spark_dir) / "warehouse" / f"{WORK_SCHEMA}.db"
+    for table in CHAIN_TARGETS:
+        assert any((work / table).glob("*.parquet")), table
+    assert (spark.lake_dir / "raw" / "scenario_plans" / "part-0.parquet").exists()

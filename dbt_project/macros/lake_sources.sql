@@ -2,7 +2,8 @@
   METERLINE_ENGINE=spark (issue 21): the raw and ledger tables are Parquet copies written by
   orchestration/lake.py under METERLINE_LAKE_DIR/<schema>/<table>/. Before a run, each source
   of the project is (re)registered as an external Parquet table of that folder, so source() and
-  the scenario macros read them as on DuckDB. Dropping an external table leaves its files.
+  the scenario macros read them as on DuckDB; in scenario mode (pricing lab) the scenario-keyed
+  tables of macros/scenario_sources.sql too. Dropping an external table leaves its files.
   DuckDB reads its own tables: nothing to do.
 #}
 {% macro register_lake_sources() -%}
@@ -18,6 +19,11 @@
         {%- for node in graph.sources.values() -%}
             {%- do tables.append((node.schema, node.identifier)) -%}
         {%- endfor -%}
+        {%- if var('scenario_mode', false) -%}
+            {%- for table in scenario_reference_tables() + ['active'] -%}
+                {%- do tables.append(('raw', 'scenario_' ~ table)) -%}
+            {%- endfor -%}
+        {%- endif -%}
         {%- for schema in tables | map(attribute=0) | unique | sort -%}
             {%- do run_query('create database if not exists ' ~ schema) -%}
         {%- endfor -%}
