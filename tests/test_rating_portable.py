@@ -55,9 +55,9 @@ def test_every_portable_macro_has_a_duckdb_implementation() -> None:
 
 
 def test_scenario_mode_sql_is_portable_and_keys_the_tables_the_lab_writes() -> None:
-    """Scenario mode (the pricing lab's re-rating) runs on Spark too: its macro lists the
-    columns instead of DuckDB's `* exclude`, and the scenario-keyed tables the Spark engine
-    registers are the ones orchestration/scenarios.py writes."""
+    """Scenario mode (the pricing lab's re-rating) runs on Spark too: its macro says `* exclude`
+    through star_except, and the scenario-keyed tables the Spark engine registers are the ones
+    orchestration/scenarios.py writes."""
     from orchestration.scenarios import REFERENCE_TABLES
 
     text = (DBT_PROJECT_DIR / "macros" / "scenario_sources.sql").read_text()
@@ -69,3 +69,15 @@ def test_scenario_mode_sql_is_portable_and_keys_the_tables_the_lab_writes() -> N
     assert sorted(re.findall(r"'(\w+)'", listed.group(1))) == sorted(REFERENCE_TABLES)
     lake = (DBT_PROJECT_DIR / "macros" / "lake_sources.sql").read_text()
     assert "scenario_reference_tables()" in lake
+
+
+def test_no_string_aggregation_whose_order_an_engine_drops() -> None:
+    """dbt's cross-database listagg ignores its ORDER BY on Spark (dbt-spark logs 'order_by_clause
+    is not supported'): a text aggregated with it (tier texts, dimension lists, the blocked
+    reason) could come out in another order there. Ordered texts use ordered_string_agg."""
+    found = []
+    for sub in ("models", "macros", "tests", "analyses"):
+        for path in sorted((DBT_PROJECT_DIR / sub).rglob("*.sql")):
+            if re.search(r"dbt\.listagg\s*\(", path.read_text()):
+                found.append(str(path.relative_to(DBT_PROJECT_DIR)))
+    assert found == []

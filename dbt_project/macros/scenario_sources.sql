@@ -11,36 +11,15 @@
 #}
 {% macro reference_source(table) -%}
     {%- if var('scenario_mode', false) -%}
-        {%- set keyed = api.Relation.create(schema='raw', identifier='scenario_' ~ table) -%}
-        {%- set active = api.Relation.create(schema='raw', identifier='scenario_active') -%}
         (
-            select {{ scenario_reference_columns(keyed) }}
-            from {{ keyed }}
-            where scenario = (select max(scenario) from {{ active }})
+            select {{ star_except() }} (scenario)
+            from {{ api.Relation.create(schema='raw', identifier='scenario_' ~ table) }}
+            where scenario = (
+                select max(scenario) from {{ api.Relation.create(schema='raw', identifier='scenario_active') }}
+            )
         )
     {%- else -%}
         {{ source('raw', table) }}
-    {%- endif -%}
-{%- endmacro %}
-
-{# The columns of a scenario-keyed table but its `scenario` key, in table order: the raw
-   table's own columns, as source() would give them. Listed, not `* exclude`, so the same SQL
-   runs on DuckDB and Spark. Read from the warehouse when the model runs (parse does not run
-   SQL: `*` stands in then). #}
-{% macro scenario_reference_columns(relation) -%}
-    {%- if execute -%}
-        {%- set names = [] -%}
-        {%- for column in adapter.get_columns_in_relation(relation) -%}
-            {%- if column.name | lower != 'scenario' -%}
-                {%- do names.append(adapter.quote(column.name)) -%}
-            {%- endif -%}
-        {%- endfor -%}
-        {%- if not names -%}
-            {{ exceptions.raise_compiler_error('scenario mode: ' ~ relation ~ ' has no columns; the pricing lab writes it before a re-rating') }}
-        {%- endif -%}
-        {{ names | join(', ') }}
-    {%- else -%}
-        *
     {%- endif -%}
 {%- endmacro %}
 

@@ -79,8 +79,8 @@ blocks as (
 
     select
         invoice_id,
-        'unpriced usage: ' || {{ dbt.listagg(
-            'blocked_meter', "', '", 'order by blocked_meter'
+        'unpriced usage: ' || {{ ordered_string_agg(
+            'blocked_meter', "', '", 'blocked_meter'
         ) }} as blocked_reason
 
     from (

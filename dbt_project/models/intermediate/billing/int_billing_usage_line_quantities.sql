@@ -57,7 +57,7 @@ price_dimensions as (
         plan_version,
         charge_index,
         price_index,
-        {{ dbt.listagg("dimension || '=' || pattern", "', '", 'order by dimension') }} as dimensions
+        {{ ordered_string_agg("dimension || '=' || pattern", "', '", 'dimension') }} as dimensions
 
     from conditions
     group by plan_code, plan_version, charge_index, price_index

@@ -38,7 +38,7 @@ tier_texts as (
     select
         amounts.line_key,
         amounts.invoice_id,
-        {{ dbt.listagg(
+        {{ ordered_string_agg(
             "case
                 when amounts.charge_model = 'graduated' then
                     case
@@ -62,7 +62,7 @@ tier_texts as (
                     || case when tiers.flat_fee > 0 then ' + ' || " ~ format_price('tiers.flat_fee') ~ " else '' end
             end",
             "' + '",
-            "order by tiers.tier_index"
+            "tiers.tier_index"
         ) }} as tiers_text
 
     from amounts
