@@ -660,8 +660,15 @@ def scenario_target_path(s: Settings) -> Path:
 
 def _rerate(s: Settings, scenario: str, models: list[str]) -> float:
     """One dbt run of the chain in scenario mode for ``scenario`` (the active one), on the
-    engine of ``s``; the chain's tables end in the DuckDB schema WORK_SCHEMA either way."""
+    engine of ``s``; the three marts the lab keeps end in the DuckDB schema WORK_SCHEMA.
+
+    On Spark (issue 21) the scenario-keyed reference and the active scenario go to the lake
+    first (register_lake_sources registers them in scenario mode), dbt runs the chain into the
+    Spark database WORK_SCHEMA over the main build's Spark tables (``--full-refresh``: the
+    chain's incremental model starts over there, as in DuckDB's dropped working schema), and
+    the marts come back into the DuckDB schema of that name."""
     from orchestration.dbt_runner import run_dbt
+    from orchestration.lake import export_lake, import_spark_relations
     from orchestration.warehouse import connect
 
     with connect(s.warehouse) as con:
@@ -671,44 +678,15 @@ def _rerate(s: Settings, scenario: str, models: list[str]) -> float:
     variables = {"scenario_mode": True, "scenario_schema": WORK_SCHEMA, "scenario_models": models}
     started = time.perf_counter()
     target = scenario_target_path(s)
-    if s.engine == "spark":
-        _rerate_on_spark(s, models, variables, target.with_name(f"{target.name}_spark"))
-        return time.perf_counter() - started
-    run_dbt(
-        on_duckdb(s),
-        "run",
-        "--quiet",
-        "--select",
-        *models,
-        "--vars",
-        json.dumps(variables),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-        at_warehouse=True,
-    )
-    return time.perf_counter() - started
-
-
-def _rerate_on_spark(
-    s: Settings, models: list[str], variables: dict[str, Any], target: Path
-) -> None:
-    """The chain re-rated on Spark (issue 21): the scenario-keyed reference and the active
-    scenario go to the lake (registered by register_lake_sources in scenario mode), dbt runs the
-    chain into the Spark database WORK_SCHEMA over the main build's Spark tables, and the marts
-    the pricing lab keeps come back into the DuckDB schema of that name. ``--full-refresh``: the
-    chain's incremental model starts over in the working schema, as on DuckDB (dropped there)."""
-    from orchestration.dbt_runner import run_dbt
-    from orchestration.lake import export_lake, import_spark_relations
-
-    keyed = {("raw", f"scenario_{table}") for table in (*REFERENCE_TABLES, "active")}
-    export_lake(s, frozenset(keyed))
+    spark = s.engine == "spark"
+    if spark:
+        target = target.with_name(f"{target.name}_spark")
+        export_lake(s, frozenset(("raw", f"scenario_{t}") for t in (*REFERENCE_TABLES, "active")))
     run_dbt(
         s,
         "run",
         "--quiet",
-        "--full-refresh",
+        *(["--full-refresh"] if spark else []),
         "--select",
         *models,
         "--vars",
@@ -717,8 +695,11 @@ def _rerate_on_spark(
         str(target),
         "--log-path",
         str(target / "logs"),
+        at_warehouse=not spark,
     )
-    import_spark_relations(s, (WORK_SCHEMA,), only=frozenset(CHAIN_TARGETS))
+    if spark:
+        import_spark_relations(s, (WORK_SCHEMA,), only=frozenset(CHAIN_TARGETS))
+    return time.perf_counter() - started
 
 
 def _keep_results(s: Settings, scenario: str, periods: list[str], fingerprint: str) -> None:
