@@ -658,6 +658,17 @@ def scenario_target_path(s: Settings) -> Path:
     return s.data_dir / ".meterline" / "dbt_scenario_target"
 
 
+def scenario_variables(models: list[str]) -> dict[str, object]:
+    """The dbt vars of a re-rating: scenario mode, the working schema the chain `models` are built
+    in, and the scenario-keyed tables (which the Spark engine registers from the lake)."""
+    return {
+        "scenario_mode": True,
+        "scenario_schema": WORK_SCHEMA,
+        "scenario_models": models,
+        "scenario_tables": list(REFERENCE_TABLES),
+    }
+
+
 def _rerate(s: Settings, scenario: str, models: list[str]) -> float:
     """One dbt run of the chain in scenario mode for ``scenario`` (the active one), on the
     engine of ``s``; the three marts the lab keeps end in the DuckDB schema WORK_SCHEMA.
@@ -675,7 +686,7 @@ def _rerate(s: Settings, scenario: str, models: list[str]) -> float:
         con.execute("delete from raw.scenario_active")
         con.execute("insert into raw.scenario_active values (?)", [scenario])
         con.execute(f"drop schema if exists {WORK_SCHEMA} cascade")
-    variables = {"scenario_mode": True, "scenario_schema": WORK_SCHEMA, "scenario_models": models}
+    variables = scenario_variables(models)
     started = time.perf_counter()
     target = scenario_target_path(s)
     spark = s.engine == "spark"

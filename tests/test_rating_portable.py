@@ -58,17 +58,15 @@ def test_scenario_mode_sql_is_portable_and_keys_the_tables_the_lab_writes() -> N
     """Scenario mode (the pricing lab's re-rating) runs on Spark too: its macro says `* exclude`
     through star_except, and the scenario-keyed tables the Spark engine registers are the ones
     orchestration/scenarios.py writes."""
-    from orchestration.scenarios import REFERENCE_TABLES
+    from orchestration.scenarios import REFERENCE_TABLES, scenario_variables
 
     text = (DBT_PROJECT_DIR / "macros" / "scenario_sources.sql").read_text()
     code = re.sub(r"{#.*?#}", "", text, flags=re.DOTALL)
     assert not re.search(r"\*\s*exclude", code, re.IGNORECASE)
     assert not DUCKDB_ONLY.search(code)
-    listed = re.search(r"macro scenario_reference_tables\(\).*?return\((\[.*?\])\)", code, re.S)
-    assert listed is not None
-    assert sorted(re.findall(r"'(\w+)'", listed.group(1))) == sorted(REFERENCE_TABLES)
     lake = (DBT_PROJECT_DIR / "macros" / "lake_sources.sql").read_text()
-    assert "scenario_reference_tables()" in lake
+    assert "var('scenario_tables', [])" in lake
+    assert scenario_variables(["fct_invoices"])["scenario_tables"] == list(REFERENCE_TABLES)
 
 
 def test_no_string_aggregation_whose_order_an_engine_drops() -> None:

@@ -3,7 +3,8 @@
   orchestration/lake.py under METERLINE_LAKE_DIR/<schema>/<table>/. Before a run, each source
   of the project is (re)registered as an external Parquet table of that folder, so source() and
   the scenario macros read them as on DuckDB; in scenario mode (pricing lab) the scenario-keyed
-  tables of macros/scenario_sources.sql too. Dropping an external table leaves its files.
+  tables too (var `scenario_tables`, which orchestration/scenarios.py passes: its REFERENCE_TABLES)
+  and raw.scenario_active. Dropping an external table leaves its files.
   DuckDB reads its own tables: nothing to do.
 #}
 {% macro register_lake_sources() -%}
@@ -20,7 +21,7 @@
             {%- do tables.append((node.schema, node.identifier)) -%}
         {%- endfor -%}
         {%- if var('scenario_mode', false) -%}
-            {%- for table in scenario_reference_tables() + ['active'] -%}
+            {%- for table in var('scenario_tables', []) + ['active'] -%}
                 {%- do tables.append(('raw', 'scenario_' ~ table)) -%}
             {%- endfor -%}
         {%- endif -%}

@@ -23,13 +23,6 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# The scenario-keyed tables the pricing lab writes (orchestration/scenarios.py
-   REFERENCE_TABLES, raw.scenario_<table>), and raw.scenario_active: the Spark engine registers
-   them from the lake in scenario mode (register_lake_sources). #}
-{% macro scenario_reference_tables() -%}
-    {{ return(['plans', 'plan_charges', 'plan_prices', 'plan_price_tiers', 'subscriptions']) }}
-{%- endmacro %}
-
 {% macro ledger_source(table) -%}
     {%- if var('scenario_mode', false) -%}
         (select * from {{ source('ledger', table) }} where 1 = 0)

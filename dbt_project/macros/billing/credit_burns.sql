@@ -80,6 +80,19 @@
 
 {% macro spark__credit_burns_recursive() -%}{{ return(false) }}{%- endmacro %}
 
+{# The largest period index the unrolled credit recursion (Spark) must reach: that of
+   int_billing_periods. A unit test's inputs are CTEs, not relations to query: there, a bound above
+   its fixtures' periods. 0 at parse time. #}
+{% macro credit_recursion_depth() -%}
+    {%- if not execute -%}
+        {{ return(0) }}
+    {%- elif model.resource_type == 'unit_test' -%}
+        {{ return(11) }}
+    {%- endif -%}
+    {%- set sql = 'select coalesce(max(period_index), 0) from ' ~ ref('int_billing_periods') -%}
+    {{ return(run_query(sql).columns[0].values()[0] | int) }}
+{%- endmacro %}
+
 {# [first, first + 1, ..., last] (empty when last < first), for Jinja loops in models. #}
 {% macro integers_between(first, last) -%}
     {{ return(range(first, last + 1) | list) }}

@@ -136,13 +136,7 @@ grant_periods as (
 {%- else %}
 -- Spark: no window over a recursive reference; the recursion unrolled, one CTE per period index
 -- (step i reads step i - 1), up to the largest period index of int_billing_periods.
--- A unit test's inputs are CTEs, not relations to query: a bound above its fixtures' periods.
-{%- set max_index = 0 %}
-{%- if execute and model.resource_type == 'unit_test' %}
-    {%- set max_index = 11 %}
-{%- elif execute %}
-    {%- set max_index = run_query('select coalesce(max(period_index), 0) from ' ~ ref('int_billing_periods')).columns[0].values()[0] | int %}
-{%- endif %}
+{%- set max_index = credit_recursion_depth() %}
 burns_0 (
     customer_id, period_index, invoice_id, period, grant_id, burn_rank, balance_before, burned,
     balance_after

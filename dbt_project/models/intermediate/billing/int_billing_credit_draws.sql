@@ -199,13 +199,7 @@ source_periods as (
     ),
 {%- else %}
 -- Spark: no window over a recursive reference; the recursion unrolled, one CTE per period index
--- A unit test's inputs are CTEs, not relations to query: a bound above its fixtures' periods.
-{%- set max_index = 0 %}
-{%- if execute and model.resource_type == 'unit_test' %}
-    {%- set max_index = 11 %}
-{%- elif execute %}
-    {%- set max_index = run_query('select coalesce(max(period_index), 0) from ' ~ ref('int_billing_periods')).columns[0].values()[0] | int %}
-{%- endif %}
+{%- set max_index = credit_recursion_depth() %}
 draws_0 (
     customer_id, period_index, source_id, draw_rank, balance_before, drawn, balance_after,
     carry_out
