@@ -1,9 +1,8 @@
 """A new dbt target starts from the parse an invocation of the same kind left in another target
 (``dbt_project.partial_parse_seed``), instead of parsing the whole project (~3.5 s a dbt
 invocation). dbt keys partial parsing on the profile's values, so across data directories this
-works for invocations that run beside the warehouse (``run_dbt(..., at_warehouse=True)``: the
-pricing lab's); the pipeline's build names its warehouse by full path, so its seed serves a new
-target of the same warehouse (a wiped ``.meterline``, the bench's full run)."""
+works for invocations that run beside the warehouse and name it by its file name: the pricing
+lab's (``run_dbt(...)``) and the pipeline's build (``meterline-dbt --in``)."""
 
 from __future__ import annotations
 
@@ -16,19 +15,17 @@ import pytest
 
 from orchestration.config import Settings
 from orchestration.config import settings as make_settings
-from orchestration.dbt_project import PARTIAL_PARSE, parse_seed_path, partial_parse_seed
+from orchestration.dbt_project import PARTIAL_PARSE, parse_seed_path
 from orchestration.dbt_runner import run_dbt
 
 SKIPPED = "Partial parsing enabled, no changes found, skipping parsing"
 
 
-def _parse(s: Settings, target: Path, cli_vars: str, *, at_warehouse: bool) -> str:
+def _parse(s: Settings, target: Path, cli_vars: str) -> str:
+    """``dbt parse`` beside the warehouse (run_dbt seeds the target itself)."""
     args = ("parse", "--log-level", "debug", "--target-path", str(target), "--vars", cli_vars)
     args += ("--log-path", str(target / "logs"))
-    if at_warehouse:  # run_dbt seeds the target itself
-        return run_dbt(s, *args, at_warehouse=True).stdout
-    with partial_parse_seed(target, s.warehouse, cli_vars):  # as the pipeline's dbt op does
-        return run_dbt(s, *args).stdout
+    return run_dbt(s, *args, at_warehouse=True).stdout
 
 
 @pytest.fixture
@@ -52,16 +49,12 @@ def test_beside_the_warehouse_a_new_data_directory_starts_from_the_last_parse(
     tmp_path: Path, made: list[Path]
 ) -> None:
     cli_vars = _vars(made, "warehouse.duckdb")
-    first = _parse(
-        make_settings(tmp_path / "one"), tmp_path / "one" / "t", cli_vars, at_warehouse=True
-    )
+    first = _parse(make_settings(tmp_path / "one"), tmp_path / "one" / "t", cli_vars)
     assert "Unable to do partial parsing" in first
     assert SKIPPED not in first
     assert made[0].read_bytes() == (tmp_path / "one" / "t" / PARTIAL_PARSE).read_bytes()
 
-    second = _parse(
-        make_settings(tmp_path / "two"), tmp_path / "two" / "t", cli_vars, at_warehouse=True
-    )
+    second = _parse(make_settings(tmp_path / "two"), tmp_path / "two" / "t", cli_vars)
     assert SKIPPED in second
     assert (tmp_path / "two" / "t" / "manifest.json").exists()
 
@@ -70,32 +63,43 @@ def test_beside_the_warehouse_a_new_data_directory_starts_from_the_last_parse(
         make_settings(tmp_path / "two"),
         tmp_path / "three",
         _vars(made, "warehouse.duckdb"),
-        at_warehouse=True,
     )
     assert SKIPPED not in third
 
 
-def test_by_full_path_only_a_new_target_of_the_same_warehouse_is_seeded(
-    tmp_path: Path, made: list[Path]
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::Warning")
+def test_the_pipelines_build_of_a_new_data_directory_starts_from_the_last_parse(
+    tmp_path: Path,
 ) -> None:
-    s = make_settings(tmp_path / "one")
-    other = make_settings(tmp_path / "two")
-    cli_vars = _vars(made, str(s.warehouse), str(other.warehouse))
-    _parse(s, tmp_path / "one" / "t", cli_vars, at_warehouse=False)
-    assert SKIPPED in _parse(s, tmp_path / "one" / "wiped", cli_vars, at_warehouse=False)
-    assert SKIPPED not in _parse(other, tmp_path / "two" / "t", cli_vars, at_warehouse=False)
+    """The pipeline's dbt build runs in the warehouse's directory and names it by its file name
+    (``meterline-dbt --in``): the second of two new data directories parses nothing. When it
+    named the warehouse by its full path, every new data directory parsed the whole project
+    (dbt logs UnableToPartialParse: "saved manifest not found", ~7 s of a 3,000-event run)."""
+    from orchestration.pipeline import run_pipeline
+    from tests.support.pipeline import make_data_dir
+
+    logs = []
+    for name in ("one", "two"):
+        data = make_data_dir(tmp_path / name)
+        s = Settings(data_dir=data, warehouse=data / "warehouse.duckdb")
+        assert run_pipeline(s, progress=False)
+        target = data / ".meterline" / "dbt_target"
+        assert (target / "run_results.json").exists()
+        logs.append((target / "dbt.log").read_text(encoding="utf-8"))
+    assert "LogModelResult" in logs[1]  # the build ran, and logged to its target
+    assert "UnableToPartialParse" not in logs[1]
+    assert not list(tmp_path.glob("*/*/logs"))  # dbt wrote nothing into the data directories
 
 
 def test_a_torn_seed_costs_a_parse_not_a_failure(tmp_path: Path, made: list[Path]) -> None:
     cli_vars = _vars(made, "warehouse.duckdb")
-    _parse(make_settings(tmp_path / "one"), tmp_path / "one" / "t", cli_vars, at_warehouse=True)
+    _parse(make_settings(tmp_path / "one"), tmp_path / "one" / "t", cli_vars)
     own = (tmp_path / "one" / "t" / PARTIAL_PARSE).read_bytes()
     (seed,) = made
     assert seed.read_bytes() == own
     seed.write_bytes(own[: len(own) // 2])
-    out = _parse(
-        make_settings(tmp_path / "two"), tmp_path / "two" / "t", cli_vars, at_warehouse=True
-    )
+    out = _parse(make_settings(tmp_path / "two"), tmp_path / "two" / "t", cli_vars)
     assert SKIPPED not in out
     assert (tmp_path / "two" / "t" / "manifest.json").exists()
     assert seed.read_bytes() == (tmp_path / "two" / "t" / PARTIAL_PARSE).read_bytes()  # mended

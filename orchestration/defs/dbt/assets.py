@@ -7,10 +7,11 @@ project when it changed and builds its definitions from the fresh manifest (no m
 
 dbt's target directory is per data directory (``<data_dir>/.meterline/dbt_target``): runs on
 different warehouses never share artifacts, partial parsing is reused from one run to the next
-(and a new target of the same warehouse path starts from the last parse for it:
-``partial_parse_seed``), and ``meterline run`` reads the per-model timings of
-``run_results.json`` from there. The warehouse reaches dbt's profile as
-``--vars {meterline_warehouse: ...}`` from the ``meterline`` resource."""
+(and a new target starts from the last parse any data directory left: ``partial_parse_seed``),
+and ``meterline run`` reads the per-model timings of ``run_results.json`` from there. The
+warehouse reaches dbt's profile as ``--vars {meterline_warehouse: ...}`` from the ``meterline``
+resource: on DuckDB its file name, dbt running in its directory (``meterline-dbt --in``,
+orchestration/dbt_in.py), so the parse seed of one data directory serves every other."""
 
 import json
 import os
@@ -113,13 +114,17 @@ def build_dbt_assets(manifest: Mapping[str, Any] | Path) -> dg.AssetsDefinition:
         manifest_dict = parsed if parsed is not None else load_manifest()
         current = incremental_fingerprints(manifest_dict)
         full = meterline.full_refresh
-        args = dbt_build_args(target, current, warehouse=s.warehouse, full=full)
+        # DuckDB: dbt runs in the warehouse's directory and names it by its file name, so a new
+        # data directory's first build starts from the last parse (partial_parse_seed)
+        spark = s.engine == "spark"
+        named = s.warehouse if spark else Path(s.warehouse.name)
+        args = dbt_build_args(target, current, warehouse=named, full=full)
         # work that follows the data: only what is downstream of a changed source is rebuilt
         previous = read_state(target)
         (target / BUILD_STATE).unlink(missing_ok=True)
         hashes: dict[str, str] = {}
         project, code = project_and_code()
-        if s.engine == "spark":
+        if spark:
             plan = BuildPlan(True, "the Spark engine builds every node")
         else:
             hashes = source_hashes(s.warehouse, manifest_dict)
@@ -142,7 +147,7 @@ def build_dbt_assets(manifest: Mapping[str, Any] | Path) -> dg.AssetsDefinition:
             # before dbt's own events: Dagster takes a multi-asset's outputs in topological order,
             # and no standing model is downstream of a rebuilt one
             yield from _standing(context, plan, topological_order(manifest_dict))
-        if s.engine == "spark":
+        if spark:
             # issue 21: Spark reads Parquet copies of raw/ledger; the marts it builds come back
             # into the DuckDB warehouse, so checks, close, exports and publish read them as ever
             from orchestration.lake import build_duckdb_views, export_lake, import_spark_relations
@@ -153,8 +158,9 @@ def build_dbt_assets(manifest: Mapping[str, Any] | Path) -> dg.AssetsDefinition:
             import_spark_relations(s)
             build_duckdb_views(s)
         else:
-            with partial_parse_seed(target, s.warehouse, args[args.index("--vars") + 1]):
-                yield from dbt.cli(args, context=context, target_path=target).stream()
+            with partial_parse_seed(target, named, args[args.index("--vars") + 1]):
+                invocation = ["--in", str(s.warehouse.absolute().parent), *args]
+                yield from dbt.cli(invocation, context=context, target_path=target).stream()
         # reached only when the build succeeded (a failed build raises): the incremental models'
         # rows now come from this logic
         (target / INCREMENTAL_STATE).write_text(json.dumps(current, indent=1, sort_keys=True))

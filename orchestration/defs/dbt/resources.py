@@ -1,6 +1,7 @@
 """The dbt CLI resource: the repository's project and profile (settings from environment
 variables: METERLINE_WAREHOUSE names the warehouse file). The dbt executable is the one installed
-next to this interpreter, so `.venv/bin/meterline` works without the venv on PATH."""
+next to this interpreter (through ``meterline-dbt``), so `.venv/bin/meterline` works without the
+venv on PATH."""
 
 from __future__ import annotations
 
@@ -19,10 +20,16 @@ from orchestration.config import DBT_PROJECT_DIR
 
 
 def dbt_executable() -> str:
-    beside = Path(sys.executable).with_name("dbt")
+    """``meterline-dbt`` (orchestration/dbt_in.py, installed with this package beside this
+    interpreter): dbt itself, which can run in another directory (``--in DIR``, the pipeline's
+    build: in the warehouse's directory)."""
+    beside = Path(sys.executable).with_name("meterline-dbt")
     if beside.exists():
         return str(beside)
-    return shutil.which("dbt") or "dbt"
+    found = shutil.which("meterline-dbt")
+    if found is None:
+        raise RuntimeError("meterline-dbt is not installed: run `make install` (uv sync)")
+    return found
 
 
 class MeterlineDbtCliResource(DbtCliResource):
