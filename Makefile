@@ -39,9 +39,10 @@ install-dev: uv
 	$(UV) sync --frozen --extra spark
 	@$(MAKE) --no-print-directory manifest
 
-# @dbt_assets needs target/manifest.json at import time.
+# @dbt_assets needs target/manifest.json at import time. Parsed as the pipeline's build parses
+# (orchestration/dbt_runner.py parse_project), it also seeds every data directory's first build.
 manifest:
-	cd dbt_project && $(RUN) dbt parse --quiet --profiles-dir .
+	$(RUN) python -m orchestration.dbt_runner
 
 demo: install
 	bash scripts/ensure-pdf-deps.sh || true

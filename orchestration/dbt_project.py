@@ -172,10 +172,16 @@ def dbt_build_args(
     # (tests/test_rating_*), not in every production build (8 of them cost ~10% of a build)
     args = ["build", "--exclude-resource-type", "unit_test"]
     if warehouse is not None:
-        args += ["--vars", json.dumps({"meterline_warehouse": str(warehouse)})]
+        args += ["--vars", warehouse_vars(warehouse)]
     if full or needs_full_refresh(target, current):
         args.append("--full-refresh")
     return args
+
+
+def warehouse_vars(warehouse: Path) -> str:
+    """The ``--vars`` of a build of ``warehouse`` (as dbt's profile names it: on DuckDB the file
+    name, dbt running in its directory), and of the project parse that seeds such builds."""
+    return json.dumps({"meterline_warehouse": str(warehouse)})
 
 
 def parse_seed_path(warehouse: Path, cli_vars: str = "") -> Path:

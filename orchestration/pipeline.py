@@ -211,11 +211,11 @@ def ensure_manifest(s: Settings) -> dict[str, Any]:
         if manifest_is_stale():
             import dataclasses
 
-            from orchestration.dbt_runner import run_dbt
+            from orchestration.dbt_runner import parse_project
 
             # the shared manifest is DuckDB's whatever the engine (the Spark target's parse would
             # record the incremental models as tables, macros/lake_sources.sql et al.)
-            run_dbt(dataclasses.replace(s, engine="duckdb"), "parse", "--quiet")
+            parse_project(dataclasses.replace(s, engine="duckdb"))
         return read_manifest()
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from orchestration.config import DBT_PROJECT_DIR, Settings, settings
 from orchestration.dbt_project import manifest_is_stale, manifest_lock
-from orchestration.dbt_runner import run_dbt
+from orchestration.dbt_runner import parse_project
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # copies of ../shared/fixtures (the official FOCUS sample, provider API examples) and the FOCUS
@@ -40,7 +40,7 @@ def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     manifest.parent.mkdir(exist_ok=True)
     with manifest_lock(exclusive=True):  # the pipeline's lock: no reader sees a torn file
         if not _parsed_here(manifest) or manifest_is_stale():
-            run_dbt(s, "parse", "--quiet")
+            parse_project(s)  # as the pipeline parses: it seeds every data directory's build
     assert manifest.exists()
     return manifest
 
