@@ -57,7 +57,8 @@ demo: install
 
 # the suite runs on two pytest-xdist workers, one test module per worker at a time (a module's
 # fixtures build its warehouse once), the longest modules first (tests/conftest.py LONGEST_FIRST);
-# tests marked `serial` change the shared dbt project and run alone afterwards. TEST_WORKERS=0 runs everything in one process.
+# tests marked `serial` change the shared dbt project and run alone afterwards.
+# TEST_WORKERS=0 runs everything in one process.
 TEST_WORKERS ?= 2
 test: install-dev
 	bash scripts/ensure-chromium.sh || true

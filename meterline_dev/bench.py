@@ -488,6 +488,7 @@ def _scenario_child_measured(
     run = json.loads(m.output.strip().splitlines()[-1])
     stages = {
         "inputs fingerprint": float(run.get("fingerprint_seconds", 0.0)),
+        "chain compile": float(run.get("compile_seconds", 0.0)),
         "baseline re-rating": float(run["seconds"].get("current", 0.0)),
         "scenario re-rating": float(run["seconds"].get(scenario, 0.0)),
         "scenario marts": float(run["marts_seconds"]),

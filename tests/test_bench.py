@@ -149,16 +149,19 @@ def test_bench_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert sc["detail"]["scenarios"] == [bench.BENCH_SCENARIO]
     assert set(sc["stages"]) == {
         "inputs fingerprint",
+        "chain compile",
         "baseline re-rating",
         "scenario re-rating",
         "scenario marts",
     }
     assert sc["stages"]["scenario re-rating"] > 0
     assert sc["stages"]["baseline re-rating"] > 0  # no scenario before: the baseline too
+    assert sc["stages"]["chain compile"] > 0  # dbt compiled the chain once for both
     # once more with nothing changed: neither is re-rated
     again = stored["scenario_again"]
     assert again["detail"]["reused"] == ["current", bench.BENCH_SCENARIO]
     assert again["stages"]["baseline re-rating"] == again["stages"]["scenario re-rating"] == 0
+    assert again["stages"]["chain compile"] == 0  # nothing to re-rate, nothing compiled
     assert any(
         line.startswith("  kept (not re-rated): current, " + bench.BENCH_SCENARIO) for line in out
     )

@@ -89,7 +89,7 @@ def test_the_pipelines_build_of_a_new_data_directory_starts_from_the_last_parse(
         logs.append((target / "dbt.log").read_text(encoding="utf-8"))
     assert "LogModelResult" in logs[1]  # the build ran, and logged to its target
     assert "UnableToPartialParse" not in logs[1]
-    assert not list(tmp_path.glob("*/*/logs"))  # dbt wrote nothing into the data directories
+    assert not list(tmp_path.glob("*/logs"))  # dbt wrote nothing into the data directories
 
 
 def test_a_torn_seed_costs_a_parse_not_a_failure(tmp_path: Path, made: list[Path]) -> None:

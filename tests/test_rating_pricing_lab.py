@@ -456,6 +456,86 @@ def test_unchanged_inputs_keep_the_rows_a_changed_scenario_is_rerated(lab: Setti
     assert totals() == before
 
 
+def test_the_compiled_chain_builds_what_dbt_run_builds(lab: Settings) -> None:
+    """On DuckDB the lab compiles the chain once (dbt compile) and executes the compiled models
+    per scenario (scenarios.compile_chain). For every scenario, and the baseline, the three
+    tables it keeps (every row, every column type) equal a ``dbt run`` of the same chain."""
+    import json as jsonlib
+
+    from orchestration.build_plan import relation_hash
+    from orchestration.dbt_runner import run_dbt
+    from orchestration.scenarios import (
+        BASELINE,
+        CHAIN_TARGETS,
+        WORK_SCHEMA,
+        _manifest,
+        _rerate,
+        chain_models,
+        compile_chain,
+        scenario_target_path,
+        scenario_variables,
+    )
+    from orchestration.warehouse import connect
+
+    def kept() -> dict[str, tuple[str, list[Any]]]:
+        with connect(lab.warehouse, read_only=True) as con:
+            return {
+                t: (
+                    relation_hash(con, f"{WORK_SCHEMA}.{t}"),
+                    con.execute(
+                        "select column_name, data_type from information_schema.columns "
+                        "where table_schema = ? and table_name = ? order by ordinal_position",
+                        [WORK_SCHEMA, t],
+                    ).fetchall(),
+                )
+                for t in CHAIN_TARGETS
+            }
+
+    with connect(lab.warehouse, read_only=True) as con:
+        active = con.execute("select * from raw.scenario_active").fetchall()
+    models = chain_models(_manifest())
+    chain = compile_chain(lab, models)
+    assert len(chain) == len(models)
+    assert {m.kind for m in chain} == {"table", "view"}
+    target = scenario_target_path(lab).with_name("dbt_run_of_the_chain")
+    invoices: dict[str, str] = {}
+    try:
+        for scenario in (BASELINE, "startup_cut", "move_c", "gpt4o_input_half"):
+            _rerate(lab, scenario, models, chain)
+            executed = kept()
+            assert all(int(h.split(":")[-2]) > 0 for h, _ in executed.values()), executed
+            with connect(lab.warehouse) as con:
+                con.execute(f"drop schema {WORK_SCHEMA} cascade")
+                con.execute("delete from raw.scenario_active")
+                con.execute("insert into raw.scenario_active values (?)", [scenario])
+            run_dbt(
+                lab,
+                "run",
+                "--quiet",
+                "--select",
+                *models,
+                "--vars",
+                jsonlib.dumps(scenario_variables(models)),
+                "--target-path",
+                str(target),
+                "--log-path",
+                str(target / "logs"),
+                at_warehouse=True,
+            )
+            assert kept() == executed, scenario
+            invoices[scenario] = executed["fct_invoices"][0]
+        # each scenario bills differently from the baseline (startup_cut and move_c: revenue;
+        # gpt4o_input_half: COGS only, so its invoices are the baseline's)
+        assert invoices["startup_cut"] != invoices[BASELINE] != invoices["move_c"]
+        assert invoices["gpt4o_input_half"] == invoices[BASELINE]
+    finally:
+        with connect(lab.warehouse) as con:
+            con.execute(f"drop schema if exists {WORK_SCHEMA} cascade")
+            con.execute("delete from raw.scenario_active")
+            for row in active:
+                con.execute("insert into raw.scenario_active values (?)", list(row))
+
+
 def test_invalid_scenario_names_the_file_and_key(tmp_path: Path) -> None:
     from orchestration.scenarios import load_scenarios
     from orchestration.warehouse import connect, ensure_schema
