@@ -81,7 +81,9 @@ def parse_project(s: Settings) -> None:
     by its file name, with the build's vars (``dbt_project.warehouse_vars``). Its parse is then
     the seed of every new data directory's first build (``partial_parse_seed``; dagster-dbt also
     copies ``target/partial_parse.msgpack`` into a target that has none), so not even the first
-    run parses the whole project. Parsing opens no warehouse: only its directory must exist."""
+    run parses the whole project. Then the parse of the pricing lab's compile of the billing
+    chain, whose vars differ (``scenarios.seed_chain_parse``). Parsing opens no warehouse: only
+    its directory must exist."""
     from orchestration.dbt_project import DBT_MANIFEST, warehouse_vars
 
     target = DBT_MANIFEST.parent
@@ -98,6 +100,9 @@ def parse_project(s: Settings) -> None:
         str(target / "logs"),
         at_warehouse=True,
     )
+    from orchestration.scenarios import seed_chain_parse
+
+    seed_chain_parse(s)  # and the pricing lab's compile of the billing chain (its own vars)
 
 
 if __name__ == "__main__":  # `make manifest`

@@ -127,14 +127,22 @@ def test_the_project_parse_seeds_the_first_build_of_every_data_directory(tmp_pat
     """`make manifest`, the pipeline's re-parse and the tests' session parse (parse_project) parse
     as the pipeline's build does, so even the first build on a machine starts from a parse: its
     seed is written, and it is the shared target's own parse (which dagster-dbt would copy)."""
-    from orchestration.dbt_project import DBT_MANIFEST, manifest_lock, warehouse_vars
+    from orchestration.dbt_project import DBT_MANIFEST, manifest_lock, read_manifest, warehouse_vars
     from orchestration.dbt_runner import parse_project
+    from orchestration.scenarios import chain_models, chain_vars
 
     name = Path("warehouse.duckdb")
     seed = parse_seed_path(name, warehouse_vars(name))
     s = make_settings(tmp_path / "data")
     with manifest_lock(exclusive=True):  # the shared target is rewritten: no reader meanwhile
         seed.unlink(missing_ok=True)
+        chain_seed = parse_seed_path(name, chain_vars(chain_models(read_manifest())))
+        chain_seed.unlink(missing_ok=True)
         parse_project(s)
         assert seed.read_bytes() == (DBT_MANIFEST.parent / PARTIAL_PARSE).read_bytes()
+        # and the pricing lab's compile of the billing chain (scenarios.seed_chain_parse)
+        assert (
+            chain_seed.read_bytes()
+            == (DBT_MANIFEST.parent / "chain_parse" / PARTIAL_PARSE).read_bytes()
+        )
     assert not (tmp_path / "data" / "warehouse.duckdb").exists()  # a parse opens no warehouse
