@@ -614,13 +614,29 @@ def _manifest() -> dict[str, Any]:
     return load_manifest()
 
 
+def dbt_into(s: Settings, target: Path, *args: str, at_warehouse: bool = True) -> None:
+    """``dbt args`` on the warehouse of ``s`` with a target (and a log directory) of its own:
+    the main build's artifacts (run_results.json: stage times) stay as they are. Beside the
+    warehouse (``run_dbt(at_warehouse=True)``) unless ``at_warehouse`` is false (Spark)."""
+    from orchestration.dbt_runner import run_dbt
+
+    run_dbt(
+        s,
+        *args,
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
+        at_warehouse=at_warehouse,
+    )
+
+
 def build_marts_on_spark(s: Settings, target: Path) -> None:
     """The scenario marts on the Spark engine (issue 21). The re-rated rows (``scenarios.*``,
     written on DuckDB) go to the lake; dbt builds the ``tag:scenarios`` models and their tests on
     Spark; the marts come back into the DuckDB warehouse like the main build's, and the
     ``tag:scenarios`` views (staging, which the dashboard's pricing lab page reads) are made on
     DuckDB over its copy of the same rows."""
-    from orchestration.dbt_runner import run_dbt
     from orchestration.lake import export_lake, import_spark_relations
 
     manifest = _manifest()
@@ -632,31 +648,25 @@ def build_marts_on_spark(s: Settings, target: Path) -> None:
     sources = manifest["sources"]
     export_lake(s, frozenset((sources[u]["schema"], sources[u]["identifier"]) for u in read))
     spark_target = target.with_name(f"{target.name}_spark")
-    run_dbt(
+    dbt_into(
         s,
+        spark_target,
         "build",
         "--quiet",
         "--select",
         MART_SELECTOR,
-        "--target-path",
-        str(spark_target),
-        "--log-path",
-        str(spark_target / "logs"),
+        at_warehouse=False,
     )
     import_spark_relations(s, ("marts",), only=tables)
-    run_dbt(
+    dbt_into(
         on_duckdb(s),
+        target,
         "run",
         "--quiet",
         "--select",
         f"{MART_SELECTOR},config.materialized:view",
         "--vars",
         marts_vars(s),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-        at_warehouse=True,
     )
 
 
@@ -696,14 +706,14 @@ def compile_chain(s: Settings, models: list[str]) -> list[ChainModel]:
     On DuckDB no chain model queries the warehouse while it compiles (the credit recursion's
     depth query is Spark's). tests/test_rating_pricing_lab.py checks that the executed chain
     gives ``dbt run``'s rows."""
-    from orchestration.dbt_runner import run_dbt
     from orchestration.warehouse import connect
 
     with connect(s.warehouse) as con:
         con.execute(f"drop schema if exists {WORK_SCHEMA} cascade")
     target = scenario_target_path(s)
-    run_dbt(
+    dbt_into(
         s,
+        target,
         "compile",
         "--quiet",
         "--select",
@@ -712,11 +722,6 @@ def compile_chain(s: Settings, models: list[str]) -> list[ChainModel]:
         "empty",  # the models only: a re-rating runs no test
         "--vars",
         chain_vars(models),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-        at_warehouse=True,
     )
     nodes = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
     chosen = set(models)
@@ -756,20 +761,15 @@ def seed_chain_parse(s: Settings) -> None:
     (``dbt_project.partial_parse_seed``) instead of parsing the whole project (~8 s): dbt keys a
     parse on the vars. ``dbt_runner.parse_project`` runs it after the project parse."""
     from orchestration.dbt_project import DBT_MANIFEST, read_manifest
-    from orchestration.dbt_runner import run_dbt
 
     target = DBT_MANIFEST.parent / "chain_parse"
-    run_dbt(
+    dbt_into(
         s,
+        target,
         "parse",
         "--quiet",
         "--vars",
         chain_vars(chain_models(read_manifest())),  # the manifest the project parse just wrote
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-        at_warehouse=True,
     )
 
 
@@ -791,7 +791,6 @@ def _rerate(s: Settings, scenario: str, models: list[str], chain: list[ChainMode
     the Spark database WORK_SCHEMA over the main build's Spark tables (``--full-refresh``: the
     chain's incremental model starts over there, as in DuckDB's dropped working schema), and
     the marts come back into the DuckDB schema of that name."""
-    from orchestration.dbt_runner import run_dbt
     from orchestration.lake import export_lake, import_spark_relations
     from orchestration.warehouse import connect
 
@@ -811,8 +810,9 @@ def _rerate(s: Settings, scenario: str, models: list[str], chain: list[ChainMode
     target = scenario_target_path(s)
     target = target.with_name(f"{target.name}_spark")
     export_lake(s, frozenset(("raw", f"scenario_{t}") for t in (*REFERENCE_TABLES, "active")))
-    run_dbt(
+    dbt_into(
         s,
+        target,
         "run",
         "--quiet",
         "--full-refresh",
@@ -820,10 +820,7 @@ def _rerate(s: Settings, scenario: str, models: list[str], chain: list[ChainMode
         *models,
         "--vars",
         chain_vars(models),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
+        at_warehouse=False,
     )
     import_spark_relations(s, (WORK_SCHEMA,), only=frozenset(CHAIN_TARGETS))
     return time.perf_counter() - started
@@ -881,7 +878,6 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
     """Load and validate every scenario file, write the scenario-keyed reference, re-rate the
     baseline and the scenarios (all, or ``only``), then build the scenario marts. Needs a built
     warehouse (the real models); writes nothing the real marts read."""
-    from orchestration.dbt_runner import run_dbt
     from orchestration.warehouse import connect
 
     started = time.perf_counter()
@@ -937,19 +933,15 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
         if s.engine == "spark":
             build_marts_on_spark(s, target)
         else:
-            run_dbt(
+            dbt_into(
                 on_duckdb(s),
+                target,
                 "build",
                 "--quiet",
                 "--select",
                 MART_SELECTOR,
                 "--vars",
                 marts_vars(s),
-                "--target-path",
-                str(target),
-                "--log-path",
-                str(target / "logs"),
-                at_warehouse=True,
             )
     return ScenarioRun(
         scenarios=[sc.scenario for sc in chosen],

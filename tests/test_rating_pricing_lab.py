@@ -460,10 +460,7 @@ def test_the_compiled_chain_builds_what_dbt_run_builds(lab: Settings) -> None:
     """On DuckDB the lab compiles the chain once (dbt compile) and executes the compiled models
     per scenario (scenarios.compile_chain). For every scenario, and the baseline, the three
     tables it keeps (every row, every column type) equal a ``dbt run`` of the same chain."""
-    import json as jsonlib
-
     from orchestration.build_plan import relation_hash
-    from orchestration.dbt_runner import run_dbt
     from orchestration.scenarios import (
         BASELINE,
         CHAIN_TARGETS,
@@ -471,9 +468,10 @@ def test_the_compiled_chain_builds_what_dbt_run_builds(lab: Settings) -> None:
         _manifest,
         _rerate,
         chain_models,
+        chain_vars,
         compile_chain,
+        dbt_into,
         scenario_target_path,
-        scenario_variables,
     )
     from orchestration.warehouse import connect
 
@@ -508,20 +506,7 @@ def test_the_compiled_chain_builds_what_dbt_run_builds(lab: Settings) -> None:
                 con.execute(f"drop schema {WORK_SCHEMA} cascade")
                 con.execute("delete from raw.scenario_active")
                 con.execute("insert into raw.scenario_active values (?)", [scenario])
-            run_dbt(
-                lab,
-                "run",
-                "--quiet",
-                "--select",
-                *models,
-                "--vars",
-                jsonlib.dumps(scenario_variables(models)),
-                "--target-path",
-                str(target),
-                "--log-path",
-                str(target / "logs"),
-                at_warehouse=True,
-            )
+            dbt_into(lab, target, "run", "--select", *models, "--vars", chain_vars(models))
             assert kept() == executed, scenario
             invoices[scenario] = executed["fct_invoices"][0]
         # each scenario bills differently from the baseline (startup_cut and move_c: revenue;
