@@ -785,12 +785,15 @@ def _rerate(s: Settings, scenario: str, models: list[str], chain: list[ChainMode
     """One build of the chain in scenario mode for ``scenario`` (the active one), on the engine
     of ``s``; the three marts the lab keeps end in the DuckDB schema WORK_SCHEMA.
 
-    On DuckDB the compiled ``chain`` (``compile_chain``) runs in one transaction. On Spark
+    On DuckDB the compiled ``chain`` (``compile_chain``) runs in one transaction; a model that
+    fails rolls it back and raises ``DbtError`` naming the scenario and the model, as a failed
+    ``dbt run`` did. On Spark
     (issue 21) the scenario-keyed reference and the active scenario go to the lake first
     (register_lake_sources registers them in scenario mode), ``dbt run`` builds the chain into
     the Spark database WORK_SCHEMA over the main build's Spark tables (``--full-refresh``: the
     chain's incremental model starts over there, as in DuckDB's dropped working schema), and
     the marts come back into the DuckDB schema of that name."""
+    from orchestration.dbt_runner import DbtError
     from orchestration.lake import export_lake, import_spark_relations
     from orchestration.warehouse import connect
 
@@ -803,7 +806,12 @@ def _rerate(s: Settings, scenario: str, models: list[str], chain: list[ChainMode
         if s.engine != "spark":
             con.execute(f"create schema {WORK_SCHEMA}")
             for model in chain:
-                con.execute(f"create {model.kind} {model.relation} as (\n{model.sql}\n)")
+                try:
+                    con.execute(f"create {model.kind} {model.relation} as (\n{model.sql}\n)")
+                except duckdb.Error as exc:  # rolled back: the last kept rows stand
+                    raise DbtError(
+                        f"re-rating scenario {scenario!r}: model {model.relation} failed: {exc}"
+                    ) from exc
         con.commit()
     if s.engine != "spark":
         return time.perf_counter() - started

@@ -521,6 +521,37 @@ def test_the_compiled_chain_builds_what_dbt_run_builds(lab: Settings) -> None:
                 con.execute("insert into raw.scenario_active values (?)", list(row))
 
 
+def test_a_failing_chain_model_names_itself_and_changes_nothing(lab: Settings) -> None:
+    """A compiled chain model that fails (here one reading a table that does not exist) raises
+    the error `meterline simulate` reports (DbtError), naming the scenario and the model; the
+    re-rating's transaction is rolled back: the active scenario and the working schema are as
+    they were."""
+    from orchestration.dbt_runner import DbtError
+    from orchestration.scenarios import WORK_SCHEMA, ChainModel, _manifest, _rerate, chain_models
+
+    def state() -> list[Any]:
+        return [
+            query(lab, "select * from raw.scenario_active order by all"),
+            query(
+                lab,
+                "select table_name from information_schema.tables "
+                f"where table_schema = '{WORK_SCHEMA}' order by all",
+            ),
+        ]
+
+    before = state()
+    broken = [
+        ChainModel(f"{WORK_SCHEMA}.first_step", "table", "select 1 as one"),
+        ChainModel(f"{WORK_SCHEMA}.second_step", "table", "select * from raw.no_such_table"),
+    ]
+    with pytest.raises(DbtError) as failed:
+        _rerate(lab, "startup_cut", chain_models(_manifest()), broken)
+    message = str(failed.value)
+    assert "'startup_cut'" in message and f"{WORK_SCHEMA}.second_step" in message
+    assert "no_such_table" in message
+    assert state() == before
+
+
 def test_invalid_scenario_names_the_file_and_key(tmp_path: Path) -> None:
     from orchestration.scenarios import load_scenarios
     from orchestration.warehouse import connect, ensure_schema
