@@ -40,9 +40,9 @@ install-dev: uv
 	@$(MAKE) --no-print-directory manifest
 
 # @dbt_assets needs target/manifest.json at import time. Parsed as the pipeline's build parses
-# (orchestration/dbt_runner.py parse_project), it also seeds every data directory's first build.
+# (orchestration/project_parse.py), it also seeds every data directory's first build.
 manifest:
-	$(RUN) python -m orchestration.dbt_runner
+	$(RUN) python -m orchestration.project_parse
 
 demo: install
 	bash scripts/ensure-pdf-deps.sh || true

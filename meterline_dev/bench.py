@@ -377,9 +377,9 @@ def prime_parse(code: Path, env: dict[str, str]) -> None:
     """The project parse that installing meterline does (`make manifest`), under the bench's
     settings (its DuckDB memory limit is one of the profile's values dbt keys a parse on): the
     measured full run is a new data directory's first run on an installed system, which starts
-    from that parse (dbt_runner.parse_project). Not measured."""
+    from that parse (project_parse.parse_project). Not measured."""
     proc = subprocess.run(
-        [sys.executable, "-m", "orchestration.dbt_runner"],
+        [sys.executable, "-m", "orchestration.project_parse"],
         env={**env, "PYTHONPATH": str(code)},
         cwd=code,
         capture_output=True,

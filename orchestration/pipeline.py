@@ -211,7 +211,7 @@ def ensure_manifest(s: Settings) -> dict[str, Any]:
         if manifest_is_stale():
             import dataclasses
 
-            from orchestration.dbt_runner import parse_project
+            from orchestration.project_parse import parse_project
 
             # the shared manifest is DuckDB's whatever the engine (the Spark target's parse would
             # record the incremental models as tables, macros/lake_sources.sql et al.)

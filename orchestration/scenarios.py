@@ -751,7 +751,7 @@ def compile_chain(s: Settings, models: list[str]) -> list[ChainModel]:
 
 
 def chain_vars(models: list[str]) -> str:
-    """The ``--vars`` of the chain's compile, as ``dbt_runner.parse_project`` seeds its parse."""
+    """The ``--vars`` of the chain's compile, as ``project_parse.parse_project`` seeds its parse."""
     return json.dumps(scenario_variables(models))
 
 
@@ -759,7 +759,7 @@ def seed_chain_parse(s: Settings) -> None:
     """Parse the project as the chain's compile parses it (``chain_vars``), beside the warehouse
     of ``s``, so that every data directory's first re-rating starts from that parse
     (``dbt_project.partial_parse_seed``) instead of parsing the whole project (~8 s): dbt keys a
-    parse on the vars. ``dbt_runner.parse_project`` runs it after the project parse."""
+    parse on the vars. ``project_parse.parse_project`` runs it after the project parse."""
     from orchestration.dbt_project import DBT_MANIFEST, read_manifest
 
     target = DBT_MANIFEST.parent / "chain_parse"

@@ -11,7 +11,7 @@ import pytest
 
 from orchestration.config import DBT_PROJECT_DIR, Settings, settings
 from orchestration.dbt_project import manifest_is_stale, manifest_lock
-from orchestration.dbt_runner import parse_project
+from orchestration.project_parse import parse_project
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # copies of ../shared/fixtures (the official FOCUS sample, provider API examples) and the FOCUS

@@ -128,7 +128,7 @@ def test_the_project_parse_seeds_the_first_build_of_every_data_directory(tmp_pat
     as the pipeline's build does, so even the first build on a machine starts from a parse: its
     seed is written, and it is the shared target's own parse (which dagster-dbt would copy)."""
     from orchestration.dbt_project import DBT_MANIFEST, manifest_lock, read_manifest, warehouse_vars
-    from orchestration.dbt_runner import parse_project
+    from orchestration.project_parse import parse_project
     from orchestration.scenarios import chain_models, chain_vars
 
     name = Path("warehouse.duckdb")
