@@ -71,5 +71,20 @@ def run_dbt(
     return proc
 
 
+def dbt_into(s: Settings, target: Path, *args: str, at_warehouse: bool = True) -> None:
+    """``dbt args`` on the warehouse of ``s`` with a target (and a log directory) of its own, so
+    the main build's artifacts (run_results.json: stage times) stay as they are. Beside the
+    warehouse (``run_dbt(at_warehouse=True)``) unless ``at_warehouse`` is false (Spark)."""
+    run_dbt(
+        s,
+        *args,
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
+        at_warehouse=at_warehouse,
+    )
+
+
 def _arg(args: tuple[str, ...], flag: str) -> str | None:
     return args[args.index(flag) + 1] if flag in args else None

@@ -20,23 +20,12 @@ def parse_project(s: Settings) -> None:
     chain, whose vars differ (``scenarios.seed_chain_parse``). Parsing opens no warehouse: only
     its directory must exist."""
     from orchestration.dbt_project import DBT_MANIFEST, warehouse_vars
-    from orchestration.dbt_runner import run_dbt
+    from orchestration.dbt_runner import dbt_into
     from orchestration.scenarios import seed_chain_parse
 
     target = DBT_MANIFEST.parent
     s.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    run_dbt(
-        s,
-        "parse",
-        "--quiet",
-        "--vars",
-        warehouse_vars(Path(s.warehouse.name)),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-        at_warehouse=True,
-    )
+    dbt_into(s, target, "parse", "--quiet", "--vars", warehouse_vars(Path(s.warehouse.name)))
     seed_chain_parse(s)  # and the pricing lab's compile of the billing chain (its own vars)
 
 

@@ -63,6 +63,7 @@ import yaml
 
 from orchestration.build_plan import relation_hash, scenario_nodes
 from orchestration.config import Settings
+from orchestration.dbt_runner import DbtError, dbt_into
 from orchestration.ingest.reference_yaml import YamlRows, parse_plan
 from orchestration.ingest.results import ReferenceDataError
 from orchestration.money import money_places
@@ -614,23 +615,6 @@ def _manifest() -> dict[str, Any]:
     return load_manifest()
 
 
-def dbt_into(s: Settings, target: Path, *args: str, at_warehouse: bool = True) -> None:
-    """``dbt args`` on the warehouse of ``s`` with a target (and a log directory) of its own:
-    the main build's artifacts (run_results.json: stage times) stay as they are. Beside the
-    warehouse (``run_dbt(at_warehouse=True)``) unless ``at_warehouse`` is false (Spark)."""
-    from orchestration.dbt_runner import run_dbt
-
-    run_dbt(
-        s,
-        *args,
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-        at_warehouse=at_warehouse,
-    )
-
-
 def build_marts_on_spark(s: Settings, target: Path) -> None:
     """The scenario marts on the Spark engine (issue 21). The re-rated rows (``scenarios.*``,
     written on DuckDB) go to the lake; dbt builds the ``tag:scenarios`` models and their tests on
@@ -729,7 +713,7 @@ def compile_chain(s: Settings, models: list[str]) -> list[ChainModel]:
         uid: n for uid, n in nodes.items() if n["resource_type"] == "model" and n["name"] in chosen
     }
     if {n["name"] for n in chain.values()} != chosen:
-        raise RuntimeError(f"dbt compile did not compile every chain model: {sorted(chosen)}")
+        raise DbtError(f"dbt compile did not compile every chain model: {sorted(chosen)}")
     order = graphlib.TopologicalSorter(
         {uid: sorted(d for d in n["depends_on"]["nodes"] if d in chain) for uid, n in chain.items()}
     )
@@ -741,7 +725,7 @@ def compile_chain(s: Settings, models: list[str]) -> list[ChainModel]:
             n = chain[uid]
             kind = n["config"]["materialized"]
             if kind not in ("table", "view", "incremental"):
-                raise RuntimeError(f"{n['name']}: a chain model materialized as {kind}")
+                raise DbtError(f"{n['name']}: a chain model materialized as {kind}")
             view = kind == "view"
             built.append(
                 ChainModel(n["relation_name"], "view" if view else "table", n["compiled_code"])
@@ -787,13 +771,11 @@ def _rerate(s: Settings, scenario: str, models: list[str], chain: list[ChainMode
 
     On DuckDB the compiled ``chain`` (``compile_chain``) runs in one transaction; a model that
     fails rolls it back and raises ``DbtError`` naming the scenario and the model, as a failed
-    ``dbt run`` did. On Spark
-    (issue 21) the scenario-keyed reference and the active scenario go to the lake first
-    (register_lake_sources registers them in scenario mode), ``dbt run`` builds the chain into
-    the Spark database WORK_SCHEMA over the main build's Spark tables (``--full-refresh``: the
-    chain's incremental model starts over there, as in DuckDB's dropped working schema), and
-    the marts come back into the DuckDB schema of that name."""
-    from orchestration.dbt_runner import DbtError
+    ``dbt run`` did. On Spark (issue 21) the scenario-keyed reference and the active scenario
+    go to the lake first (register_lake_sources registers them in scenario mode), ``dbt run``
+    builds the chain into the Spark database WORK_SCHEMA over the main build's Spark tables
+    (``--full-refresh``: the chain's incremental model starts over there, as in DuckDB's dropped
+    working schema), and the marts come back into the DuckDB schema of that name."""
     from orchestration.lake import export_lake, import_spark_relations
     from orchestration.warehouse import connect
 
