@@ -3,9 +3,14 @@ Dagster dbt assets use dagster-dbt's DbtCliResource with the same project and pr
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from types import TracebackType
+from typing import IO
 
 from orchestration.config import DBT_PROJECT_DIR, Settings
 
@@ -84,6 +89,85 @@ def dbt_into(s: Settings, target: Path, *args: str, at_warehouse: bool = True) -
         str(target / "logs"),
         at_warehouse=at_warehouse,
     )
+
+
+class DbtProcess:
+    """dbt invocations of one Settings in one long-lived process (``orchestration.dbt_worker``),
+    for a run of invocations on the Spark engine: the JVM and the SparkSession start once instead
+    of once per invocation. ``into`` is ``dbt_into(..., at_warehouse=False)``: the same arguments,
+    environment and working directory, and a failure raises DbtError with dbt's output. The
+    process starts with the first invocation and ends with the ``with`` block; its console output
+    goes to ``log``."""
+
+    def __init__(self, s: Settings, log: Path) -> None:
+        self.s, self.log = s, log
+        self._proc: subprocess.Popen[str] | None = None
+        self._replies: IO[str] | None = None
+
+    def __enter__(self) -> DbtProcess:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def pid(self) -> int | None:
+        """The process's id while it runs (it starts with the first invocation)."""
+        return None if self._proc is None else self._proc.pid
+
+    def _start(self) -> subprocess.Popen[str]:
+        if self._proc is None:
+            read, write = os.pipe()
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+            with self.log.open("w", encoding="utf-8") as out:
+                self._proc = subprocess.Popen(
+                    [sys.executable, "-m", "orchestration.dbt_worker", str(write)],
+                    stdin=subprocess.PIPE,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    env={**self.s.dbt_env(), "DBT_USE_COLORS": "false"},  # a log file
+                    cwd=str(DBT_PROJECT_DIR),
+                    pass_fds=(write,),
+                )
+            os.close(write)
+            self._replies = os.fdopen(read, "r", encoding="utf-8")
+        return self._proc
+
+    def into(self, target: Path, *args: str) -> None:
+        proc = self._start()
+        assert proc.stdin is not None and self._replies is not None
+        full = [*args, "--target-path", str(target), "--log-path", str(target / "logs")]
+        start = self.log.stat().st_size
+        try:
+            proc.stdin.write(json.dumps(dbt_command(*full)[1:]) + "\n")
+            proc.stdin.flush()
+            line = self._replies.readline()
+        except BrokenPipeError:
+            line = ""
+        reply = json.loads(line) if line else {"ok": False, "error": "the dbt process exited"}
+        if not reply["ok"]:
+            with self.log.open(encoding="utf-8", errors="replace") as f:
+                f.seek(start)
+                output = f.read()
+            raise DbtError(
+                f"dbt {' '.join(full)} failed ({reply['error'] or 'see its output'}):\n"
+                f"{output[-8000:]}"
+            )
+
+    def close(self) -> None:
+        if self._proc is not None and self._replies is not None:
+            assert self._proc.stdin is not None
+            with contextlib.suppress(BrokenPipeError):  # it exited already
+                self._proc.stdin.close()
+            self._proc.wait()
+            self._replies.close()
+            self._proc = self._replies = None
 
 
 def _arg(args: tuple[str, ...], flag: str) -> str | None:

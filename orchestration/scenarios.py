@@ -63,7 +63,7 @@ import yaml
 
 from orchestration.build_plan import relation_hash, scenario_nodes
 from orchestration.config import Settings
-from orchestration.dbt_runner import DbtError, dbt_into
+from orchestration.dbt_runner import DbtError, DbtProcess, dbt_into
 from orchestration.ingest.reference_yaml import YamlRows, parse_plan
 from orchestration.ingest.results import ReferenceDataError
 from orchestration.money import money_places
@@ -615,7 +615,7 @@ def _manifest() -> dict[str, Any]:
     return load_manifest()
 
 
-def build_marts_on_spark(s: Settings, target: Path) -> None:
+def build_marts_on_spark(s: Settings, target: Path, spark: DbtProcess) -> None:
     """The scenario marts on the Spark engine (issue 21). The re-rated rows (``scenarios.*``,
     written on DuckDB) go to the lake; dbt builds the ``tag:scenarios`` models and their tests on
     Spark; the marts come back into the DuckDB warehouse like the main build's, and the
@@ -632,15 +632,7 @@ def build_marts_on_spark(s: Settings, target: Path) -> None:
     sources = manifest["sources"]
     export_lake(s, frozenset((sources[u]["schema"], sources[u]["identifier"]) for u in read))
     spark_target = target.with_name(f"{target.name}_spark")
-    dbt_into(
-        s,
-        spark_target,
-        "build",
-        "--quiet",
-        "--select",
-        MART_SELECTOR,
-        at_warehouse=False,
-    )
+    spark.into(spark_target, "build", "--quiet", "--select", MART_SELECTOR)
     import_spark_relations(s, ("marts",), only=tables)
     dbt_into(
         on_duckdb(s),
@@ -765,7 +757,13 @@ def marts_vars(s: Settings) -> str:
     return warehouse_vars(Path(s.warehouse.name))
 
 
-def _rerate(s: Settings, scenario: str, models: list[str], chain: list[ChainModel]) -> float:
+def _rerate(
+    s: Settings,
+    scenario: str,
+    models: list[str],
+    chain: list[ChainModel],
+    spark: DbtProcess | None = None,
+) -> float:
     """One build of the chain in scenario mode for ``scenario`` (the active one), on the engine
     of ``s``; the three marts the lab keeps end in the DuckDB schema WORK_SCHEMA.
 
@@ -800,8 +798,8 @@ def _rerate(s: Settings, scenario: str, models: list[str], chain: list[ChainMode
     target = scenario_target_path(s)
     target = target.with_name(f"{target.name}_spark")
     export_lake(s, frozenset(("raw", f"scenario_{t}") for t in (*REFERENCE_TABLES, "active")))
-    dbt_into(
-        s,
+    assert spark is not None, "a re-rating on Spark runs in the run's dbt process"
+    spark.into(
         target,
         "run",
         "--quiet",
@@ -810,7 +808,6 @@ def _rerate(s: Settings, scenario: str, models: list[str], chain: list[ChainMode
         *models,
         "--vars",
         chain_vars(models),
-        at_warehouse=False,
     )
     import_spark_relations(s, (WORK_SCHEMA,), only=frozenset(CHAIN_TARGETS))
     return time.perf_counter() - started
@@ -889,6 +886,10 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
     seconds: dict[str, float] = {}
     reused: list[str] = []
     fingerprint_seconds = compile_seconds = 0.0
+    todo: list[tuple[str, list[str]]] = []  # (scenario, its periods) to re-rate or keep
+    models: list[str] = []
+    chain: list[ChainModel] = []
+    prints: dict[str, str] = {}
     if chosen:
         manifest = _manifest()
         models = chain_models(manifest)
@@ -904,35 +905,37 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
             )
         fingerprint_seconds = time.perf_counter() - t0
         reused = [name for name, _ in todo if kept.get(name) == prints[name]]
-        chain: list[ChainModel] = []
         if s.engine != "spark" and len(reused) < len(todo):
             t0 = time.perf_counter()
             chain = compile_chain(s, models)
             compile_seconds = time.perf_counter() - t0
+    # Spark: the run's dbt invocations share one process (one JVM, one SparkSession); on DuckDB
+    # it never starts (the re-ratings execute the compiled chain, the marts build is dbt_into)
+    with DbtProcess(s, s.data_dir / ".meterline" / "dbt_spark_process.log") as spark:
         for name, periods in todo:
             if name in reused:
                 continue
             t0 = time.perf_counter()
-            _rerate(s, name, models, chain)
+            _rerate(s, name, models, chain, spark)
             _keep_results(s, name, periods, prints[name])
             seconds[name] = time.perf_counter() - t0
-    marts_started = time.perf_counter()
-    if scenarios or had_results:  # no scenario now nor before: nothing to build (a run's cost)
-        # its own target dir: the main build's run_results.json (stage times) stays as it is
-        target = s.data_dir / ".meterline" / "dbt_scenario_marts_target"
-        if s.engine == "spark":
-            build_marts_on_spark(s, target)
-        else:
-            dbt_into(
-                on_duckdb(s),
-                target,
-                "build",
-                "--quiet",
-                "--select",
-                MART_SELECTOR,
-                "--vars",
-                marts_vars(s),
-            )
+        marts_started = time.perf_counter()
+        if scenarios or had_results:  # no scenario now nor before: nothing to build (a run's cost)
+            # its own target dir: the main build's run_results.json (stage times) stays as it is
+            target = s.data_dir / ".meterline" / "dbt_scenario_marts_target"
+            if s.engine == "spark":
+                build_marts_on_spark(s, target, spark)
+            else:
+                dbt_into(
+                    on_duckdb(s),
+                    target,
+                    "build",
+                    "--quiet",
+                    "--select",
+                    MART_SELECTOR,
+                    "--vars",
+                    marts_vars(s),
+                )
     return ScenarioRun(
         scenarios=[sc.scenario for sc in chosen],
         seconds={k: round(v, 3) for k, v in seconds.items()},
