@@ -24,7 +24,8 @@
         {%- set read = [] -%}
         {%- for uid in selected_resources -%}
             {%- if uid in graph.nodes -%}
-                {%- do read.extend(graph.nodes[uid].depends_on.nodes | select('in', graph.sources)) -%}
+                {%- set depends_on = graph.nodes[uid].depends_on.nodes -%}
+                {%- do read.extend(depends_on | select('in', graph.sources)) -%}
             {%- elif uid in graph.sources -%}
                 {%- do read.append(uid) -%}
             {%- endif -%}
