@@ -80,15 +80,12 @@ def dbt_into(s: Settings, target: Path, *args: str, at_warehouse: bool = True) -
     """``dbt args`` on the warehouse of ``s`` with a target (and a log directory) of its own, so
     the main build's artifacts (run_results.json: stage times) stay as they are. Beside the
     warehouse (``run_dbt(at_warehouse=True)``) unless ``at_warehouse`` is false (Spark)."""
-    run_dbt(
-        s,
-        *args,
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(target / "logs"),
-        at_warehouse=at_warehouse,
-    )
+    run_dbt(s, *args, *into_args(target), at_warehouse=at_warehouse)
+
+
+def into_args(target: Path) -> tuple[str, ...]:
+    """dbt's arguments for a target directory of its own, its log directory inside it."""
+    return ("--target-path", str(target), "--log-path", str(target / "logs"))
 
 
 class DbtProcess:
@@ -142,7 +139,7 @@ class DbtProcess:
     def into(self, target: Path, *args: str) -> None:
         proc = self._start()
         assert proc.stdin is not None and self._replies is not None
-        full = [*args, "--target-path", str(target), "--log-path", str(target / "logs")]
+        full = [*args, *into_args(target)]
         start = self.log.stat().st_size
         try:
             proc.stdin.write(json.dumps(dbt_command(*full)[1:]) + "\n")

@@ -762,7 +762,7 @@ def _rerate(
     scenario: str,
     models: list[str],
     chain: list[ChainModel],
-    spark: DbtProcess | None = None,
+    spark: DbtProcess,
 ) -> float:
     """One build of the chain in scenario mode for ``scenario`` (the active one), on the engine
     of ``s``; the three marts the lab keeps end in the DuckDB schema WORK_SCHEMA.
@@ -773,7 +773,8 @@ def _rerate(
     go to the lake first (register_lake_sources registers them in scenario mode), ``dbt run``
     builds the chain into the Spark database WORK_SCHEMA over the main build's Spark tables
     (``--full-refresh``: the chain's incremental model starts over there, as in DuckDB's dropped
-    working schema), and the marts come back into the DuckDB schema of that name."""
+    working schema), and the marts come back into the DuckDB schema of that name. ``spark`` is
+    the run's dbt process for that build; on DuckDB it is never used (so never started)."""
     from orchestration.lake import export_lake, import_spark_relations
     from orchestration.warehouse import connect
 
@@ -798,7 +799,6 @@ def _rerate(
     target = scenario_target_path(s)
     target = target.with_name(f"{target.name}_spark")
     export_lake(s, frozenset(("raw", f"scenario_{t}") for t in (*REFERENCE_TABLES, "active")))
-    assert spark is not None, "a re-rating on Spark runs in the run's dbt process"
     spark.into(
         target,
         "run",

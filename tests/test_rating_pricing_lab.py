@@ -461,7 +461,7 @@ def test_the_compiled_chain_builds_what_dbt_run_builds(lab: Settings) -> None:
     per scenario (scenarios.compile_chain). For every scenario, and the baseline, the three
     tables it keeps (every row, every column type) equal a ``dbt run`` of the same chain."""
     from orchestration.build_plan import relation_hash
-    from orchestration.dbt_runner import dbt_into
+    from orchestration.dbt_runner import DbtProcess, dbt_into
     from orchestration.scenarios import (
         BASELINE,
         CHAIN_TARGETS,
@@ -499,7 +499,9 @@ def test_the_compiled_chain_builds_what_dbt_run_builds(lab: Settings) -> None:
     invoices: dict[str, str] = {}
     try:
         for scenario in (BASELINE, "startup_cut", "move_c", "gpt4o_input_half"):
-            _rerate(lab, scenario, models, chain)
+            with DbtProcess(lab, target / "unused.log") as unused:  # DuckDB: never started
+                _rerate(lab, scenario, models, chain, unused)
+                assert unused.pid is None
             executed = kept()
             assert all(int(h.split(":")[-2]) > 0 for h, _ in executed.values()), executed
             with connect(lab.warehouse) as con:
@@ -521,12 +523,14 @@ def test_the_compiled_chain_builds_what_dbt_run_builds(lab: Settings) -> None:
                 con.execute("insert into raw.scenario_active values (?)", list(row))
 
 
-def test_a_failing_chain_model_names_itself_and_changes_nothing(lab: Settings) -> None:
+def test_a_failing_chain_model_names_itself_and_changes_nothing(
+    lab: Settings, tmp_path: Path
+) -> None:
     """A compiled chain model that fails (here one reading a table that does not exist) raises
     the error `meterline simulate` reports (DbtError), naming the scenario and the model; the
     re-rating's transaction is rolled back: the active scenario and the working schema are as
     they were."""
-    from orchestration.dbt_runner import DbtError
+    from orchestration.dbt_runner import DbtError, DbtProcess
     from orchestration.scenarios import WORK_SCHEMA, ChainModel, _manifest, _rerate, chain_models
 
     def state() -> list[Any]:
@@ -546,8 +550,11 @@ def test_a_failing_chain_model_names_itself_and_changes_nothing(lab: Settings) -
         ChainModel(f"{WORK_SCHEMA}.first_step", "table", "select 1 as one"),
         ChainModel(f"{WORK_SCHEMA}.second_step", "table", "select * from raw.no_such_table"),
     ]
-    with pytest.raises(DbtError) as failed:
-        _rerate(lab, other, chain_models(_manifest()), broken)
+    with (
+        DbtProcess(lab, tmp_path / "unused.log") as unused,  # DuckDB: never started
+        pytest.raises(DbtError) as failed,
+    ):
+        _rerate(lab, other, chain_models(_manifest()), broken, unused)
     message = str(failed.value)
     assert f"'{other}'" in message and f"{WORK_SCHEMA}.second_step" in message
     assert "no_such_table" in message
