@@ -55,22 +55,27 @@ def tmp_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return settings(data)
 
 
-# Scheduling hint for `make test` (two xdist workers, --dist loadfile --no-loadscope-reorder: a
+# Scheduling hint for `make test` (three xdist workers, --dist loadfile --no-loadscope-reorder: a
 # module is a unit of work, handed out in collection order). The longest modules start first,
-# so the two workers finish together instead of one running the Spark module alone at the end
+# so the workers finish together instead of one running the Spark module alone at the end
 # (longest-processing-time first). Measured with --durations; a module not listed keeps its
 # place after these. Only the order changes, never what runs.
-LONGEST_FIRST = (
+LONGEST_FIRST = (  # session 10's --durations (make test, three workers)
     "test_spark_equality.py",
+    "test_pipeline_incremental.py",
     "test_dashboard_demo_browser.py",
     "test_pipeline_follows_data.py",
     "test_rating_pricing_lab.py",
-    "test_pipeline_incremental.py",
     "test_spark_connect.py",
-    "test_close_period.py",
-    "test_pipeline_poison.py",
-    "test_dashboard_pipeline.py",
+    "test_invoice_documents.py",
+    "test_bench.py",
     "test_lifecycle_ledger.py",
+    "test_pipeline_no_new_data.py",
+    "test_pipeline_poison.py",
+    "test_rating_close.py",
+    "test_close_period.py",
+    "test_dashboard_pipeline.py",
+    "test_orchestration_kill.py",
 )
 
 
