@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
 
 from orchestration.config import DBT_PROJECT_DIR, Settings
 
@@ -92,9 +92,10 @@ class DbtProcess:
     """dbt invocations of one Settings in one long-lived process (``orchestration.dbt_worker``),
     for a run of invocations on the Spark engine: the JVM and the SparkSession start once instead
     of once per invocation. ``into`` is ``dbt_into(..., at_warehouse=False)``: the same arguments,
-    environment and working directory, and a failure raises DbtError with dbt's output. The
-    process starts with the first invocation and ends with the ``with`` block; its console output
-    goes to ``log``."""
+    environment and working directory, and a failure raises DbtError with dbt's output.
+    ``spark_sql`` executes SQL in the SparkSession dbt made there (the pricing lab's compiled
+    chain). The process starts with the first request and ends with the ``with`` block; its
+    console output goes to ``log``."""
 
     def __init__(self, s: Settings, log: Path) -> None:
         self.s, self.log = s, log
@@ -137,12 +138,25 @@ class DbtProcess:
         return self._proc
 
     def into(self, target: Path, *args: str) -> None:
+        full = [*args, *into_args(target)]
+        self._request(dbt_command(*full)[1:], f"dbt {' '.join(full)}")
+
+    def spark_sql(
+        self, statements: list[tuple[str, str]], fetch: str | None = None
+    ) -> list[object] | None:
+        """Execute ``(label, statement)`` pairs in order in the SparkSession an earlier
+        invocation of this process connected (so with the profile's settings), then return the
+        first row of ``fetch``. A failing statement raises DbtError naming its label."""
+        request = {"spark_sql": [list(pair) for pair in statements], "fetch": fetch}
+        reply = self._request(request, "Spark SQL in the dbt process")
+        return reply.get("row")
+
+    def _request(self, request: object, what: str) -> dict[str, Any]:
         proc = self._start()
         assert proc.stdin is not None and self._replies is not None
-        full = [*args, *into_args(target)]
         start = self.log.stat().st_size
         try:
-            proc.stdin.write(json.dumps(dbt_command(*full)[1:]) + "\n")
+            proc.stdin.write(json.dumps(request) + "\n")
             proc.stdin.flush()
             line = self._replies.readline()
         except BrokenPipeError:
@@ -153,9 +167,9 @@ class DbtProcess:
                 f.seek(start)
                 output = f.read()
             raise DbtError(
-                f"dbt {' '.join(full)} failed ({reply['error'] or 'see its output'}):\n"
-                f"{output[-8000:]}"
+                f"{what} failed ({reply['error'] or 'see its output'}):\n{output[-8000:]}"
             )
+        return reply
 
     def close(self) -> None:
         if self._proc is not None and self._replies is not None:

@@ -670,35 +670,65 @@ class ChainModel:
     sql: str
 
 
-def compile_chain(s: Settings, models: list[str]) -> list[ChainModel]:
-    """The chain ``models`` in scenario mode, compiled by one ``dbt compile`` on DuckDB, in build
-    order (every model after the models it refs).
+@dataclass(frozen=True)
+class Chain:
+    """The chain compiled once per run (``compile_chain``), executed per re-rating (``_rerate``).
+    On Spark also the unrolled depth of the credit recursion it was compiled with and the lake
+    tables it reads (registered before each execution)."""
+
+    models: tuple[ChainModel, ...]
+    depth: int | None = None
+    reads: tuple[tuple[str, str], ...] = ()
+
+
+class ChainTooShallow(DbtError):
+    """A re-rating on Spark reached a period index beyond the depth its chain was compiled with:
+    ``run_scenarios`` compiles the chain again with ``depth`` and re-rates once more."""
+
+    def __init__(self, scenario: str, depth: int, compiled: int) -> None:
+        super().__init__(
+            f"re-rating scenario {scenario!r}: period index {depth} is beyond the compiled "
+            f"credit recursion depth {compiled}"
+        )
+        self.depth = depth
+
+
+def compile_chain(
+    s: Settings, models: list[str], spark: DbtProcess, depth: int | None = None
+) -> Chain:
+    """The chain ``models`` in scenario mode, compiled by one ``dbt compile``, in build order
+    (every model after the models it refs).
 
     The compiled SQL is the same for every scenario (the active scenario is the row of
     ``raw.scenario_active`` the scenario sources read), so a run compiles once and each
-    re-rating executes it (``_rerate``): the ~9 s of a ``dbt run`` of 36 models, most of it
-    dbt's own per-model work, become ~1 s of SQL. The working schema is dropped first, so the
-    incremental model compiles as its first build, which is what ``dbt run`` built there too.
-    On DuckDB no chain model queries the warehouse while it compiles (the credit recursion's
-    depth query is Spark's). tests/test_rating_pricing_lab.py checks that the executed chain
-    gives ``dbt run``'s rows."""
+    re-rating executes it (``_rerate``): the ~9 s of a ``dbt run`` of 36 models on DuckDB, most
+    of it dbt's own per-model work, become ~1 s of SQL (on Spark ~55 s of dbt per re-rating).
+    The chain compiles as its first build (DuckDB: the working schema is dropped first; Spark:
+    ``--full-refresh``), which is what ``dbt run`` built there too.
+
+    DuckDB: no chain model queries the warehouse while it compiles. Spark compiles in the run's
+    dbt process (``spark``): the credit recursion is unrolled to ``depth`` (var
+    ``credit_recursion_depth``; default the largest period index of the main build's
+    int_billing_periods) instead of querying the chain's own periods, which differ per scenario;
+    each re-rating checks its periods against it. tests/test_rating_pricing_lab.py and
+    tests/test_spark_equality.py check that the executed chain gives ``dbt run``'s rows."""
     from orchestration.warehouse import connect
 
+    on_spark = s.engine == "spark"
     with connect(s.warehouse) as con:
         con.execute(f"drop schema if exists {WORK_SCHEMA} cascade")
+        if on_spark and depth is None:
+            (depth,) = con.execute(
+                "select coalesce(max(period_index), 0) from intermediate.int_billing_periods"
+            ).fetchone() or (0,)
     target = scenario_target_path(s)
-    dbt_into(
-        s,
-        target,
-        "compile",
-        "--quiet",
-        "--select",
-        *models,
-        "--indirect-selection",
-        "empty",  # the models only: a re-rating runs no test
-        "--vars",
-        chain_vars(models),
-    )
+    args = ["compile", "--quiet", "--select", *models]
+    args += ["--indirect-selection", "empty"]  # the models only: a re-rating runs no test
+    if on_spark:
+        target = target.with_name(f"{target.name}_spark")
+        spark.into(target, *args, "--full-refresh", "--vars", chain_vars(models, depth))
+    else:
+        dbt_into(s, target, *args, "--vars", chain_vars(models))
     nodes = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
     chosen = set(models)
     chain = {
@@ -723,12 +753,24 @@ def compile_chain(s: Settings, models: list[str]) -> list[ChainModel]:
                 ChainModel(n["relation_name"], "view" if view else "table", n["compiled_code"])
             )
         order.done(*ready)
-    return built
+    if not on_spark:
+        return Chain(tuple(built))
+    # the lake tables the chain reads, as register_lake_sources picks them for a dbt run of it:
+    # its sources, the scenario-keyed reference and the active scenario
+    sources = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["sources"]
+    read = {d for n in chain.values() for d in n["depends_on"]["nodes"] if d in sources}
+    reads = {(sources[u]["schema"], sources[u]["identifier"]) for u in read}
+    reads |= {("raw", f"scenario_{table}") for table in (*REFERENCE_TABLES, "active")}
+    return Chain(tuple(built), depth, tuple(sorted(reads)))
 
 
-def chain_vars(models: list[str]) -> str:
-    """The ``--vars`` of the chain's compile, as ``project_parse.parse_project`` seeds its parse."""
-    return json.dumps(scenario_variables(models))
+def chain_vars(models: list[str], depth: int | None = None) -> str:
+    """The ``--vars`` of the chain's compile, as ``project_parse.parse_project`` seeds its parse;
+    on Spark with the credit recursion's depth (``compile_chain``)."""
+    variables = scenario_variables(models)
+    if depth is not None:
+        variables["credit_recursion_depth"] = depth
+    return json.dumps(variables)
 
 
 def seed_chain_parse(s: Settings) -> None:
@@ -761,20 +803,23 @@ def _rerate(
     s: Settings,
     scenario: str,
     models: list[str],
-    chain: list[ChainModel],
+    chain: Chain,
     spark: DbtProcess,
 ) -> float:
-    """One build of the chain in scenario mode for ``scenario`` (the active one), on the engine
-    of ``s``; the three marts the lab keeps end in the DuckDB schema WORK_SCHEMA.
+    """One build of the compiled ``chain`` (``compile_chain``) in scenario mode for ``scenario``
+    (the active one), on the engine of ``s``; the three marts the lab keeps end in the DuckDB
+    schema WORK_SCHEMA. A model that fails raises ``DbtError`` naming the scenario and the model,
+    as a failed ``dbt run`` did.
 
-    On DuckDB the compiled ``chain`` (``compile_chain``) runs in one transaction; a model that
-    fails rolls it back and raises ``DbtError`` naming the scenario and the model, as a failed
-    ``dbt run`` did. On Spark (issue 21) the scenario-keyed reference and the active scenario
-    go to the lake first (register_lake_sources registers them in scenario mode), ``dbt run``
-    builds the chain into the Spark database WORK_SCHEMA over the main build's Spark tables
-    (``--full-refresh``: the chain's incremental model starts over there, as in DuckDB's dropped
-    working schema), and the marts come back into the DuckDB schema of that name. ``spark`` is
-    the run's dbt process for that build; on DuckDB it is never used (so never started)."""
+    On DuckDB the chain runs in one transaction; a failure rolls it back. On Spark (issue 21) the
+    scenario-keyed reference and the active scenario go to the lake first, the run's dbt process
+    (``spark``) registers the lake tables the chain reads (register_lake_tables) and executes the
+    chain in its SparkSession into the Spark database WORK_SCHEMA, dropped first, over the main
+    build's Spark tables (as dbt-spark materializes: ``create table ... as``, ``create view``);
+    the marts come back into the DuckDB schema of that name. A scenario whose periods reach
+    beyond the compiled credit recursion depth raises ``ChainTooShallow`` as soon as its
+    int_billing_periods is built, before the models that unroll it. On DuckDB ``spark`` is never
+    used (so never started)."""
     from orchestration.lake import export_lake, import_spark_relations
     from orchestration.warehouse import connect
 
@@ -786,7 +831,7 @@ def _rerate(
         con.execute(f"drop schema if exists {WORK_SCHEMA} cascade")
         if s.engine != "spark":
             con.execute(f"create schema {WORK_SCHEMA}")
-            for model in chain:
+            for model in chain.models:
                 try:
                     con.execute(f"create {model.kind} {model.relation} as (\n{model.sql}\n)")
                 except duckdb.Error as exc:  # rolled back: the last kept rows stand
@@ -796,19 +841,47 @@ def _rerate(
         con.commit()
     if s.engine != "spark":
         return time.perf_counter() - started
+    assert chain.depth is not None, "a chain compiled on Spark"
     target = scenario_target_path(s)
     target = target.with_name(f"{target.name}_spark")
     export_lake(s, frozenset(("raw", f"scenario_{t}") for t in (*REFERENCE_TABLES, "active")))
+    tables = json.dumps({"tables": [list(pair) for pair in chain.reads]})
     spark.into(
         target,
-        "run",
-        "--quiet",
-        "--full-refresh",
-        "--select",
-        *models,
+        "run-operation",
+        "register_lake_tables",
+        "--args",
+        tables,
         "--vars",
-        chain_vars(models),
+        chain_vars(models, chain.depth),  # the compile's: its parse stands
     )
+    statements = [
+        (
+            f"re-rating scenario {scenario!r}: dropping {WORK_SCHEMA}",
+            f"drop database if exists {WORK_SCHEMA} cascade",
+        ),
+        (
+            f"re-rating scenario {scenario!r}: creating {WORK_SCHEMA}",
+            f"create database {WORK_SCHEMA}",
+        ),
+    ]
+    statements += [
+        (
+            f"re-rating scenario {scenario!r}: model {m.relation}",
+            f"create {m.kind} {m.relation} as\n{m.sql}",
+        )
+        for m in chain.models
+    ]
+    # the models up to the scenario's periods first: their depth is checked before the rest
+    periods = f"{WORK_SCHEMA}.int_billing_periods"
+    (split,) = [i for i, m in enumerate(chain.models, start=3) if m.relation == periods]
+    row = spark.spark_sql(
+        statements[:split], fetch=f"select coalesce(max(period_index), 0) from {periods}"
+    )
+    deepest = int(row[0]) if row else 0
+    if deepest > chain.depth:
+        raise ChainTooShallow(scenario, deepest, chain.depth)
+    spark.spark_sql(statements[split:])
     import_spark_relations(s, (WORK_SCHEMA,), only=frozenset(CHAIN_TARGETS))
     return time.perf_counter() - started
 
@@ -858,7 +931,7 @@ class ScenarioRun:
     total_seconds: float
     reused: list[str] = field(default_factory=list)  # kept rows stand: inputs unchanged
     fingerprint_seconds: float = 0.0
-    compile_seconds: float = 0.0  # dbt compile of the chain (DuckDB, when anything is re-rated)
+    compile_seconds: float = 0.0  # dbt compile of the chain (when anything is re-rated)
 
 
 def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
@@ -888,7 +961,7 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
     fingerprint_seconds = compile_seconds = 0.0
     todo: list[tuple[str, list[str]]] = []  # (scenario, its periods) to re-rate or keep
     models: list[str] = []
-    chain: list[ChainModel] = []
+    chain = Chain(())
     prints: dict[str, str] = {}
     if chosen:
         manifest = _manifest()
@@ -905,18 +978,23 @@ def run_scenarios(s: Settings, only: list[str] | None = None) -> ScenarioRun:
             )
         fingerprint_seconds = time.perf_counter() - t0
         reused = [name for name, _ in todo if kept.get(name) == prints[name]]
-        if s.engine != "spark" and len(reused) < len(todo):
-            t0 = time.perf_counter()
-            chain = compile_chain(s, models)
-            compile_seconds = time.perf_counter() - t0
-    # Spark: the run's dbt invocations share one process (one JVM, one SparkSession); on DuckDB
-    # it never starts (the re-ratings execute the compiled chain, the marts build is dbt_into)
+    # Spark: the run's dbt invocations and the chain's SQL share one process (one JVM, one
+    # SparkSession); on DuckDB it never starts (the compile, the re-ratings and the marts build
+    # run dbt_into and the warehouse's own connection)
     with DbtProcess(s, s.data_dir / ".meterline" / "dbt_spark_process.log") as spark:
+        if len(reused) < len(todo):
+            t0 = time.perf_counter()
+            chain = compile_chain(s, models, spark)
+            compile_seconds = time.perf_counter() - t0
         for name, periods in todo:
             if name in reused:
                 continue
             t0 = time.perf_counter()
-            _rerate(s, name, models, chain, spark)
+            try:
+                _rerate(s, name, models, chain, spark)
+            except ChainTooShallow as short:  # this scenario has more periods: compile deeper
+                chain = compile_chain(s, models, spark, short.depth)
+                _rerate(s, name, models, chain, spark)
             _keep_results(s, name, periods, prints[name])
             seconds[name] = time.perf_counter() - t0
         marts_started = time.perf_counter()

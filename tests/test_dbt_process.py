@@ -2,7 +2,8 @@
 re-ratings and its marts build in one, so the JVM and the SparkSession start once per run instead
 of once per invocation (tests/test_spark_equality.py runs that path). Here, on DuckDB: the
 invocations share the process, a failure raises DbtError with dbt's own words and leaves the
-process serving, and the process ends with its block."""
+process serving, Spark SQL without a SparkSession of dbt's is refused, and the process ends with
+its block."""
 
 from __future__ import annotations
 
@@ -29,7 +30,12 @@ def test_invocations_share_one_process_and_a_failure_names_itself(tmp_path: Path
             dbt.into(target, "run-operation", "no_such_macro")
         assert "could not find a macro with the name 'no_such_macro'" in str(failed.value)
         dbt.into(target, "ls", "--select", "fct_credit_ledger", "--output", "name")
-        assert dbt.pid == pid  # the same process served all three
+        # Spark SQL needs the SparkSession a dbt invocation made with the profile's settings;
+        # on DuckDB there is none, and the process does not start a bare one
+        with pytest.raises(DbtError) as no_session:
+            dbt.spark_sql([("a statement", "select 1")], fetch="select 1")
+        assert "no SparkSession in the dbt process" in str(no_session.value)
+        assert dbt.pid == pid  # the same process served all four
     assert dbt.pid is None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # it ended with the block

@@ -492,16 +492,19 @@ def test_the_compiled_chain_builds_what_dbt_run_builds(lab: Settings) -> None:
     with connect(lab.warehouse, read_only=True) as con:
         active = con.execute("select * from raw.scenario_active").fetchall()
     models = chain_models(_manifest())
-    chain = compile_chain(lab, models)
-    assert len(chain) == len(models)
-    assert {m.kind for m in chain} == {"table", "view"}
     target = scenario_target_path(lab).with_name("dbt_run_of_the_chain")
+    with DbtProcess(lab, target / "unused.log") as unused:  # DuckDB: never started
+        chain = compile_chain(lab, models, unused)
+    assert unused.pid is None
+    assert len(chain.models) == len(models)
+    assert {m.kind for m in chain.models} == {"table", "view"}
+    assert chain.depth is None and chain.reads == ()  # Spark's
     invoices: dict[str, str] = {}
     try:
         for scenario in (BASELINE, "startup_cut", "move_c", "gpt4o_input_half"):
-            with DbtProcess(lab, target / "unused.log") as unused:  # DuckDB: never started
+            with DbtProcess(lab, target / "unused.log") as unused:
                 _rerate(lab, scenario, models, chain, unused)
-                assert unused.pid is None
+            assert unused.pid is None
             executed = kept()
             assert all(int(h.split(":")[-2]) > 0 for h, _ in executed.values()), executed
             with connect(lab.warehouse) as con:
@@ -531,7 +534,14 @@ def test_a_failing_chain_model_names_itself_and_changes_nothing(
     re-rating's transaction is rolled back: the active scenario and the working schema are as
     they were."""
     from orchestration.dbt_runner import DbtError, DbtProcess
-    from orchestration.scenarios import WORK_SCHEMA, ChainModel, _manifest, _rerate, chain_models
+    from orchestration.scenarios import (
+        WORK_SCHEMA,
+        Chain,
+        ChainModel,
+        _manifest,
+        _rerate,
+        chain_models,
+    )
 
     def state() -> list[Any]:
         return [
@@ -546,10 +556,12 @@ def test_a_failing_chain_model_names_itself_and_changes_nothing(
     before = state()
     # a scenario other than the active one, so a commit would show in raw.scenario_active
     other = next(name for name in ("move_c", "startup_cut") if (name,) not in before[0])
-    broken = [
-        ChainModel(f"{WORK_SCHEMA}.first_step", "table", "select 1 as one"),
-        ChainModel(f"{WORK_SCHEMA}.second_step", "table", "select * from raw.no_such_table"),
-    ]
+    broken = Chain(
+        (
+            ChainModel(f"{WORK_SCHEMA}.first_step", "table", "select 1 as one"),
+            ChainModel(f"{WORK_SCHEMA}.second_step", "table", "select * from raw.no_such_table"),
+        )
+    )
     with (
         DbtProcess(lab, tmp_path / "unused.log") as unused,  # DuckDB: never started
         pytest.raises(DbtError) as failed,

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,25 +128,30 @@ def test_spark_build_reads_the_lake(both_engines: tuple[Settings, Settings, floa
 
 def test_pricing_lab_rerates_on_spark(both_engines: tuple[Settings, Settings, float]) -> None:
     """The pricing lab's re-rating (the billing chain in scenario mode, once for the baseline and
-    once per scenario) ran on Spark: its dbt target lists every chain model built, the working
-    database's marts are Spark Parquet, and the scenario-keyed reference went to the lake. Their
-    rows are the ones test_every_mart_is_identical_on_spark compares (fct_scenario_*)."""
+    once per scenario) ran on Spark: dbt compiled the chain on Spark once (its target holds every
+    chain model's compiled SQL, the credit recursion unrolled to the main build's largest period
+    index), the run's dbt process executed it in its SparkSession (the working database's marts
+    are Spark Parquet), and the scenario-keyed reference went to the lake. Their rows are the ones
+    test_every_mart_is_identical_on_spark compares (fct_scenario_*)."""
     import json
 
     from orchestration.scenarios import CHAIN_TARGETS, WORK_SCHEMA, chain_models, scenario_files
     from orchestration.scenarios import scenario_target_path as target_of
+    from orchestration.warehouse import connect
 
     _, spark, _ = both_engines
     assert len(scenario_files(spark)) >= 2
     target = target_of(spark).with_name(f"{target_of(spark).name}_spark")
-    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-    built = {
-        manifest["nodes"][r["unique_id"]]["name"]
-        for r in results
-        if r["unique_id"].startswith("model.") and r["status"] == "success"
-    }
-    assert built == set(chain_models(manifest))
+    compiled = {p.stem: p.read_text(encoding="utf-8") for p in target.rglob("compiled/**/*.sql")}
+    assert set(compiled) == set(chain_models(manifest))
+    with connect(spark.warehouse, read_only=True) as con:
+        (deepest,) = con.execute(
+            "select max(period_index) from intermediate.int_billing_periods"
+        ).fetchone()
+    assert deepest >= 1
+    burns = compiled["int_billing_credit_burns"]
+    assert f"burns_{deepest} (" in burns and f"burns_{deepest + 1} (" not in burns
     work = Path(spark.spark_dir) / "warehouse" / f"{WORK_SCHEMA}.db"
     for table in CHAIN_TARGETS:
         assert any((work / table).glob("*.parquet")), table
@@ -180,3 +186,78 @@ def test_dbt_unit_tests_pass_on_spark(both_engines: tuple[Settings, Settings, fl
     results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
     units = [r for r in results if r["unique_id"].startswith("unit_test.")]
     assert len(units) >= 12 and all(r["status"] == "pass" for r in units)
+
+
+def test_a_chain_compiled_too_shallow_is_compiled_deeper(
+    both_engines: tuple[Settings, Settings, float],
+) -> None:
+    """The chain compiled on Spark unrolls the credit recursion to a depth fixed at compile time.
+    A re-rating whose periods go deeper raises ChainTooShallow (run_scenarios then compiles
+    again to the depth it names) and keeps nothing; unrolled deeper than needed, the chain keeps
+    the rows the run kept for the baseline at the exact depth (the extra steps join no period)."""
+    from orchestration.dbt_runner import DbtProcess
+    from orchestration.scenarios import (
+        BASELINE,
+        WORK_SCHEMA,
+        ChainTooShallow,
+        _keep_results,
+        _manifest,
+        _rerate,
+        chain_models,
+        compile_chain,
+    )
+    from orchestration.warehouse import connect
+
+    _, spark, _ = both_engines
+    check = "deeper_unrolling_check"
+    tables = ("invoices", "invoice_lines", "margin_rows")
+
+    def kept(con: Any, scenario: str) -> dict[str, list[Any]]:
+        return {
+            t: con.execute(
+                f"select * exclude (scenario) from scenarios.{t} where scenario = ? order by all",
+                [scenario],
+            ).fetchall()
+            for t in tables
+        }
+
+    with connect(spark.warehouse, read_only=True) as con:
+        (deepest,) = con.execute(
+            "select max(period_index) from intermediate.int_billing_periods"
+        ).fetchone()
+        active = con.execute("select * from raw.scenario_active").fetchall()
+        periods = [
+            p
+            for (p,) in con.execute(
+                "select distinct period from scenarios.invoices where scenario = ? order by 1",
+                [BASELINE],
+            ).fetchall()
+        ]
+        baseline = kept(con, BASELINE)
+    assert deepest >= 1 and periods and all(baseline.values())
+    models = chain_models(_manifest())
+    log = Path(spark.data_dir) / ".meterline" / "dbt_spark_depth_test.log"
+    try:
+        with DbtProcess(spark, log) as dbt:
+            shallow = compile_chain(spark, models, dbt, deepest - 1)
+            with pytest.raises(ChainTooShallow) as short:
+                _rerate(spark, BASELINE, models, shallow, dbt)
+            assert short.value.depth == deepest
+            with connect(spark.warehouse, read_only=True) as con:  # nothing came back
+                assert con.execute(
+                    "select count(*) from information_schema.tables where table_schema = ?",
+                    [WORK_SCHEMA],
+                ).fetchone() == (0,)
+            deeper = compile_chain(spark, models, dbt, deepest + 2)
+            _rerate(spark, BASELINE, models, deeper, dbt)
+        _keep_results(spark, check, periods, "test")
+        with connect(spark.warehouse, read_only=True) as con:
+            assert kept(con, check) == baseline
+    finally:
+        with connect(spark.warehouse) as con:
+            for table in (*tables, "rerated"):
+                con.execute(f"delete from scenarios.{table} where scenario = ?", [check])
+            con.execute(f"drop schema if exists {WORK_SCHEMA} cascade")
+            con.execute("delete from raw.scenario_active")
+            for row in active:
+                con.execute("insert into raw.scenario_active values (?)", list(row))

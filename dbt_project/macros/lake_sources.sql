@@ -19,7 +19,6 @@
 
 {% macro spark__register_lake_sources() -%}
     {%- if execute -%}
-        {%- set lake = env_var('METERLINE_LAKE_DIR') -%}
         {#- the sources the selected nodes read (a source selected itself counts) -#}
         {%- set read = [] -%}
         {%- for uid in selected_resources -%}
@@ -39,12 +38,28 @@
                 {%- do tables.append(('raw', 'scenario_' ~ table)) -%}
             {%- endfor -%}
         {%- endif -%}
-        {%- for schema in tables | map(attribute=0) | unique | sort -%}
-            {%- do run_query('create database if not exists ' ~ schema) -%}
-        {%- endfor -%}
-        {%- for schema, table in tables | unique | sort -%}
-            {%- do run_query('drop table if exists ' ~ schema ~ '.' ~ table) -%}
-            {%- do run_query("create table " ~ schema ~ "." ~ table ~ " using parquet location '" ~ lake ~ "/" ~ schema ~ "/" ~ table ~ "'") -%}
-        {%- endfor -%}
+        {%- do register_lake_tables(tables) -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#
+  (Re)register each [schema, table] of `tables` as an external Parquet table of
+  METERLINE_LAKE_DIR/<schema>/<table>/ (Spark). register_lake_sources calls it; the pricing lab
+  on Spark calls it as a run-operation for the tables its compiled chain reads
+  (orchestration/scenarios.py), after writing their files.
+#}
+{% macro register_lake_tables(tables) -%}
+    {%- set lake = env_var('METERLINE_LAKE_DIR') -%}
+    {%- set names = [] -%}
+    {%- for schema, table in tables -%}
+        {%- do names.append(schema ~ '.' ~ table) -%}
+    {%- endfor -%}
+    {%- for schema in tables | map(attribute=0) | unique | sort -%}
+        {%- do run_query('create database if not exists ' ~ schema) -%}
+    {%- endfor -%}
+    {%- for name in names | unique | sort -%}
+        {%- set location = lake ~ '/' ~ name.replace('.', '/') -%}
+        {%- do run_query('drop table if exists ' ~ name) -%}
+        {%- do run_query('create table ' ~ name ~ " using parquet location '" ~ location ~ "'") -%}
+    {%- endfor -%}
 {%- endmacro %}

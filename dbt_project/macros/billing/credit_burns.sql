@@ -88,6 +88,8 @@
         {{ return(0) }}
     {%- elif model.resource_type == 'unit_test' -%}
         {{ return(11) }}
+    {%- elif var('credit_recursion_depth', none) is not none -%}
+        {{ return(var('credit_recursion_depth') | int) }}
     {%- endif -%}
     {%- set sql = 'select coalesce(max(period_index), 0) from ' ~ ref('int_billing_periods') -%}
     {{ return(run_query(sql).columns[0].values()[0] | int) }}
