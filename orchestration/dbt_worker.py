@@ -13,9 +13,8 @@ sends to a log file). End of stdin ends the process. A request is either
   order, in the SparkSession dbt made in this process (so with the profile's settings: ANSI,
   exact decimals, the metastore), then ``fetch``'s first row; the reply adds ``"row"``. Each
   statement's time goes to the output with its label; a failing statement stops the request,
-  its label in ``error``. It needs an earlier dbt
-  invocation that connected (a compile or a run); without one it fails rather than start a
-  session without the profile's settings."""
+  its label in ``error``. It needs an earlier dbt invocation that connected (a compile or a
+  run); without one it fails rather than start a session without the profile's settings."""
 
 from __future__ import annotations
 
