@@ -55,12 +55,12 @@ def tmp_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return settings(data)
 
 
-# Scheduling hint for `make test` (three xdist workers, --dist loadfile --no-loadscope-reorder: a
+# Scheduling hint for `make test` (two xdist workers, --dist loadfile --no-loadscope-reorder: a
 # module is a unit of work, handed out in collection order). The longest modules start first,
 # so the workers finish together instead of one running the Spark module alone at the end
 # (longest-processing-time first). Measured with --durations; a module not listed keeps its
 # place after these. Only the order changes, never what runs.
-LONGEST_FIRST = (  # session 10's --durations (make test, three workers)
+LONGEST_FIRST = (  # session 10's --durations (a make test on three workers)
     "test_spark_equality.py",
     "test_pipeline_incremental.py",
     "test_dashboard_demo_browser.py",
