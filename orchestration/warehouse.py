@@ -598,3 +598,21 @@ def connect(path: Path | str, *, read_only: bool = False) -> Iterator[duckdb.Duc
         yield con
     finally:
         con.close()
+
+
+# How much write-ahead log a loading connection lets grow before DuckDB checkpoints it into the
+# file (DuckDB's default is 16MB). A usage file below one row group (122,880 rows) commits
+# through the WAL; at the default, nearly every file's commit also checkpointed, rewriting the
+# table's last, partly filled row group each time: 9.7 of a 2M-event ingest's 16.9 s were
+# commits, 4.3 s with this threshold (checkpoints then happen every ~1GB and once at the end).
+LOAD_CHECKPOINT_THRESHOLD = "1GB"
+
+
+@contextmanager
+def connect_for_load(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``connect`` for a loader that commits file by file: every commit is durable in the WAL
+    as before; the WAL is folded into the file once, when the loading is done."""
+    with connect(path) as con:
+        con.execute(f"SET checkpoint_threshold = '{LOAD_CHECKPOINT_THRESHOLD}'")
+        yield con
+        con.execute("checkpoint")

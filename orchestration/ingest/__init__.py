@@ -41,7 +41,7 @@ from orchestration.config import Settings
 from orchestration.ingest.loader import PROVIDERS, ingest_provider_files, ingest_usage_files
 from orchestration.ingest.reference import ingest_reference_files
 from orchestration.ingest.results import FileLoad, IngestError, IngestResult, ReferenceDataError
-from orchestration.warehouse import connect, ensure_schema
+from orchestration.warehouse import connect, connect_for_load, ensure_schema
 
 __all__ = [
     "PROVIDERS",
@@ -67,7 +67,7 @@ def ingest_reference(s: Settings) -> list[FileLoad]:
 
 def ingest_usage(s: Settings) -> list[FileLoad]:
     """Load new files of ``raw/usage/`` (needs customers and meters loaded first)."""
-    with connect(s.warehouse) as con:
+    with connect_for_load(s.warehouse) as con:
         ensure_schema(con)
         return ingest_usage_files(con, s)
 
@@ -76,7 +76,7 @@ def ingest_provider(s: Settings, provider: str) -> list[FileLoad]:
     """Load new files of ``raw/costs/<provider>/``; provider is openai | anthropic | focus."""
     if provider not in PROVIDERS:
         raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
-    with connect(s.warehouse) as con:
+    with connect_for_load(s.warehouse) as con:
         ensure_schema(con)
         return ingest_provider_files(con, s, provider)
 
