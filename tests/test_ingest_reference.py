@@ -488,3 +488,42 @@ def test_a_reference_csv_row_that_is_not_utf8_is_named(tmp_settings: Settings) -
         "reference/customers.csv: row 2: cannot be parsed as CSV (line 3): Invalid unicode "
         "(byte sequence mismatch) detected. This file is not utf-8 encoded."
     ]
+
+
+def test_the_asset_check_does_not_validate_rows_stored_as_they_were_validated(
+    tmp_settings: Settings,
+) -> None:
+    """Ingestion records each CSV's suite pass; the blocking asset check on the stored rows finds
+    the same frame and stands on it. A stored row changed afterwards is validated again and
+    fails, naming the row."""
+    import duckdb
+
+    from orchestration.defs.quality.ge_checks import ge_checks
+    from orchestration.defs.resources import MeterlineResource
+    from orchestration.quality.validated import _read
+
+    s = tmp_settings
+    write_reference(s)
+    ingest_reference(s)
+    recorded = _read(s)
+    assert {
+        "ge_reference_suite/customers",
+        "ge_reference_suite/subscriptions",
+        "ge_reference_suite/contracts",
+    } <= set(recorded), recorded
+    checks = {next(iter(c.check_keys)).asset_key.path[-1]: c for c in ge_checks()}
+    resource = MeterlineResource.for_settings(s)
+
+    def run(table: str) -> dict[str, object]:
+        result = checks[table](meterline=resource)
+        return {"passed": result.passed, **{k: v.value for k, v in result.metadata.items()}}
+
+    assert run("customers")["validated"] == "these rows passed this suite before"
+    assert run("subscriptions")["validated"] == "these rows passed this suite before"
+
+    with duckdb.connect(str(s.warehouse)) as con:
+        con.execute("update raw.customers set currency = 'usd' where row_number = 2")
+    changed = run("customers")
+    assert changed["passed"] is False
+    assert "validated" not in changed
+    assert "row 2: column 'currency': 'usd'" in str(changed["first"]), changed

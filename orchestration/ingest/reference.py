@@ -44,7 +44,14 @@ from orchestration.ingest.reference_yaml import (
 )
 from orchestration.ingest.results import FileLoad, ReferenceDataError
 from orchestration.ingest.sqlexpr import lit
-from orchestration.quality.reference_suites import CSV_SPECS, CsvSpec, validate_reference_csv
+from orchestration.quality.reference_suites import (
+    CSV_SPECS,
+    CsvSpec,
+    suite_frame,
+    suite_key,
+    validate_reference_csv,
+)
+from orchestration.quality.validated import record_passes
 
 YAML_TABLES: dict[str, tuple[str, ...]] = {
     "meters": ("meters",),
@@ -77,6 +84,7 @@ class _Parsed:
     kind: str  # a CSV table name, or meters | plans | cost_allocation
     tables: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     count: int = 0
+    suite_pass: str | None = None  # a CSV's frame that passed its GE suite: its fingerprint
 
 
 @dataclass
@@ -172,14 +180,19 @@ def _read_csv(
 
 def _check_csv(
     spec: CsvSpec, f: RawFile, rows: list[dict[str, str | None]], problems: _Problems
-) -> None:
-    import pandas as pd
+) -> str | None:
+    """Validate the file's rows with the spec's suite (and the checks a regex cannot express);
+    return the fingerprint of the frame when the suite passed it (recorded once the file is
+    loaded, so the asset check on the stored rows need not validate the same rows again)."""
+    from orchestration.quality.validated import fingerprint
 
     if not rows:
-        return
-    df = pd.DataFrame(rows, columns=[*spec.columns, "row_number"]).astype(object)
-    df["row_number"] = df["row_number"].astype(int)
-    for row, problem in validate_reference_csv(spec, df):
+        return None
+    df = suite_frame(
+        spec, [tuple(r[c] for c in spec.columns) + (int(str(r["row_number"])),) for r in rows]
+    )
+    suite_problems = validate_reference_csv(spec, df)
+    for row, problem in suite_problems:
         problems.add(f.rel_path, f"row {row}" if row is not None else "file", problem)
     # value checks a regex cannot express
     for r in rows:
@@ -195,6 +208,7 @@ def _check_csv(
                         f"row {n}",
                         f"column '{col}': {v!r} is not a valid calendar date",
                     )
+    return None if suite_problems else fingerprint(df)
 
 
 def _d(v: str | None) -> Decimal | None:
@@ -520,7 +534,7 @@ def _parse_all(con: duckdb.DuckDBPyConnection, files: list[tuple[RawFile, str]])
         if not ok:
             broken.add(kind)
             continue
-        _check_csv(spec, f, rows, problems)
+        suite_pass = _check_csv(spec, f, rows, problems)
         _range_checks(kind, f, rows, problems)
         csv_rows[kind] = (f, rows)
         parsed.append(
@@ -534,6 +548,7 @@ def _parse_all(con: duckdb.DuckDBPyConnection, files: list[tuple[RawFile, str]])
                     ]
                 },
                 len(rows),
+                suite_pass,
             )
         )
 
@@ -631,4 +646,7 @@ def ingest_reference_files(con: duckdb.DuckDBPyConnection, s: Settings) -> list[
     except BaseException:
         con.rollback()
         raise
+    # the suites passed these files' rows, now stored as they were validated: the asset check
+    # ge_reference_suite finds the same frame recorded and does not validate it again
+    record_passes(s, {suite_key(p.kind): p.suite_pass for p in parsed if p.suite_pass})
     return loads

@@ -276,6 +276,24 @@ def _problem(spec: CsvSpec, f: Failure) -> str:
     return f"{f.expectation} failed ({f.kwargs})"
 
 
+def suite_key(table: str) -> str:
+    """The name a pass of the suite of ``raw.<table>`` is recorded under
+    (``orchestration.quality.validated``); its asset check ``ge_reference_suite`` reads it."""
+    return f"ge_reference_suite/{table}"
+
+
+def suite_frame(spec: CsvSpec, records: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """The frame the suite validates: the spec's columns as text (``None`` where empty), then
+    ``row_number``. ``records`` are tuples in that order. Ingestion (rows of the file) and the
+    asset check (rows of the raw table) build it here, so identical rows give an identical frame
+    and fingerprint."""
+    import pandas as pd
+
+    df = pd.DataFrame(records, columns=[*spec.columns, "row_number"]).astype(object)
+    df["row_number"] = df["row_number"].astype(int)
+    return df
+
+
 def validate_reference_csv(spec: CsvSpec, df: pd.DataFrame) -> list[tuple[int | None, str]]:
     """Run the spec's suite on ``df`` (text columns + ``row_number``); return (row, problem)."""
     failures = validate_frame(spec.table, df, _expectations(spec))

@@ -56,8 +56,14 @@ def already_passed(s: Settings, name: str, fp: str) -> bool:
 
 
 def record_pass(s: Settings, name: str, fp: str) -> None:
+    record_passes(s, {name: fp})
+
+
+def record_passes(s: Settings, passes: dict[str, str]) -> None:
+    if not passes:
+        return
     data = _read(s)
-    data[name] = fp
+    data.update(passes)
     path = _path(s)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")

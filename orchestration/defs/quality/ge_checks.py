@@ -5,7 +5,9 @@ counts are checked in SQL by ``rows_conserved``, checks.py.)
 
 Each check fetches its rows with DuckDB first; when exactly these rows passed the same suite
 before (``orchestration.quality.validated``), the pass stands and Great Expectations is not
-imported (seconds of every run otherwise). Failures are validated again every time.
+imported (seconds of every run otherwise). Ingestion records the pass of each file it validated,
+so a check on rows stored as they were validated does not validate them a second time. Failures
+are validated again every time.
 """
 
 from typing import Any
@@ -17,9 +19,9 @@ from orchestration.defs.resources import MeterlineResource
 from orchestration.warehouse import connect
 
 
-def _frame(sql: str, meterline: MeterlineResource) -> Any:
+def _records(sql: str, meterline: MeterlineResource) -> list[tuple[Any, ...]]:
     with connect(meterline.settings().warehouse, read_only=True) as con:
-        return con.execute(sql).df()
+        return con.execute(sql).fetchall()
 
 
 def _result(problems: list[str], **extra: Any) -> dg.AssetCheckResult:
@@ -51,21 +53,24 @@ def _reference_check(spec: Any) -> dg.AssetChecksDefinition:
         description=f"Great Expectations suite of reference/{spec.file}",
     )
     def _check(meterline: MeterlineResource) -> dg.AssetCheckResult:
-        from orchestration.quality.reference_suites import validate_reference_csv
+        from orchestration.quality.reference_suites import (
+            suite_frame,
+            suite_key,
+            validate_reference_csv,
+        )
 
         cols = ", ".join(spec.columns)
-        df = _frame(
+        records = _records(
             f"select {cols}, row_number from raw.{spec.table} order by file_path, row_number",
             meterline,
         )
-        if df.empty:
+        if not records:
             return _result([])
-        key = f"ge_reference_suite/{spec.table}"
+        df = suite_frame(spec, records)
+        key = suite_key(spec.table)
         passed_before, fp = _validated(meterline, key, df)
         if passed_before:
             return _result([], validated="these rows passed this suite before")
-        df = df.astype(object)
-        df["row_number"] = df["row_number"].astype(int)
         problems = [f"row {row}: {problem}" for row, problem in validate_reference_csv(spec, df)]
         _record(meterline, key, fp, problems)
         return _result(problems)
