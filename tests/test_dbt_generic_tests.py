@@ -1,5 +1,5 @@
-"""The project's generic dbt tests for composite keys (``dbt_project/tests/generic``), rendered
-with plain Jinja and run on DuckDB: they return exactly the offending rows."""
+"""The project's generic dbt tests for keys (``dbt_project/tests/generic``), rendered with plain
+Jinja and run on DuckDB: they return exactly the offending rows."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from orchestration.config import REPO_ROOT
 GENERIC = REPO_ROOT / "dbt_project" / "tests" / "generic"
 
 
-def _render(name: str, model: str, columns: list[str]) -> str:
+def _render(name: str, model: str, columns: list[str] | str) -> str:
+    """The test's SQL; ``columns``: a key's column list, or the column of a column's test."""
     src = (GENERIC / f"{name}.sql").read_text(encoding="utf-8")
     # a `{% test %}` block is a macro named after the test
     src = re.sub(r"{%\s*test\s+", "{% macro ", src)
@@ -52,3 +53,18 @@ def test_not_null_key_reports_rows_with_a_null_part() -> None:
     rows = con.execute(_render("not_null_key", "t", ["k1", "k2"])).fetchall()
     assert rows == [(None, "y"), (None, "y")]
     assert con.execute(_render("not_null_key", "t", ["k2", "n"])).fetchall() == []
+
+
+def test_primary_key_reports_nulls_and_repeated_values() -> None:
+    con = _con()
+    # k1: 'x' twice, NULL twice; the other values once
+    rows = con.execute(_render("primary_key", "t", "k1") + " order by 1 nulls first").fetchall()
+    assert rows == [(None, 2), ("x", 2)]
+    # one NULL is enough; a column without either passes
+    con.execute("insert into t values ('z', null, 6)")
+    k2 = con.execute(_render("primary_key", "t", "k2") + " order by 1 nulls first").fetchall()
+    assert k2 == [(None, 1), ("y", 4)]
+    assert con.execute(_render("primary_key", "t", "n") + " order by 1").fetchall() == [(1, 2)]
+    con.execute("delete from t where n in (1, 2, 3, 4, 5)")
+    con.execute("insert into t values ('p', 'q', 7)")
+    assert con.execute(_render("primary_key", "t", "n")).fetchall() == []

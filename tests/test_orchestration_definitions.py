@@ -70,7 +70,7 @@ def test_checks_are_blocking_asset_checks(defs: dg.Definitions) -> None:
         "raw/load_manifest:rows_conserved",
         "raw/customers:ge_reference_suite",
         "raw/subscriptions:ge_reference_suite",
-        "staging/stg_reference__customers:unique_stg_reference__customers_customer_id",
+        "staging/stg_reference__customers:primary_key_stg_reference__customers_customer_id",
     }
     assert expected <= checks
     assert any(c.startswith("marts/fct_invoices:") for c in checks)
@@ -162,7 +162,7 @@ def test_dbt_sub_stages_follow_folders_and_parents(dbt_manifest: Path) -> None:
     assert stages["model.meterline.int_billing_usage_rated"] == RATING
     assert stages["model.meterline.fct_cost_reconciliation"] == COSTS
     test_id = next(
-        u for u in manifest["nodes"] if u.startswith("test.meterline.unique_fct_invoices_")
+        u for u in manifest["nodes"] if u.startswith("test.meterline.primary_key_fct_invoices_")
     )
     assert stages[test_id] == INVOICES
 
