@@ -179,18 +179,21 @@ def _read_csv(
 
 
 def _check_csv(
-    spec: CsvSpec, f: RawFile, rows: list[dict[str, str | None]], problems: _Problems
+    spec: CsvSpec,
+    f: RawFile,
+    rows: list[dict[str, str | None]],
+    records: list[tuple[Any, ...]],
+    problems: _Problems,
 ) -> str | None:
     """Validate the file's rows with the spec's suite (and the checks a regex cannot express);
-    return the fingerprint of the frame when the suite passed it (recorded once the file is
+    ``records`` are the rows as they will be stored (the spec's columns, then the row number).
+    Return the fingerprint of the frame when the suite passed it (recorded once the file is
     loaded, so the asset check on the stored rows need not validate the same rows again)."""
     from orchestration.quality.validated import fingerprint
 
     if not rows:
         return None
-    df = suite_frame(
-        spec, [tuple(r[c] for c in spec.columns) + (int(str(r["row_number"])),) for r in rows]
-    )
+    df = suite_frame(spec, records)
     suite_problems = validate_reference_csv(spec, df)
     for row, problem in suite_problems:
         problems.add(f.rel_path, f"row {row}" if row is not None else "file", problem)
@@ -534,23 +537,12 @@ def _parse_all(con: duckdb.DuckDBPyConnection, files: list[tuple[RawFile, str]])
         if not ok:
             broken.add(kind)
             continue
-        suite_pass = _check_csv(spec, f, rows, problems)
+        # the rows as stored: what the suite validates, and what the asset check reads back
+        records = [tuple(r[c] for c in spec.columns) + (int(str(r["row_number"])),) for r in rows]
+        suite_pass = _check_csv(spec, f, rows, records, problems)
         _range_checks(kind, f, rows, problems)
         csv_rows[kind] = (f, rows)
-        parsed.append(
-            _Parsed(
-                f,
-                kind,
-                {
-                    kind: [
-                        tuple(r[c] for c in spec.columns) + (int(str(r["row_number"])),)
-                        for r in rows
-                    ]
-                },
-                len(rows),
-                suite_pass,
-            )
-        )
+        parsed.append(_Parsed(f, kind, {kind: records}, len(rows), suite_pass))
 
     yaml_docs = [(f, kind, _load_yaml(f, problems)) for f, kind in files if kind not in specs]
     broken |= {kind for _f, kind, doc in yaml_docs if doc is None}
