@@ -475,3 +475,60 @@ def test_an_unreadable_parquet_file_is_rejected_and_the_good_files_load(s: Setti
         ("raw/usage/c_2026-10-08.parquet", "loaded", 2, 0),
         ("raw/usage/d_2026-10-09.parquet", "rejected", 1, 1),
     ]
+
+
+# Text in the canonical UTC form (valid and invalid dates, fractions, bounds) and text that is
+# not, which must take the general path unchanged.
+_TIMES = [
+    "2026-10-29T00:00:07.772Z",
+    "2026-10-29T00:00:07Z",
+    "2026-10-29T00:00:07.1Z",
+    "2026-10-29T00:00:07.123456Z",
+    "2026-10-29T00:00:07.000000Z",
+    "2024-02-29T00:00:00Z",
+    "2026-02-29T00:00:00Z",
+    "2026-02-30T00:00:00Z",
+    "2026-13-01T00:00:00Z",
+    "2026-00-01T00:00:00Z",
+    "2026-10-00T00:00:00Z",
+    "2026-10-29T24:00:00Z",
+    "2026-10-29T23:59:60Z",
+    "2026-10-29T23:60:00Z",
+    "2026-10-29T25:00:00Z",
+    "0000-01-01T00:00:00Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999999Z",
+    "1969-12-31T23:59:59.5Z",
+    "2026-10-29T00:00:07.Z",
+    "2026-10-29T00:00:07.1234567Z",
+    "2026-10-29t00:00:07z",
+    "2026-10-29T02:00:07+02:00",
+    "2026-10-29 00:00:07",
+    " 2026-10-29T00:00:07Z ",
+    "2026-10-29",
+    "10/29/2026 00:00",
+    "",
+]
+
+
+def test_canonical_utc_times_parse_as_the_general_path_does() -> None:
+    """``_time_parse`` casts canonical UTC text directly and everything else through the general
+    path: the same value (or NULL) for every text, and the canonical form is a subset of the
+    accepted pattern."""
+    con = duckdb.connect()
+    fast, general = usage_module._time_parse("t"), usage_module._time_parse_general("t")
+    rows = con.execute(
+        f"select t, {fast}, {general}, "
+        f"regexp_full_match(t, '{usage_module.USAGE_TS_UTC}'), "
+        f"regexp_full_match(trim(t), '{usage_module.USAGE_TS_PATTERN}') "
+        "from unnest(?) as u(t) order by t",
+        [_TIMES],
+    ).fetchall()
+    assert len(rows) == len(_TIMES)
+    for text, value, expected, canonical, accepted in rows:
+        assert value == expected, text
+        assert accepted or not canonical, text
+    canonical = [r[0] for r in rows if r[3]]
+    # the direct cast is exercised, on valid and on impossible dates
+    assert "2026-10-29T00:00:07.772Z" in canonical and "2026-02-30T00:00:00Z" in canonical
+    assert "2026-10-29T00:00:07.1234567Z" not in canonical
