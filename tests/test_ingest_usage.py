@@ -14,6 +14,7 @@ from orchestration.config import Settings, settings
 from orchestration.ingest import ingest_reference, ingest_usage
 from orchestration.ingest import usage as usage_module
 from orchestration.ingest.manifest import arrival_at, discover, now_utc
+from orchestration.ingest.sqlexpr import lit
 from orchestration.ingest.usage import plan_chunks
 from orchestration.warehouse import connect
 from tests.support.ingest import (
@@ -519,8 +520,8 @@ def test_canonical_utc_times_parse_as_the_general_path_does() -> None:
     fast, general = usage_module._time_parse("t"), usage_module._time_parse_general("t")
     rows = con.execute(
         f"select t, {fast}, {general}, "
-        f"regexp_full_match(t, '{usage_module.USAGE_TS_UTC}'), "
-        f"regexp_full_match(trim(t), '{usage_module.USAGE_TS_PATTERN}') "
+        f"regexp_full_match(t, {lit(usage_module.USAGE_TS_UTC)}), "
+        f"regexp_full_match(trim(t), {lit(usage_module.USAGE_TS_PATTERN)}) "
         "from unnest(?) as u(t) order by t",
         [_TIMES],
     ).fetchall()
